@@ -1,0 +1,1 @@
+"""DuckDB: the catalog, incident expansion, dedup, milestones, metrics."""

@@ -1,0 +1,119 @@
+"""Milestones, each citing the event it came from, and the metrics measured from them.
+
+Definitions (also in the README and the draft):
+- started: the earliest alert's own start time (alert.started events), else unknown.
+- detected: the first alert.triggered in the incident, else its first event.
+- acknowledged: the first alert.acknowledged at or after detected.
+- first_response: the first action by a human (not a join) at or after detected.
+- mitigated: the first human message or note at or after detected that says the impact
+  stopped (rolled back, mitigated, recovered, ...), or a ticket moved to a mitigated status.
+- resolved: the last alert.resolved when every triggered alert resolved, else the first
+  ticket.resolved; unknown while the incident is open.
+Metrics are seconds from detected (time_to_detect_s: from started to detected).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+MITIGATION = re.compile(
+    r"\b(mitigat(ed|ion (is )?(done|complete|in place))|roll(ed)?[ -]?back (is )?(done|complete)|"
+    r"rollback (is )?(done|complete|finished)|recovered|back to normal|error rate (is )?back|"
+    r"impact (has )?(stopped|ended))\b", re.IGNORECASE)
+MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")
+
+
+@dataclass
+class Milestone:
+    name: str
+    ts: datetime
+    event: dict
+    rule: str
+
+
+def find_milestones(events: list[dict]) -> dict[str, Milestone]:
+    """`events` sorted by (ts, source, event_id)."""
+    found: dict[str, Milestone] = {}
+    started = _first(e for e in events if e["kind"] == "alert.started")
+    if started:
+        found["started"] = Milestone("started", started["ts"], started, "earliest alert start")
+    detected = _first(e for e in events if e["kind"] == "alert.triggered")
+    if detected:
+        found["detected"] = Milestone("detected", detected["ts"], detected, "first alert.triggered")
+    elif events:
+        found["detected"] = Milestone("detected", events[0]["ts"], events[0], "first event (no alert)")
+    t0 = found["detected"].ts if "detected" in found else None
+    after = [e for e in events if t0 is None or e["ts"] >= t0]
+    ack = _first(e for e in after if e["kind"] == "alert.acknowledged")
+    if ack:
+        found["acknowledged"] = Milestone("acknowledged", ack["ts"], ack, "first alert.acknowledged")
+    response = _first(e for e in after if e["actor_type"] == "human" and e["kind"] not in ("chat.join",))
+    if response:
+        found["first_response"] = Milestone("first_response", response["ts"], response,
+                                            "first human action after detection")
+    mitigated = _first(e for e in after if _says_mitigated(e))
+    if mitigated:
+        found["mitigated"] = Milestone("mitigated", mitigated["ts"], mitigated,
+                                       "first human message or status saying the impact stopped")
+    resolved = _resolved(events)
+    if resolved:
+        found["resolved"] = resolved
+    return found
+
+
+def _says_mitigated(event: dict) -> bool:
+    if event["actor_type"] != "human":
+        return False
+    if event["kind"] == "ticket.status":
+        return "mitigat" in (event.get("title") or "").lower().rsplit("→", 1)[-1]
+    if event["category"] not in ("chat", "note") and event["kind"] != "alert.annotated":
+        return False
+    return bool(MITIGATION.search(event.get("body") or event.get("title") or ""))
+
+
+def _resolved(events: list[dict]) -> Milestone | None:
+    triggered = {_alert_key(e) for e in events if e["kind"] == "alert.triggered"}
+    resolved_alerts = [e for e in events if e["kind"] == "alert.resolved"]
+    if triggered and triggered <= {_alert_key(e) for e in resolved_alerts}:
+        last = resolved_alerts[-1]
+        return Milestone("resolved", last["ts"], last, "last alert.resolved, every alert resolved")
+    ticket = _first(e for e in events if e["kind"] == "ticket.resolved")
+    if ticket and not triggered:
+        return Milestone("resolved", ticket["ts"], ticket, "first ticket.resolved (no alerts)")
+    return None
+
+
+def _alert_key(event: dict) -> str:
+    """What identifies one alert across its triggered/resolved events: its alert or incident ref."""
+    refs = event.get("refs") or []
+    for prefix in ("alert:", "pagerduty:", "opsgenie:"):
+        for ref in refs:
+            if ref.startswith(prefix):
+                return ref
+    return event["source"]
+
+
+def metrics(found: dict[str, Milestone], events: list[dict]) -> dict[str, Any]:
+    def secs(a: str, b: str) -> float | None:
+        if a in found and b in found:
+            return (found[b].ts - found[a].ts).total_seconds()
+        return None
+
+    humans = {e["actor"] for e in events if e["actor_type"] == "human" and e["actor"]}
+    return {
+        "time_to_detect_s": secs("started", "detected"),
+        "time_to_acknowledge_s": secs("detected", "acknowledged"),
+        "time_to_mitigate_s": secs("detected", "mitigated"),
+        "time_to_resolve_s": secs("detected", "resolved"),
+        "escalations": sum(e["kind"] == "alert.escalated" for e in events),
+        "pages": sum(e["kind"] == "alert.notified" for e in events),
+        "responders": len(humans),
+        "messages": sum(e["kind"] in ("chat.message", "chat.reply") and e["actor_type"] == "human"
+                        for e in events),
+    }
+
+
+def _first(items: Iterable[dict]) -> dict | None:
+    return next(iter(items), None)

@@ -1,0 +1,1 @@
+"""Draft post-mortem: Markdown, HTML, JSON, CSV, from the catalog's incident tables."""

@@ -1,0 +1,261 @@
+"""The command line. Thin: each command parses, calls the pipeline, prints a summary."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import click
+
+from correlate.expand import IncidentNotFound
+from export import render
+from export.report import NotBuilt
+from export.report import load as load_report
+from ingest.errors import SourceError
+
+from . import pipeline
+from .config import ConfigInvalid, Config, default_config_path, load_config
+from .lake import Lake
+
+EXIT_FAILED = 1        # the command failed
+EXIT_PARTIAL = 3       # some sources failed, the others landed
+EXIT_CONFIG = 2        # bad configuration or usage
+
+EXPECTED = (ConfigInvalid, SourceError, NotBuilt, IncidentNotFound, FileNotFoundError, ValueError)
+
+
+class Ctx:
+    def __init__(self, config_path: Path, debug: bool):
+        self.config_path = config_path
+        self.debug = debug
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+def _progress(msg: str) -> None:
+    if sys.stderr.isatty():
+        click.echo(f"\r\033[K{msg}", err=True, nl=False)
+
+
+def _done_progress() -> None:
+    if sys.stderr.isatty():
+        click.echo("\r\033[K", err=True, nl=False)
+
+
+class Main(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EXPECTED as exc:
+            obj = ctx.obj
+            if obj is not None and obj.debug:
+                raise
+            _done_progress()
+            code = EXIT_CONFIG if isinstance(exc, ConfigInvalid) else EXIT_FAILED
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug: still one line, the traceback only with --debug
+            if ctx.obj is not None and ctx.obj.debug:
+                raise
+            _done_progress()
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            click.echo(f"error: {type(exc).__name__}: {first} (run with --debug for the traceback)", err=True)
+            ctx.exit(EXIT_FAILED)
+
+
+@click.group(cls=Main)
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="connectors.yaml to use [default: $INCIDENT_TIMELINE_CONFIG, else ./connectors.yaml]")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="incident-timeline")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+    """Rebuild an incident's timeline from alerts, chat and tickets, and draft its post-mortem."""
+    ctx.obj = Ctx(config_path or default_config_path(), debug)
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from dateutil import parser as dateutil_parser
+    try:
+        dt = dateutil_parser.isoparse(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from None
+    if dt.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no zone: add Z or an offset (times are UTC inside)")
+    return dt.astimezone(timezone.utc)
+
+
+def _print_summary(result: pipeline.RunResult, verb: str) -> None:
+    for s in result.sources:
+        status = f"FAILED: {s.error}" if s.error else "ok"
+        click.echo(f"{s.source:<20} {verb} {s.fetched:>7}  events {s.events:>7}  rejects {s.rejects:>5}  "
+                   f"{s.seconds:6.1f}s  {status}", err=True)
+
+
+def _exit_for(result: pipeline.RunResult) -> None:
+    if result.failed:
+        sys.exit(EXIT_PARTIAL if len(result.failed) < len(result.sources) else EXIT_FAILED)
+
+
+@main.command()
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@click.option("--since", help="Start of the window, ISO 8601 with a zone (inclusive).")
+@click.option("--until", help="End of the window, ISO 8601 with a zone (exclusive).")
+@click.pass_obj
+def ingest(obj: Ctx, sources, since, until) -> None:
+    """Fetch [since, until) from each source (default: from its cursor to now), then normalise."""
+    result = pipeline.ingest(obj.config, sources, _when(since), _when(until), progress=_progress)
+    _done_progress()
+    _print_summary(result, "fetched")
+    _exit_for(result)
+
+
+@main.command()
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@click.pass_obj
+def normalize(obj: Ctx, sources) -> None:
+    """Re-run normalisation over the raw history (no API calls)."""
+    result = pipeline.normalize(obj.config, sources, progress=_progress)
+    _done_progress()
+    _print_summary(result, "raw")
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    formats = tuple(f.strip() for f in value.split(",") if f.strip())
+    unknown = [f for f in formats if f not in render.FORMATS]
+    if unknown:
+        raise click.BadParameter(f"unknown format(s) {', '.join(unknown)}; choose from {','.join(render.FORMATS)}")
+    return formats
+
+
+def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: Path | None,
+           display_tz: str | None) -> None:
+    fmts = _formats(formats)
+    pipeline.correlate_incident(obj.config, incident)
+    lake = Lake(obj.config.lake)
+    from correlate.catalog import connect
+    con = connect(lake.catalog, read_only=True)
+    try:
+        report = load_report(con, incident)
+    finally:
+        con.close()
+    out_dir = out or Path("reports") / incident.replace(":", "-").replace("/", "-")
+    for path in render.write(report, out_dir, fmts, templates, display_tz):
+        click.echo(str(path))
+
+
+_build_options = [
+    click.argument("incident"),
+    click.option("--format", "formats", default="md,html,json,csv", show_default=True,
+                 help="Comma-separated: md, html, json, csv."),
+    click.option("--out", type=click.Path(path_type=Path), default=None,
+                 help="Output folder [default: reports/<incident>]."),
+    click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+                 help="A folder of Jinja2 templates overriding the built-in ones."),
+    click.option("--display-tz", default=None, help="Also show local times in this IANA zone."),
+]
+
+
+def build_options(fn):
+    for option in reversed(_build_options):
+        fn = option(fn)
+    return fn
+
+
+@main.command()
+@build_options
+@click.pass_obj
+def build(obj: Ctx, incident, formats, out, templates, display_tz) -> None:
+    """Correlate and export one incident from what is already in the lake (no API calls)."""
+    _build(obj, incident, formats, out, templates, display_tz)
+
+
+@main.command()
+@build_options
+@click.pass_obj
+def run(obj: Ctx, incident, formats, out, templates, display_tz) -> None:
+    """Ingest the window the incident needs, then build it: the one command after an incident."""
+    window = pipeline.incident_window(obj.config, incident)
+    since = until = None
+    if window is not None:
+        padded = pipeline.padded(window, obj.config.duration("run_pad"))
+        since, until = padded.since, padded.until
+    result = pipeline.ingest(obj.config, None, since, until, progress=_progress)
+    _done_progress()
+    _print_summary(result, "fetched")
+    _build(obj, incident, formats, out, templates, display_tz)
+    _exit_for(result)
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_obj
+def query(obj: Ctx, sql: str, fmt: str) -> None:
+    """Run SQL against the catalog, read-only."""
+    from correlate.catalog import connect
+    import duckdb
+    con = connect(Lake(obj.config.lake).catalog, read_only=True)
+    try:
+        try:
+            cur = con.execute(sql)
+        except duckdb.Error as exc:
+            raise ValueError(f"query failed: {str(exc).splitlines()[0]}") from None
+        names = [d[0] for d in cur.description] if cur.description else []
+        rows = cur.fetchall() if names else []
+    finally:
+        con.close()
+    if fmt == "json":
+        click.echo(json.dumps([{n: _jsonable(v) for n, v in zip(names, row)} for row in rows],
+                              ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows([[_jsonable(v) for v in row] for row in rows])
+    else:
+        _print_table(names, rows)
+
+
+def _jsonable(value):
+    from export.report import rfc3339
+    if isinstance(value, datetime):
+        return rfc3339(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _print_table(names: list[str], rows: list[tuple]) -> None:
+    cells = [[("" if v is None else str(_jsonable(v))) for v in row] for row in rows]
+    widths = [min(60, max([len(n)] + [len(r[i]) for r in cells])) for i, n in enumerate(names)]
+    click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths)))
+    click.echo("  ".join("-" * w for w in widths))
+    for r in cells:
+        click.echo("  ".join(c[:w].ljust(w) for c, w in zip(r, widths)))
+    click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", err=True)
+
+
+@main.command()
+@click.pass_obj
+def sources(obj: Ctx) -> None:
+    """List the configured sources and how each one reads."""
+    for s in obj.config.sources:
+        mode = f"recorded: {s.get('path')}" if s.get("path") is not None else f"api: {s.get('base_url')}"
+        click.echo(f"{s.name:<20} {s.type:<14} {mode}")

@@ -1,0 +1,214 @@
+"""connectors.yaml: loaded, `${VAR}`-expanded and validated, every problem reported at once."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from ingest.base import SourceSettings
+from ingest.registry import CONNECTORS
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset"}
+TOP_KEYS = {"lake", "timezone", "sources", "correlation"}
+CORRELATION_DEFAULTS = {"pad_before": "1h", "pad_after": "12h", "depth": 3, "run_pad": "2h",
+                        "storm_window": "10m", "gap": "15m"}
+
+
+class ConfigInvalid(Exception):
+    def __init__(self, path: Path, problems: list[str]):
+        self.problems = problems
+        listing = "; ".join(problems)
+        super().__init__(f"{path}: {len(problems)} problem(s): {listing}")
+
+
+class Secret:
+    """A `${VAR}` value: resolved from the environment only when used, never printed."""
+
+    def __init__(self, template: str, source: str, key: str):
+        self.template, self.source, self.key = template, source, key
+
+    def missing(self) -> list[str]:
+        return [v for v in _ENV_REF.findall(self.template) if v not in os.environ]
+
+    def reveal(self) -> str:
+        missing = self.missing()
+        if missing:
+            raise ConfigInvalid(Path("connectors.yaml"), [
+                f"source {self.source}: {self.key} needs environment variable {missing[0]}, which is not set"])
+        return _ENV_REF.sub(lambda m: os.environ[m.group(1)], self.template)
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    __str__ = __repr__
+
+
+@dataclass
+class Config:
+    path: Path
+    lake: Path
+    timezone: str
+    sources: list[SourceSettings]
+    correlation: dict[str, Any] = field(default_factory=lambda: dict(CORRELATION_DEFAULTS))
+
+    def source(self, name: str) -> SourceSettings:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.sources)
+        raise ConfigInvalid(self.path, [f"no source named {name!r} (configured: {known})"])
+
+    def select(self, names: tuple[str, ...] | list[str] | None) -> list[SourceSettings]:
+        return [self.source(n) for n in names] if names else list(self.sources)
+
+    def duration(self, key: str) -> timedelta:
+        return parse_duration(str(self.correlation[key]))
+
+
+def parse_duration(text: str) -> timedelta:
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise ValueError(f"not a duration (like 30m, 2h, 1d): {text!r}")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+    return timedelta(**{unit: float(m.group(1))})
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("INCIDENT_TIMELINE_CONFIG", "connectors.yaml"))
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigInvalid(path, ["file not found (use --config or $INCIDENT_TIMELINE_CONFIG)"]) from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigInvalid(path, [f"not valid YAML: {exc}".replace("\n", " ")]) from None
+    return parse_config(data, path)
+
+
+def parse_config(data: Any, path: Path) -> Config:
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        raise ConfigInvalid(path, ["the top level must be a mapping"])
+    for key in sorted(set(data) - TOP_KEYS):
+        problems.append(f"unknown top-level key {key!r}")
+    base_dir = path.parent.resolve()
+    lake = Path(os.path.expandvars(str(data.get("lake", "./lake")))).expanduser()
+    lake = lake if lake.is_absolute() else base_dir / lake
+    zone = str(data.get("timezone", "UTC"))
+    _check_zone(zone, "timezone", problems)
+    correlation = dict(CORRELATION_DEFAULTS)
+    corr_in = data.get("correlation") or {}
+    if not isinstance(corr_in, dict):
+        problems.append("correlation must be a mapping")
+        corr_in = {}
+    for key, value in corr_in.items():
+        if key not in CORRELATION_DEFAULTS:
+            problems.append(f"correlation: unknown key {key!r}")
+        elif key == "depth":
+            if not isinstance(value, int) or not 0 <= value <= 10:
+                problems.append("correlation.depth must be a whole number from 0 to 10")
+        else:
+            try:
+                parse_duration(str(value))
+            except ValueError as exc:
+                problems.append(f"correlation.{key}: {exc}")
+        correlation[key] = value
+    sources = _parse_sources(data.get("sources"), base_dir, zone, problems)
+    if problems:
+        raise ConfigInvalid(path, problems)
+    return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation)
+
+
+def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str]) -> list[SourceSettings]:
+    if not isinstance(items, list) or not items:
+        problems.append("sources must be a non-empty list")
+        return []
+    out, seen = [], set()
+    for i, item in enumerate(items):
+        label = f"sources[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{label} must be a mapping")
+            continue
+        name, type_ = item.get("name"), item.get("type")
+        if not name or not _NAME.match(str(name)):
+            problems.append(f"{label}: name is required (letters, digits, _ . -)")
+        else:
+            label = f"source {name}"
+            if name in seen:
+                problems.append(f"{label}: name used twice")
+            seen.add(name)
+        cls = CONNECTORS.get(type_)
+        if cls is None:
+            problems.append(f"{label}: unknown type {type_!r} (known: {', '.join(sorted(CONNECTORS))})")
+            continue
+        allowed = COMMON_KEYS | set(cls.api_keys) | set(cls.optional_keys)
+        for key in sorted(set(item) - allowed):
+            problems.append(f"{label}: unknown key {key!r} for type {type_}")
+        options = {k: v for k, v in item.items() if k not in ("name", "type")}
+        options.setdefault("timezone", zone)
+        _check_zone(str(options["timezone"]), f"{label}: timezone", problems)
+        if "clock_offset" in options:
+            try:
+                parse_duration(str(options["clock_offset"]).lstrip("+-"))
+            except ValueError as exc:
+                problems.append(f"{label}: clock_offset: {exc}")
+        _check_mode(cls, options, label, base_dir, problems)
+        for key in cls.secret_keys:
+            if isinstance(options.get(key), str) and _ENV_REF.search(options[key]):
+                options[key] = Secret(options[key], str(name), key)
+        out.append(SourceSettings(name=str(name), type=type_, options=options, base_dir=base_dir))
+    return out
+
+
+def _check_mode(cls, options: dict, label: str, base_dir: Path, problems: list[str]) -> None:
+    path = options.get("path")
+    if path is not None:
+        p = Path(str(path)).expanduser()
+        p = p if p.is_absolute() else base_dir / p
+        if not any(ch in str(path) for ch in "*?[") and not p.exists():
+            problems.append(f"{label}: path not found: {path}")
+        return
+    if cls.file_based:
+        problems.append(f"{label}: path is required")
+        return
+    for key in cls.api_keys:
+        if key not in options:
+            problems.append(f"{label}: {key} is required (or give path: to read recorded pages)")
+    for key in cls.secret_keys:
+        value = options.get(key)
+        if isinstance(value, str) and key in ("token", "password") and not _ENV_REF.search(value):
+            problems.append(f"{label}: {key} must be an ${{ENV}} reference, not a literal secret")
+        if isinstance(value, str):
+            for var in _ENV_REF.findall(value):
+                if var not in os.environ:
+                    problems.append(f"{label}: {key} needs environment variable {var}, which is not set")
+
+
+def _check_zone(zone: str, label: str, problems: list[str]) -> None:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{label}: unknown time zone {zone!r}")
+
+
+def clock_offset_seconds(settings: SourceSettings) -> float:
+    raw = settings.options.get("clock_offset")
+    if raw is None:
+        return 0.0
+    text = str(raw).strip()
+    sign = -1.0 if text.startswith("-") else 1.0
+    return sign * parse_duration(text.lstrip("+-")).total_seconds()

@@ -1,0 +1,36 @@
+"""Errors with context: the source, the stream, the page or record, and what to do."""
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """Something went wrong fetching from a source. `fatal` stops that source."""
+
+    fatal = True
+
+    def __init__(self, source: str, message: str, *, stream: str | None = None,
+                 page: str | None = None):
+        self.source = source
+        self.stream = stream
+        self.page = page
+        where = f"source {source}"
+        if stream:
+            where += f", {stream}"
+        if page:
+            where += f" ({page})"
+        super().__init__(f"{where}: {message}")
+
+
+class AuthError(SourceError):
+    """Bad or missing credentials, or a missing permission/scope."""
+
+
+class ConfigError(SourceError):
+    """The source's configuration cannot work (missing folder, bad option)."""
+
+
+class RetriesExhausted(SourceError):
+    """429/5xx/connection errors kept coming after every retry."""
+
+
+class PaginationError(SourceError):
+    """The API repeated a cursor or page: stop instead of looping forever."""

@@ -1,0 +1,130 @@
+"""One HTTP client for every API connector: auth, retries, rate limits, clear errors.
+
+Retriable: 429 (Retry-After, or the vendor's reset header), 5xx, connection errors, with
+bounded exponential backoff. Fatal: 401/403 (AuthError naming the source). Everything
+else that is not 2xx: SourceError with the vendor's own message. Secrets never appear in
+messages: only the path of a request is ever quoted, never its headers.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import requests
+
+from .errors import AuthError, RetriesExhausted, SourceError
+
+RESET_HEADERS = ("Retry-After", "ratelimit-reset", "X-RateLimit-Reset", "X-RateLimit-Period-In-Sec")
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 6             # total tries per request
+    backoff_s: float = 0.5        # first wait for 5xx/connection errors, doubled each time
+    max_wait_s: float = 60.0      # never sleep longer than this for one retry
+    sleep: Callable[[float], None] = time.sleep
+
+
+class HttpClient:
+    def __init__(self, source: str, base_url: str, *, headers: Mapping[str, str] | None = None,
+                 auth: tuple[str, str] | None = None, retry: RetryPolicy | None = None,
+                 timeout_s: float = 30.0, error_message: Callable[[Any], str] | None = None):
+        self.source = source
+        self.base_url = base_url.rstrip("/") + "/"
+        self.retry = retry or RetryPolicy()
+        self.timeout_s = timeout_s
+        self.error_message = error_message or _generic_error_message
+        self.session = requests.Session()
+        self.session.headers.update({"User-Agent": "incident-timeline", "Accept": "application/json"})
+        self.session.headers.update(headers or {})
+        self.session.auth = auth
+        self.requests_made = 0
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url + path.lstrip("/")
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> requests.Response:
+        url = self.url(path)
+        shown = path.split("?")[0]
+        delay = self.retry.backoff_s
+        last = ""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                self.requests_made += 1
+                resp = self.session.get(url, params=params, timeout=self.timeout_s)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last = f"connection error ({type(exc).__name__})"
+                wait = delay
+            else:
+                if resp.status_code < 400:
+                    return resp
+                if resp.status_code in (401, 403):
+                    raise AuthError(self.source, f"HTTP {resp.status_code} on {shown}: "
+                                    f"{self.error_message(_json_or_text(resp))}")
+                if resp.status_code == 429:
+                    last = "rate limited (HTTP 429)"
+                    wait = rate_limit_wait(resp.headers, default=delay)
+                elif resp.status_code >= 500:
+                    last = f"HTTP {resp.status_code}"
+                    wait = delay
+                else:
+                    raise SourceError(self.source, f"HTTP {resp.status_code} on {shown}: "
+                                      f"{self.error_message(_json_or_text(resp))}")
+            if attempt == self.retry.attempts:
+                break
+            self.retry.sleep(min(wait, self.retry.max_wait_s) + random.uniform(0, 0.1))
+            delay = min(delay * 2, self.retry.max_wait_s)
+        raise RetriesExhausted(self.source, f"{last} on {shown} after {self.retry.attempts} tries")
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        resp = self.get(path, params)
+        try:
+            return resp.json()
+        except ValueError:
+            raise SourceError(self.source, f"{path.split('?')[0]} did not return JSON") from None
+
+
+def rate_limit_wait(headers: Mapping[str, str], default: float, now: float | None = None) -> float:
+    """Seconds to wait from Retry-After or a vendor reset header (delta or unix time)."""
+    for name in RESET_HEADERS:
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            continue
+        if seconds > 1_000_000_000:  # an absolute unix time (ServiceNow, Jira)
+            seconds -= now if now is not None else time.time()
+        return max(seconds, 0.0)
+    return default
+
+
+def _json_or_text(resp: requests.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return resp.text[:200]
+
+
+def _generic_error_message(body: Any) -> str:
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            parts = [str(err.get("message", ""))] + [str(e) for e in err.get("errors", []) or []]
+            return "; ".join(p for p in parts if p)
+        if isinstance(err, str):
+            return err
+        if body.get("errorMessages") or body.get("errors"):
+            msgs = list(body.get("errorMessages") or [])
+            errs = body.get("errors")
+            if isinstance(errs, dict):
+                msgs += [f"{k}: {v}" for k, v in errs.items()]
+            return "; ".join(msgs)
+        if body.get("message"):
+            return str(body["message"])
+    return str(body)[:200] or "no detail"

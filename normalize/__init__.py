@@ -1,0 +1,1 @@
+"""Raw records -> canonical events (schema, UTC, refs) and rejects."""

@@ -1,0 +1,79 @@
+"""PagerDuty log entries -> alert.* events; incidents are context (title, priority, url)."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from ..mapping import Context, Mapper, RecordError, require
+from ..severity import to_sev
+
+_HUMAN_AGENTS = {"user_reference", "user"}
+# log entry type (without _log_entry) -> event kind
+KINDS = {
+    "trigger": "alert.triggered", "acknowledge": "alert.acknowledged",
+    "unacknowledge": "alert.unacknowledged", "annotate": "alert.annotated",
+    "assign": "alert.assigned", "delegate": "alert.delegated", "escalate": "alert.escalated",
+    "exhaust_escalation_path": "alert.escalation_exhausted", "notify": "alert.notified",
+    "reach_ack_limit": "alert.ack_limit_reached", "reach_trigger_limit": "alert.trigger_limit_reached",
+    "repeat_escalation_path": "alert.escalation_repeated", "resolve": "alert.resolved",
+    "snooze": "alert.snoozed", "urgency_change": "alert.urgency_changed",
+    "priority_change": "alert.priority_changed", "link": "alert.linked", "unlink": "alert.unlinked",
+}
+
+
+class PagerDutyMapper(Mapper):
+    source_type = "pagerduty"
+    time_format = "iso8601"
+    entity_streams = ("incidents",)
+
+    def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
+            ctx: Context) -> Iterable[dict]:
+        if stream != "log_entries":
+            return super().map(stream, payload, parent_id, ctx)
+        entry_type = str(require(payload, "type"))
+        incident_ref = payload.get("incident") or {}
+        incident_id = incident_ref.get("id") or parent_id
+        if not incident_id:
+            raise RecordError("incident.id", "log entry names no incident")
+        incident = ctx.entity("incidents", incident_id) or {}
+        agent = payload.get("agent") or {}
+        channel = payload.get("channel") or {}
+        human = agent.get("type") in _HUMAN_AGENTS
+        action = entry_type.removesuffix("_log_entry")
+        subject = _subject(payload)
+        title = payload.get("summary") or action
+        if action == "annotate":
+            body = payload.get("note") or channel.get("summary") or ""
+            title = f"Note: {body}" if body else title
+        else:
+            body = (payload.get("event_details") or {}).get("description") or ""
+        priority = (incident.get("priority") or {}).get("summary") if incident else None
+        service = (payload.get("service") or incident.get("service") or {}).get("summary")
+        return [{
+            "kind": KINDS.get(action, f"alert.{action}"),
+            "ts_raw": require(payload, "created_at"),
+            "actor": agent.get("summary") or ("PagerDuty" if not human else None),
+            "actor_type": "human" if human else "system",
+            "actor_id": agent.get("id") if human else None,
+            "subject": subject,
+            "title": title,
+            "body": body or "",
+            "severity": to_sev(priority) or _urgency_sev(incident.get("urgency")),
+            "service": service,
+            "refs": [f"pagerduty:{incident_id}"] + ctx.refs.find(body, title),
+            "url": incident_ref.get("html_url") or incident.get("html_url"),
+            "native_id": require(payload, "id"),
+            "attrs": {"channel": channel.get("type"), "incident_number": incident.get("incident_number"),
+                      "incident_title": incident.get("title") or incident_ref.get("summary")},
+        }]
+
+
+def _subject(payload: Mapping[str, Any]) -> str | None:
+    user = payload.get("user")
+    if isinstance(user, dict) and user.get("summary"):
+        return user["summary"]
+    names = [a.get("summary") for a in payload.get("assignees") or [] if isinstance(a, dict)]
+    return ", ".join(n for n in names if n) or None
+
+
+def _urgency_sev(urgency: str | None) -> str | None:
+    return {"high": "SEV2", "low": "SEV3"}.get(urgency or "")

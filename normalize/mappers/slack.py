@@ -1,0 +1,81 @@
+"""Slack messages (API or workspace export) -> chat.* events; users and channels are context."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from ..mapping import Context, Mapper, RecordError, require
+from ..text import first_line, slack_to_text
+
+_KINDS = {"channel_join": "chat.join", "channel_leave": "chat.leave", "channel_topic": "chat.topic",
+          "channel_purpose": "chat.topic", "pinned_item": "chat.pin"}
+
+
+class SlackMapper(Mapper):
+    source_type = "slack"
+    time_format = "slack_ts"
+    entity_streams = ("users", "channels")
+
+    def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
+            ctx: Context) -> Iterable[dict]:
+        if stream not in ("messages", "replies"):
+            return super().map(stream, payload, parent_id, ctx)
+        channel = parent_id or payload.get("channel")
+        if not channel:
+            raise RecordError("channel", "message names no channel")
+        ts = require(payload, "ts")
+        subtype = payload.get("subtype")
+        user_id = payload.get("user")
+        user = ctx.entity("users", user_id) or {}
+        is_bot = bool(subtype == "bot_message" or payload.get("bot_id") or user.get("is_bot"))
+        raw_text = payload.get("text") or _attachment_text(payload)
+        text = slack_to_text(raw_text, lambda uid: _name(ctx.entity("users", uid)))
+        if is_bot:
+            actor = payload.get("username") or (payload.get("bot_profile") or {}).get("name") or _name(user)
+        else:
+            actor = _name(user) or (payload.get("user_profile") or {}).get("real_name") or user_id
+        kind = _KINDS.get(subtype or "")
+        if kind is None:
+            thread_ts = payload.get("thread_ts")
+            kind = "chat.reply" if thread_ts and thread_ts != ts else "chat.message"
+        email = (user.get("profile") or {}).get("email")
+        return [{
+            "kind": kind,
+            "ts_raw": ts,
+            "actor": actor or "unknown",
+            "actor_type": "bot" if is_bot else "human",
+            "actor_id": email or user_id or payload.get("bot_id"),
+            "subject": None,
+            "title": first_line(text),
+            "body": text,
+            "severity": None,
+            "service": None,
+            "refs": [f"slack:{channel}"] + ctx.refs.find(raw_text, _attachment_text(payload)),
+            "url": _permalink(ctx.spec.options.get("workspace_url"), channel, ts),
+            "native_id": f"{channel}:{ts}",
+            "attrs": {"channel": channel, "channel_name": (ctx.entity("channels", channel) or {}).get("name"),
+                      "thread_ts": payload.get("thread_ts"), "subtype": subtype},
+        }]
+
+
+class SlackExportMapper(SlackMapper):
+    source_type = "slack_export"
+
+
+def _name(user: Mapping[str, Any] | None) -> str | None:
+    if not user:
+        return None
+    profile = user.get("profile") or {}
+    return user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user.get("name")
+
+
+def _attachment_text(payload: Mapping[str, Any]) -> str:
+    parts = []
+    for att in payload.get("attachments") or []:
+        parts += [att.get("title_link") or "", att.get("fallback") or att.get("text") or ""]
+    return "\n".join(p for p in parts if p)
+
+
+def _permalink(workspace_url: str | None, channel: str, ts: str) -> str | None:
+    if not workspace_url:
+        return None
+    return f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"

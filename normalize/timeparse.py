@@ -1,0 +1,218 @@
+"""Timestamps to UTC, vectorised per declared format.
+
+Each source declares how it writes time (`iso8601`, `epoch_s`, `slack_ts`, `naive`, ...);
+nothing is guessed from the size of a number. A whole column is converted with one Arrow
+kernel; only values that kernel refuses are looked at one by one (python-dateutil), and
+what still cannot be placed comes back as an error for the rejects table.
+
+DST rule for naive local times (documented in the README): a time inside a spring-forward
+gap is moved forward by the gap (02:30 in a 1-hour gap reads as 03:30 local); a time in an
+autumn overlap takes the earlier of its two instants. Both are flagged in `warnings`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dateutil import parser as dateutil_parser
+
+UTC_US = pa.timestamp("us", tz="UTC")
+FORMATS = ("iso8601", "epoch_s", "epoch_ms", "epoch_us", "slack_ts", "rfc2822", "naive")
+
+_HAS_ZONE = r"(Z|z|[+-]\d{2}:?\d{2})$"
+_EPOCH_UNITS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
+
+
+@dataclass
+class ParsedTimes:
+    ts: pa.TimestampArray                      # null where errors[i] is set
+    errors: list[str | None]
+    warnings: list[list[str]] = field(default_factory=list)
+    assumed_tz: list[str | None] = field(default_factory=list)  # zone applied to each naive value
+
+
+def parse_times(values: list[str | None] | pa.Array, fmt: str, tz: str | None = None,
+                clock_offset_s: float = 0.0) -> ParsedTimes:
+    """Convert `values` written in `fmt` to UTC microseconds.
+
+    `tz` is the zone naive values are in (format `naive`, or ISO values without an
+    offset); `clock_offset_s` is subtracted to correct a source whose clock runs ahead.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown time format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    arr = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
+    arr = pc.utf8_trim_whitespace(arr.cast(pa.string()))
+    warnings: list[list[str]] = [[] for _ in range(len(arr))]
+    if fmt in _EPOCH_UNITS:
+        ts, errors = _epoch(arr, _EPOCH_UNITS[fmt])
+        assumed = [None] * len(arr)
+    elif fmt == "slack_ts":
+        ts, errors = _slack_ts(arr)
+        assumed = [None] * len(arr)
+    elif fmt == "rfc2822":
+        ts, errors = _per_value(arr, _parse_rfc2822)
+        assumed = [None] * len(arr)
+    else:  # iso8601 or naive
+        ts, errors, assumed = _iso_or_naive(arr, fmt, tz, warnings)
+    if clock_offset_s:
+        shift = pa.scalar(int(round(clock_offset_s * 1_000_000)), pa.duration("us"))
+        ts = pc.subtract(ts, shift)
+        note = f"clock offset {clock_offset_s:+g}s corrected"
+        for i, err in enumerate(errors):
+            if err is None:
+                warnings[i].append(note)
+    return ParsedTimes(ts=ts, errors=errors, warnings=warnings, assumed_tz=assumed)
+
+
+def _errors_from_nulls(arr: pa.Array, ts: pa.Array, reason: str) -> list[str | None]:
+    missing = pc.is_null(arr).to_pylist()
+    failed = pc.is_null(ts).to_pylist()
+    out: list[str | None] = []
+    for i, bad in enumerate(failed):
+        if missing[i]:
+            out.append("missing timestamp")
+        elif bad:
+            out.append(reason.format(value=arr[i].as_py()))
+        else:
+            out.append(None)
+    return out
+
+
+def _epoch(arr: pa.Array, micros_per_unit: int):
+    ok = pc.match_substring_regex(arr, r"^-?\d+$")
+    ints = pc.if_else(ok, arr, pa.scalar(None, pa.string())).cast(pa.int64())
+    ts = pc.multiply_checked(ints, micros_per_unit).cast(pa.int64()).cast(UTC_US)
+    return ts, _errors_from_nulls(arr, ts, "not an integer epoch value: {value!r}")
+
+
+def _slack_ts(arr: pa.Array):
+    # "1700000000.123456": split, never go through float (1 µs off for half the values).
+    parts = pc.extract_regex(arr, r"^(?P<s>\d{1,12})(?:\.(?P<f>\d{1,6}))?$")
+    secs = pc.struct_field(parts, "s").cast(pa.int64())
+    frac = pc.utf8_rpad(pc.struct_field(parts, "f"), 6, "0").cast(pa.int64())
+    micros = pc.add(pc.multiply(secs, 1_000_000), frac)
+    ts = micros.cast(UTC_US)
+    return ts, _errors_from_nulls(arr, ts, "not a Slack ts (seconds.micros): {value!r}")
+
+
+def _iso_or_naive(arr: pa.Array, fmt: str, tz: str | None, warnings):
+    # Keep at most 6 fraction digits (Alertmanager writes nanoseconds).
+    trimmed = pc.replace_substring_regex(arr, r"(\.\d{6})\d+", r"\1")
+    zoned = pc.match_substring_regex(trimmed, _HAS_ZONE)
+    if fmt == "naive":
+        zoned = pc.and_(zoned, pa.scalar(False))
+    zoned = pc.fill_null(zoned, False)
+    aware_vals = pc.if_else(zoned, trimmed, pa.scalar(None, pa.string()))
+    naive_vals = pc.if_else(zoned, pa.scalar(None, pa.string()), trimmed)
+
+    aware = _cast_or_each(aware_vals, UTC_US, _parse_aware)
+    if tz and pc.any(pc.is_valid(naive_vals)).as_py():
+        naive = _localize(naive_vals, tz, warnings)
+    else:
+        naive = pa.nulls(len(arr), UTC_US)
+    ts = pc.if_else(zoned, aware, naive)
+    errors = _errors_from_nulls(arr, ts, "unparseable timestamp: {value!r}")
+    zoned_list = zoned.to_pylist()
+    assumed = [None if (z or e) else tz for z, e in zip(zoned_list, errors)]
+    if not tz:
+        for i, err in enumerate(errors):
+            if (err and err != "missing timestamp" and not zoned_list[i]
+                    and _parse_naive(arr[i].as_py()) is not None):
+                errors[i] = f"timestamp has no zone and the source declares none: {arr[i].as_py()!r}"
+    return ts, errors, assumed
+
+
+def _cast_or_each(arr: pa.Array, to_type, parse_one):
+    """One Arrow cast for the column; per-value fallback only if the cast refuses some."""
+    try:
+        return pc.cast(arr, to_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        out = []
+        for v in arr.to_pylist():
+            out.append(None if v is None else parse_one(v))
+        return pa.array(out, type=to_type)
+
+
+def _parse_aware(value: str) -> datetime | None:
+    try:
+        dt = dateutil_parser.isoparse(value)
+    except (ValueError, OverflowError):
+        try:
+            dt = dateutil_parser.parse(value)
+        except (ValueError, OverflowError):
+            return None
+    return dt.astimezone(timezone.utc) if dt.tzinfo else None
+
+
+def _localize(naive_vals: pa.Array, tz: str, warnings) -> pa.Array:
+    local = _cast_or_each(naive_vals, pa.timestamp("us"), _parse_naive)
+    earliest = pc.assume_timezone(local, timezone=tz, ambiguous="earliest", nonexistent="earliest")
+    latest = pc.assume_timezone(local, timezone=tz, ambiguous="latest", nonexistent="latest")
+    differs = pc.fill_null(pc.not_equal(earliest, latest), False).to_pylist()
+    if not any(differs):
+        return earliest.cast(UTC_US)
+    zone = ZoneInfo(tz)
+    out = earliest.cast(UTC_US).to_pylist()
+    for i, flag in enumerate(differs):
+        if not flag:
+            continue
+        wall = local[i].as_py()
+        first = wall.replace(tzinfo=zone, fold=0)
+        if first.utcoffset() == wall.replace(tzinfo=zone, fold=1).utcoffset() or _exists(wall, zone):
+            out[i] = first.astimezone(timezone.utc)
+            warnings[i].append(f"ambiguous local time {wall.isoformat()} in {tz}: took the earlier instant")
+        else:
+            # fold=0 maps a time in the gap with the offset from before the jump, which is
+            # the clock reading moved forward by the size of the gap.
+            out[i] = first.astimezone(timezone.utc)
+            warnings[i].append(f"nonexistent local time {wall.isoformat()} in {tz} (DST gap): moved forward")
+    return pa.array(out, type=UTC_US)
+
+
+def _exists(wall: datetime, zone: ZoneInfo) -> bool:
+    aware = wall.replace(tzinfo=zone)
+    return aware.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) == wall
+
+
+def _parse_naive(value: str) -> datetime | None:
+    try:
+        dt = dateutil_parser.parse(value)
+    except (ValueError, OverflowError):
+        return None
+    return dt if dt.tzinfo is None else None
+
+
+def _parse_rfc2822(value: str) -> datetime | None:
+    try:
+        dt = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if dt is None or dt.tzinfo is None:
+        return None
+    return dt.astimezone(timezone.utc)
+
+
+def _per_value(arr: pa.Array, parse_one):
+    ts = pa.array([None if v is None else parse_one(v) for v in arr.to_pylist()], type=UTC_US)
+    return ts, _errors_from_nulls(arr, ts, "unparseable timestamp: {value!r}")
+
+
+def parse_one(value: str, fmt: str, tz: str | None = None) -> datetime:
+    """Convenience for single values (ingest filters, CLI options): raises ValueError."""
+    parsed = parse_times([value], fmt, tz)
+    if parsed.errors[0]:
+        raise ValueError(parsed.errors[0])
+    return parsed.ts[0].as_py()
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_epoch_micros(dt: datetime) -> int:
+    return (dt - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+

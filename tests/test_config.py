@@ -1,0 +1,55 @@
+from pathlib import Path
+
+import pytest
+
+from incident_timeline.config import ConfigInvalid, load_config, parse_config
+from tests.support import demo_sources, write_config
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    path = write_config(tmp_path, [
+        {"name": "pd", "type": "pagerduty", "base_url": "https://api.pagerduty.com", "token": "u+abc123"},
+        {"name": "pd", "type": "nosuch"},
+        {"name": "j", "type": "jira", "base_url": "https://x.atlassian.net", "tokn": "x"},
+    ], timezone="Mars/Olympus")
+    with pytest.raises(ConfigInvalid) as info:
+        load_config(path)
+    problems = info.value.problems
+    text = " | ".join(problems)
+    assert "unknown time zone 'Mars/Olympus'" in text
+    assert "token must be an ${ENV} reference" in text
+    assert "name used twice" in text and "unknown type 'nosuch'" in text
+    assert "unknown key 'tokn'" in text and "email is required" in text
+    assert "u+abc123" not in str(info.value)          # a literal secret is never echoed
+    assert len(problems) >= 6
+
+
+def test_recorded_mode_needs_no_secrets(tmp_path, monkeypatch):
+    monkeypatch.delenv("PAGERDUTY_TOKEN", raising=False)
+    config = load_config(write_config(tmp_path, demo_sources()))
+    assert [s.name for s in config.sources] == ["pagerduty", "slack", "jira"]
+    assert "Secret(***)" == repr(config.source("pagerduty").options["token"])
+
+
+def test_api_mode_reads_secrets_from_the_environment_only_when_used(tmp_path, monkeypatch):
+    sources = [{"name": "pd", "type": "pagerduty", "base_url": "http://127.0.0.1:1",
+                "token": "${PD_TEST_TOKEN}"}]
+    monkeypatch.delenv("PD_TEST_TOKEN", raising=False)
+    with pytest.raises(ConfigInvalid, match="PD_TEST_TOKEN, which is not set"):
+        load_config(write_config(tmp_path, sources))
+    monkeypatch.setenv("PD_TEST_TOKEN", "s3cret-value")
+    config = load_config(write_config(tmp_path, sources))
+    assert config.source("pd").get("token") == "s3cret-value"
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path):
+    (tmp_path / "sub" / "exp").mkdir(parents=True)
+    config = parse_config({"lake": "./mylake", "sources": [
+        {"name": "s", "type": "slack_export", "path": "exp"}]}, tmp_path / "sub" / "c.yaml")
+    assert config.lake == (tmp_path / "sub").resolve() / "mylake"
+    assert config.source("s").path() == (tmp_path / "sub").resolve() / "exp"
+
+
+def test_the_repository_config_loads():
+    config = load_config(Path(__file__).resolve().parent.parent / "connectors.yaml")
+    assert {s.type for s in config.sources} == {"pagerduty", "slack_export", "jira"}

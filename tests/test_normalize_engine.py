@@ -1,0 +1,58 @@
+import json
+from datetime import datetime, timezone
+
+import pyarrow as pa
+
+from normalize.engine import event_id, normalize_raw
+from normalize.mapping import SourceSpec
+from normalize.schema import EVENT_SCHEMA, RAW_SCHEMA
+
+NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
+
+
+def _raw(stream: str, items: list[tuple[str, dict | str, str | None]]) -> pa.Table:
+    return pa.Table.from_pylist([{
+        "run_id": "r1", "source": "pd", "source_type": "pagerduty", "stream": stream, "partition": "",
+        "native_id": nid, "parent_id": parent,
+        "payload": payload if isinstance(payload, str) else json.dumps(payload), "fetched_at": NOW,
+    } for nid, payload, parent in items], schema=RAW_SCHEMA)
+
+
+def _entry(entry_id: str, created_at, **extra) -> dict:
+    return {"id": entry_id, "type": "acknowledge_log_entry", "created_at": created_at,
+            "summary": "Acknowledged by Alice Chen.",
+            "agent": {"id": "PALICE1", "type": "user_reference", "summary": "Alice Chen"},
+            "incident": {"id": "Q2W3E4R", "html_url": "https://acme.pagerduty.com/incidents/Q2W3E4R"},
+            **extra}
+
+
+def test_good_and_bad_records_events_and_rejects():
+    raw = _raw("log_entries", [
+        ("R1", _entry("R1", "2026-10-14T10:06:40-04:00"), "Q2W3E4R"),
+        ("R2", _entry("R2", "last tuesday"), "Q2W3E4R"),
+        ("R3", {"id": "R3", "type": "trigger_log_entry"}, "Q2W3E4R"),
+        ("R4", "{not json", "Q2W3E4R"),
+    ])
+    out = normalize_raw(raw, SourceSpec("pd", "pagerduty"), entities={}, ingested_at=NOW, run_id="r1")
+    assert out.events.schema == EVENT_SCHEMA
+    (event,) = out.events.to_pylist()
+    assert event["ts"] == datetime(2026, 10, 14, 14, 6, 40, tzinfo=timezone.utc)
+    assert event["ts_raw"] == "2026-10-14T10:06:40-04:00"
+    assert event["kind"] == "alert.acknowledged" and event["actor_type"] == "human"
+    assert event["refs"] == ["pagerduty:Q2W3E4R"]
+    assert event["event_id"] == event_id("pd", "R1", "alert.acknowledged")
+    rejects = {r["native_id"]: r for r in out.rejects.to_pylist()}
+    assert set(rejects) == {"R2", "R3", "R4"}
+    assert rejects["R2"]["field"] == "ts" and "last tuesday" in rejects["R2"]["reason"]
+    assert rejects["R3"]["field"] == "created_at" and rejects["R3"]["reason"] == "missing"
+    assert rejects["R4"]["field"] == "payload"
+    assert all(r["stage"] == "normalize" and r["record"] for r in rejects.values())
+
+
+def test_same_record_twice_is_one_event_with_a_stable_id():
+    entry = _entry("R1", "2026-10-14T10:06:40-04:00")
+    raw = _raw("log_entries", [("R1", entry, "Q2W3E4R"), ("R1", entry, "Q2W3E4R")])
+    first = normalize_raw(raw, SourceSpec("pd", "pagerduty"), entities={}, ingested_at=NOW)
+    again = normalize_raw(raw, SourceSpec("pd", "pagerduty"), entities={}, ingested_at=NOW)
+    assert first.events.num_rows == 1
+    assert first.events["event_id"].to_pylist() == again.events["event_id"].to_pylist()
