@@ -105,8 +105,10 @@ def _ingest_source(lake: Lake, settings: SourceSettings, run_id: str, since, unt
             if batch:
                 part_files.append(_write_raw(lake, settings, run_id, batch, len(written) + len(part_files)))
             written += part_files
-            # The data is durable (fsynced and renamed): only now may the cursor move.
-            state.advance_cursor(lake.catalog, settings.name, partition, until)
+            # The data is durable (fsynced and renamed): only now may the cursor move. An
+            # explicit --since window is not contiguous with the cursor, so it moves nothing.
+            if since is None:
+                state.advance_cursor(lake.catalog, settings.name, partition, until)
             progress(f"{settings.name}: {res.fetched} records")
     finally:
         connector.close()

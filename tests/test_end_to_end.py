@@ -1,6 +1,8 @@
 """The demo: bundled fixtures -> lake -> one incident -> draft post-mortem."""
 from __future__ import annotations
 
+import json
+
 import duckdb
 from click.testing import CliRunner
 
@@ -104,3 +106,18 @@ def test_rerun_does_not_duplicate_events(demo_config, tmp_path):
     # PagerDuty 7 + 4 log entries; Slack 4 #alerts + 8 incident channel + 4 #random;
     # Jira OPS-1234 6 (created, 4 changelog items, 1 comment), OPS-1229 3, OPS-1240 1.
     assert total == distinct == 11 + 16 + 10
+
+
+def test_an_explicit_window_does_not_move_cursors(demo_config, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(demo_config), "ingest", "--since", "2026-10-14T14:00:00Z",
+                                  "--until", "2026-10-14T15:00:00Z"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["--config", str(demo_config), "query", "--format", "json",
+                                  "SELECT count(*) AS n FROM cursors"])
+    assert json.loads(result.output) == [{"n": 0}]
+    result = runner.invoke(main, ["--config", str(demo_config), "ingest"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["--config", str(demo_config), "query", "--format", "json",
+                                  "SELECT count(DISTINCT source) AS n FROM cursors"])
+    assert json.loads(result.output) == [{"n": 3}]
