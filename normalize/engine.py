@@ -57,8 +57,8 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
                         "native_id": native_id, "field": field, "reason": reason, "record": record,
                         "run_id": run_id, "rejected_at": ingested_at})
 
-    columns = [raw[c].to_pylist() for c in ("stream", "native_id", "parent_id", "payload")]
-    for stream, native_id, parent_id, payload_text in zip(*columns):
+    columns = [raw[c].to_pylist() for c in ("stream", "native_id", "parent_id", "payload", "fetched_at")]
+    for stream, native_id, parent_id, payload_text, fetched_at in zip(*columns):
         if mapper is None:
             reject(native_id, "source_type", f"no mapper for source type {spec.type!r}", payload_text)
             continue
@@ -70,6 +70,9 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
                 raise RecordError("payload", "not a JSON object")
             for draft in mapper.map(stream, payload, parent_id, ctx):
                 draft["_record"] = payload_text
+                # ingested_at is when the record was fetched, so re-normalising old raw
+                # gives the same rows and the newest fetch of an event still wins.
+                draft["_fetched_at"] = fetched_at
                 drafts.append(draft)
         except json.JSONDecodeError as exc:
             reject(native_id, "payload", f"invalid JSON: {exc.msg}", payload_text)
@@ -112,7 +115,7 @@ def _finish(drafts: list[dict], default_format: str, spec: SourceSpec, ingested_
             "category": kind.split(".", 1)[0], "kind": kind, "ts": ts[i], "ts_assumed_tz": assumed[i],
             "refs": unique(d.get("refs") or []),
             "attrs": json.dumps(d.get("attrs") or {}, ensure_ascii=False, sort_keys=True, default=str),
-            "warnings": warnings[i] or [], "ingested_at": ingested_at,
+            "warnings": warnings[i] or [], "ingested_at": d.get("_fetched_at") or ingested_at,
         })
         rows[eid] = row  # the same record twice in one batch is one event: the last wins
     return pa.Table.from_pylist(list(rows.values()), schema=EVENT_SCHEMA)
