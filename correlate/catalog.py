@@ -76,30 +76,45 @@ def connect(path: Path, *, read_only: bool, wait_s: float = DEFAULT_WAIT_S) -> d
             delay = min(delay * 2, 0.5)
 
 
-def events_relation_sql(lake_root: Path) -> str:
-    """SQL for the deduplicated events: one row per event_id, the newest ingest wins."""
-    files = sorted((lake_root / "events").glob("source=*/date=*/*.parquet"))
-    if not files:
+def events_relation_sql(lake_root: Path, files: list[Path] | None = None) -> str:
+    """SQL for the deduplicated events: one row per event_id, the newest ingest wins.
+
+    `files` is the published list of event files (see incident_timeline/catalog_store.py);
+    None globs the lake, which a one-off reader may do.
+    """
+    source = _parquet_source(lake_root / "events", files)
+    if source is None:
         return _empty_select(EVENT_SCHEMA)
-    glob = _sql_str(str((lake_root / "events").resolve() / "source=*" / "date=*" / "*.parquet"))
-    return (f"SELECT * EXCLUDE (date) FROM read_parquet({glob}, hive_partitioning = true, "
-            f"union_by_name = true) QUALIFY row_number() OVER (PARTITION BY event_id "
+    return (f"SELECT * EXCLUDE (date) FROM {source} QUALIFY row_number() OVER (PARTITION BY event_id "
             f"ORDER BY ingested_at DESC) = 1")
 
 
-def rejects_relation_sql(lake_root: Path) -> str:
-    files = sorted((lake_root / "rejects").glob("source=*/date=*/*.parquet"))
-    if not files:
+def rejects_relation_sql(lake_root: Path, files: list[Path] | None = None) -> str:
+    source = _parquet_source(lake_root / "rejects", files)
+    if source is None:
         return _empty_select(REJECT_SCHEMA)
-    glob = _sql_str(str((lake_root / "rejects").resolve() / "source=*" / "date=*" / "*.parquet"))
-    return f"SELECT * EXCLUDE (date) FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true)"
+    return f"SELECT * EXCLUDE (date) FROM {source}"
 
 
-def refresh(con: duckdb.DuckDBPyConnection, lake_root: Path) -> None:
-    """(Re)create the views and tables. Views hold the lake's absolute path."""
+def _parquet_source(folder: Path, files: list[Path] | None) -> str | None:
+    if files is None:
+        files = sorted(folder.glob("source=*/date=*/*.parquet"))
+        if not files:
+            return None
+        listing = _sql_str(str(folder.resolve() / "source=*" / "date=*" / "*.parquet"))
+    elif not files:
+        return None
+    else:
+        listing = "[" + ", ".join(_sql_str(str(Path(f).resolve())) for f in files) + "]"
+    return f"read_parquet({listing}, hive_partitioning = true, union_by_name = true)"
+
+
+def refresh(con: duckdb.DuckDBPyConnection, lake_root: Path, events_files: list[Path] | None = None,
+            rejects_files: list[Path] | None = None) -> None:
+    """(Re)create the views and tables. Views hold the lake's absolute paths."""
     con.execute(TABLES_DDL)
-    con.execute(f"CREATE OR REPLACE VIEW events AS {events_relation_sql(lake_root)}")
-    con.execute(f"CREATE OR REPLACE VIEW rejects AS {rejects_relation_sql(lake_root)}")
+    con.execute(f"CREATE OR REPLACE VIEW events AS {events_relation_sql(lake_root, events_files)}")
+    con.execute(f"CREATE OR REPLACE VIEW rejects AS {rejects_relation_sql(lake_root, rejects_files)}")
 
 
 def store_incident(con: duckdb.DuckDBPyConnection, incident_id: str, tables: dict[str, pa.Table]) -> None:
