@@ -19,12 +19,20 @@ from .errors import AuthError, RetriesExhausted, SourceError
 RESET_HEADERS = ("Retry-After", "ratelimit-reset", "X-RateLimit-Reset", "X-RateLimit-Period-In-Sec")
 
 
+def sleep(seconds: float) -> None:
+    """The one wait every retry goes through (tests replace it to make retries instant)."""
+    time.sleep(seconds)
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 6             # total tries per request
     backoff_s: float = 0.5        # first wait for 5xx/connection errors, doubled each time
     max_wait_s: float = 60.0      # never sleep longer than this for one retry
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None   # default: this module's sleep()
+
+    def wait(self, seconds: float) -> None:
+        (self.sleep or sleep)(seconds)
 
 
 class HttpClient:
@@ -76,7 +84,7 @@ class HttpClient:
                                       f"{self.error_message(_json_or_text(resp))}")
             if attempt == self.retry.attempts:
                 break
-            self.retry.sleep(min(wait, self.retry.max_wait_s) + random.uniform(0, 0.1))
+            self.retry.wait(min(wait, self.retry.max_wait_s) + random.uniform(0, 0.1))
             delay = min(delay * 2, self.retry.max_wait_s)
         raise RetriesExhausted(self.source, f"{last} on {shown} after {self.retry.attempts} tries")
 
