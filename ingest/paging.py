@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import parse_qsl, urlsplit
 
-from .errors import PaginationError
+import requests
+
+from .errors import PaginationError, SourceError
 from .http import HttpClient
 
 MAX_PAGES = 100_000
@@ -57,3 +60,35 @@ def start_at_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
         if page.get("isLast") is True or not items or (total is not None and start >= total):
             return
     raise PaginationError(client.source, f"more than {MAX_PAGES} pages", stream=path)
+
+
+def next_link_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
+                    next_link: Callable[[requests.Response, Any], str | None]) -> Iterator[Any]:
+    """Follow a next-page URL (ServiceNow's Link rel="next", Opsgenie's paging.next).
+
+    Only the link's query is taken, asked again of `path` on our own base_url: a link to
+    another host (the vendor's, behind a proxy) never receives the credentials.
+    """
+    query: Mapping[str, Any] = dict(params)
+    seen: set[str] = set()
+    for _ in range(MAX_PAGES):
+        resp = client.get(path, query)
+        try:
+            page = resp.json()
+        except ValueError:
+            raise SourceError(client.source, "the page is not JSON", stream=path) from None
+        yield page
+        link = next_link(resp, page)
+        if not link:
+            return
+        query = dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
+        key = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
+        if key in seen:
+            raise PaginationError(client.source, "the API repeated a next-page link", stream=path)
+        seen.add(key)
+    raise PaginationError(client.source, f"more than {MAX_PAGES} pages", stream=path)
+
+
+def link_header_next(resp: requests.Response, _page: Any) -> str | None:
+    """The RFC 8288 `Link: <...>; rel="next"` target, if any."""
+    return (resp.links.get("next") or {}).get("url")
