@@ -6,6 +6,7 @@ whether a record falls inside the window being fetched.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateutil_parser
 
@@ -22,6 +23,20 @@ def iso_time(value: str | None) -> datetime | None:
         return None
     if dt.tzinfo is None:
         return None
+    return dt.astimezone(timezone.utc)
+
+
+def local_time(value: str | None, zone: str) -> datetime | None:
+    """A time that may be naive (ServiceNow, CSV notes): naive means wall time in `zone`,
+    the earlier instant in a DST overlap, as normalize resolves it."""
+    if not value:
+        return None
+    try:
+        dt = dateutil_parser.parse(str(value))
+    except (ValueError, OverflowError):
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(zone), fold=0)
     return dt.astimezone(timezone.utc)
 
 
