@@ -1,6 +1,8 @@
 """Paginators: small, shared, and they refuse to loop (a repeated cursor is an error)."""
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,8 +19,10 @@ def offset_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
                  offset_param: str = "offset", limit_param: str = "limit") -> Iterator[Any]:
     """offset/limit paging; `more(page, items_seen)` says whether another page follows."""
     offset = 0
+    repeats = RepeatGuard(client.source, path)
     for _ in range(MAX_PAGES):
         page = client.get_json(path, {**params, offset_param: offset, limit_param: limit})
+        repeats.check_page(page)
         yield page
         if not more(page, offset + limit):
             return
@@ -29,30 +33,58 @@ def offset_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
 def token_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
                 token_param: str, next_token: Callable[[Any], str | None]) -> Iterator[Any]:
     """Cursor/token paging (Jira nextPageToken, Slack next_cursor, Opsgenie paging.next)."""
-    seen: set[str] = set()
+    return cursor_pages(client.source, path, lambda query: client.get_json(path, query), params,
+                        token_param=token_param, next_token=next_token)
+
+
+def cursor_pages(source: str, stream: str, get_page: Callable[[dict], Any], params: Mapping[str, Any],
+                 *, token_param: str, next_token: Callable[[Any], str | None]) -> Iterator[Any]:
+    """The token loop itself, for any client (slack_sdk's WebClient included)."""
+    repeats = RepeatGuard(source, stream)
     token: str | None = None
     for _ in range(MAX_PAGES):
         query = dict(params)
         if token:
             query[token_param] = token
-        page = client.get_json(path, query)
+        page = get_page(query)
         yield page
         token = next_token(page)
         if not token:
             return
-        if token in seen:
-            raise PaginationError(client.source, f"the API repeated the page token {token[:16]!r}",
-                                  stream=path)
-        seen.add(token)
-    raise PaginationError(client.source, f"more than {MAX_PAGES} pages", stream=path)
+        repeats.check_token(token)
+    raise PaginationError(source, f"more than {MAX_PAGES} pages", stream=stream)
+
+
+class RepeatGuard:
+    """Remembers the tokens and pages seen so far: the same one twice means a loop."""
+
+    def __init__(self, source: str, stream: str):
+        self.source, self.stream = source, stream
+        self._tokens: set[str] = set()
+        self._pages: set[str] = set()
+
+    def check_token(self, token: str) -> None:
+        if token in self._tokens:
+            raise PaginationError(self.source, f"the API repeated the page token {token[:16]!r}",
+                                  stream=self.stream)
+        self._tokens.add(token)
+
+    def check_page(self, page: Any) -> None:
+        """An offset API that ignores the offset sends the same page again: stop."""
+        digest = hashlib.sha256(json.dumps(page, sort_keys=True, default=str).encode()).hexdigest()
+        if digest in self._pages:
+            raise PaginationError(self.source, "the API sent the same page twice", stream=self.stream)
+        self._pages.add(digest)
 
 
 def start_at_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
                    items_key: str, page_size: int = 100) -> Iterator[Any]:
     """Jira's startAt/maxResults/total (+ isLast) paging."""
     start = 0
+    repeats = RepeatGuard(client.source, path)
     for _ in range(MAX_PAGES):
         page = client.get_json(path, {**params, "startAt": start, "maxResults": page_size})
+        repeats.check_page(page)
         yield page
         items = page.get(items_key) or []
         start += len(items)
