@@ -102,22 +102,20 @@ def next_link_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
     another host (the vendor's, behind a proxy) never receives the credentials.
     """
     query: Mapping[str, Any] = dict(params)
-    seen: set[str] = set()
+    repeats = RepeatGuard(client.source, path)
     for _ in range(MAX_PAGES):
         resp = client.get(path, query)
         try:
             page = resp.json()
         except ValueError:
             raise SourceError(client.source, "the page is not JSON", stream=path) from None
+        repeats.check_page(page)
         yield page
         link = next_link(resp, page)
         if not link:
             return
         query = dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
-        key = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
-        if key in seen:
-            raise PaginationError(client.source, "the API repeated a next-page link", stream=path)
-        seen.add(key)
+        repeats.check_token("&".join(f"{k}={v}" for k, v in sorted(query.items())))
     raise PaginationError(client.source, f"more than {MAX_PAGES} pages", stream=path)
 
 
