@@ -23,7 +23,12 @@ from dateutil import parser as dateutil_parser
 UTC_US = pa.timestamp("us", tz="UTC")
 FORMATS = ("iso8601", "epoch_s", "epoch_ms", "epoch_us", "slack_ts", "rfc2822", "naive")
 
-_HAS_ZONE = r"(Z|z|[+-]\d{2}:?\d{2})$"
+_HAS_ZONE = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+# The shapes Arrow's ISO cast reads exactly; anything else is parsed one by one.
+_ISO_STRICT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+_RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
+_EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 _EPOCH_UNITS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
 
 
@@ -54,10 +59,11 @@ def parse_times(values: list[str | None] | pa.Array, fmt: str, tz: str | None = 
         ts, errors = _slack_ts(arr)
         assumed = [None] * len(arr)
     elif fmt == "rfc2822":
-        ts, errors = _per_value(arr, _parse_rfc2822)
+        ts, errors = _rfc2822(arr)
         assumed = [None] * len(arr)
     else:  # iso8601 or naive
         ts, errors, assumed = _iso_or_naive(arr, fmt, tz, warnings)
+    ts, errors = _in_range(ts, errors, arr)
     if clock_offset_s:
         shift = pa.scalar(int(round(clock_offset_s * 1_000_000)), pa.duration("us"))
         ts = pc.subtract(ts, shift)
@@ -66,6 +72,20 @@ def parse_times(values: list[str | None] | pa.Array, fmt: str, tz: str | None = 
             if err is None:
                 warnings[i].append(note)
     return ParsedTimes(ts=ts, errors=errors, warnings=warnings, assumed_tz=assumed)
+
+
+def _in_range(ts: pa.Array, errors: list[str | None], arr: pa.Array):
+    # A value read in the wrong unit lands centuries away; Python cannot even hold most of
+    # them. Reject rather than pass on an instant nobody can display.
+    lo, hi = pa.scalar(_EARLIEST, UTC_US), pa.scalar(_LATEST, UTC_US)
+    bad = pc.fill_null(pc.or_(pc.less(ts, lo), pc.greater_equal(ts, hi)), False)
+    if not pc.any(bad).as_py():
+        return ts, errors
+    for i, flag in enumerate(bad.to_pylist()):
+        if flag:
+            errors[i] = (f"{arr[i].as_py()!r} is outside {_EARLIEST.year}-{_LATEST.year}: "
+                         "is the declared unit or format right?")
+    return pc.if_else(bad, pa.scalar(None, UTC_US), ts), errors
 
 
 def _errors_from_nulls(arr: pa.Array, ts: pa.Array, reason: str) -> list[str | None]:
@@ -83,10 +103,16 @@ def _errors_from_nulls(arr: pa.Array, ts: pa.Array, reason: str) -> list[str | N
 
 
 def _epoch(arr: pa.Array, micros_per_unit: int):
-    ok = pc.match_substring_regex(arr, r"^-?\d+$")
+    ok = pc.match_substring_regex(arr, r"^-?\d{1,18}$")
     ints = pc.if_else(ok, arr, pa.scalar(None, pa.string())).cast(pa.int64())
+    fits = pc.less_equal(pc.abs(ints), (2**63 - 1) // micros_per_unit)
+    ints = pc.if_else(fits, ints, pa.scalar(None, pa.int64()))
     ts = pc.multiply_checked(ints, micros_per_unit).cast(pa.int64()).cast(UTC_US)
-    return ts, _errors_from_nulls(arr, ts, "not an integer epoch value: {value!r}")
+    errors = _errors_from_nulls(arr, ts, "not an integer epoch value: {value!r}")
+    for i, big in enumerate(pc.invert(pc.fill_null(fits, True)).to_pylist()):
+        if big:
+            errors[i] = f"{arr[i].as_py()!r} is too large for the declared unit"
+    return ts, errors
 
 
 def _slack_ts(arr: pa.Array):
@@ -110,6 +136,7 @@ def _iso_or_naive(arr: pa.Array, fmt: str, tz: str | None, warnings):
     naive_vals = pc.if_else(zoned, pa.scalar(None, pa.string()), trimmed)
 
     aware = _cast_or_each(aware_vals, UTC_US, _parse_aware)
+
     if tz and pc.any(pc.is_valid(naive_vals)).as_py():
         naive = _localize(naive_vals, tz, warnings)
     else:
@@ -127,14 +154,19 @@ def _iso_or_naive(arr: pa.Array, fmt: str, tz: str | None, warnings):
 
 
 def _cast_or_each(arr: pa.Array, to_type, parse_one):
-    """One Arrow cast for the column; per-value fallback only if the cast refuses some."""
+    """One Arrow cast for the values of a shape it reads exactly; the rest one by one."""
+    strict = pc.fill_null(pc.match_substring_regex(arr, _ISO_STRICT), False)
+    fast = pc.if_else(strict, arr, pa.scalar(None, pa.string()))
     try:
-        return pc.cast(arr, to_type)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        out = []
-        for v in arr.to_pylist():
-            out.append(None if v is None else parse_one(v))
-        return pa.array(out, type=to_type)
+        cast = pc.cast(fast, to_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. 2026-02-30: shape fine, date not
+        strict = pa.array([False] * len(arr))
+        cast = pa.nulls(len(arr), to_type)
+    leftover = pc.and_(pc.invert(strict), pc.is_valid(arr))
+    if not pc.any(leftover).as_py():
+        return cast
+    slow = [parse_one(v) if todo else None for v, todo in zip(arr.to_pylist(), leftover.to_pylist())]
+    return pc.if_else(strict, cast, pa.array(slow, type=to_type))
 
 
 def _parse_aware(value: str) -> datetime | None:
@@ -196,9 +228,15 @@ def _parse_rfc2822(value: str) -> datetime | None:
     return dt.astimezone(timezone.utc)
 
 
-def _per_value(arr: pa.Array, parse_one):
-    ts = pa.array([None if v is None else parse_one(v) for v in arr.to_pylist()], type=UTC_US)
-    return ts, _errors_from_nulls(arr, ts, "unparseable timestamp: {value!r}")
+def _rfc2822(arr: pa.Array):
+    # The common "Wed, 14 Oct 2026 10:02:11 -0400" in one kernel; obsolete zone names
+    # (GMT, EST), a missing weekday and other leftovers through the email parser.
+    fast = pc.strptime(arr, format=_RFC2822, unit="us", error_is_null=True).cast(UTC_US)
+    leftover = pc.and_(pc.is_null(fast), pc.is_valid(arr)).to_pylist()
+    if any(leftover):
+        slow = [_parse_rfc2822(v) if todo else None for v, todo in zip(arr.to_pylist(), leftover)]
+        fast = pc.coalesce(fast, pa.array(slow, type=UTC_US))
+    return fast, _errors_from_nulls(arr, fast, "unparseable RFC 2822 timestamp: {value!r}")
 
 
 def parse_one(value: str, fmt: str, tz: str | None = None) -> datetime:
