@@ -7,6 +7,7 @@ from typing import Iterable
 _PAGERDUTY_URL = re.compile(r"https?://[\w.-]*pagerduty\.com/incidents/([A-Z0-9]{5,})")
 _JIRA_BROWSE = re.compile(r"/browse/([A-Z][A-Z0-9_]+-\d+)\b")
 _SLACK_CHANNEL = re.compile(r"<#([CGD][A-Z0-9]{6,})(?:\|[^>]*)?>")
+_SLACK_ARCHIVE = re.compile(r"https?://[\w.-]*slack\.com/archives/([CGD][A-Z0-9]{6,})\b")
 _SERVICENOW = re.compile(r"\b((?:INC|CHG|PRB|RITM)\d{7})\b")
 _OPSGENIE_URL = re.compile(r"opsgenie\.com/alert/detail/([0-9a-f-]{36})")
 
@@ -29,6 +30,7 @@ class RefFinder:
             if self._jira_key is not None:
                 refs += [f"jira:{m}" for m in self._jira_key.findall(text)]
             refs += [f"slack:{m}" for m in _SLACK_CHANNEL.findall(text)]
+            refs += [f"slack:{m}" for m in _SLACK_ARCHIVE.findall(text)]
             refs += [f"servicenow:{m}" for m in _SERVICENOW.findall(text)]
             refs += [f"opsgenie:{m}" for m in _OPSGENIE_URL.findall(text)]
         return unique(refs)
