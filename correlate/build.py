@@ -13,10 +13,15 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pyarrow as pa
 
+from . import tables
 from .actions import action_items
+from .decisions import decision_points
 from .expand import expand
+from .gaps import gaps
 from .milestones import MILESTONES, find_milestones, metrics
-from .responders import responders
+from .responders import escalations, responders
+from .rows import timeline_rows
+from .seed import parse_seed
 
 
 @dataclass
@@ -24,60 +29,71 @@ class Settings:
     pad_before: timedelta = timedelta(hours=1)
     pad_after: timedelta = timedelta(hours=12)
     depth: int = 3
+    storm_window: timedelta = timedelta(minutes=10)
+    dedup_window: timedelta = timedelta(minutes=2)
+    gap: timedelta = timedelta(minutes=15)
 
 
 def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
               rejects_by_source: dict[str, int] | None = None) -> dict[str, pa.Table]:
-    found = expand(con, seed, pad_before=settings.pad_before, pad_after=settings.pad_after,
+    """Every incident table's rows for `seed` (a str as typed on the command line)."""
+    parsed = parse_seed(seed)
+    found = expand(con, parsed, pad_before=settings.pad_before, pad_after=settings.pad_after,
                    depth=settings.depth)
     events = con.sql("SELECT * FROM members ORDER BY ts, source, event_id").to_arrow_table().to_pylist()
+    rows = timeline_rows(con, settings.storm_window, settings.dedup_window)
     marks = find_milestones(events)
     detected = marks["detected"].ts if "detected" in marks else None
-    rows = timeline_rows(events)
-    people = responders(events)
-    items = action_items(events, seed, detected)
+    resolved = marks["resolved"].ts if "resolved" in marks else None
+    mitigation = marks["mitigated"].event["event_id"] if "mitigated" in marks else None
+    silences = gaps(rows, detected, resolved, settings.gap)
     sources = sorted({e["source"] for e in events})
     rejects = {s: (rejects_by_source or {}).get(s, 0) for s in sources}
-    warnings = _warnings(events, found.shared_containers)
     incident = {
-        "incident_id": seed, "seed": seed, "title": _title(events, seed),
+        "incident_id": seed, "seed": seed, "seed_kind": found.seed_kind, "title": _title(events, found.refs[0] if parsed.kind == "service_window" else (parsed.ref or seed)),
         "severity": _severity(events), "services": sorted({e["service"] for e in events if e["service"]}),
-        "sources": sources,
+        "sources": sources, "refs": found.refs,
         **{name: (marks[name].ts if name in marks else None) for name in MILESTONES},
-        **metrics(marks, events),
+        **metrics(marks, rows), "gaps": len(silences),
         "window_start": found.window_start, "window_end": found.window_end,
-        "event_count": len(events), "rejects": sum(rejects.values()), "warnings": warnings,
+        "event_count": len(events), "row_count": len(rows), "rejects": sum(rejects.values()),
+        "warnings": _warnings(events, found.shared_containers, found.foreign_incidents),
         "built_at": datetime.now(timezone.utc),
     }
-    iid = {"incident_id": seed}
+    seq_of = {eid: r["seq"] for r in rows for eid in r["event_ids"]}
+
+    def table(spec: tables.Table, items: list[dict]) -> pa.Table:
+        return pa.Table.from_pylist([{"incident_id": seed, **item} for item in items],
+                                    schema=spec.arrow_schema())
+
     return {
-        "incidents": pa.Table.from_pylist([incident]),
-        "timeline": pa.Table.from_pylist([{**iid, "seq": i, **r} for i, r in enumerate(rows)],
-                                         schema=_TIMELINE_SCHEMA),
-        "milestones": pa.Table.from_pylist([
-            {**iid, "name": m.name, "ts": m.ts, "event_id": m.event["event_id"], "source": m.event["source"],
-             "evidence": m.event["title"], "rule": m.rule} for m in marks.values()], schema=_MILESTONE_SCHEMA),
-        "responders": pa.Table.from_pylist([{**iid, **p} for p in people], schema=_RESPONDER_SCHEMA),
-        "action_items": pa.Table.from_pylist([{**iid, **a} for a in items], schema=_ACTION_SCHEMA),
+        "incidents": table(tables.INCIDENTS, [incident]),
+        "timeline": table(tables.TIMELINE, rows),
+        "incident_events": table(tables.INCIDENT_EVENTS, [
+            {"event_id": e["event_id"], "source": e["source"], "kind": e["kind"], "ts": e["ts"],
+             "seq": seq_of[e["event_id"]]} for e in events]),
+        "milestones": table(tables.MILESTONES, [
+            {"name": m.name, "ts": m.ts, "event_id": m.event["event_id"], "source": m.event["source"],
+             "evidence": m.event["title"], "rule": m.rule} for m in marks.values()]),
+        "responders": table(tables.RESPONDERS, responders(events)),
+        "escalations": table(tables.ESCALATIONS, escalations(events, detected)),
+        "gaps": table(tables.GAPS, silences),
+        "decision_points": table(tables.DECISION_POINTS, decision_points(rows, mitigation)),
+        "action_items": table(tables.ACTION_ITEMS, action_items(events, seed, detected)),
     }
-
-
-def timeline_rows(events: list[dict]) -> list[dict]:
-    """One row per event for now, in the (ts, source, event_id) order they arrive in."""
-    return [{"ts": e["ts"], "last_ts": e["ts"], "source": e["source"], "kind": e["kind"],
-             "category": e["category"], "actor": e["actor"], "actor_type": e["actor_type"],
-             "title": e["title"], "body": e["body"], "sources": [e["source"]], "count": 1,
-             "url": e["url"], "event_ids": [e["event_id"]]} for e in events]
 
 
 def _title(events: list[dict], seed: str) -> str:
+    """The alerting source's incident title, else the first ticket's summary, else the seed;
+    events naming the seed first."""
+    events = sorted(events, key=lambda e: seed not in (e.get("refs") or []))
     for e in events:
         attrs = json.loads(e.get("attrs") or "{}")
-        if seed in (e.get("refs") or []) and attrs.get("incident_title"):
+        if attrs.get("incident_title"):
             return attrs["incident_title"]
     for e in events:
-        if seed in (e.get("refs") or []) and e["kind"] == "ticket.created":
-            return json.loads(e["attrs"]).get("summary") or e["title"]
+        if e["kind"] == "ticket.created":
+            return json.loads(e.get("attrs") or "{}").get("summary") or e["title"]
     return seed
 
 
@@ -87,7 +103,7 @@ def _severity(events: list[dict]) -> str | None:
     return sevs[0] if sevs else None
 
 
-def _warnings(events: list[dict], shared: list[str]) -> list[str]:
+def _warnings(events: list[dict], shared: list[str], foreign: list[str]) -> list[str]:
     out = []
     assumed = sorted({(e["source"], e["ts_assumed_tz"]) for e in events if e.get("ts_assumed_tz")})
     for source, zone in assumed:
@@ -96,22 +112,6 @@ def _warnings(events: list[dict], shared: list[str]) -> list[str]:
     out += flagged[:20]
     for ref in shared:
         out.append(f"{ref} is a shared channel: only its messages naming this incident were included")
+    for ref in foreign:
+        out.append(f"{ref} is another incident on other services in the same hours: left out")
     return out
-
-
-_TS = pa.timestamp("us", tz="UTC")
-_TIMELINE_SCHEMA = pa.schema([
-    ("incident_id", pa.string()), ("seq", pa.int32()), ("ts", _TS), ("last_ts", _TS),
-    ("source", pa.string()), ("kind", pa.string()), ("category", pa.string()), ("actor", pa.string()),
-    ("actor_type", pa.string()), ("title", pa.string()), ("body", pa.string()),
-    ("sources", pa.list_(pa.string())), ("count", pa.int32()), ("url", pa.string()),
-    ("event_ids", pa.list_(pa.string()))])
-_MILESTONE_SCHEMA = pa.schema([
-    ("incident_id", pa.string()), ("name", pa.string()), ("ts", _TS), ("event_id", pa.string()),
-    ("source", pa.string()), ("evidence", pa.string()), ("rule", pa.string())])
-_RESPONDER_SCHEMA = pa.schema([
-    ("incident_id", pa.string()), ("name", pa.string()), ("first_seen", _TS), ("paged", pa.bool_()),
-    ("acknowledged", pa.bool_()), ("spoke", pa.bool_())])
-_ACTION_SCHEMA = pa.schema([
-    ("incident_id", pa.string()), ("title", pa.string()), ("owner", pa.string()), ("due", pa.date32()),
-    ("ref", pa.string()), ("status", pa.string()), ("origin", pa.string())])

@@ -14,47 +14,15 @@ import pyarrow as pa
 
 from normalize.schema import EVENT_SCHEMA, REJECT_SCHEMA
 
+from . import tables
+from .views import (CROSS_INCIDENT_VIEWS, EVENT_COLUMN_COMMENTS, REJECT_COLUMN_COMMENTS,
+                    VIEW_COMMENTS)
+
 DEFAULT_WAIT_S = 30.0
 
-TABLES_DDL = """
-CREATE TABLE IF NOT EXISTS incidents (
-    incident_id VARCHAR PRIMARY KEY, seed VARCHAR, title VARCHAR, severity VARCHAR,
-    services VARCHAR[], sources VARCHAR[],
-    started TIMESTAMPTZ, detected TIMESTAMPTZ, acknowledged TIMESTAMPTZ,
-    first_response TIMESTAMPTZ, mitigated TIMESTAMPTZ, resolved TIMESTAMPTZ,
-    time_to_detect_s DOUBLE, time_to_acknowledge_s DOUBLE, time_to_mitigate_s DOUBLE,
-    time_to_resolve_s DOUBLE, escalations INTEGER, pages INTEGER, responders INTEGER,
-    messages INTEGER, window_start TIMESTAMPTZ, window_end TIMESTAMPTZ,
-    event_count INTEGER, rejects INTEGER, warnings VARCHAR[], built_at TIMESTAMPTZ
-);
-CREATE TABLE IF NOT EXISTS timeline (
-    incident_id VARCHAR, seq INTEGER, ts TIMESTAMPTZ, last_ts TIMESTAMPTZ, source VARCHAR,
-    kind VARCHAR, category VARCHAR, actor VARCHAR, actor_type VARCHAR, title VARCHAR,
-    body VARCHAR, sources VARCHAR[], count INTEGER, url VARCHAR, event_ids VARCHAR[]
-);
-CREATE TABLE IF NOT EXISTS milestones (
-    incident_id VARCHAR, name VARCHAR, ts TIMESTAMPTZ, event_id VARCHAR, source VARCHAR,
-    evidence VARCHAR, rule VARCHAR
-);
-CREATE TABLE IF NOT EXISTS responders (
-    incident_id VARCHAR, name VARCHAR, first_seen TIMESTAMPTZ, paged BOOLEAN,
-    acknowledged BOOLEAN, spoke BOOLEAN
-);
-CREATE TABLE IF NOT EXISTS action_items (
-    incident_id VARCHAR, title VARCHAR, owner VARCHAR, due DATE, ref VARCHAR, status VARCHAR,
-    origin VARCHAR
-);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ,
-    finished_at TIMESTAMPTZ, status VARCHAR, summary VARCHAR
-);
-CREATE TABLE IF NOT EXISTS cursors (
-    source VARCHAR, "partition" VARCHAR, value TIMESTAMPTZ, updated_at TIMESTAMPTZ,
-    PRIMARY KEY (source, "partition")
-);
-"""
+TABLES_DDL = ";\n".join(t.ddl() for t in tables.ALL_TABLES) + ";\n"
 
-INCIDENT_TABLES = ("incidents", "timeline", "milestones", "responders", "action_items")
+INCIDENT_TABLES = tuple(t.name for t in tables.INCIDENT_TABLES)
 
 
 def connect(path: Path, *, read_only: bool, wait_s: float = DEFAULT_WAIT_S) -> duckdb.DuckDBPyConnection:
@@ -112,14 +80,44 @@ def _parquet_source(folder: Path, files: list[Path] | None) -> str | None:
 def refresh(con: duckdb.DuckDBPyConnection, lake_root: Path, events_files: list[Path] | None = None,
             rejects_files: list[Path] | None = None) -> None:
     """(Re)create the views and tables. Views hold the lake's absolute paths."""
-    con.execute(TABLES_DDL)
+    ensure_tables(con)
     con.execute(f"CREATE OR REPLACE VIEW events AS {events_relation_sql(lake_root, events_files)}")
     con.execute(f"CREATE OR REPLACE VIEW rejects AS {rejects_relation_sql(lake_root, rejects_files)}")
+    _comment_view(con, "events", EVENT_COLUMN_COMMENTS)
+    _comment_view(con, "rejects", REJECT_COLUMN_COMMENTS)
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables, add columns a newer version declares, (re)write the comments
+    and the cross-incident views."""
+    con.execute(TABLES_DDL)
+    for table in tables.ALL_TABLES:
+        have = {c for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal",
+            [table.name]).fetchall()}
+        for name, type_, _ in table.columns:
+            if name not in have:
+                con.execute(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {type_}')
+        con.execute(f"COMMENT ON TABLE {table.name} IS {_sql_str(table.comment)}")
+        for name, _, comment in table.columns:
+            con.execute(f'COMMENT ON COLUMN {table.name}."{name}" IS {_sql_str(comment)}')
+    for name, (comment, sql) in CROSS_INCIDENT_VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+        con.execute(f"COMMENT ON VIEW {name} IS {_sql_str(comment)}")
+
+
+def _comment_view(con: duckdb.DuckDBPyConnection, view: str, columns: dict[str, str]) -> None:
+    con.execute(f"COMMENT ON VIEW {view} IS {_sql_str(VIEW_COMMENTS[view])}")
+    present = {c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [view]).fetchall()}
+    for name, comment in columns.items():
+        if name in present:
+            con.execute(f'COMMENT ON COLUMN {view}."{name}" IS {_sql_str(comment)}')
 
 
 def store_incident(con: duckdb.DuckDBPyConnection, incident_id: str, tables: dict[str, pa.Table]) -> None:
     """Replace one incident's rows in every correlated table, in one transaction."""
-    con.execute(TABLES_DDL)
+    ensure_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
         for name in INCIDENT_TABLES:

@@ -1,16 +1,25 @@
-"""From a seed ref to the incident's events: seed, padded window, transitive expansion.
+"""From a seed to the incident's events: seed events, padded window, transitive expansion.
 
-Expansion follows refs that co-occur with the cluster's refs, to a bounded depth. A chat
-channel is followed only when it is dedicated to this incident: a channel whose messages
-also name another paged incident (an #alerts feed) is a shared feed, and only its
-messages that name the cluster's own refs come in.
+Seed events are those whose refs hold the seed ref (or the channel), or, for a service
+window, the events of that service inside the window. The window searched is the seed
+events' span, padded by `pad_before` and `pad_after`.
+
+Expansion follows refs that co-occur with the cluster's refs, to a bounded depth, with
+two guards that keep other incidents of the same hours out:
+- a chat channel is followed only when it is dedicated to this incident: a channel whose
+  messages also name another incident (an #alerts feed) is shared, and only its messages
+  that name the cluster's own refs come in;
+- an incident ref (pagerduty:, opsgenie:, servicenow:, alert:) whose events are all on
+  services the cluster has never seen is another incident, and is not followed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
+
+from .seed import Seed, parse_seed
 
 INCIDENT_PREFIXES = ("pagerduty:", "opsgenie:", "servicenow:", "alert:")
 CONTAINER_PREFIXES = ("slack:",)
@@ -27,36 +36,85 @@ class Expansion:
     window_start: datetime
     window_end: datetime
     shared_containers: list[str]
+    foreign_incidents: list[str] = field(default_factory=list)
+    seed_kind: str = "ref"
 
 
-def expand(con: duckdb.DuckDBPyConnection, seed: str, *, pad_before: timedelta,
+def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: timedelta,
            pad_after: timedelta, depth: int) -> Expansion:
     """Leaves a temp table `members` holding the incident's events; returns how it got there."""
-    bounds = con.execute("SELECT min(ts), max(ts), count(*) FROM events WHERE list_contains(refs, ?)",
-                         [seed]).fetchone()
-    if not bounds[2]:
-        raise IncidentNotFound(f"no event in the lake references {seed}: ingest its sources first, "
-                               f"or check the id (refs look like pagerduty:Q1ABC, jira:OPS-12)")
+    seed = parse_seed(seed) if isinstance(seed, str) else seed
+    cluster, bounds = _seed_refs(con, seed)
     start, end = bounds[0] - pad_before, bounds[1] + pad_after
     con.execute("CREATE OR REPLACE TEMP TABLE w AS SELECT * FROM events WHERE ts >= ? AND ts <= ?",
                 [start, end])
-    cluster = {seed}
     shared: set[str] = set()
+    foreign: set[str] = set()
     for _ in range(depth):
         found = {r for (r,) in con.execute(
             "SELECT DISTINCT unnest(refs) FROM w WHERE len(list_intersect(refs, ?)) > 0",
             [sorted(cluster)]).fetchall()}
-        new = found - cluster - shared
-        for ref in sorted(r for r in new if r.startswith(CONTAINER_PREFIXES)):
-            if _is_shared(con, ref, cluster):
+        new = found - cluster - shared - foreign
+        services = _services(con, cluster)
+        for ref in sorted(new):
+            if ref.startswith(CONTAINER_PREFIXES) and _is_shared(con, ref, cluster):
                 shared.add(ref)
-                new.discard(ref)
+            elif ref.startswith(INCIDENT_PREFIXES) and _is_foreign(con, ref, services):
+                foreign.add(ref)
+        new -= shared | foreign
         if not new:
             break
         cluster |= new
     con.execute("CREATE OR REPLACE TEMP TABLE members AS SELECT * FROM w "
                 "WHERE len(list_intersect(refs, ?)) > 0", [sorted(cluster)])
-    return Expansion(seed, sorted(cluster), start, end, sorted(shared))
+    return Expansion(seed.text, sorted(cluster), start, end, sorted(shared), sorted(foreign), seed.kind)
+
+
+def _seed_refs(con: duckdb.DuckDBPyConnection, seed: Seed) -> tuple[set[str], tuple[datetime, datetime]]:
+    """The cluster's first refs and the seed events' span."""
+    if seed.kind == "service_window":
+        rows = con.execute(
+            "SELECT min(ts), max(ts), count(*), list_distinct(flatten(list(refs))) FROM events "
+            "WHERE lower(service) = lower(?) AND ts >= ? AND ts < ?",
+            [seed.service, seed.start, seed.end]).fetchone()
+        if not rows[2]:
+            raise IncidentNotFound(f"no event of service {seed.service!r} between {seed.start:%Y-%m-%dT%H:%MZ} "
+                                   f"and {seed.end:%Y-%m-%dT%H:%MZ}: ingest that window first")
+        refs = {r for r in rows[3] if r.startswith(INCIDENT_PREFIXES)} or set(rows[3])
+        return refs, (rows[0], rows[1])
+    ref = seed.ref or _channel_ref(con, seed)
+    bounds = con.execute("SELECT min(ts), max(ts), count(*) FROM events WHERE list_contains(refs, ?)",
+                         [ref]).fetchone()
+    if not bounds[2]:
+        raise IncidentNotFound(f"no event in the lake references {ref}: ingest its sources first, "
+                               f"or check the id (refs look like pagerduty:Q1ABC, jira:OPS-12)")
+    return {ref}, (bounds[0], bounds[1])
+
+
+def _channel_ref(con: duckdb.DuckDBPyConnection, seed: Seed) -> str:
+    row = con.execute(
+        "SELECT any_value(r) FROM (SELECT unnest(refs) AS r, attrs FROM events WHERE category = 'chat') "
+        "WHERE starts_with(r, 'slack:') AND json_extract_string(attrs, '$.channel') = substr(r, 7) "
+        "AND json_extract_string(attrs, '$.channel_name') = ?", [seed.channel_name]).fetchone()
+    if not row or not row[0]:
+        raise IncidentNotFound(f"no chat channel named #{seed.channel_name} in the lake: ingest it first, "
+                               f"or give its id (slack:C0123ABC)")
+    return row[0]
+
+
+def _services(con: duckdb.DuckDBPyConnection, cluster: set[str]) -> set[str]:
+    return {s for (s,) in con.execute(
+        "SELECT DISTINCT lower(service) FROM w WHERE service IS NOT NULL AND len(list_intersect(refs, ?)) > 0",
+        [sorted(cluster)]).fetchall()}
+
+
+def _is_foreign(con: duckdb.DuckDBPyConnection, ref: str, services: set[str]) -> bool:
+    if not services:
+        return False
+    theirs = {s for (s,) in con.execute(
+        "SELECT DISTINCT lower(service) FROM w WHERE service IS NOT NULL AND list_contains(refs, ?)",
+        [ref]).fetchall()}
+    return bool(theirs) and not theirs & services
 
 
 def _is_shared(con: duckdb.DuckDBPyConnection, container: str, cluster: set[str]) -> bool:

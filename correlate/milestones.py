@@ -4,12 +4,16 @@ Definitions (also in the README and the draft):
 - started: the earliest alert's own start time (alert.started events), else unknown.
 - detected: the first alert.triggered in the incident, else its first event.
 - acknowledged: the first alert.acknowledged at or after detected.
-- first_response: the first action by a human (not a join) at or after detected.
+- first_response: the first action by a human at or after detected that is more than
+  pressing a button: a message, note, comment, escalation, ticket change. Not the
+  acknowledgement (that is its own milestone), not a channel join, not being paged.
 - mitigated: the first human message or note at or after detected that says the impact
   stopped (rolled back, mitigated, recovered, ...), or a ticket moved to a mitigated status.
 - resolved: the last alert.resolved when every triggered alert resolved, else the first
   ticket.resolved; unknown while the incident is open.
-Metrics are seconds from detected (time_to_detect_s: from started to detected).
+Metrics are seconds from detected (time_to_detect_s: from started to detected). Counts
+(escalations, pages, messages) are of timeline rows, so a happening seen by two sources
+counts once.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ MITIGATION = re.compile(
     r"rollback (is )?(done|complete|finished)|recovered|back to normal|error rate (is )?back|"
     r"impact (has )?(stopped|ended))\b", re.IGNORECASE)
 MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")
+NOT_A_RESPONSE = ("alert.acknowledged", "alert.notified", "chat.join", "chat.leave")
 
 
 @dataclass
@@ -49,10 +54,10 @@ def find_milestones(events: list[dict]) -> dict[str, Milestone]:
     ack = _first(e for e in after if e["kind"] == "alert.acknowledged")
     if ack:
         found["acknowledged"] = Milestone("acknowledged", ack["ts"], ack, "first alert.acknowledged")
-    response = _first(e for e in after if e["actor_type"] == "human" and e["kind"] not in ("chat.join",))
+    response = _first(e for e in after if e["actor_type"] == "human" and e["kind"] not in NOT_A_RESPONSE)
     if response:
         found["first_response"] = Milestone("first_response", response["ts"], response,
-                                            "first human action after detection")
+                                            "first human action after detection, not an ack or a join")
     mitigated = _first(e for e in after if _says_mitigated(e))
     if mitigated:
         found["mitigated"] = Milestone("mitigated", mitigated["ts"], mitigated,
@@ -95,23 +100,26 @@ def _alert_key(event: dict) -> str:
     return event["source"]
 
 
-def metrics(found: dict[str, Milestone], events: list[dict]) -> dict[str, Any]:
+def metrics(found: dict[str, Milestone], rows: list[dict]) -> dict[str, Any]:
+    """`rows` are the timeline rows (deduplicated); durations in seconds."""
     def secs(a: str, b: str) -> float | None:
         if a in found and b in found:
             return (found[b].ts - found[a].ts).total_seconds()
         return None
 
-    humans = {e["actor"] for e in events if e["actor_type"] == "human" and e["actor"]}
+    humans = {r["actor"] for r in rows if r["actor_type"] == "human" and r["actor"]
+              and r["kind"] not in ("chat.join", "chat.leave")}
     return {
         "time_to_detect_s": secs("started", "detected"),
         "time_to_acknowledge_s": secs("detected", "acknowledged"),
+        "time_to_first_response_s": secs("detected", "first_response"),
         "time_to_mitigate_s": secs("detected", "mitigated"),
         "time_to_resolve_s": secs("detected", "resolved"),
-        "escalations": sum(e["kind"] == "alert.escalated" for e in events),
-        "pages": sum(e["kind"] == "alert.notified" for e in events),
+        "escalations": sum(r["kind"] == "alert.escalated" for r in rows),
+        "pages": sum(r["kind"] == "alert.notified" for r in rows),
         "responders": len(humans),
-        "messages": sum(e["kind"] in ("chat.message", "chat.reply") and e["actor_type"] == "human"
-                        for e in events),
+        "messages": sum(r["kind"] in ("chat.message", "chat.reply") and r["actor_type"] == "human"
+                        for r in rows),
     }
 
 
