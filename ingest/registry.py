@@ -1,9 +1,14 @@
 """Every connector type, by name. A type missing here cannot be configured."""
 from __future__ import annotations
 
+from .alertmanager import AlertmanagerConnector
 from .base import Connector
+from .file import FileConnector
+from .grafana import GrafanaConnector
 from .jira import JiraConnector
+from .opsgenie import OpsgenieConnector
 from .pagerduty import PagerDutyConnector
+from .servicenow import ServiceNowConnector
 from .slack_export import SlackExportConnector
 
 CONNECTORS: dict[str, type[Connector]] = {}
@@ -17,4 +22,8 @@ def register(cls: type[Connector]) -> type[Connector]:
 
 
 for _cls in (PagerDutyConnector, SlackExportConnector, JiraConnector):
+    register(_cls)
+
+for _cls in (OpsgenieConnector, AlertmanagerConnector, GrafanaConnector, ServiceNowConnector,
+             FileConnector):
     register(_cls)

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 from ..mapping import Mapper
+from .alertmanager import AlertmanagerMapper
+from .file import FileMapper
+from .grafana import GrafanaMapper
 from .jira import JiraMapper
+from .opsgenie import OpsgenieMapper
 from .pagerduty import PagerDutyMapper
+from .servicenow import ServiceNowMapper
 from .slack import SlackExportMapper, SlackMapper
 
 MAPPERS: dict[str, Mapper] = {}
 
-for _mapper in (PagerDutyMapper(), SlackMapper(), SlackExportMapper(), JiraMapper()):
+for _mapper in (PagerDutyMapper(), SlackMapper(), SlackExportMapper(), JiraMapper(),
+                OpsgenieMapper(), AlertmanagerMapper(), GrafanaMapper(), ServiceNowMapper(), FileMapper()):
     if _mapper.source_type in MAPPERS:
         raise ValueError(f"mapper for {_mapper.source_type!r} registered twice")
     MAPPERS[_mapper.source_type] = _mapper

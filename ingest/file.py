@@ -1,0 +1,165 @@
+"""Any CSV or JSON lines file of notes, with a declared field map and zone.
+
+    - name: notes
+      type: file
+      path: notes/*.jsonl            # a file or a glob
+      timezone: Europe/Berlin        # for naive times
+      fields: {ts: time, text: note, actor: author, id: note_id}
+
+Rows are kept verbatim; the mapping is applied by normalize, so a row that lacks a mapped
+field is a reject there, never a crash here. A line that cannot be read at all (bad JSON,
+more CSV values than columns) becomes an `unreadable` record, which normalize rejects
+with its file, line and reason.
+"""
+from __future__ import annotations
+
+import csv
+import glob
+import json
+from pathlib import Path
+from datetime import datetime
+from typing import Any, Iterable, Iterator
+
+from .base import Connector, RawRecord, Window
+from .errors import ConfigError
+from .timefilter import epoch_time, local_time
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".log": "jsonl"}
+FIELD_NAMES = ("ts", "text", "actor", "id", "title", "kind", "severity", "service", "url", "refs")
+_EPOCH_SCALE = {"epoch_s": 1, "epoch_ms": 1_000, "epoch_us": 1_000_000}
+MAX_SHOWN = 500   # characters of an unreadable line kept for the reject
+
+
+def matching_files(source: str, resolved: Path | None, written: str) -> list[Path]:
+    """The file, or every file the glob matches, sorted; none is a configuration error."""
+    if resolved is None:
+        raise ConfigError(source, "path is required")
+    if any(ch in written for ch in "*?["):
+        files = sorted(Path(p) for p in glob.glob(str(resolved), recursive=True) if Path(p).is_file())
+    else:
+        files = [resolved] if resolved.is_file() else []
+    if not files:
+        raise ConfigError(source, f"no file matches path {written}")
+    return files
+
+
+def line_records(path: Path, fmt: str = "jsonl") -> Iterator[tuple[int, dict | None, dict | None]]:
+    """(line number, row, problem): exactly one of row and problem is set."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        if fmt == "csv":
+            yield from _csv_rows(path, fh)
+            return
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield line_no, None, _problem(path, line_no, f"invalid JSON: {exc.msg}", line)
+                continue
+            if not isinstance(row, dict):
+                yield line_no, None, _problem(path, line_no, "not a JSON object", line)
+            else:
+                yield line_no, row, None
+
+
+def _csv_rows(path: Path, fh) -> Iterator[tuple[int, dict | None, dict | None]]:
+    reader = csv.DictReader(fh, restkey="\x00extra")
+    for row in reader:
+        line_no = reader.line_num
+        extra = row.pop("\x00extra", None)
+        if extra is not None:
+            shown = ",".join(str(v) for v in row.values()) + "," + ",".join(extra)
+            yield line_no, None, _problem(path, line_no, f"{len(extra)} more value(s) than the "
+                                          f"{len(reader.fieldnames or [])} columns", shown)
+        else:
+            yield line_no, row, None
+
+
+def _problem(path: Path, line_no: int, error: str, text: str) -> dict:
+    return {"file": path.name, "line": line_no, "error": error, "text": text.strip()[:MAX_SHOWN]}
+
+
+def placed(items: Iterable[tuple[datetime | None, RawRecord]], window: Window) -> Iterator[RawRecord]:
+    """The records inside `window`, in file order. A record whose time cannot be read (an
+    unreadable line, a bad time) takes the time of the next line that has one (the
+    previous one at the end of the file): it lands in exactly one of adjacent windows, so
+    its reject is reported once, not on every run."""
+    pending: list[RawRecord] = []
+    last: datetime | None = None
+    for at, record in items:
+        if at is None:
+            pending.append(record)
+            continue
+        if at in window:
+            yield from pending
+            yield record
+        pending, last = [], at
+    if pending and last in window:
+        yield from pending
+
+
+def field_value(row: dict, column: str) -> Any:
+    """A column, or a dotted path into nested JSON (`user.name`)."""
+    if column in row:
+        return row[column]
+    value: Any = row
+    for part in column.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+class FileConnector(Connector):
+    type = "file"
+    native_id = "id"
+    cursor_field = "ts"
+    time_format = "iso8601"
+    time_zone = "UTC"
+    file_based = True
+    optional_keys = ("fields", "format", "time_format", "kind")
+    secret_keys = ()
+
+    def _fields(self) -> dict[str, str]:
+        fields = self.settings.get("fields")
+        if not isinstance(fields, dict) or not fields.get("ts"):
+            raise ConfigError(self.name, "fields: needs at least `ts: <column>` (e.g. "
+                                         "{ts: time, text: note, actor: author, id: note_id})")
+        unknown = sorted(set(fields) - set(FIELD_NAMES))
+        if unknown:
+            raise ConfigError(self.name, f"fields: unknown name(s) {', '.join(unknown)} "
+                                         f"(known: {', '.join(FIELD_NAMES)})")
+        return {k: str(v) for k, v in fields.items()}
+
+    def _format(self, path: Path) -> str:
+        declared = self.settings.get("format")
+        if declared:
+            if declared not in ("csv", "jsonl"):
+                raise ConfigError(self.name, f"format must be csv or jsonl, not {declared!r}")
+            return declared
+        return FORMATS.get(path.suffix.lower(), "jsonl")
+
+    def _time(self, value: Any):
+        fmt = self.settings.get("time_format") or "iso8601"
+        if fmt in _EPOCH_SCALE:
+            try:
+                return epoch_time(float(value) / _EPOCH_SCALE[fmt])
+            except (TypeError, ValueError):
+                return None
+        return local_time(None if value is None else str(value), str(self.settings.get("timezone") or "UTC"))
+
+    def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
+        fields = self._fields()
+        for path in matching_files(self.name, self.settings.path(), str(self.settings.get("path"))):
+            yield from placed(self._records(path, fields, partition), window)
+
+    def _records(self, path: Path, fields: dict[str, str], partition: str):
+        for line_no, row, problem in line_records(path, self._format(path)):
+            where = f"{path.name}:{line_no}"
+            if problem is not None:
+                yield None, RawRecord("unreadable", where, problem, partition, where)
+                continue
+            native = field_value(row, fields["id"]) if "id" in fields else None
+            native = str(native) if native not in (None, "") else where
+            yield self._time(field_value(row, fields["ts"])), RawRecord("rows", native, row, partition, where)

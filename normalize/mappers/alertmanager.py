@@ -1,0 +1,66 @@
+"""Alertmanager webhook notifications and v2 API alerts -> alert.triggered / .resolved.
+
+One alert instance is its fingerprint plus its startsAt: every notification of it (the
+first, each repeat, the resolution) maps to the same two event ids, so repeats collapse.
+`endsAt: "0001-01-01T00:00:00Z"` means the alert has not ended.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from ..mapping import Context, Mapper, RecordError, require
+from ..severity import to_sev
+
+NOT_ENDED_PREFIX = "0001-"
+
+
+def unreadable(payload: Mapping[str, Any]) -> RecordError:
+    """The reject for a line the connector could not read: file, line and why."""
+    where = f"{payload.get('file')} line {payload.get('line')}"
+    return RecordError("line", f"{where}: {payload.get('error') or 'unreadable'}")
+
+
+class AlertmanagerMapper(Mapper):
+    source_type = "alertmanager"
+    time_format = "iso8601"
+
+    def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
+            ctx: Context) -> Iterable[dict]:
+        if stream == "unreadable":
+            raise unreadable(payload)
+        if stream == "notifications":
+            alert = payload.get("alert")
+            if not isinstance(alert, dict):
+                raise RecordError("alert", "notification without its alert")
+            return _events(alert, payload, ctx)
+        if stream == "alerts":
+            return _events({**payload, "status": "firing"}, {}, ctx)
+        return super().map(stream, payload, parent_id, ctx)
+
+
+def _events(alert: Mapping[str, Any], group: Mapping[str, Any], ctx: Context) -> list[dict]:
+    fingerprint = str(require(alert, "fingerprint"))
+    starts = str(require(alert, "startsAt"))
+    labels = alert.get("labels") if isinstance(alert.get("labels"), dict) else {}
+    notes = alert.get("annotations") if isinstance(alert.get("annotations"), dict) else {}
+    name = labels.get("alertname") or "alert"
+    summary = str(notes.get("summary") or notes.get("message") or "")
+    description = str(notes.get("description") or "")
+    base = {
+        "actor": "Alertmanager", "actor_type": "system", "subject": group.get("receiver"),
+        "body": description or summary, "severity": to_sev(labels.get("severity")),
+        "service": labels.get("service") or labels.get("job"),
+        "refs": [f"alert:{fingerprint}"] + ctx.refs.find(summary, description, notes.get("runbook_url")),
+        "url": alert.get("generatorURL") or None, "native_id": f"{fingerprint}@{starts}",
+        "attrs": {"alertname": name, "labels": labels, "fingerprint": fingerprint,
+                  "group_key": group.get("groupKey"), "receiver": group.get("receiver"),
+                  "external_url": group.get("externalURL")},
+    }
+    label = f"{name}: {summary}" if summary else name
+    events = [{**base, "kind": "alert.triggered", "ts_raw": starts, "title": f"Firing: {label}"}]
+    ends = str(alert.get("endsAt") or "")
+    if alert.get("status") == "resolved":
+        if not ends or ends.startswith(NOT_ENDED_PREFIX):
+            raise RecordError("endsAt", "a resolved alert without an end time")
+        events.append({**base, "kind": "alert.resolved", "ts_raw": ends, "title": f"Resolved: {label}"})
+    return events

@@ -1,0 +1,95 @@
+"""Opsgenie alerts, activity logs and notes -> alert.* events.
+
+The alert itself gives alert.triggered (createdAt). Its activity log gives what people and
+the system did next; the log's wording is the only hint of the action, so it is matched
+against a small ordered table. The log's own "alert created" and "note added" lines are
+skipped: the alert record and the notes endpoint already stand for them.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping
+
+from ..mapping import Context, Mapper, RecordError, require
+from ..severity import to_sev
+from ..text import first_line
+
+# first match wins: "unacknowledged" must be tried before "acknowledged"
+LOG_KINDS = (
+    (re.compile(r"\bcreated\b|\bcreate alert", re.I), None),
+    (re.compile(r"\bnote\b", re.I), None),
+    (re.compile(r"unacknowledg", re.I), "alert.unacknowledged"),
+    (re.compile(r"acknowledg", re.I), "alert.acknowledged"),
+    (re.compile(r"\bclosed?\b|\bresolved\b", re.I), "alert.resolved"),
+    (re.compile(r"escalat", re.I), "alert.escalated"),
+    (re.compile(r"\bsnoozed?\b", re.I), "alert.snoozed"),
+    (re.compile(r"\bassigned\b|\bownership\b|\btook ownership\b", re.I), "alert.assigned"),
+    (re.compile(r"\bviewed\b|\bseen\b", re.I), "alert.viewed"),
+    (re.compile(r"\bnotif|\bsent\b|\bcalled\b|\bemail(ed)?\b", re.I), "alert.notified"),
+)
+
+
+def log_kind(text: str, log_type: str | None) -> str | None:
+    for pattern, kind in LOG_KINDS:
+        if pattern.search(text):
+            return kind
+    return "alert.notified" if log_type == "alertRecipient" else "alert.updated"
+
+
+def _actor(owner: str | None) -> tuple[str, str]:
+    if owner and "@" in owner:
+        return owner, "human"
+    return owner or "Opsgenie", "system"
+
+
+class OpsgenieMapper(Mapper):
+    source_type = "opsgenie"
+    time_format = "iso8601"
+
+    def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
+            ctx: Context) -> Iterable[dict]:
+        if stream == "alerts":
+            return [self._triggered(payload, ctx)]
+        if stream in ("logs", "notes"):
+            if not parent_id:
+                raise RecordError("parent_id", f"{stream} entry without its alert id")
+            return self._activity(stream, payload, parent_id, ctx)
+        return super().map(stream, payload, parent_id, ctx)
+
+    def _triggered(self, alert: Mapping[str, Any], ctx: Context) -> dict:
+        alert_id = str(require(alert, "id"))
+        message = str(alert.get("message") or "")
+        description = str(alert.get("description") or "")
+        tags = [str(t) for t in alert.get("tags") or []]
+        return {
+            "kind": "alert.triggered", "ts_raw": require(alert, "createdAt"),
+            "actor": alert.get("source") or "Opsgenie", "actor_type": "system",
+            "subject": alert.get("owner") or None,
+            "title": message or f"Opsgenie alert {alert.get('tinyId') or alert_id}",
+            "body": description, "severity": to_sev(alert.get("priority")),
+            "service": alert.get("entity") or None,
+            "refs": [f"opsgenie:{alert_id}"] + ctx.refs.find(message, description),
+            "url": None, "native_id": alert_id,
+            "attrs": {"tiny_id": alert.get("tinyId"), "alias": alert.get("alias"), "status": alert.get("status"),
+                      "priority": alert.get("priority"), "count": alert.get("count"), "tags": tags,
+                      "last_occurred_at": alert.get("lastOccurredAt")},
+        }
+
+    def _activity(self, stream: str, item: Mapping[str, Any], alert_id: str, ctx: Context) -> list[dict]:
+        text = str(item.get("note") if stream == "notes" else item.get("log") or "")
+        if stream == "notes":
+            kind = "alert.annotated"
+        else:
+            kind = log_kind(text, item.get("type"))
+            if kind is None:
+                return []
+        actor, actor_type = _actor(item.get("owner"))
+        title = f"Note: {first_line(text, 100)}" if kind == "alert.annotated" else first_line(text, 120)
+        return [{
+            "kind": kind, "ts_raw": require(item, "createdAt"),
+            "actor": actor, "actor_type": actor_type, "actor_id": item.get("owner") if actor_type == "human" else None,
+            "subject": None, "title": title or kind, "body": text, "severity": None, "service": None,
+            "refs": [f"opsgenie:{alert_id}"] + ctx.refs.find(text), "url": None,
+            "native_id": f"{alert_id}/{stream}/{item.get('offset') or item.get('createdAt')}",
+            "attrs": {"log_type": item.get("type"), "alert_id": alert_id},
+        }]
