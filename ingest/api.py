@@ -10,6 +10,13 @@ from .recorded import RecordedPages
 
 class ApiConnector(Connector):
     api_keys: ClassVar[tuple[str, ...]] = ("base_url",)
+    max_page_size: ClassVar[int] = 100       # the vendor's largest page
+
+    @property
+    def page_size(self) -> int:
+        """`page_size:` from the config (smaller pages for tight rate limits), capped."""
+        wanted = self.settings.get("page_size") or self.max_page_size
+        return max(1, min(int(wanted), self.max_page_size))
 
     def __init__(self, settings: SourceSettings):
         super().__init__(settings)

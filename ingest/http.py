@@ -71,8 +71,10 @@ class HttpClient:
                 if resp.status_code < 400:
                     return resp
                 if resp.status_code in (401, 403):
-                    raise AuthError(self.source, f"HTTP {resp.status_code} on {shown}: "
-                                    f"{self.error_message(_json_or_text(resp))}")
+                    what = ("authentication failed: check the credentials" if resp.status_code == 401
+                            else "permission denied: the credentials lack access")
+                    raise AuthError(self.source, f"{what} (HTTP {resp.status_code} on {shown}: "
+                                    f"{self.error_message(_json_or_text(resp))})")
                 if resp.status_code == 429:
                     last = "rate limited (HTTP 429)"
                     wait = rate_limit_wait(resp.headers, default=delay)
