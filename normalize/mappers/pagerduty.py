@@ -27,6 +27,8 @@ class PagerDutyMapper(Mapper):
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
+        if stream == "alerts":
+            return [self._alert(payload, parent_id, ctx)]
         if stream != "log_entries":
             return super().map(stream, payload, parent_id, ctx)
         entry_type = str(require(payload, "type"))
@@ -34,7 +36,10 @@ class PagerDutyMapper(Mapper):
         incident_id = incident_ref.get("id") or parent_id
         if not incident_id:
             raise RecordError("incident.id", "log entry names no incident")
-        incident = ctx.entity("incidents", incident_id) or {}
+        # include[]=incidents embeds the whole incident: context even when it was
+        # created before the window and so is not among the fetched incidents.
+        incident = ctx.entity("incidents", incident_id) or (
+            incident_ref if incident_ref.get("type") == "incident" else {})
         agent = payload.get("agent") or {}
         channel = payload.get("channel") or {}
         human = agent.get("type") in _HUMAN_AGENTS
@@ -65,6 +70,28 @@ class PagerDutyMapper(Mapper):
             "attrs": {"channel": channel.get("type"), "incident_number": incident.get("incident_number"),
                       "incident_title": incident.get("title") or incident_ref.get("summary")},
         }]
+
+    def _alert(self, alert: Mapping[str, Any], parent_id: str | None, ctx: Context) -> dict:
+        """An alert is its trigger; PagerDuty gives no time for an alert's resolution, so
+        resolutions come from the incident's log entries only."""
+        incident_id = (alert.get("incident") or {}).get("id") or parent_id
+        incident = (ctx.entity("incidents", incident_id) or {}) if incident_id else {}
+        key = alert.get("alert_key")
+        details = (alert.get("body") or {}).get("details")
+        title = alert.get("summary") or (details.get("summary") if isinstance(details, dict) else None)
+        refs = ([f"pagerduty:{incident_id}"] if incident_id else []) + ([f"alert:{key}"] if key else [])
+        return {
+            "kind": "alert.triggered", "ts_raw": require(alert, "created_at"),
+            "actor": (alert.get("integration") or {}).get("summary") or "PagerDuty",
+            "actor_type": "system", "actor_id": None, "subject": None,
+            "title": title or f"Alert {key or alert.get('id')}", "body": "",
+            "severity": to_sev(alert.get("severity")) or _urgency_sev(incident.get("urgency")),
+            "service": (alert.get("service") or incident.get("service") or {}).get("summary"),
+            "refs": refs + ctx.refs.find(title),
+            "url": alert.get("html_url"),
+            "native_id": f"alert/{require(alert, 'id')}",
+            "attrs": {"alert_key": key, "status": alert.get("status"), "suppressed": alert.get("suppressed")},
+        }
 
 
 def _subject(payload: Mapping[str, Any]) -> str | None:
