@@ -17,7 +17,6 @@ from .errors import PaginationError, SourceError
 from .http import HttpClient
 from .timefilter import EPOCH, epoch_time
 
-PAGE = 1000
 ENDPOINT = "api/v1/rules/history"
 
 
@@ -46,15 +45,12 @@ class GrafanaConnector(ApiConnector):
     time_zone = None
     partition_by = "rule"
     api_keys = ("base_url", "token")
-    optional_keys = ("rules", "limit")
+    optional_keys = ("rules", "page_size")
+    max_page_size = 5000
 
     def make_client(self) -> HttpClient:
         return HttpClient(self.name, self.settings.get("base_url"),
                           headers={"Authorization": f"Bearer {self.settings.get('token')}"})
-
-    @property
-    def limit(self) -> int:
-        return int(self.settings.get("limit") or PAGE)
 
     def partitions(self) -> list[str]:
         return [str(uid) for uid in self.settings.get("rules") or [""]]
@@ -78,14 +74,14 @@ class GrafanaConnector(ApiConnector):
 
     def _history(self, rule: str, lo: int, hi: int) -> Iterator[dict]:
         """Rows in [lo, hi) seconds; a full answer is split in halves until it fits."""
-        params: dict[str, Any] = {"from": lo, "to": hi, "limit": self.limit}
+        params: dict[str, Any] = {"from": lo, "to": hi, "limit": self.page_size}
         if rule:
             params["ruleUID"] = rule
         rows = frame_rows(self.http.get_json(ENDPOINT, params), self.name)
-        if len(rows) >= self.limit:
+        if len(rows) >= self.page_size:
             if hi - lo <= 1:
-                raise PaginationError(self.name, f"more than {self.limit} state changes in one second; "
-                                                 "raise `limit:`", stream="history")
+                raise PaginationError(self.name, f"more than {self.page_size} state changes in one second; "
+                                                 "raise `page_size:`", stream="history")
             mid = (lo + hi) // 2
             yield from self._history(rule, lo, mid)
             yield from self._history(rule, mid, hi)

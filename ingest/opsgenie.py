@@ -19,7 +19,6 @@ from .http import HttpClient
 from .paging import next_link_pages, token_pages
 from .timefilter import EPOCH, iso_time
 
-PAGE = 100
 CHILD_STREAMS = ("logs", "notes")
 
 
@@ -44,7 +43,8 @@ class OpsgenieConnector(ApiConnector):
     time_format = "iso8601"
     time_zone = None
     api_keys = ("base_url", "token")
-    optional_keys = ("query",)
+    optional_keys = ("query", "page_size")
+    max_page_size = 100
 
     def make_client(self) -> HttpClient:
         return HttpClient(self.name, self.settings.get("base_url"),
@@ -59,7 +59,7 @@ class OpsgenieConnector(ApiConnector):
         return " AND ".join(clauses)
 
     def _alerts(self, window: Window) -> Iterator[dict]:
-        params = {"limit": PAGE, "offset": 0, "sort": "createdAt", "order": "asc"}
+        params = {"limit": self.page_size, "offset": 0, "sort": "createdAt", "order": "asc"}
         query = self._query(window)
         if query:
             params["query"] = query
@@ -85,7 +85,7 @@ class OpsgenieConnector(ApiConnector):
                         yield RawRecord(stream, native, item, partition, alert_id)
 
     def _children(self, alert_id: str, stream: str) -> Iterator[dict]:
-        params = {"identifierType": "id", "direction": "next", "order": "asc", "limit": PAGE}
+        params = {"identifierType": "id", "direction": "next", "order": "asc", "limit": self.page_size}
         paginate = lambda c, p, q: token_pages(c, p, q, token_param="offset",  # noqa: E731
                                               next_token=_next_offset)
         for page in self.pages(f"v2/alerts/{alert_id}/{stream}", params, paginate):

@@ -24,7 +24,6 @@ from .http import HttpClient
 from .paging import link_header_next, next_link_pages
 from .timefilter import local_time
 
-PAGE = 100
 TABLE = "api/now/table/"
 INCIDENT_FIELDS = ("sys_id,number,short_description,description,priority,severity,urgency,impact,state,"
                    "category,cmdb_ci,business_service,assignment_group,assigned_to,opened_by,caller_id,"
@@ -45,7 +44,8 @@ class ServiceNowConnector(ApiConnector):
     time_format = "naive"
     time_zone = "UTC"
     api_keys = ("base_url", "user", "password")
-    optional_keys = ("query",)
+    optional_keys = ("query", "page_size")
+    max_page_size = 1000
 
     def make_client(self) -> HttpClient:
         return HttpClient(self.name, self.settings.get("base_url"),
@@ -60,7 +60,7 @@ class ServiceNowConnector(ApiConnector):
         return dt.astimezone(ZoneInfo(self.zone)).strftime("%Y-%m-%d %H:%M:%S")
 
     def _rows(self, table: str, query: str, fields: str) -> Iterator[dict]:
-        params = {"sysparm_query": query, "sysparm_fields": fields, "sysparm_limit": PAGE,
+        params = {"sysparm_query": query, "sysparm_fields": fields, "sysparm_limit": self.page_size,
                   "sysparm_offset": 0, "sysparm_display_value": "false",
                   "sysparm_exclude_reference_link": "true"}
         paginate = lambda c, p, q: next_link_pages(c, p, q, next_link=_next_if_more)  # noqa: E731

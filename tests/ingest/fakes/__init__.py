@@ -55,6 +55,7 @@ FAKES: dict[str, str] = {
     "slack": "tests.ingest.fakes.slack:SlackFake",
     "pagerduty": "tests.ingest.fakes.pagerduty:PagerDutyFake",
     "jira": "tests.ingest.fakes.jira:JiraCloudFake",
+    "opsgenie": "tests.ingest.fakes.opsgenie:OpsgenieFake",
 }
 
 
