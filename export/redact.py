@@ -1,20 +1,41 @@
-"""Secrets pasted into chat or tickets are redacted before anything is exported."""
+"""Secrets pasted into chat or tickets are redacted before anything is exported.
+
+Each pattern names the kind of secret it found, so a reviewer sees that something was
+removed and what it was, never the value. A pattern with a group keeps the group (the
+label, e.g. `password=`) and replaces the rest.
+"""
 from __future__ import annotations
 
 import re
+from typing import Any
 
-_PATTERNS = [
-    ("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("slack-webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]+")),
-    ("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})")),
-    ("aws-access-key", re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")),
-    ("aws-secret", re.compile(r"(?i)(aws_secret_access_key\s*[=:]\s*)[A-Za-z0-9/+=]{40}")),
-    ("jira-token", re.compile(r"\bATATT[A-Za-z0-9_\-=]{20,}")),
-    ("pagerduty-token", re.compile(r"(?i)(token\s+token=)[A-Za-z0-9_+\-]{16,}")),
-    ("bearer", re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{12,}")),
-    ("basic-auth", re.compile(r"(?i)(\bbasic\s+)[A-Za-z0-9+/=]{12,}")),
-    ("password", re.compile(r"(?i)(\b(?:password|passwd|pwd|secret|api[_-]?key|token)\s*[=:]\s*)[^\s&\"',;]+")),
-    ("private-key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)),
+_TOKEN_CHARS = r"[A-Za-z0-9_\-./+=~]"
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("private-key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+                               re.S)),
+    ("slack-webhook", re.compile(r"https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]+")),
+    ("slack-token", re.compile(r"\b(?:xox[abeoprs]|xoxe\.xox[bp])-[A-Za-z0-9-]{10,}")),
+    ("slack-app-token", re.compile(r"\bxapp-\d-[A-Za-z0-9-]{20,}")),
+    ("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})")),
+    ("aws-access-key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b")),
+    ("aws-secret", re.compile(r"(?i)(aws_secret_access_key[\"']?\s*[=:]\s*[\"']?)[A-Za-z0-9/+=]{40}")),
+    ("jira-token", re.compile(r"\bAT(?:ATT|CTT)[A-Za-z0-9_\-=]{20,}")),
+    ("pagerduty-token", re.compile(r"(?i)(\btoken\s+token=)[A-Za-z0-9_+\-]{16,}")),
+    ("pagerduty-key", re.compile(r"(?i)(\b(?:routing|integration|service)_key[\"']?\s*[=:]\s*[\"']?)[0-9a-z]{32}\b")),
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("bearer", re.compile(rf"(?i)(\bbearer\s+){_TOKEN_CHARS}{{12,}}")),
+    ("basic-auth", re.compile(r"(?i)(\bauthorization:\s*basic\s+|\bbasic\s+(?=[A-Za-z0-9+/]{16,}={0,2}(?:\s|$)))"
+                              r"[A-Za-z0-9+/]{12,}={0,2}")),
+    ("url-password", re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s/:@]+:)[^\s/@]+(?=@)")),
+    # key=value is a pair whatever the value; after a colon the value must look like a
+    # secret (a digit or symbol in it, or 16+ token characters), so prose survives.
+    ("password", re.compile(r"(?i)(\b[a-z_]*(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|token)"
+                            r"[\"']?\s*=\s*[\"']?)[^\s&\"',;]+")),
+    ("password", re.compile(r"(?i)(\b(?:password|passwd|pwd)[\"']?\s*:\s*[\"']?)"
+                            r"(?=[^\s\"',;]*[0-9!#$%^&*@?~])[^\s\"',;]{4,}")),
+    ("password", re.compile(rf"(?i)(\b(?:secret|api[_-]?key|access[_-]?key|token)[\"']?\s*:\s*[\"']?)"
+                            rf"(?=[^\s\"',;]*[0-9])(?=[^\s\"',;]*[A-Za-z]){_TOKEN_CHARS}{{16,}}")),
 ]
 
 
@@ -23,7 +44,24 @@ def redact(text: str | None) -> str | None:
         return text
     for name, pattern in _PATTERNS:
         if pattern.groups:
-            text = pattern.sub(lambda m, n=name: m.group(1) + f"[REDACTED {n}]", text)
+            text = pattern.sub(lambda m, n=name: _keep_label(m, n), text)
         else:
             text = pattern.sub(f"[REDACTED {name}]", text)
     return text
+
+
+def _keep_label(match: re.Match[str], name: str) -> str:
+    if match.group(0)[len(match.group(1)):].startswith("[REDACTED"):
+        return match.group(0)   # an earlier, more specific pattern got there first
+    return match.group(1) + f"[REDACTED {name}]"
+
+
+def redact_value(value: Any) -> Any:
+    """Strings redacted; lists and dicts walked; everything else as it is."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: redact_value(v) for k, v in value.items()}
+    return value

@@ -6,12 +6,15 @@ from typing import Any
 
 import duckdb
 
-from .redact import redact
+from .extras import optional_table, rejects_by_source, source_records
+from .redact import redact_value
 
 SCHEMA_VERSION = 1
 MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")
 METRICS = ("time_to_detect_s", "time_to_acknowledge_s", "time_to_mitigate_s", "time_to_resolve_s",
            "escalations", "pages", "responders", "messages")
+# Tables another stage may or may not have written yet: rendered when present.
+OPTIONAL_TABLES = ("gaps", "decision_points")
 
 
 class NotBuilt(Exception):
@@ -19,39 +22,41 @@ class NotBuilt(Exception):
 
 
 def load(con: duckdb.DuckDBPyConnection, incident_id: str) -> dict[str, Any]:
-    """Everything the templates need, with every untrusted text already redacted."""
+    """Everything the templates need. Every text value is redacted here, once, so no
+    exporter can forget to."""
     inc = _rows(con, "SELECT * FROM incidents WHERE incident_id = ?", incident_id)
     if not inc:
         raise NotBuilt(f"incident {incident_id} has not been built: run `incident-timeline build {incident_id}`")
-    incident = inc[0]
     timeline = _rows(con, "SELECT * FROM timeline WHERE incident_id = ? ORDER BY seq", incident_id)
+    records = source_records(con, [e for row in timeline for e in (row["event_ids"] or [])])
+    events_by_source: dict[str, int] = {}
     for row in timeline:
-        row["title"], row["body"] = redact(row["title"]), redact(row["body"])
-    actions = _rows(con, "SELECT * FROM action_items WHERE incident_id = ? ORDER BY due NULLS LAST, title",
-                    incident_id)
-    for row in actions:
-        row["title"] = redact(row["title"])
-    counts = dict(con.execute(
-        "SELECT source, count(*) FROM timeline, unnest(event_ids) AS t(e) WHERE incident_id = ? "
-        "GROUP BY source ORDER BY source", [incident_id]).fetchall())
-    return {
-        "incident": incident,
+        row["records"] = [records.get(e) or {"source": row["source"], "native_id": None}
+                          for e in (row["event_ids"] or [])]
+        for rec in row["records"]:
+            events_by_source[rec["source"]] = events_by_source.get(rec["source"], 0) + 1
+    report = {
+        "incident": inc[0],
         "milestones": {r["name"]: r for r in _rows(
             con, "SELECT * FROM milestones WHERE incident_id = ?", incident_id)},
         "timeline": timeline,
         "responders": _rows(con, "SELECT * FROM responders WHERE incident_id = ? ORDER BY first_seen, name",
                             incident_id),
-        "action_items": actions,
-        "events_by_source": counts,
+        "action_items": _rows(con, "SELECT * FROM action_items WHERE incident_id = ? "
+                                   "ORDER BY due NULLS LAST, title", incident_id),
+        "events_by_source": dict(sorted(events_by_source.items())),
+        "rejects_by_source": rejects_by_source(con, list(inc[0]["sources"] or [])),
+        **{name: optional_table(con, name, incident_id) for name in OPTIONAL_TABLES},
     }
+    return redact_value(report)
 
 
 def to_contract(report: dict[str, Any]) -> dict[str, Any]:
-    """The JSON export, `schema_version: 1` (see docs/export-schema.json)."""
+    """The JSON export, `schema_version: 1` (see export/postmortem.schema.json)."""
     inc = report["incident"]
     return {
         "schema_version": SCHEMA_VERSION,
-        "incident": {"id": inc["incident_id"], "title": redact(inc["title"]), "severity": inc["severity"],
+        "incident": {"id": inc["incident_id"], "title": inc["title"], "severity": inc["severity"],
                      "services": list(inc["services"] or []), "sources": list(inc["sources"] or [])},
         "milestones": {m: rfc3339(inc[m]) for m in MILESTONES},
         "metrics": {m: inc[m] for m in METRICS},
@@ -60,11 +65,15 @@ def to_contract(report: dict[str, Any]) -> dict[str, Any]:
         "timeline": [{"ts": rfc3339(r["ts"]), "source": r["source"], "kind": r["kind"], "actor": r["actor"],
                       "actor_type": r["actor_type"], "title": r["title"], "body": r["body"],
                       "sources": list(r["sources"] or []), "count": r["count"], "url": r["url"],
-                      "event_ids": list(r["event_ids"] or [])} for r in report["timeline"]],
+                      "event_ids": list(r["event_ids"] or []),
+                      "last_ts": rfc3339(r.get("last_ts")), "category": r.get("category"),
+                      "records": list(r.get("records") or [])} for r in report["timeline"]],
         "action_items": [{"title": a["title"], "owner": a["owner"], "due": _iso_date(a["due"]),
                           "ref": a["ref"], "status": a["status"]} for a in report["action_items"]],
         "data_quality": {"events_by_source": report["events_by_source"], "rejects": inc["rejects"] or 0,
-                         "warnings": list(inc["warnings"] or [])},
+                         "warnings": list(inc["warnings"] or []),
+                         "rejects_by_source": report["rejects_by_source"]},
+        **{name: _json_rows(report[name]) for name in OPTIONAL_TABLES},
     }
 
 
@@ -76,6 +85,27 @@ def rfc3339(value: datetime | None) -> str | None:
     if value.microsecond:
         text += f".{value.microsecond:06d}".rstrip("0")
     return text + "Z"
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return rfc3339(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _json_rows(table: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """An optional table's rows, or null when the catalog does not have the table."""
+    if table is None:
+        return None
+    return [{c: jsonable(row[c]) for c in table["columns"]} for row in table["rows"]]
 
 
 def _iso_date(value: date | None) -> str | None:

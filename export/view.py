@@ -1,0 +1,138 @@
+"""What the draft says, derived once from a loaded report, for every template to present.
+
+Pure functions of the report dict: the Markdown and HTML templates only lay this out, so
+the two formats cannot disagree about what the data shows.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from .filters import safe_url
+from .report import MILESTONES
+
+HUMAN_TEXT = ("chat", "note", "ticket")
+SILENCE_KINDS = re.compile(r"\.(snoozed|silenced|suppressed|muted)$")
+ROOT_CAUSE_HINT = re.compile(r"(?i)\b(root cause|caused by|because|due to|regression|introduced)\b")
+EVIDENCE_BEFORE_MITIGATION = 5
+EVIDENCE_AFTER_MITIGATION = 3
+
+
+def draft(report: dict[str, Any]) -> dict[str, Any]:
+    inc = report["incident"]
+    marks: dict[str, list[str]] = {}
+    for name in MILESTONES:
+        m = report["milestones"].get(name)
+        if m is None:
+            continue
+        marks.setdefault(m["event_id"], []).append(name.replace("_", " "))
+    rows = [timeline_row(i, r, marks) for i, r in enumerate(report["timeline"])]
+    return {
+        "rows": rows,
+        "impact": impact(inc, report["timeline"]),
+        "response": response(inc, report["timeline"], report["responders"]),
+        "evidence": five_whys_evidence(inc, report["timeline"]),
+        "quality": quality(report),
+        "gaps": gaps(report.get("gaps")),
+        "decisions": decisions(report.get("decision_points")),
+    }
+
+
+def timeline_row(index: int, row: dict[str, Any], marks: dict[str, list[str]]) -> dict[str, Any]:
+    """A timeline row with the way back to its source (a link, else the record ids) and the
+    milestones it is the evidence for."""
+    records = row.get("records") or []
+    span = None
+    if row.get("last_ts") and row["count"] and row["count"] > 1 and row["last_ts"] != row["ts"]:
+        span = (row["last_ts"] - row["ts"]).total_seconds()
+    return {**row, "anchor": f"row-{index + 1}", "link": safe_url(row.get("url")), "storm_span_s": span,
+            "record_ids": [f"{r['source']}:{r['native_id']}" for r in records if r.get("native_id")],
+            "milestones": [m for e in (row["event_ids"] or []) for m in marks.get(e, [])]}
+
+
+def impact(inc: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    triggers = [r for r in timeline if r["kind"] == "alert.triggered"]
+    return {
+        "services": list(inc["services"] or []),
+        "alerting_s": inc["time_to_resolve_s"],
+        "alerts_fired": sum(r["count"] or 1 for r in triggers),
+        "alert_rows": len(triggers),
+        "storms": [r for r in timeline if (r["count"] or 1) > 1],
+        "first_event": timeline[0]["ts"] if timeline else None,
+        "last_event": timeline[-1]["ts"] if timeline else None,
+    }
+
+
+def response(inc: dict[str, Any], timeline: list[dict[str, Any]], people: list[dict[str, Any]]) -> dict[str, Any]:
+    detected = inc["detected"]
+    human_chat = [r for r in timeline if r["category"] == "chat" and r["actor_type"] == "human"
+                  and r["kind"] in ("chat.message", "chat.reply")]
+    first_msg = human_chat[0]["ts"] if human_chat else None
+    return {
+        "escalations": [r for r in timeline if r["kind"] == "alert.escalated"],
+        "pages": [r for r in timeline if r["kind"] == "alert.notified"],
+        "paged": [p["name"] for p in people if p["paged"]],
+        "answered": [p["name"] for p in people if p["paged"] and (p["acknowledged"] or p["spoke"])],
+        "unanswered": [p["name"] for p in people if p["paged"] and not (p["acknowledged"] or p["spoke"])],
+        "unpaged_helpers": [p["name"] for p in people if not p["paged"] and (p["acknowledged"] or p["spoke"])],
+        "silences": [r for r in timeline if SILENCE_KINDS.search(r["kind"] or "")],
+        "human_messages": len(human_chat),
+        "bot_posts": sum(1 for r in timeline if r["category"] == "chat" and r["actor_type"] == "bot"),
+        "first_message": first_msg,
+        "first_message_after_s": (first_msg - detected).total_seconds() if first_msg and detected else None,
+        "topics": [r for r in timeline if r["kind"] == "chat.topic"],
+    }
+
+
+def five_whys_evidence(inc: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """What people wrote leading up to mitigation, and what they said about cause after it."""
+    pivot: datetime | None = inc["mitigated"] or inc["resolved"]
+    said = [r for r in timeline if r["actor_type"] == "human" and r["category"] in HUMAN_TEXT
+            and r["kind"] != "chat.join"]
+    if pivot is None:
+        return {"pivot": None, "pivot_name": None, "before": said[-EVIDENCE_BEFORE_MITIGATION:], "after": []}
+    before = [r for r in said if r["ts"] <= pivot][-EVIDENCE_BEFORE_MITIGATION:]
+    after = [r for r in said if r["ts"] > pivot and ROOT_CAUSE_HINT.search(f"{r['title']} {r['body'] or ''}")]
+    return {"pivot": pivot, "pivot_name": "mitigated" if inc["mitigated"] else "resolved",
+            "before": before, "after": after[:EVIDENCE_AFTER_MITIGATION]}
+
+
+def quality(report: dict[str, Any]) -> dict[str, Any]:
+    inc = report["incident"]
+    by_source = report["events_by_source"]
+    rejects = report["rejects_by_source"]
+    sources = sorted(set(by_source) | set(rejects) | set(inc["sources"] or []))
+    return {
+        "sources": [{"name": s, "events": by_source.get(s, 0), "rejects": rejects.get(s)} for s in sources],
+        "rejects": inc["rejects"] or 0,
+        "warnings": list(inc["warnings"] or []),
+        "window": (inc.get("window_start"), inc.get("window_end")),
+    }
+
+
+
+def gaps(table: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """Silences correlate flagged; None when the catalog does not compute them."""
+    if table is None:
+        return None
+    return [{"start": g.get("start_ts"), "end": g.get("end_ts"), "duration_s": g.get("duration_s")}
+            for g in table["rows"]]
+
+
+def decisions(table: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """Each human decision with what was visible just before it, as short lines."""
+    if table is None:
+        return None
+    return [{"ts": p.get("ts"), "actor": p.get("actor"), "decision": p.get("decision"), "title": p.get("title"),
+             "alerts_firing": [_visible(v) for v in p.get("alerts_firing") or []],
+             "last_messages": [_visible(v) for v in p.get("last_messages") or []]}
+            for p in table["rows"]]
+
+
+def _visible(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    when = f"{item['ts']:%H:%M:%S} " if isinstance(item.get("ts"), datetime) else ""
+    who = f"{item['actor']}: " if item.get("actor") else ""
+    return f"{when}{who}{item.get('text') or ''}".strip()
