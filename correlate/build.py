@@ -44,9 +44,8 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
     rows = timeline_rows(con, settings.storm_window, settings.dedup_window)
     marks = find_milestones(events)
     detected = marks["detected"].ts if "detected" in marks else None
-    resolved = marks["resolved"].ts if "resolved" in marks else None
     mitigation = marks["mitigated"].event["event_id"] if "mitigated" in marks else None
-    silences = gaps(rows, detected, resolved, settings.gap)
+    silences = gaps(rows, _mark(marks, "detected"), _mark(marks, "resolved"), settings.gap)
     sources = sorted({e["source"] for e in events})
     rejects = {s: (rejects_by_source or {}).get(s, 0) for s in sources}
     incident = {
@@ -81,6 +80,10 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
         "decision_points": table(tables.DECISION_POINTS, decision_points(rows, mitigation)),
         "action_items": table(tables.ACTION_ITEMS, action_items(events, seed, detected)),
     }
+
+
+def _mark(marks: dict, name: str) -> tuple[datetime, str] | None:
+    return (marks[name].ts, marks[name].event["event_id"]) if name in marks else None
 
 
 def _title(events: list[dict], seed: str) -> str:

@@ -56,12 +56,10 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
             [sorted(cluster)]).fetchall()}
         new = found - cluster - shared - foreign
         services = _services(con, cluster)
-        for ref in sorted(new):
-            if ref.startswith(CONTAINER_PREFIXES) and _is_shared(con, ref, cluster):
-                shared.add(ref)
-            elif ref.startswith(INCIDENT_PREFIXES) and _is_foreign(con, ref, services):
-                foreign.add(ref)
-        new -= shared | foreign
+        foreign |= {r for r in new if r.startswith(INCIDENT_PREFIXES) and _is_foreign(con, r, services)}
+        new -= foreign
+        shared |= {r for r in new if r.startswith(CONTAINER_PREFIXES) and _is_shared(con, r, cluster | new)}
+        new -= shared
         if not new:
             break
         cluster |= new

@@ -11,16 +11,18 @@ from datetime import datetime, timedelta
 from .responders import PASSIVE
 
 
-def gaps(rows: list[dict], detected: datetime | None, resolved: datetime | None,
+def gaps(rows: list[dict], start: tuple[datetime, str] | None, end: tuple[datetime, str] | None,
          threshold: timedelta) -> list[dict]:
-    """`rows` are timeline rows sorted by time."""
-    if detected is None or not rows:
+    """`rows` are timeline rows sorted by time; `start` and `end` are (ts, event_id) of the
+    detected and resolved milestones (end None while unresolved)."""
+    if start is None or not rows:
         return []
-    end = resolved or max(r["last_ts"] for r in rows)
-    marks: list[tuple[datetime, str | None]] = [(detected, None)]
+    last = max(rows, key=lambda r: r["last_ts"])
+    end = end or (last["last_ts"], last["event_ids"][-1])
+    marks = [start]
     marks += [(r["ts"], r["event_ids"][0]) for r in rows
-              if r["actor_type"] == "human" and r["kind"] not in PASSIVE and detected < r["ts"] < end]
-    marks.append((end, None))
+              if r["actor_type"] == "human" and r["kind"] not in PASSIVE and start[0] < r["ts"] < end[0]]
+    marks.append(end)
     out = []
     for (a, a_id), (b, b_id) in zip(marks, marks[1:]):
         if b - a > threshold:

@@ -11,9 +11,9 @@ Two steps, over the temp table `members` that expansion leaves:
      within `dedup_window` of each other, and share an incident ref (pagerduty:, opsgenie:,
      servicenow:, alert:) or are both alerts on the same service (a PagerDuty trigger and
      the Alertmanager alert that caused it); a bot's chat post takes its phase from its
-     first word ("Triggered: #4213 ..."); or
-   - they are the same record of the same source type fetched through two sources (the
-     Slack API and a Slack export of the same workspace).
+     first word ("Triggered: #4213 ...", "[FIRING:1] ...", "Resolved: ..."); or
+   - they are the same record (native id and kind) of one product fetched through two
+     sources (the Slack API and a Slack export of the same workspace: slack, slack_export).
 
 A row's primary event is its non-chat event first, then the earliest: it gives the row its
 time, source, kind, actor and text. `count` is the largest storm among the row's sources
@@ -37,8 +37,9 @@ SELECT *,
        CASE WHEN category = 'alert' AND split_part(kind, '.', 2) IN {PHASES}
                 THEN split_part(kind, '.', 2)
             WHEN category = 'chat' AND actor_type = 'bot'
-                THEN nullif(lower(regexp_extract(coalesce(title, ''),
-                            '^\\W*(triggered|acknowledged|escalated|resolved)\\b', 1, 'i')), '')
+                THEN replace(nullif(lower(regexp_extract(coalesce(title, ''),
+                            '^\\W*(triggered|firing|acknowledged|escalated|resolved)\\b', 1, 'i')), ''),
+                             'firing', 'triggered')
        END AS phase
 FROM members
 """
@@ -73,7 +74,8 @@ SELECT a.gid, b.gid FROM _groups AS a JOIN _groups AS b
  AND ((a.phase IS NOT NULL AND a.phase = b.phase AND abs(epoch(a.ts) - epoch(b.ts)) <= $dedup
        AND (len(list_intersect(a.inc_refs, b.inc_refs)) > 0
             OR (a.category = 'alert' AND b.category = 'alert' AND lower(a.service) = lower(b.service))))
-   OR (a.source_type = b.source_type AND a.native_id = b.native_id AND a.kind = b.kind))
+   OR (split_part(a.source_type, '_', 1) = split_part(b.source_type, '_', 1)
+       AND a.native_id = b.native_id AND a.kind = b.kind))
 """
 
 _ROWS_SQL = """

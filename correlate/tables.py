@@ -143,10 +143,10 @@ ESCALATIONS = Table("escalations", "Each escalation, who it went to, and how lon
 GAPS = Table("gaps", "Silences in the response: no human action for longer than correlation.gap "
              "between detected and resolved.", (
     _IID,
-    ("start_ts", "TIMESTAMPTZ", "the last human action (or detected) before the silence"),
-    ("end_ts", "TIMESTAMPTZ", "the next human action (or resolved) after it"),
+    ("start_ts", "TIMESTAMPTZ", "the last human action (or the detected milestone) before the silence"),
+    ("end_ts", "TIMESTAMPTZ", "the next human action (or the resolved milestone) after it"),
     ("duration_s", "DOUBLE", "seconds of silence"),
-    ("before_event_id", "VARCHAR", "the event at start_ts (null when it is the detected milestone only)"),
+    ("before_event_id", "VARCHAR", "the event at start_ts"),
     ("after_event_id", "VARCHAR", "the event at end_ts"),
 ))
 
