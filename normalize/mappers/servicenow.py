@@ -75,7 +75,7 @@ class ServiceNowMapper(Mapper):
         resolved = inc.get("resolved_at") or inc.get("closed_at")
         if resolved:
             notes = str(inc.get("close_notes") or "")
-            events.append({**base, "kind": "ticket.resolved", "ts_raw": resolved,
+            events.append({**base, "kind": "ticket.resolved", "ts_raw": resolved, "native_id": f"{number}/resolved",
                            "actor": value_of(inc.get("resolved_by")) or value_of(inc.get("assigned_to")),
                            "subject": None, "title": f"{number} resolved: {first_line(notes, 100) or summary}",
                            "body": notes})

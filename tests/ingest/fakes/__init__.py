@@ -56,6 +56,7 @@ FAKES: dict[str, str] = {
     "pagerduty": "tests.ingest.fakes.pagerduty:PagerDutyFake",
     "jira": "tests.ingest.fakes.jira:JiraCloudFake",
     "opsgenie": "tests.ingest.fakes.opsgenie:OpsgenieFake",
+    "servicenow": "tests.ingest.fakes.servicenow:ServiceNowFake",
 }
 
 
