@@ -58,7 +58,7 @@ WITH keyed AS (
 )
 SELECT CASE WHEN stormy THEN concat_ws('|', source, kind, phase, alert_key, island) ELSE event_id END AS gid,
        arg_min(event_id, (ts, event_id)) AS event_id, min(ts) AS ts, max(ts) AS last_ts, count(*) AS n,
-       list(event_id ORDER BY ts, event_id) AS event_ids,
+       list(event_id ORDER BY ts, event_id) AS event_ids, list(ts ORDER BY ts, event_id) AS event_ts,
        any_value(source) AS source, arg_min(source_type, (ts, event_id)) AS source_type,
        arg_min(native_id, (ts, event_id)) AS native_id, arg_min(kind, (ts, event_id)) AS kind,
        arg_min(category, (ts, event_id)) AS category, any_value(phase) AS phase,
@@ -79,7 +79,7 @@ SELECT a.gid, b.gid FROM _groups AS a JOIN _groups AS b
 """
 
 _ROWS_SQL = """
-SELECT g.row_id, g.n, g.last_ts, g.event_ids, g.source AS group_source,
+SELECT g.row_id, g.n, g.last_ts, g.event_ids, g.event_ts, g.source AS group_source,
        e.ts, e.source, e.kind, e.category, e.actor, e.actor_type, e.title, e.body, e.url,
        list_sort(e.inc_refs) AS inc_refs, g.category = 'chat' AS is_chat
 FROM _groups AS g JOIN _ev AS e USING (event_id)
@@ -101,7 +101,7 @@ def timeline_rows(con: duckdb.DuckDBPyConnection, storm_window: timedelta,
     con.unregister("_row_of")
     rows: dict[str, dict] = {}
     for rec in con.execute(_ROWS_SQL).fetchall():
-        (row_id, n, last_ts, event_ids, group_source, ts, source, kind, category, actor, actor_type,
+        (row_id, n, last_ts, event_ids, event_ts, group_source, ts, source, kind, category, actor, actor_type,
          title, body, url, inc_refs, _) = rec
         row = rows.get(row_id)
         if row is None:   # the first group in a row is its primary: not chat, then earliest
@@ -114,10 +114,10 @@ def timeline_rows(con: duckdb.DuckDBPyConnection, storm_window: timedelta,
         row["last_ts"] = max(row["last_ts"], last_ts)
         row["sources"].add(group_source)
         row["count"] = max(row["count"], n)
-        row["_others"] += event_ids
+        row["_others"] += zip(event_ts, event_ids)
     out = []
     for row in rows.values():
-        row["event_ids"] += sorted(set(row.pop("_others")) - set(row["event_ids"]))
+        row["event_ids"] += [eid for _, eid in sorted(row.pop("_others"))]
         row["sources"] = sorted(row["sources"])
         row["span_s"] = (row["last_ts"] - row["ts"]).total_seconds()
         out.append(row)
