@@ -1,0 +1,240 @@
+"""Slack Web API: channel history, every thread's replies, users and channel info.
+
+Through slack_sdk's own WebClient (its `base_url` points it at a proxy or a test server)
+with its rate-limit, server-error and connection retry handlers; their waits go through
+ingest.http.sleep like every other retry here. Slack reports most errors inside an HTTP
+200 body (`ok: false`): an auth or scope error stops the source with one line naming
+what is missing (for missing_scope, the `needed` scope).
+
+Replies are the messages people forget: conversations.history lists only a thread's
+parent, so every thread with replies is read with conversations.replies, and threads
+started up to `thread_lookback` (default 7d) before the window are re-read too, because
+a late reply to an old thread lands inside the window while its parent does not.
+"""
+from __future__ import annotations
+
+import random
+import re
+from datetime import timedelta
+from typing import Any, Iterator
+from urllib.error import URLError
+
+from requests.structures import CaseInsensitiveDict
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
+                                                   RateLimitErrorRetryHandler,
+                                                   ServerErrorRetryHandler)
+
+from . import http
+from .api import ApiConnector
+from .base import RawRecord, Window
+from .errors import AuthError, ConfigError, RetriesExhausted, SourceError
+from .paging import cursor_pages
+from .timefilter import epoch_time, to_epoch_str
+
+AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+               "no_permission", "not_allowed_token_type", "ekm_access_denied", "team_access_not_granted"}
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+DEFAULT_LOOKBACK = "7d"
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class SlackConnector(ApiConnector):
+    type = "slack"
+    native_id = "ts"
+    cursor_field = "ts"
+    time_format = "slack_ts"
+    time_zone = None
+    partition_by = "channel"
+    api_keys = ("base_url", "token", "channels")
+    optional_keys = ("channels", "thread_lookback", "page_size", "workspace_url")
+    max_page_size = 200     # Slack's advice for conversations.* and users.list
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self._web: WebClient | None = None
+        self._ids: list[str] | None = None
+
+    @property
+    def web(self) -> WebClient:
+        if self._web is None:  # built lazily: no network work while config loads
+            self._web = WebClient(
+                token=self.settings.get("token"), base_url=self.settings.get("base_url"), timeout=30,
+                retry_handlers=[_ConnectionRetry(max_retry_count=3), _RateLimitRetry(max_retry_count=5),
+                                _ServerErrorRetry(max_retry_count=4)])
+        return self._web
+
+    def partitions(self) -> list[str]:
+        # "" carries the workspace's users and the channels' info; then one per channel.
+        return [""] + self._channel_ids()
+
+    def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
+        if partition == "":
+            yield from self._context()
+            return
+        channel = partition
+        seen: set[str] = set()
+        threads: set[str] = set()
+        for message in self._history(channel, window.since, window.until):
+            ts = message.get("ts")
+            if epoch_time(ts) in window and ts not in seen:
+                seen.add(ts)
+                yield RawRecord("messages", f"{channel}:{ts}", message, channel, channel)
+            if _is_thread_parent(message):
+                threads.add(ts)
+        if window.since is not None:
+            lookback = self._lookback()
+            for message in self._history(channel, window.since - lookback, window.since):
+                latest = epoch_time(message.get("latest_reply"))
+                if _is_thread_parent(message) and latest is not None and latest >= window.since:
+                    threads.add(message["ts"])
+        for thread_ts in sorted(threads, key=lambda t: epoch_time(t)):
+            for reply in self._replies(channel, thread_ts, window):
+                ts = reply.get("ts")
+                if ts == thread_ts or ts in seen or epoch_time(ts) not in window:
+                    continue
+                seen.add(ts)
+                yield RawRecord("replies", f"{channel}:{ts}", reply, channel, channel)
+
+    def _context(self) -> Iterator[RawRecord]:
+        for page in self._pages("users.list", {}, "users.list"):
+            for user in page.get("members") or []:
+                yield RawRecord("users", user["id"], user, "")
+        for channel in self._channel_ids():
+            for page in self._pages("conversations.info", {"channel": channel},
+                                    f"{channel}/conversations.info"):
+                info = page.get("channel") or {}
+                yield RawRecord("channels", info.get("id", channel), info, "")
+
+    def _history(self, channel: str, since, until) -> Iterator[dict]:
+        params: dict[str, Any] = {"channel": channel, "inclusive": "true"}
+        if since is not None:
+            params["oldest"] = to_epoch_str(since)
+        if until is not None:
+            params["latest"] = to_epoch_str(until)
+        for page in self._pages("conversations.history", params, f"{channel}/conversations.history"):
+            yield from page.get("messages") or []
+
+    def _replies(self, channel: str, thread_ts: str, window: Window) -> Iterator[dict]:
+        params: dict[str, Any] = {"channel": channel, "ts": thread_ts, "inclusive": "true"}
+        if window.since is not None:
+            params["oldest"] = to_epoch_str(window.since)
+        if window.until is not None:
+            params["latest"] = to_epoch_str(window.until)
+        for page in self._pages("conversations.replies", params,
+                                f"{channel}/conversations.replies/{thread_ts}"):
+            yield from page.get("messages") or []
+
+    def _pages(self, method: str, params: dict, recorded_as: str) -> Iterator[dict]:
+        """Every page of one method: saved pages under `path:`, or the live API by cursor."""
+        if self.recorded is not None:
+            yield from self.recorded.pages(recorded_as)
+            return
+        if method != "conversations.info":
+            params = {**params, "limit": self.page_size}
+        yield from cursor_pages(self.name, method, lambda query: self._call(method, query), params,
+                                token_param="cursor", next_token=_next_cursor)
+
+    def _call(self, method: str, params: dict) -> dict:
+        try:
+            return self.web.api_call(method, http_verb="GET", params=params).data
+        except SlackApiError as exc:
+            raise _slack_error(self.name, method, exc.response) from None
+        except (URLError, OSError) as exc:
+            raise RetriesExhausted(self.name, f"connection error ({type(exc).__name__}) after retries",
+                                   stream=method) from None
+
+    def _channel_ids(self) -> list[str]:
+        """Configured channels as ids; names are looked up once with conversations.list."""
+        if self._ids is None:
+            wanted = [str(c) for c in self.settings.get("channels") or []]
+            if self.recorded is not None or all(CHANNEL_ID.match(c) for c in wanted):
+                self._ids = wanted
+            else:
+                self._ids = self._resolve(wanted)
+        return self._ids
+
+    def _resolve(self, wanted: list[str]) -> list[str]:
+        by_name: dict[str, str] = {}
+        params = {"types": "public_channel,private_channel", "exclude_archived": "false"}
+        for page in self._pages("conversations.list", params, "conversations.list"):
+            for channel in page.get("channels") or []:
+                by_name[channel.get("name", "")] = channel["id"]
+        ids = []
+        for item in wanted:
+            name = item.lstrip("#")
+            if CHANNEL_ID.match(item):
+                ids.append(item)
+            elif name in by_name:
+                ids.append(by_name[name])
+            else:
+                raise ConfigError(self.name, f"channel {item!r} not found (or the app is not in it)")
+        return ids
+
+    def _lookback(self) -> timedelta:
+        text = str(self.settings.get("thread_lookback") or DEFAULT_LOOKBACK).strip()
+        m = _DURATION.match(text)
+        if not m:
+            raise ConfigError(self.name, f"thread_lookback: not a duration like 7d or 12h: {text!r}")
+        return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
+
+
+def _is_thread_parent(message: dict) -> bool:
+    ts = message.get("ts")
+    return bool(ts and message.get("thread_ts") == ts and (message.get("reply_count") or 0) > 0)
+
+
+def _next_cursor(page: dict) -> str | None:
+    return (page.get("response_metadata") or {}).get("next_cursor") or None
+
+
+def _slack_error(source: str, method: str, response: Any) -> SourceError:
+    """One line for what Slack said, from its `ok: false` body or the HTTP status."""
+    status = getattr(response, "status_code", None)
+    data = getattr(response, "data", None)
+    data = data if isinstance(data, dict) else {}
+    error = str(data.get("error") or "")
+    if status == 429 or error == "ratelimited":
+        return RetriesExhausted(source, "still rate limited (HTTP 429) after retries", stream=method)
+    if status is not None and status >= 500:
+        return RetriesExhausted(source, f"HTTP {status} after retries", stream=method)
+    if error == "missing_scope":
+        return AuthError(source, f"the token is missing the scope {data.get('needed')!r} "
+                         f"(it has: {data.get('provided') or 'none'})", stream=method)
+    if error in AUTH_ERRORS:
+        return AuthError(source, f"authentication failed: {error} (check the token)", stream=method)
+    return SourceError(source, f"Slack said {error or f'HTTP {status}'}", stream=method)
+
+
+def _wait(seconds: float) -> None:
+    http.sleep(seconds)   # looked up at call time: the one sleep tests replace
+
+
+class _InjectedSleep:
+    """slack_sdk's handlers sleep with time.sleep; ours wait through ingest.http.sleep."""
+
+    def prepare_for_next_attempt(self, *, state, request, response=None, error=None) -> None:
+        state.next_attempt_requested = True
+        _wait(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
+        state.increment_current_attempt()
+
+
+class _ConnectionRetry(_InjectedSleep, ConnectionErrorRetryHandler):
+    pass
+
+
+class _ServerErrorRetry(_InjectedSleep, ServerErrorRetryHandler):
+    pass
+
+
+class _RateLimitRetry(RateLimitErrorRetryHandler):
+    def prepare_for_next_attempt(self, *, state, request, response=None, error=None) -> None:
+        if response is None:
+            raise error
+        state.next_attempt_requested = True
+        headers = CaseInsensitiveDict({k: v[0] if isinstance(v, list) else v
+                                       for k, v in (response.headers or {}).items()})
+        _wait(http.rate_limit_wait(headers, default=1.0) + random.uniform(0, 0.1))
+        state.increment_current_attempt()
