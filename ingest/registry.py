@@ -9,6 +9,7 @@ from .jira import JiraConnector
 from .opsgenie import OpsgenieConnector
 from .pagerduty import PagerDutyConnector
 from .servicenow import ServiceNowConnector
+from .slack import SlackConnector
 from .slack_export import SlackExportConnector
 
 CONNECTORS: dict[str, type[Connector]] = {}
@@ -21,7 +22,7 @@ def register(cls: type[Connector]) -> type[Connector]:
     return cls
 
 
-for _cls in (PagerDutyConnector, SlackExportConnector, JiraConnector):
+for _cls in (PagerDutyConnector, SlackExportConnector, JiraConnector, SlackConnector):
     register(_cls)
 
 for _cls in (OpsgenieConnector, AlertmanagerConnector, GrafanaConnector, ServiceNowConnector,
