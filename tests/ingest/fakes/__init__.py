@@ -57,6 +57,7 @@ FAKES: dict[str, str] = {
     "jira": "tests.ingest.fakes.jira:JiraCloudFake",
     "opsgenie": "tests.ingest.fakes.opsgenie:OpsgenieFake",
     "servicenow": "tests.ingest.fakes.servicenow:ServiceNowFake",
+    "grafana": "tests.ingest.fakes.grafana:GrafanaFake",
 }
 
 
