@@ -1,4 +1,12 @@
-"""Raw records -> canonical events + rejects. Pure: tables in, tables out, no I/O."""
+"""Raw records -> canonical events + rejects. Pure: tables in, tables out, no I/O.
+
+Two ways from a raw record to a draft (the canonical columns before time conversion):
+a source type with a vectorised path (`normalize.fast`) maps its high-volume streams in
+DuckDB, a whole column at a time; everything else, and every record the vectorised path
+declines, goes through the source's `Mapper` one record at a time. Both produce the same
+draft table, and from there one columnar finish converts times per declared format,
+hashes event ids, sends unplaceable times to rejects and unifies people across sources.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -8,17 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .fast import FAST_PATHS
+from .identity import People, canonicalise
 from .mappers import MAPPERS
 from .mapping import Context, RecordError, SourceSpec
 from .refs import RefFinder, unique
-from .schema import EVENT_SCHEMA, REJECT_SCHEMA
+from .schema import DRAFT_SCHEMA, EVENT_SCHEMA, REJECT_SCHEMA
 from .timeparse import parse_times
 
-_TEXT_COLUMNS = ("actor", "actor_type", "actor_id", "subject", "title", "body", "severity",
-                 "service", "url", "native_id", "ts_raw")
+_TEXT_COLUMNS = ("kind", "ts_raw", "ts_format", "actor", "actor_type", "actor_id", "subject", "title",
+                 "body", "severity", "service", "url", "native_id")
 
 
 @dataclass
@@ -30,6 +41,11 @@ class Normalized:
 def event_id(source: str, native_id: str, kind: str) -> str:
     digest = hashlib.sha256(f"{source}\x1f{native_id}\x1f{kind}".encode()).hexdigest()
     return digest[:32]
+
+
+def attrs_json(attrs: Mapping[str, Any] | None) -> str:
+    """The `attrs` column: compact, sorted keys (the vectorised path writes the same)."""
+    return json.dumps(attrs or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def build_entities(raw: pa.Table, streams: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -45,22 +61,45 @@ def build_entities(raw: pa.Table, streams: Iterable[str]) -> dict[str, dict[str,
     return out
 
 
+class _Rejects:
+    def __init__(self, spec: SourceSpec, run_id: str, at: datetime):
+        self.rows: list[dict] = []
+        self._base = {"source": spec.name, "source_type": spec.type, "stage": "normalize",
+                      "run_id": run_id, "rejected_at": at}
+
+    def add(self, native_id: str | None, field: str, reason: str, record: str | None) -> None:
+        self.rows.append({**self._base, "native_id": native_id, "field": field, "reason": reason,
+                          "record": record})
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows, schema=REJECT_SCHEMA)
+
+
 def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Mapping[str, Any]],
-                  jira_projects: Iterable[str] = (), ingested_at: datetime, run_id: str = "") -> Normalized:
+                  jira_projects: Iterable[str] = (), ingested_at: datetime, run_id: str = "",
+                  people: People | None = None, vectorized: bool = True) -> Normalized:
+    """`people`: who is who as the other sources know it (see identity.py); `vectorized`
+    False forces every record through the per-record mapper (the reference path)."""
     mapper = MAPPERS.get(spec.type)
     ctx = Context(spec=spec, refs=RefFinder(jira_projects), entities=entities)
+    rejects = _Rejects(spec, run_id, ingested_at)
+    parts: list[pa.Table] = []
+    if vectorized and mapper is not None and spec.type in FAST_PATHS:
+        fast, raw = FAST_PATHS[spec.type](raw, ctx)
+        parts.append(fast)
+    parts.append(_map_each(raw, mapper, spec, ctx, rejects))
+    drafts = pa.concat_tables(parts)
+    events = _finish(drafts, mapper.time_format if mapper else "iso8601", spec, ingested_at, rejects)
+    events = canonicalise(events, People.from_events(events).merged(people))
+    return Normalized(events=events, rejects=rejects.table())
+
+
+def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _Rejects) -> pa.Table:
     drafts: list[dict] = []
-    rejects: list[dict] = []
-
-    def reject(native_id: str | None, field: str, reason: str, record: str) -> None:
-        rejects.append({"source": spec.name, "source_type": spec.type, "stage": "normalize",
-                        "native_id": native_id, "field": field, "reason": reason, "record": record,
-                        "run_id": run_id, "rejected_at": ingested_at})
-
-    columns = [raw[c].to_pylist() for c in ("stream", "native_id", "parent_id", "payload", "fetched_at")]
-    for stream, native_id, parent_id, payload_text, fetched_at in zip(*columns):
+    columns = [raw[c].to_pylist() for c in ("stream", "native_id", "parent_id", "payload")]
+    for stream, native_id, parent_id, payload_text in zip(*columns):
         if mapper is None:
-            reject(native_id, "source_type", f"no mapper for source type {spec.type!r}", payload_text)
+            rejects.add(native_id, "source_type", f"no mapper for source type {spec.type!r}", payload_text)
             continue
         if stream in mapper.entity_streams:
             continue
@@ -69,58 +108,58 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
             if not isinstance(payload, dict):
                 raise RecordError("payload", "not a JSON object")
             for draft in mapper.map(stream, payload, parent_id, ctx):
-                draft["_record"] = payload_text
-                # ingested_at is when the record was fetched, so re-normalising old raw
-                # gives the same rows and the newest fetch of an event still wins.
-                draft["_fetched_at"] = fetched_at
-                drafts.append(draft)
+                drafts.append(_draft_row(draft, payload_text))
         except json.JSONDecodeError as exc:
-            reject(native_id, "payload", f"invalid JSON: {exc.msg}", payload_text)
+            rejects.add(native_id, "payload", f"invalid JSON: {exc.msg}", payload_text)
         except RecordError as exc:
-            reject(native_id, exc.field, exc.reason, payload_text)
-
-    events = _finish(drafts, mapper.time_format if mapper else "iso8601", spec, ingested_at, reject)
-    return Normalized(events=events, rejects=pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))
+            rejects.add(native_id, exc.field, exc.reason, payload_text)
+    return pa.Table.from_pylist(drafts, schema=DRAFT_SCHEMA)
 
 
-def _finish(drafts: list[dict], default_format: str, spec: SourceSpec, ingested_at: datetime,
-            reject) -> pa.Table:
-    # Convert time per declared format, one vectorised call per format.
-    by_format: dict[str, list[int]] = defaultdict(list)
-    for i, d in enumerate(drafts):
-        by_format[d.get("ts_format") or default_format].append(i)
-    ts: list[Any] = [None] * len(drafts)
-    assumed: list[str | None] = [None] * len(drafts)
-    warnings: list[list[str]] = [[] for _ in drafts]
-    for fmt, idx in by_format.items():
-        parsed = parse_times([_as_text(drafts[i].get("ts_raw")) for i in idx], fmt, spec.timezone,
-                             spec.clock_offset_s)
-        values = parsed.ts.to_pylist()
-        for j, i in enumerate(idx):
-            ts[i] = values[j]
-            warnings[i] = parsed.warnings[j]
-            assumed[i] = parsed.assumed_tz[j]
-            if parsed.errors[j]:
-                reject(drafts[i].get("native_id"), "ts", parsed.errors[j], drafts[i]["_record"])
-
-    rows: dict[str, dict] = {}
-    for i, d in enumerate(drafts):
-        if ts[i] is None:
-            continue
-        kind = d["kind"]
-        row = {c: (_as_text(d.get(c)) if d.get(c) is not None else None) for c in _TEXT_COLUMNS}
-        eid = event_id(spec.name, row["native_id"], kind)
-        row.update({
-            "event_id": eid, "source": spec.name, "source_type": spec.type,
-            "category": kind.split(".", 1)[0], "kind": kind, "ts": ts[i], "ts_assumed_tz": assumed[i],
-            "refs": unique(d.get("refs") or []),
-            "attrs": json.dumps(d.get("attrs") or {}, ensure_ascii=False, sort_keys=True, default=str),
-            "warnings": warnings[i] or [], "ingested_at": d.get("_fetched_at") or ingested_at,
-        })
-        rows[eid] = row  # the same record twice in one batch is one event: the last wins
-    return pa.Table.from_pylist(list(rows.values()), schema=EVENT_SCHEMA)
+def _draft_row(draft: Mapping[str, Any], record: str) -> dict:
+    row = {c: (None if draft.get(c) is None else str(draft[c])) for c in _TEXT_COLUMNS}
+    row["refs"] = unique(draft.get("refs") or [])
+    row["attrs"] = attrs_json(draft.get("attrs"))
+    row["record"] = record
+    return row
 
 
-def _as_text(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _finish(drafts: pa.Table, default_format: str, spec: SourceSpec, ingested_at: datetime,
+            rejects: _Rejects) -> pa.Table:
+    drafts = drafts.append_column("pos", pa.array(range(drafts.num_rows), pa.int64()))
+    formats = pc.fill_null(drafts["ts_format"], default_format)
+    parsed_parts = []
+    for fmt in pc.unique(formats).to_pylist():  # one vectorised conversion per declared format
+        part = drafts.filter(pc.equal(formats, fmt))
+        parsed = parse_times(part["ts_raw"], fmt, spec.timezone, spec.clock_offset_s)
+        for i in (i for i, err in enumerate(parsed.errors) if err):
+            rejects.add(part["native_id"][i].as_py(), "ts", parsed.errors[i], part["record"][i].as_py())
+        parsed_parts.append(part.append_column("ts", parsed.ts)
+                            .append_column("ts_assumed_tz", pa.array(parsed.assumed_tz, pa.string()))
+                            .append_column("warnings", pa.array(parsed.warnings, pa.list_(pa.string()))))
+    if not parsed_parts:
+        return EVENT_SCHEMA.empty_table()
+    timed = pa.concat_tables(parsed_parts)
+    timed = timed.filter(pc.is_valid(timed["ts"]))
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("drafts", timed)
+        # event_id: the same hash as event_id(); the same record twice in one batch is one
+        # event, the last one winning.
+        table = con.sql(f"""
+            SELECT substr(sha256(concat($source, chr(31), coalesce(native_id, 'None'), chr(31), kind)), 1, 32)
+                       AS event_id,
+                   $source AS source, $type AS source_type, split_part(kind, '.', 1) AS category,
+                   {', '.join(c for c in EVENT_SCHEMA.names if c not in _COMPUTED)},
+                   $ingested_at AS ingested_at
+            FROM drafts
+            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY pos DESC) = 1
+            ORDER BY pos""", params={"source": spec.name, "type": spec.type,
+                                     "ingested_at": ingested_at}).to_arrow_table()
+    finally:
+        con.close()
+    return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
 
+
+_COMPUTED = {"event_id", "source", "source_type", "category", "ingested_at"}

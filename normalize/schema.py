@@ -28,6 +28,18 @@ EVENT_SCHEMA = pa.schema([
     ("ingested_at", TS),
 ])
 
+# What a mapper (or the vectorised path) hands the engine: the canonical columns before
+# time conversion and hashing. `ts_format` overrides the mapper's declared format; `record`
+# is the raw payload, kept for the rejects table.
+DRAFT_SCHEMA = pa.schema([
+    ("kind", pa.string()), ("ts_raw", pa.string()), ("ts_format", pa.string()),
+    ("actor", pa.string()), ("actor_type", pa.string()), ("actor_id", pa.string()),
+    ("subject", pa.string()), ("title", pa.string()), ("body", pa.string()),
+    ("severity", pa.string()), ("service", pa.string()), ("url", pa.string()),
+    ("native_id", pa.string()), ("refs", pa.list_(pa.string())), ("attrs", pa.string()),
+    ("record", pa.string()),
+])
+
 REJECT_SCHEMA = pa.schema([
     ("source", pa.string()),
     ("source_type", pa.string()),
