@@ -27,6 +27,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("bearer", re.compile(rf"(?i)(\bbearer\s+){_TOKEN_CHARS}{{12,}}")),
     ("basic-auth", re.compile(r"(?i)(\bauthorization:\s*basic\s+|\bbasic\s+(?=[A-Za-z0-9+/]{16,}={0,2}(?:\s|$)))"
                               r"[A-Za-z0-9+/]{12,}={0,2}")),
+    # A title cut short by the normaliser ("…") can end in the first part of a token.
+    ("truncated-secret", re.compile(r"\b(?:xox[a-z]-|xapp-|gh[pousr]_|github_pat_|AKIA|ASIA|AT[AC]TT|eyJ)"
+                                    r"[A-Za-z0-9_\-./+=]*…")),
     ("url-password", re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s/:@]+:)[^\s/@]+(?=@)")),
     # key=value is a pair whatever the value; after a colon the value must look like a
     # secret (a digit or symbol in it, or 16+ token characters), so prose survives.

@@ -1,0 +1,49 @@
+"""Export fixtures: drafts built once per module through the CLI, from the demo fixtures and
+from a copy holding hostile text."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from incident_timeline.cli import main
+from tests.export.hostile import hostile_config
+from tests.support import DEMO_INCIDENT, demo_sources, write_config
+
+ALL_FORMATS = "md,html,json,csv"
+SCHEMA = Path(__file__).resolve().parents[2] / "export" / "postmortem.schema.json"
+
+
+def build(config: Path, out: Path, incident: str = DEMO_INCIDENT, *extra: str, command: str = "run"):
+    result = CliRunner().invoke(main, ["--config", str(config), command, incident, "--format", ALL_FORMATS,
+                                       "--out", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory) -> Path:
+    """A config whose lake holds the demo fixtures, ingested once."""
+    tmp = tmp_path_factory.mktemp("demo")
+    config = write_config(tmp, demo_sources())
+    result = CliRunner().invoke(main, ["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    return config
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("hostile")
+    config = hostile_config(tmp)
+    result = build(config, tmp / "out")
+    return {"config": config, "out": tmp / "out", "output": result.output}
+
+
+@pytest.fixture(scope="session")
+def export_schema() -> dict:
+    import jsonschema
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
