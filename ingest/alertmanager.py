@@ -66,8 +66,12 @@ class AlertmanagerConnector(Connector):
             yield from self._webhook(window)
 
     def _webhook(self, window: Window) -> Iterator[RawRecord]:
+        seen: set[str] = set()
         for path in matching_files(self.name, self.settings.path(), str(self.settings.get("path"))):
-            yield from placed(self._notifications(path), window)
+            for record in placed(self._notifications(path), window):
+                if record.native_id not in seen:   # a repeat notification of the same state
+                    seen.add(record.native_id)
+                    yield record
 
     def _notifications(self, path: Path):
         for line_no, payload, problem in line_records(path):
