@@ -1,17 +1,39 @@
-"""Jira Cloud v3 (search/jql with nextPageToken) with each issue's changelog and comments."""
+"""Jira issues with their changelog and comments: Cloud (v3) or Data Center (v2).
+
+Cloud: GET /rest/api/3/search/jql (nextPageToken, explicit `fields`), then each issue's
+/changelog and /comment (startAt paging), bodies in ADF. Data Center (`deployment:
+datacenter`): GET /rest/api/2/search (startAt/maxResults/total) with expand=changelog,
+comment bodies as plain strings, and a bearer personal access token.
+
+JQL reads a date literal in the Jira user's own zone, which the API does not tell us.
+So the query is widened: `updated >= since - 1 day` (or, with `jql_timezone:`, the exact
+wall time in that zone, floored to the minute), and the window is then applied exactly,
+client-side, on the ISO times the API returns with their offsets. There is no upper
+bound in the JQL: an issue commented on inside the window and updated again later still
+has to be found.
+
+What one window [since, until) yields: every changelog history and comment created in
+it, and the issue's own record (its snapshot: created, summary, status) when it was
+created or updated in it. A changed issue is a new version of that record, so adjacent
+windows may both hold one issue; its events keep the same ids.
+"""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 from .api import ApiConnector
 from .base import RawRecord, Window
-from .errors import SourceError
+from .errors import ConfigError, SourceError
 from .http import HttpClient
 from .paging import start_at_pages, token_pages
 from .timefilter import iso_time
 
 FIELDS = ("summary,status,priority,issuetype,project,created,updated,resolutiondate,"
           "reporter,creator,assignee,description,duedate,issuelinks,labels,components")
+JQL_WIDEN = timedelta(days=1)   # covers every user zone (UTC-12 .. UTC+14)
+DEPLOYMENTS = ("cloud", "datacenter")
 
 
 def _next_token(page: Any) -> str | None:
@@ -25,41 +47,95 @@ class JiraConnector(ApiConnector):
     time_format = "iso8601"
     time_zone = None
     partition_by = "project"
-    api_keys = ("base_url", "email", "token")
-    optional_keys = ("jql", "projects")
+    api_keys = ("base_url", "token")
+    optional_keys = ("jql", "projects", "email", "deployment", "jql_timezone", "page_size")
+
+    @property
+    def datacenter(self) -> bool:
+        deployment = str(self.settings.get("deployment") or "cloud").lower()
+        if deployment not in DEPLOYMENTS:
+            raise ConfigError(self.name, f"deployment must be one of {', '.join(DEPLOYMENTS)}, "
+                              f"not {deployment!r}")
+        return deployment == "datacenter"
+
+    @property
+    def api(self) -> str:
+        return "rest/api/2" if self.datacenter else "rest/api/3"
 
     def make_client(self) -> HttpClient:
-        return HttpClient(self.name, self.settings.get("base_url"),
-                          auth=(self.settings.get("email"), self.settings.get("token")))
+        base_url = self.settings.get("base_url")
+        if self.datacenter:
+            return HttpClient(self.name, base_url,
+                              headers={"Authorization": f"Bearer {self.settings.get('token')}"})
+        if not self.settings.get("email"):
+            raise ConfigError(self.name, "Jira Cloud needs `email:` with the API token "
+                              "(or `deployment: datacenter` for a personal access token)")
+        return HttpClient(self.name, base_url, auth=(self.settings.get("email"), self.settings.get("token")))
 
-    def _jql(self, window: Window) -> str:
+    def partitions(self) -> list[str]:
+        return [str(p) for p in self.settings.get("projects") or []] or [""]
+
+    def jql(self, partition: str, window: Window) -> str:
         clauses = [f"({self.settings.get('jql')})"] if self.settings.get("jql") else []
+        if partition:
+            clauses.append(f'project = "{partition}"')
         if window.since:
-            clauses.append(f'updated >= "{window.since:%Y/%m/%d %H:%M}"')
-        if window.until:
-            clauses.append(f'updated < "{window.until:%Y/%m/%d %H:%M}"')
+            clauses.append(f'updated >= "{self._literal(window.since)}"')
         if not clauses:
-            raise SourceError(self.name, "a bounded query needs `jql:` or a --since window")
+            raise SourceError(self.name, "a bounded query needs `jql:`, `projects:` or a --since window")
         return " AND ".join(clauses) + " ORDER BY updated ASC"
 
-    def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
-        params = {"jql": self._jql(window) if self.recorded is None else "",
-                  "fields": FIELDS, "maxResults": 100}
-        paginate = lambda c, p, q: token_pages(  # noqa: E731
-            c, p, q, token_param="nextPageToken", next_token=_next_token)
-        for page in self.pages("rest/api/3/search/jql", params, paginate):
-            for issue in page.get("issues") or []:
-                if iso_time((issue.get("fields") or {}).get("updated")) not in window:
-                    continue
-                key = issue["key"]
-                yield RawRecord("issues", key, issue, partition, None)
-                yield from self._children(key, partition)
+    def _literal(self, since) -> str:
+        zone = self.settings.get("jql_timezone")
+        if zone:
+            return f"{since.astimezone(ZoneInfo(str(zone))):%Y-%m-%d %H:%M}"
+        return f"{since - JQL_WIDEN:%Y-%m-%d %H:%M}"
 
-    def _children(self, key: str, partition: str) -> Iterator[RawRecord]:
-        for stream, endpoint, items_key in (("changelog", f"rest/api/3/issue/{key}/changelog", "values"),
-                                            ("comments", f"rest/api/3/issue/{key}/comment", "comments")):
-            paginate = lambda c, p, q, k=items_key: start_at_pages(c, p, q, items_key=k)  # noqa: E731
-            params = {"orderBy": "created"} if stream == "comments" else {}
-            for page in self.pages(endpoint, params, paginate):
-                for item in page.get(items_key) or []:
-                    yield RawRecord(stream, f"{key}/{item['id']}", item, partition, key)
+    def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
+        for issue in self._issues(partition, window):
+            fields = issue.get("fields") or {}
+            updated = iso_time(fields.get("updated"))
+            if window.since is not None and updated is not None and updated < window.since:
+                continue  # the widened JQL's margin: nothing of it lies in the window
+            key = issue["key"]
+            histories = (issue.pop("changelog", None) or {}).get("histories")
+            if iso_time(fields.get("created")) in window or updated in window:
+                yield RawRecord("issues", key, issue, partition, None)
+            yield from self._changelog(key, partition, window, histories)
+            yield from self._comments(key, partition, window)
+
+    def _issues(self, partition: str, window: Window) -> Iterator[dict]:
+        jql = self.jql(partition, window) if self.recorded is None else ""
+        if self.datacenter:
+            params = {"jql": jql, "fields": FIELDS, "expand": "changelog"}
+            paginate = lambda c, p, q: start_at_pages(  # noqa: E731
+                c, p, q, items_key="issues", page_size=self.page_size)
+            pages = self.pages(f"{self.api}/search", params, paginate)
+        else:
+            params = {"jql": jql, "fields": FIELDS, "maxResults": self.page_size}
+            paginate = lambda c, p, q: token_pages(  # noqa: E731
+                c, p, q, token_param="nextPageToken", next_token=_next_token)
+            pages = self.pages(f"{self.api}/search/jql", params, paginate)
+        for page in pages:
+            yield from page.get("issues") or []
+
+    def _changelog(self, key: str, partition: str, window: Window,
+                   embedded: list | None) -> Iterator[RawRecord]:
+        if embedded is not None:   # Data Center: expand=changelog carried them
+            histories: Iterator[dict] = iter(embedded)
+        else:
+            histories = self._paged(f"{self.api}/issue/{key}/changelog", "values", {})
+        for history in histories:
+            if iso_time(history.get("created")) in window:
+                yield RawRecord("changelog", f"{key}/{history['id']}", history, partition, key)
+
+    def _comments(self, key: str, partition: str, window: Window) -> Iterator[RawRecord]:
+        for comment in self._paged(f"{self.api}/issue/{key}/comment", "comments", {"orderBy": "created"}):
+            if iso_time(comment.get("created")) in window:
+                yield RawRecord("comments", f"{key}/{comment['id']}", comment, partition, key)
+
+    def _paged(self, endpoint: str, items_key: str, params: dict) -> Iterator[dict]:
+        paginate = lambda c, p, q: start_at_pages(  # noqa: E731
+            c, p, q, items_key=items_key, page_size=self.page_size)
+        for page in self.pages(endpoint, params, paginate):
+            yield from page.get(items_key) or []

@@ -11,7 +11,8 @@ How to add a connector type `x`:
 1. Write `tests/ingest/fakes/x.py` with a subclass of `FakeApi`:
 
    - `type = "x"` (the connector type in ingest/registry.py);
-   - `context_streams`: streams that are not bound to the time window (users, channels);
+   - `context_streams`: streams that are not bound to the time window (users, channels),
+     and `versioned_streams`: snapshots re-fetched whenever they change (Jira issues);
    - `source_entry()`: the connectors.yaml entry for this fake (name, type, base_url from
      `self.url(...)`, every secret as `${ENV}`), and `environment()`: those env vars;
    - `populate(start, count, spacing)`: create `count` primary records at
@@ -26,7 +27,8 @@ How to add a connector type `x`:
    - `authorized(request)` and `reject_auth(request)`: how the real API tells a bad token;
    - `loop_pages()`: make the API's pagination repeat itself (same token or same page).
 
-2. Add `"x": "tests.ingest.fakes.x:XFake"` to FAKES.
+2. Add `"x": "tests.ingest.fakes.x:XFake"` to FAKES (a variant of one type, like Jira
+   Data Center, gets its own label).
 
 What the base class does for you: one catch-all handler on the server that logs every
 request (`self.requests`), serves injected failures first (`fail_next(429, {"Retry-After":
@@ -50,11 +52,12 @@ from werkzeug import Request, Response
 
 from ingest.base import Window
 
-# connector type -> "module:Class" of its fake. Part B adds its types here.
+# a label (the connector type, or type-variant) -> "module:Class" of its fake.
 FAKES: dict[str, str] = {
     "slack": "tests.ingest.fakes.slack:SlackFake",
     "pagerduty": "tests.ingest.fakes.pagerduty:PagerDutyFake",
     "jira": "tests.ingest.fakes.jira:JiraCloudFake",
+    "jira-datacenter": "tests.ingest.fakes.jira:JiraDataCenterFake",
     "opsgenie": "tests.ingest.fakes.opsgenie:OpsgenieFake",
     "servicenow": "tests.ingest.fakes.servicenow:ServiceNowFake",
     "grafana": "tests.ingest.fakes.grafana:GrafanaFake",
@@ -78,6 +81,9 @@ class Injected:
 class FakeApi(ABC):
     type: ClassVar[str]
     context_streams: ClassVar[frozenset[str]] = frozenset()
+    # snapshots fetched again in each window they change in (a Jira issue): adjacent
+    # windows may both hold one; within one fetch it still comes once
+    versioned_streams: ClassVar[frozenset[str]] = frozenset()
     page_size: ClassVar[int] = 3
     name: ClassVar[str] = "fake"          # the source name in connectors.yaml
 
