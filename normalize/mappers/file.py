@@ -76,7 +76,7 @@ class FileMapper(Mapper):
             "title": str(got.get("title") or "") or first_line(text, 120) or ctx.spec.name,
             "body": text, "severity": to_sev(got.get("severity")),
             "service": None if got.get("service") in (None, "") else str(got["service"]),
-            "refs": refs + ctx.refs.find(text, str(got.get("title") or "")),
+            "refs": refs + ctx.refs.find(str(got.get("refs") or ""), text, str(got.get("title") or "")),
             "url": None if got.get("url") in (None, "") else str(got["url"]),
             "native_id": str(got["id"]) if "id" in got else str(parent_id or ""),
             "attrs": {"location": parent_id},

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from ingest.base import SourceSettings, Window
 from ingest.registry import CONNECTORS
 from tests.ingest.lakeview import by_kind, ingest, lake_table
 
-DATA = __import__("pathlib").Path(__file__).parent / "data" / "alertmanager"
+DATA = Path(__file__).parent / "data" / "alertmanager"
 WEBHOOK = DATA / "webhook.jsonl"
 UTC = timezone.utc
 
@@ -23,10 +24,16 @@ def _fetch(options: dict, window: Window = Window()):
         conn.close()
 
 
-def test_webhook_lines_become_utc_alert_events_once_each(tmp_path):
+@pytest.fixture(scope="module")
+def webhook_lake(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("webhook")
     result = ingest(tmp_path, [{"name": "am", "type": "alertmanager", "path": str(WEBHOOK)}])
     assert result.exit_code == 0, result.output
-    events = by_kind(lake_table(tmp_path, "events"))
+    return tmp_path
+
+
+def test_webhook_lines_become_utc_alert_events_once_each(webhook_lake):
+    events = by_kind(lake_table(webhook_lake, "events"))
     assert sorted(events) == ["alert.resolved", "alert.triggered"]
     # nanoseconds kept to the microsecond; +02:00 (Alertmanager in local time) placed in UTC
     assert [e["ts"] for e in events["alert.triggered"]] == [
@@ -42,10 +49,8 @@ def test_webhook_lines_become_utc_alert_events_once_each(tmp_path):
     assert first["ts_raw"] == "2026-10-14T14:01:43.417362891Z"
 
 
-def test_bad_lines_are_rejects_naming_file_line_and_reason(tmp_path):
-    result = ingest(tmp_path, [{"name": "am", "type": "alertmanager", "path": str(WEBHOOK)}])
-    assert result.exit_code == 0, result.output
-    rejects = sorted(lake_table(tmp_path, "rejects").to_pylist(), key=lambda r: r["native_id"])
+def test_bad_lines_are_rejects_naming_file_line_and_reason(webhook_lake):
+    rejects = sorted(lake_table(webhook_lake, "rejects").to_pylist(), key=lambda r: r["native_id"])
     assert [(r["native_id"], r["field"]) for r in rejects] == [("webhook.jsonl:3", "line"),
                                                               ("webhook.jsonl:5", "line")]
     assert "webhook.jsonl line 3: invalid JSON" in rejects[0]["reason"]
