@@ -15,15 +15,18 @@ from export.report import NotBuilt
 from export.report import load as load_report
 from ingest.errors import SourceError
 
-from . import pipeline
+from . import logs, pipeline
 from .config import ConfigInvalid, Config, default_config_path, load_config
 from .lake import Lake
+from .locks import LockBusy
+from .progress import RecordBars
 
 EXIT_FAILED = 1        # the command failed
-EXIT_PARTIAL = 3       # some sources failed, the others landed
 EXIT_CONFIG = 2        # bad configuration or usage
+EXIT_PARTIAL = 3       # some sources failed, the others landed
+EXIT_LOCKED = 75       # another run holds the lake (EX_TEMPFAIL: try again later)
 
-EXPECTED = (ConfigInvalid, SourceError, NotBuilt, IncidentNotFound, FileNotFoundError, ValueError)
+EXPECTED = (ConfigInvalid, SourceError, NotBuilt, IncidentNotFound, FileNotFoundError, ValueError, LockBusy)
 
 
 class Ctx:
@@ -39,16 +42,6 @@ class Ctx:
         return self._config
 
 
-def _progress(msg: str) -> None:
-    if sys.stderr.isatty():
-        click.echo(f"\r\033[K{msg}", err=True, nl=False)
-
-
-def _done_progress() -> None:
-    if sys.stderr.isatty():
-        click.echo("\r\033[K", err=True, nl=False)
-
-
 class Main(click.Group):
     def invoke(self, ctx: click.Context):
         try:
@@ -57,8 +50,7 @@ class Main(click.Group):
             obj = ctx.obj
             if obj is not None and obj.debug:
                 raise
-            _done_progress()
-            code = EXIT_CONFIG if isinstance(exc, ConfigInvalid) else EXIT_FAILED
+            code = {ConfigInvalid: EXIT_CONFIG, LockBusy: EXIT_LOCKED}.get(type(exc), EXIT_FAILED)
             click.echo(f"error: {exc}", err=True)
             ctx.exit(code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
@@ -66,7 +58,6 @@ class Main(click.Group):
         except Exception as exc:  # a bug: still one line, the traceback only with --debug
             if ctx.obj is not None and ctx.obj.debug:
                 raise
-            _done_progress()
             first = str(exc).splitlines()[0] if str(exc) else ""
             click.echo(f"error: {type(exc).__name__}: {first} (run with --debug for the traceback)", err=True)
             ctx.exit(EXIT_FAILED)
@@ -76,10 +67,15 @@ class Main(click.Group):
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
               help="connectors.yaml to use [default: $INCIDENT_TIMELINE_CONFIG, else ./connectors.yaml]")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines on stderr: readable text, or JSON lines for log shippers.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="warning",
+              show_default=True)
 @click.version_option(package_name="incident-timeline")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+def main(ctx: click.Context, config_path: Path | None, debug: bool, log_format: str, log_level: str) -> None:
     """Rebuild an incident's timeline from alerts, chat and tickets, and draft its post-mortem."""
+    logs.setup(log_format, "debug" if debug else log_level)
     ctx.obj = Ctx(config_path or default_config_path(), debug)
 
 
@@ -97,10 +93,11 @@ def _when(value: str | None) -> datetime | None:
 
 
 def _print_summary(result: pipeline.RunResult, verb: str) -> None:
+    click.echo(f"{'source':<20} {verb:>8} {'new events':>10} {'rejects':>8} {'time':>7}  status", err=True)
     for s in result.sources:
         status = f"FAILED: {s.error}" if s.error else "ok"
-        click.echo(f"{s.source:<20} {verb} {s.fetched:>7}  events {s.events:>7}  rejects {s.rejects:>5}  "
-                   f"{s.seconds:6.1f}s  {status}", err=True)
+        click.echo(f"{s.source:<20} {s.fetched:>8} {s.events:>10} {s.rejects:>8} {s.seconds:6.1f}s  {status}",
+                   err=True)
 
 
 def _exit_for(result: pipeline.RunResult) -> None:
@@ -115,8 +112,22 @@ def _exit_for(result: pipeline.RunResult) -> None:
 @click.pass_obj
 def ingest(obj: Ctx, sources, since, until) -> None:
     """Fetch [since, until) from each source (default: from its cursor to now), then normalise."""
-    result = pipeline.ingest(obj.config, sources, _when(since), _when(until), progress=_progress)
-    _done_progress()
+    with RecordBars() as bars:
+        result = pipeline.ingest(obj.config, sources, _when(since), _when(until), on_records=bars.update)
+    _print_summary(result, "fetched")
+    _exit_for(result)
+
+
+@main.command()
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable): one job per source "
+              "can run side by side with jobs for other sources.")
+@click.pass_obj
+def backfill(obj: Ctx, sources) -> None:
+    """The nightly job: every source from its cursors to now, normalise, compact, refresh the catalog.
+
+    Safe under cron: a second run for the same sources exits at once with code 75."""
+    with RecordBars() as bars:
+        result = pipeline.backfill(obj.config, sources, on_records=bars.update)
     _print_summary(result, "fetched")
     _exit_for(result)
 
@@ -126,9 +137,9 @@ def ingest(obj: Ctx, sources, since, until) -> None:
 @click.pass_obj
 def normalize(obj: Ctx, sources) -> None:
     """Re-run normalisation over the raw history (no API calls)."""
-    result = pipeline.normalize(obj.config, sources, progress=_progress)
-    _done_progress()
-    _print_summary(result, "raw")
+    with RecordBars() as bars:
+        result = pipeline.normalize(obj.config, sources, on_records=bars.update)
+    _print_summary(result, "raw files")
 
 
 def _formats(value: str) -> tuple[str, ...]:
@@ -191,8 +202,8 @@ def run(obj: Ctx, incident, formats, out, templates, display_tz) -> None:
     if window is not None:
         padded = pipeline.padded(window, obj.config.duration("run_pad"))
         since, until = padded.since, padded.until
-    result = pipeline.ingest(obj.config, None, since, until, progress=_progress)
-    _done_progress()
+    with RecordBars() as bars:
+        result = pipeline.ingest(obj.config, None, since, until, on_records=bars.update)
     _print_summary(result, "fetched")
     _build(obj, incident, formats, out, templates, display_tz)
     _exit_for(result)

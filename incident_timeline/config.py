@@ -18,7 +18,7 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
-COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset"}
+COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap"}
 TOP_KEYS = {"lake", "timezone", "sources", "correlation"}
 CORRELATION_DEFAULTS = {"pad_before": "1h", "pad_after": "12h", "depth": 3, "run_pad": "2h",
                         "storm_window": "10m", "gap": "15m"}
@@ -34,6 +34,13 @@ class ConfigInvalid(Exception):
 class Secret:
     """A `${VAR}` value: resolved from the environment only when used, never printed."""
 
+    _revealed: set[str] = set()
+
+    @classmethod
+    def revealed(cls) -> set[str]:
+        """Every secret value read so far: log output scrubs them."""
+        return set(cls._revealed)
+
     def __init__(self, template: str, source: str, key: str):
         self.template, self.source, self.key = template, source, key
 
@@ -45,7 +52,9 @@ class Secret:
         if missing:
             raise ConfigInvalid(Path("connectors.yaml"), [
                 f"source {self.source}: {self.key} needs environment variable {missing[0]}, which is not set"])
-        return _ENV_REF.sub(lambda m: os.environ[m.group(1)], self.template)
+        value = _ENV_REF.sub(lambda m: os.environ[m.group(1)], self.template)
+        Secret._revealed.add(value)
+        return value
 
     def __repr__(self) -> str:
         return "Secret(***)"
@@ -161,6 +170,11 @@ def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str]) -
         options = {k: v for k, v in item.items() if k not in ("name", "type")}
         options.setdefault("timezone", zone)
         _check_zone(str(options["timezone"]), f"{label}: timezone", problems)
+        if "overlap" in options:
+            try:
+                parse_duration(str(options["overlap"]))
+            except ValueError as exc:
+                problems.append(f"{label}: overlap: {exc}")
         if "clock_offset" in options:
             try:
                 parse_duration(str(options["clock_offset"]).lstrip("+-"))

@@ -1,42 +1,45 @@
 """Orchestration: the only place that knows all four stages and the lake between them."""
 from __future__ import annotations
 
-import re
+import logging
 import time
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 import correlate.catalog as catalog
 from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
-from ingest.base import RawRecord, SourceSettings, Window
+from ingest.base import Connector, RawRecord, SourceSettings, Window
 from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
-from normalize.engine import build_entities, normalize_raw
-from normalize.mappers import MAPPERS
-from normalize.mapping import SourceSpec
 from normalize.schema import RAW_SCHEMA
 
-from . import state
-from .config import Config, clock_offset_seconds
+from . import catalog_store, state
+from .compaction import compact_partitions
+from .config import Config, parse_duration
 from .lake import Lake, new_run_id, write_parquet_atomic
+from .locks import file_lock
+from .normalizing import count_new_events, normalize_files
+
+log = logging.getLogger("incident_timeline")
 
 BATCH_ROWS = 5_000
-Progress = Callable[[str], None]
+DEFAULT_OVERLAP = "1h"
+# (source name, records fetched so far): how the CLI draws progress
+OnRecords = Callable[[str, int], None]
 
 
 @dataclass
 class SourceResult:
     source: str
     fetched: int = 0
-    events: int = 0
+    events: int = 0        # events new to the lake (an event fetched again is not counted)
     rejects: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -45,6 +48,7 @@ class SourceResult:
 @dataclass
 class RunResult:
     run_id: str
+    command: str
     sources: list[SourceResult] = field(default_factory=list)
 
     @property
@@ -52,167 +56,190 @@ class RunResult:
         return [s for s in self.sources if s.error]
 
 
-def _quiet(_msg: str) -> None:
+def _quiet(_source: str, _n: int) -> None:
     pass
 
 
-# ---------------------------------------------------------------- ingest
+# ---------------------------------------------------------------- ingest and backfill
 
 def ingest(config: Config, names=None, since: datetime | None = None, until: datetime | None = None,
-           progress: Progress = _quiet, normalize_after: bool = True) -> RunResult:
+           on_records: OnRecords = _quiet, lock_wait_s: float = 300.0) -> RunResult:
     """Fetch [since, until) from each source (default: from its cursors to now), write raw
-    Parquet, move cursors, then normalise what was fetched. One failing source does not stop
-    the others."""
+    Parquet, move cursors, then normalise. One failing source does not stop the others."""
+    return _run(config, "ingest", names, since, until, on_records, lock_wait_s, overlap=False, compact=False)
+
+
+def backfill(config: Config, names=None, on_records: OnRecords = _quiet) -> RunResult:
+    """The nightly job: every source from its cursors (less an overlap, for late edits) to
+    now, normalise, compact, refresh the catalog. A second one refuses at once (LockBusy)."""
+    return _run(config, "backfill", names, None, None, on_records, 0.0, overlap=True, compact=True)
+
+
+def _run(config: Config, command: str, names, since, until, on_records: OnRecords, lock_wait_s: float,
+         *, overlap: bool, compact: bool) -> RunResult:
     lake = Lake(config.lake)
-    run_id = new_run_id()
+    selected = config.select(names)
+    result = RunResult(new_run_id(), command)
     started = datetime.now(timezone.utc)
-    result = RunResult(run_id)
     until = until or started
-    for settings in config.select(names):
-        t0 = time.monotonic()
-        res = SourceResult(settings.name)
-        result.sources.append(res)
-        try:
-            files = _ingest_source(lake, settings, run_id, since, until, progress, res)
-            if normalize_after and files:
-                _normalize_files(config, lake, settings, files, run_id, res)
-        except SourceError as exc:
-            res.error = str(exc)
-        res.seconds = time.monotonic() - t0
-    _refresh_catalog(lake)
-    state.record_run(lake.catalog, run_id, "ingest", started, "failed" if result.failed else "ok",
-                     {s.source: s.__dict__ for s in result.sources})
+    with ExitStack() as locks:
+        # One lock per source: two jobs for different sources run side by side, a second
+        # job for the same source waits (ingest) or refuses (backfill).
+        for settings in selected:
+            locks.enter_context(_source_lock(lake, settings.name, lock_wait_s))
+        log.info("%s %s started: %s", command, result.run_id, ", ".join(s.name for s in selected))
+        for settings in selected:
+            res = SourceResult(settings.name)
+            result.sources.append(res)
+            t0 = time.monotonic()
+            try:
+                _fetch_source(lake, settings, result.run_id, since, until, overlap, on_records, res)
+            except SourceError as exc:
+                res.error = str(exc)
+                log.error("%s", exc)
+            try:
+                _normalize_pending(config, lake, settings, result.run_id, res)
+                if compact:
+                    _compact_source(lake, settings.name, result.run_id)
+            except (OSError, ValueError, duckdb.Error, pa.ArrowException) as exc:
+                res.error = res.error or f"source {settings.name}: {type(exc).__name__}: {exc}"
+                log.error("%s", res.error)
+            res.seconds = time.monotonic() - t0
+            log.info("%s: fetched %d, new events %d, rejects %d, %.1fs%s", settings.name, res.fetched,
+                     res.events, res.rejects, res.seconds, f", FAILED: {res.error}" if res.error else "")
+        with catalog_store.catalog_writer(lake) as con:
+            if compact:
+                catalog_store.purge_superseded(con, lake)
+            catalog_store.publish(con, lake)
+        state.record_run(lake, result.run_id, command, started, "failed" if result.failed else "ok",
+                         {s.source: asdict(s) for s in result.sources})
     return result
 
 
-def _ingest_source(lake: Lake, settings: SourceSettings, run_id: str, since, until,
-                   progress: Progress, res: SourceResult) -> list[Path]:
-    connector = CONNECTORS[settings.type](settings)
-    cursors = state.read_cursors(lake.catalog, settings.name) if since is None else {}
-    written: list[Path] = []
+def _source_lock(lake: Lake, source: str, wait_s: float):
+    return file_lock(lake.root / ".locks" / f"{source}.lock", wait_s=wait_s, what=f"source {source}")
+
+
+def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, until, overlap: bool,
+                  on_records: OnRecords, res: SourceResult) -> None:
+    connector: Connector = CONNECTORS[settings.type](settings)
+    cursors = state.read_cursors(lake, settings.name) if since is None else {}
+    back = parse_duration(str(settings.options.get("overlap") or DEFAULT_OVERLAP)) if overlap else timedelta(0)
     try:
         for partition in connector.partitions():
-            window = Window(since if since is not None else cursors.get(partition), until)
+            start = since if since is not None else cursors.get(partition)
+            if start is not None and since is None:
+                start -= back   # re-read late edits and replies; event_id absorbs the repeats
             batch: list[RawRecord] = []
-            part_files: list[Path] = []
-            for record in connector.fetch(partition, window):
+            seq = 0
+            for record in connector.fetch(partition, Window(start, until)):
                 batch.append(record)
                 res.fetched += 1
                 if len(batch) >= BATCH_ROWS:
-                    part_files.append(_write_raw(lake, settings, run_id, batch, len(written) + len(part_files)))
-                    batch = []
-                    progress(f"{settings.name}: {res.fetched} records")
+                    _write_raw(lake, settings, run_id, partition, seq, batch)
+                    seq, batch = seq + 1, []
+                    on_records(settings.name, res.fetched)
             if batch:
-                part_files.append(_write_raw(lake, settings, run_id, batch, len(written) + len(part_files)))
-            written += part_files
+                _write_raw(lake, settings, run_id, partition, seq, batch)
+            on_records(settings.name, res.fetched)
             # The data is durable (fsynced and renamed): only now may the cursor move. An
             # explicit --since window is not contiguous with the cursor, so it moves nothing.
             if since is None:
-                state.advance_cursor(lake.catalog, settings.name, partition, until)
-            progress(f"{settings.name}: {res.fetched} records")
+                state.advance_cursor(lake, settings.name, partition, until)
     finally:
         connector.close()
-    return written
 
 
-def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, batch: list[RawRecord], seq: int) -> Path:
+def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,
+               batch: list[RawRecord]) -> Path:
     now = datetime.now(timezone.utc)
     table = pa.Table.from_pylist([{
         "run_id": run_id, "source": settings.name, "source_type": settings.type, "stream": r.stream,
         "partition": r.partition, "native_id": str(r.native_id), "parent_id": r.parent_id,
         "payload": r.payload_json(), "fetched_at": now} for r in batch], schema=RAW_SCHEMA)
-    path = lake.raw_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}-{seq:05d}.parquet"
+    part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
+    path = lake.raw_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}-{part}-{seq:05d}.parquet"
     return write_parquet_atomic(table, path)
+
+
+def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run_id: str,
+                       res: SourceResult) -> None:
+    """Normalise every raw file no run has finished with: this run's, and any a killed run left."""
+    pending = catalog_store.pending_raw(lake, settings.name)
+    if not pending:
+        return
+    existing = _live_event_files(lake, settings.name)
+    out, _written = normalize_files(config, lake, settings, pending, run_id)
+    res.events += count_new_events(existing, out.events)
+    res.rejects += out.rejects.num_rows
+    with catalog_store.catalog_writer(lake) as con:
+        catalog_store.mark_normalized(con, lake, settings.name, pending, run_id)
+        catalog_store.publish(con, lake)
+
+
+def _live_event_files(lake: Lake, source: str) -> list[Path]:
+    con = catalog_store.read_catalog(lake)
+    if con is None:
+        return lake.event_files(source)
+    try:
+        known = catalog_store.live_files(con, lake, "events", source) if _has_lake_files(con) else None
+    finally:
+        con.close()
+    return lake.event_files(source) if known is None else [f for f in known if f.exists()]
+
+
+def _has_lake_files(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'lake_files'"
+                            ).fetchone()[0])
+
+
+def _compact_source(lake: Lake, source: str, run_id: str) -> None:
+    with catalog_store.catalog_writer(lake) as con:
+        catalog_store.register_files(con, lake)
+        for kind in ("events", "rejects"):
+            live = catalog_store.live_files(con, lake, kind, source)
+            written, replaced = compact_partitions(lake, live, kind, run_id)
+            catalog_store.register_files(con, lake)
+            catalog_store.supersede(con, lake, replaced)
+            if replaced:
+                log.info("%s: compacted %d %s files into %d", source, len(replaced), kind, len(written))
+        catalog_store.publish(con, lake)
 
 
 # ---------------------------------------------------------------- normalize
 
-def normalize(config: Config, names=None, progress: Progress = _quiet) -> RunResult:
+def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> RunResult:
     """Re-run normalisation over each source's whole raw history, replacing its events."""
     lake = Lake(config.lake)
-    run_id = new_run_id()
+    result = RunResult(new_run_id(), "normalize")
     started = datetime.now(timezone.utc)
-    result = RunResult(run_id)
-    for settings in config.select(names):
-        t0 = time.monotonic()
-        res = SourceResult(settings.name)
-        result.sources.append(res)
-        old = lake.event_files(settings.name) + lake.reject_files(settings.name)
-        files = lake.raw_files(settings.name)
-        res.fetched = _normalize_files(config, lake, settings, files, run_id, res)
-        # New files are in place; the old generation goes. A crash in between leaves
-        # both, which the events view absorbs by event_id.
-        for path in old:
-            path.unlink(missing_ok=True)
-        res.seconds = time.monotonic() - t0
-        progress(f"{settings.name}: {res.events} events, {res.rejects} rejects")
-    _refresh_catalog(lake)
-    state.record_run(lake.catalog, run_id, "normalize", started, "ok",
-                     {s.source: s.__dict__ for s in result.sources})
+    selected = config.select(names)
+    with ExitStack() as locks:
+        for settings in selected:
+            locks.enter_context(_source_lock(lake, settings.name, 300.0))
+        for settings in selected:
+            t0 = time.monotonic()
+            res = SourceResult(settings.name)
+            result.sources.append(res)
+            raw = lake.raw_files(settings.name)
+            with catalog_store.catalog_writer(lake) as con:
+                catalog_store.register_files(con, lake)
+                old = (catalog_store.live_files(con, lake, "events", settings.name)
+                       + catalog_store.live_files(con, lake, "rejects", settings.name))
+            out, _ = normalize_files(config, lake, settings, raw, result.run_id)
+            res.fetched, res.events, res.rejects = len(raw), out.events.num_rows, out.rejects.num_rows
+            # The new generation is on disk; the catalog switches to it and retires the old
+            # one in one atomic write (deleted after the grace period by a later backfill).
+            with catalog_store.catalog_writer(lake) as con:
+                catalog_store.register_files(con, lake)
+                catalog_store.supersede(con, lake, old)
+                catalog_store.mark_normalized(con, lake, settings.name, raw, result.run_id)
+                catalog_store.publish(con, lake)
+            on_records(settings.name, res.fetched)
+            res.seconds = time.monotonic() - t0
+        state.record_run(lake, result.run_id, "normalize", started, "ok",
+                         {s.source: asdict(s) for s in result.sources})
     return result
-
-
-def _normalize_files(config: Config, lake: Lake, settings: SourceSettings, files: list[Path],
-                     run_id: str, res: SourceResult) -> int:
-    if not files:
-        return 0
-    raw = pa.concat_tables([pq.read_table(f, schema=RAW_SCHEMA) for f in files])
-    mapper = MAPPERS.get(settings.type)
-    streams = mapper.entity_streams if mapper else ()
-    history = _read_entities(lake, settings.name, streams)
-    entities = build_entities(pa.concat_tables([history, raw]) if history.num_rows else raw, streams)
-    now = datetime.now(timezone.utc)
-    out = normalize_raw(raw, source_spec(settings), entities=entities,
-                        jira_projects=jira_projects(config), ingested_at=now, run_id=run_id)
-    _write_by_day(lake.events_dir, settings.name, out.events, "ts", run_id)
-    if out.rejects.num_rows:
-        day = now.strftime("%Y-%m-%d")
-        write_parquet_atomic(out.rejects, lake.rejects_dir(settings.name, day) / f"{run_id}.parquet")
-    res.events += out.events.num_rows
-    res.rejects += out.rejects.num_rows
-    return raw.num_rows
-
-
-def _read_entities(lake: Lake, source: str, streams) -> pa.Table:
-    files = lake.raw_files(source)
-    if not streams or not files:
-        return RAW_SCHEMA.empty_table()
-    flt = pc.field("stream").isin(list(streams))
-    return pa.concat_tables([pq.read_table(f, schema=RAW_SCHEMA, filters=flt) for f in files])
-
-
-def _write_by_day(dir_for: Callable[[str, str], Path], source: str, table: pa.Table, ts_col: str,
-                  run_id: str) -> None:
-    if table.num_rows == 0:
-        return
-    table = table.sort_by([(ts_col, "ascending"), ("event_id", "ascending")])
-    days = pc.strftime(table[ts_col], format="%Y-%m-%d")
-    for day in pc.unique(days).to_pylist():
-        part = table.filter(pc.equal(days, day))
-        write_parquet_atomic(part, dir_for(source, day) / f"{run_id}.parquet")
-
-
-def source_spec(settings: SourceSettings) -> SourceSpec:
-    return SourceSpec(name=settings.name, type=settings.type,
-                      timezone=str(settings.options.get("timezone") or "UTC"),
-                      clock_offset_s=clock_offset_seconds(settings),
-                      options={k: v for k, v in settings.options.items() if not hasattr(v, "reveal")})
-
-
-_JQL_PROJECT = re.compile(r"project\s*(?:=|in)\s*\(?\s*([A-Za-z0-9_,\s\"']+)\)?", re.IGNORECASE)
-
-
-def jira_projects(config: Config) -> list[str]:
-    """Project keys whose issue keys are recognised in free text."""
-    keys: set[str] = set()
-    for s in config.sources:
-        if s.type != "jira":
-            continue
-        keys.update(str(k) for k in s.get("projects") or [])
-        m = _JQL_PROJECT.search(str(s.get("jql") or ""))
-        if m:
-            keys.update(k.strip(" \"'") for k in m.group(1).split(",") if k.strip(" \"'"))
-    return sorted(keys)
 
 
 # ---------------------------------------------------------------- build
@@ -224,29 +251,31 @@ def correlation_settings(config: Config) -> CorrelationSettings:
 
 
 def correlate_incident(config: Config, incident: str) -> None:
-    """Compute in memory over the Parquet, then store in one short catalog transaction."""
+    """Compute in memory over the published Parquet, then store in one catalog write."""
     lake = Lake(config.lake)
+    events_files, rejects_files = _published(lake)
     mem = duckdb.connect()
     try:
         mem.execute("SET TimeZone = 'UTC'")
-        mem.execute(f"CREATE VIEW events AS {catalog.events_relation_sql(lake.root)}")
-        mem.execute(f"CREATE VIEW rejects AS {catalog.rejects_relation_sql(lake.root)}")
+        mem.execute(f"CREATE VIEW events AS {catalog.events_relation_sql(lake.root, events_files)}")
+        mem.execute(f"CREATE VIEW rejects AS {catalog.rejects_relation_sql(lake.root, rejects_files)}")
         rejects = dict(mem.execute("SELECT source, count(*) FROM rejects GROUP BY source").fetchall())
         tables = correlate(mem, incident, correlation_settings(config), rejects)
     finally:
         mem.close()
-    con = catalog.connect(lake.catalog, read_only=False)
-    try:
-        catalog.refresh(con, lake.root)
+    with catalog_store.catalog_writer(lake) as con:
+        catalog_store.publish(con, lake)
         catalog.store_incident(con, incident, tables)
-    finally:
-        con.close()
 
 
-def _refresh_catalog(lake: Lake) -> None:
-    con = catalog.connect(lake.catalog, read_only=False)
+def _published(lake: Lake) -> tuple[list[Path] | None, list[Path] | None]:
+    con = catalog_store.read_catalog(lake)
+    if con is None:
+        return None, None
     try:
-        catalog.refresh(con, lake.root)
+        if not _has_lake_files(con):
+            return None, None
+        return (catalog_store.live_files(con, lake, "events"), catalog_store.live_files(con, lake, "rejects"))
     finally:
         con.close()
 

@@ -1,0 +1,56 @@
+"""Merging the many small Parquet files of frequent runs into one per source and day.
+
+The merged file is written next to its inputs (whole or not at all), then the catalog
+publishes it and marks the inputs superseded in the same atomic catalog write; the inputs
+are deleted on a later run, after a grace period. Readers of the `events` view see each
+event exactly once at every moment: before the switch the old files, after it the new one.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from normalize.schema import EVENT_SCHEMA, REJECT_SCHEMA
+
+from .lake import Lake, write_parquet_atomic
+
+MIN_FILES = 2   # a partition with fewer live files than this is left alone
+
+
+def compact_partitions(lake: Lake, live: list[Path], kind: str, run_id: str) -> tuple[list[Path], list[Path]]:
+    """Merge each partition's live files; return (new files, replaced files)."""
+    by_partition: dict[Path, list[Path]] = defaultdict(list)
+    for f in live:
+        by_partition[f.parent].append(f)
+    written, replaced = [], []
+    for folder, files in sorted(by_partition.items()):
+        if len(files) < MIN_FILES:
+            continue
+        table = _merged(files, kind)
+        written.append(write_parquet_atomic(table, folder / f"compacted-{run_id}.parquet"))
+        replaced += files
+    return written, replaced
+
+
+def _merged(files: list[Path], kind: str) -> pa.Table:
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        listing = [str(f) for f in files]
+        if kind == "events":
+            sql = ("SELECT * FROM read_parquet(?, union_by_name = true, hive_partitioning = false) "
+                   "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at DESC) = 1 "
+                   "ORDER BY ts, event_id")
+            schema = EVENT_SCHEMA
+        else:
+            sql = ("SELECT * FROM read_parquet(?, union_by_name = true, hive_partitioning = false) "
+                   "QUALIFY row_number() OVER (PARTITION BY native_id, field, reason, md5(coalesce(record, '')) "
+                   "ORDER BY rejected_at DESC) = 1 ORDER BY rejected_at, native_id")
+            schema = REJECT_SCHEMA
+        table = con.execute(sql, [listing]).to_arrow_table()
+    finally:
+        con.close()
+    return table.select(schema.names).cast(schema)

@@ -1,0 +1,99 @@
+"""Running the normaliser over raw lake files and writing its events and rejects."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ingest.base import SourceSettings
+from normalize.engine import Normalized, build_entities, normalize_raw
+from normalize.mappers import MAPPERS
+from normalize.mapping import SourceSpec
+from normalize.schema import RAW_SCHEMA
+
+from .config import Config, clock_offset_seconds
+from .lake import Lake, write_parquet_atomic
+
+_JQL_PROJECT = re.compile(r"project\s*(?:=|in)\s*\(?\s*([A-Za-z0-9_,\s\"']+)\)?", re.IGNORECASE)
+
+
+def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files: list[Path],
+                    run_id: str) -> tuple[Normalized, list[Path]]:
+    """Normalise `files`; write events by day and rejects; return what was written."""
+    raw = pa.concat_tables([pq.read_table(f, schema=RAW_SCHEMA) for f in files]) if files \
+        else RAW_SCHEMA.empty_table()
+    mapper = MAPPERS.get(settings.type)
+    streams = mapper.entity_streams if mapper else ()
+    history = _read_entities(lake, settings.name, streams, exclude=set(files))
+    entities = build_entities(pa.concat_tables([history, raw]), streams)
+    now = datetime.now(timezone.utc)
+    out = normalize_raw(raw, source_spec(settings), entities=entities, jira_projects=jira_projects(config),
+                        ingested_at=now, run_id=run_id)
+    written = write_by_day(lake, settings.name, out.events, run_id)
+    if out.rejects.num_rows:
+        path = lake.rejects_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}.parquet"
+        written.append(write_parquet_atomic(out.rejects, path))
+    return out, written
+
+
+def write_by_day(lake: Lake, source: str, events: pa.Table, name: str) -> list[Path]:
+    if events.num_rows == 0:
+        return []
+    events = events.sort_by([("ts", "ascending"), ("event_id", "ascending")])
+    days = pc.strftime(events["ts"], format="%Y-%m-%d")
+    written = []
+    for day in pc.unique(days).to_pylist():
+        part = events.filter(pc.equal(days, day))
+        written.append(write_parquet_atomic(part, lake.events_dir(source, day) / f"{name}.parquet"))
+    return written
+
+
+def count_new_events(existing_files: list[Path], events: pa.Table) -> int:
+    """How many of `events` have an event_id not already in `existing_files`."""
+    if events.num_rows == 0:
+        return 0
+    ids = pc.unique(events["event_id"])
+    if not existing_files:
+        return len(ids)
+    con = duckdb.connect()
+    try:
+        con.register("new_ids", pa.table({"event_id": ids}))
+        listing = [str(f) for f in existing_files]
+        seen = con.execute("SELECT count(DISTINCT event_id) FROM read_parquet(?, union_by_name = true) "
+                           "WHERE event_id IN (SELECT event_id FROM new_ids)", [listing]).fetchone()[0]
+    finally:
+        con.close()
+    return len(ids) - seen
+
+
+def _read_entities(lake: Lake, source: str, streams, exclude: set[Path]) -> pa.Table:
+    files = [f for f in lake.raw_files(source) if f not in exclude]
+    if not streams or not files:
+        return RAW_SCHEMA.empty_table()
+    flt = pc.field("stream").isin(list(streams))
+    return pa.concat_tables([pq.read_table(f, schema=RAW_SCHEMA, filters=flt) for f in files])
+
+
+def source_spec(settings: SourceSettings) -> SourceSpec:
+    return SourceSpec(name=settings.name, type=settings.type,
+                      timezone=str(settings.options.get("timezone") or "UTC"),
+                      clock_offset_s=clock_offset_seconds(settings),
+                      options={k: v for k, v in settings.options.items() if not hasattr(v, "reveal")})
+
+
+def jira_projects(config: Config) -> list[str]:
+    """Project keys whose issue keys are recognised in free text."""
+    keys: set[str] = set()
+    for s in config.sources:
+        if s.type != "jira":
+            continue
+        keys.update(str(k) for k in s.get("projects") or [])
+        m = _JQL_PROJECT.search(str(s.get("jql") or ""))
+        if m:
+            keys.update(k.strip(" \"'") for k in m.group(1).split(",") if k.strip(" \"'"))
+    return sorted(keys)
+
