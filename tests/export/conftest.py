@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
+from export.report import load
 from incident_timeline.cli import main
 from tests.export.hostile import hostile_config
 from tests.support import DEMO_INCIDENT, demo_sources, write_config
@@ -23,7 +25,7 @@ def build(config: Path, out: Path, incident: str = DEMO_INCIDENT, *extra: str, c
     return result
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_lake(tmp_path_factory) -> Path:
     """A config whose lake holds the demo fixtures, ingested once."""
     tmp = tmp_path_factory.mktemp("demo")
@@ -33,7 +35,23 @@ def demo_lake(tmp_path_factory) -> Path:
     return config
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def demo_build(demo_lake, tmp_path_factory) -> dict:
+    """The demo incident built once: its output folder and the report the exporters saw."""
+    out = tmp_path_factory.mktemp("demo-out")
+    build(demo_lake, out, command="build")
+    return {"config": demo_lake, "out": out, "report": load_report(demo_lake, DEMO_INCIDENT)}
+
+
+def load_report(config: Path, incident: str) -> dict:
+    con = duckdb.connect(str(config.parent / "lake" / "catalog.duckdb"), read_only=True)
+    try:
+        return load(con, incident)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
 def hostile(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("hostile")
     config = hostile_config(tmp)

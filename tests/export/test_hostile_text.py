@@ -8,13 +8,12 @@ import json
 import re
 from datetime import timedelta
 
-import duckdb
 import jsonschema
 import pytest
 
 from export.filters import md_cell, safe_url
 from export.render import render_html, render_markdown
-from export.report import load
+from tests.export.conftest import load_report
 from tests.export.hostile import FORMULA, SECRETS
 from tests.support import DEMO_INCIDENT
 
@@ -27,11 +26,7 @@ def _read(hostile, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def report(hostile):
-    con = duckdb.connect(str(hostile["config"].parent / "lake" / "catalog.duckdb"), read_only=True)
-    try:
-        return load(con, DEMO_INCIDENT)
-    finally:
-        con.close()
+    return load_report(hostile["config"], DEMO_INCIDENT)
 
 
 @pytest.mark.parametrize("name", FILES)
