@@ -12,7 +12,7 @@ fetch the same entry twice.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ INCIDENT_FIELDS = ("sys_id,number,short_description,description,priority,severit
 JOURNAL_FIELDS = "sys_id,element,element_id,name,value,sys_created_on,sys_created_by"
 AUDIT_FIELDS = "sys_id,documentkey,tablename,fieldname,oldvalue,newvalue,user,sys_created_on,record_checkpoint"
 # journal and audit rows hang off incidents; work_notes/comments audit rows repeat the journal
+DST_SLACK = timedelta(hours=3)   # more than any zone's DST shift
 CHILD_TABLES = (
     ("sys_journal_field", "element_id", "name=incident", JOURNAL_FIELDS),
     ("sys_audit", "documentkey", "tablename=incident", AUDIT_FIELDS),
@@ -55,8 +56,14 @@ class ServiceNowConnector(ApiConnector):
     def zone(self) -> str:
         return str(self.settings.get("timezone") or "UTC")
 
-    def _stamp(self, dt: datetime) -> str:
-        """A UTC bound written as the instance's naive wall time (what its queries compare)."""
+    def _stamp(self, dt: datetime, widen: int) -> str:
+        """A UTC bound written as the instance's naive wall time (what its queries compare).
+
+        Wall times repeat or skip around DST changes, so outside UTC the bound is widened
+        by DST_SLACK (`widen` is +/-1) and the rows are then placed exactly, one by one,
+        by the same rule normalize uses."""
+        if self.zone != "UTC":
+            dt = dt + widen * DST_SLACK
         return dt.astimezone(ZoneInfo(self.zone)).strftime("%Y-%m-%d %H:%M:%S")
 
     def _rows(self, table: str, query: str, fields: str) -> Iterator[dict]:
@@ -93,17 +100,17 @@ class ServiceNowConnector(ApiConnector):
     def _incident_query(self, window: Window) -> str:
         clauses = [str(self.settings.get("query"))] if self.settings.get("query") else []
         if window.until:
-            clauses.append(f"opened_at<{self._stamp(window.until)}")
+            clauses.append(f"opened_at<{self._stamp(window.until, +1)}")
         if window.since:
-            clauses.append(f"sys_updated_on>={self._stamp(window.since)}")
+            clauses.append(f"sys_updated_on>={self._stamp(window.since, -1)}")
         return "^".join(clauses + ["ORDERBYsys_updated_on"])
 
     def _created_clauses(self, window: Window) -> list[str]:
         out = []
         if window.since:
-            out.append(f"sys_created_on>={self._stamp(window.since)}")
+            out.append(f"sys_created_on>={self._stamp(window.since, -1)}")
         if window.until:
-            out.append(f"sys_created_on<{self._stamp(window.until)}")
+            out.append(f"sys_created_on<{self._stamp(window.until, +1)}")
         return out
 
     def _overlaps(self, window: Window, incident: dict) -> bool:
