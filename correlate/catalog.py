@@ -6,6 +6,7 @@ a few seconds on a lock conflict instead of failing at once.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -23,6 +24,10 @@ DEFAULT_WAIT_S = 30.0
 TABLES_DDL = ";\n".join(t.ddl() for t in tables.ALL_TABLES) + ";\n"
 
 INCIDENT_TABLES = tuple(t.name for t in tables.INCIDENT_TABLES)
+SCHEMA_TABLE = "catalog_schema"
+# A hash of the layout: a catalog written by another version gets its columns, comments
+# and views brought up to date once.
+SCHEMA_VERSION = hashlib.sha256(repr((tables.ALL_TABLES, CROSS_INCIDENT_VIEWS)).encode()).hexdigest()[:16]
 
 
 def connect(path: Path, *, read_only: bool, wait_s: float = DEFAULT_WAIT_S) -> duckdb.DuckDBPyConnection:
@@ -88,31 +93,40 @@ def refresh(con: duckdb.DuckDBPyConnection, lake_root: Path, events_files: list[
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables, add columns a newer version declares, (re)write the comments
-    and the cross-incident views."""
+    """Create missing tables, add the columns a newer version declares, write the comments
+    and the cross-incident views; a no-op when the catalog already has this version."""
     con.execute(TABLES_DDL)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (version VARCHAR, applied_at TIMESTAMPTZ)")
+    if con.execute(f"SELECT count(*) FROM {SCHEMA_TABLE} WHERE version = ?", [SCHEMA_VERSION]).fetchone()[0]:
+        return
+    statements = []
     for table in tables.ALL_TABLES:
         have = {c for (c,) in con.execute(
             "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal",
             [table.name]).fetchall()}
-        for name, type_, _ in table.columns:
-            if name not in have:
-                con.execute(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {type_}')
-        con.execute(f"COMMENT ON TABLE {table.name} IS {_sql_str(table.comment)}")
-        for name, _, comment in table.columns:
-            con.execute(f'COMMENT ON COLUMN {table.name}."{name}" IS {_sql_str(comment)}')
+        statements += [f'ALTER TABLE {table.name} ADD COLUMN "{name}" {type_}'
+                       for name, type_, _ in table.columns if name not in have]
+        statements.append(f"COMMENT ON TABLE {table.name} IS {_sql_str(table.comment)}")
+        statements += [f'COMMENT ON COLUMN {table.name}."{name}" IS {_sql_str(comment)}'
+                       for name, _, comment in table.columns]
     for name, (comment, sql) in CROSS_INCIDENT_VIEWS.items():
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-        con.execute(f"COMMENT ON VIEW {name} IS {_sql_str(comment)}")
+        statements += [f"CREATE OR REPLACE VIEW {name} AS {sql}", f"COMMENT ON VIEW {name} IS {_sql_str(comment)}"]
+    statements += [f"DELETE FROM {SCHEMA_TABLE}",
+                   f"INSERT INTO {SCHEMA_TABLE} VALUES ({_sql_str(SCHEMA_VERSION)}, now())",
+                   f"COMMENT ON TABLE {SCHEMA_TABLE} IS 'The version of the catalog layout (a hash of it).'"]
+    _in_one_transaction(con, statements)
 
 
 def _comment_view(con: duckdb.DuckDBPyConnection, view: str, columns: dict[str, str]) -> None:
-    con.execute(f"COMMENT ON VIEW {view} IS {_sql_str(VIEW_COMMENTS[view])}")
     present = {c for (c,) in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [view]).fetchall()}
-    for name, comment in columns.items():
-        if name in present:
-            con.execute(f'COMMENT ON COLUMN {view}."{name}" IS {_sql_str(comment)}')
+    _in_one_transaction(con, [f"COMMENT ON VIEW {view} IS {_sql_str(VIEW_COMMENTS[view])}"] + [
+        f'COMMENT ON COLUMN {view}."{name}" IS {_sql_str(comment)}'
+        for name, comment in columns.items() if name in present])
+
+
+def _in_one_transaction(con: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
+    con.execute("BEGIN TRANSACTION;\n" + ";\n".join(statements) + ";\nCOMMIT;")
 
 
 def store_incident(con: duckdb.DuckDBPyConnection, incident_id: str, tables: dict[str, pa.Table]) -> None:
