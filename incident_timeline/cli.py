@@ -168,7 +168,7 @@ def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: P
 
 _build_options = [
     click.argument("incident"),
-    click.option("--format", "formats", default="md,json,csv", show_default=True,
+    click.option("--format", "formats", default="md,html,json,csv", show_default=True,
                  help="Comma-separated: md, html, json, csv."),
     click.option("--out", type=click.Path(path_type=Path), default=None,
                  help="Output folder [default: reports/<incident>]."),
