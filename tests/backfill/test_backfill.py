@@ -1,0 +1,119 @@
+"""Backfill behaviour, in-process through the CLI: late edits, failures, compaction, logs."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from incident_timeline.catalog_store import catalog_writer, live_files, purge_superseded
+from incident_timeline.cli import main
+from incident_timeline.lake import Lake
+from tests.support import demo_sources
+
+
+@pytest.fixture
+def recent_api(pagerduty_api, monkeypatch):
+    """The fake PagerDuty with incidents in the last hours, inside a 6 h overlap."""
+    pagerduty_api.incidents.clear()
+    pagerduty_api.entries.clear()
+    pagerduty_api.alerts.clear()
+    pagerduty_api.populate(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=3), 5,
+                           timedelta(minutes=10))
+    for key, value in pagerduty_api.environment().items():
+        monkeypatch.setenv(key, value)
+    return pagerduty_api
+
+
+def _backfill(job, *extra):
+    return CliRunner().invoke(main, ["--config", str(job.config), *extra, "backfill"])
+
+
+def _summary(output: str) -> dict[str, list[str]]:
+    rows = [line.split() for line in output.splitlines() if line and not line.startswith(("source ", "error"))]
+    return {r[0]: r[1:] for r in rows if len(r) >= 5}
+
+
+def _query(job, sql, params=()):
+    con = duckdb.connect(str(job.catalog), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_late_edit_wins_and_nothing_is_counted_twice(job_factory, recent_api):
+    job = job_factory(overlap="6h")
+    first = _backfill(job)
+    assert first.exit_code == 0, first.output
+    new_first = int(_summary(first.output)["pd"][1])
+    assert new_first > 0
+    note = next(e for e in recent_api.entries if e["type"] == "annotate_log_entry")
+    note["note"] = "checking the disk: it was the WAL volume"      # edited after the first run
+    second = _backfill(job)
+    assert second.exit_code == 0, second.output
+    fetched, new_events = _summary(second.output)["pd"][:2]
+    assert int(fetched) > 0            # the overlap re-read the recent records ...
+    assert new_events == "0"           # ... and none of them is a new event
+    rows = _query(job, "SELECT body FROM events WHERE native_id = ?", [note["id"]])
+    assert rows == [("checking the disk: it was the WAL volume",)]
+    total, distinct = _query(job, "SELECT count(*), count(DISTINCT event_id) FROM events")[0]
+    assert total == distinct == new_first
+
+
+def test_one_failing_source_does_not_stop_the_others(job_factory, recent_api, tmp_path):
+    job = job_factory()
+    recent_api.break_auth()
+    data = __import__("yaml").safe_load(job.config.read_text())
+    data["sources"] += [s for s in demo_sources() if s["name"] == "slack"]
+    job.config.write_text(__import__("yaml").safe_dump(data))
+    result = _backfill(job)
+    assert result.exit_code == 3
+    rows = _summary(result.output)
+    assert rows["slack"][-1] == "ok" and int(rows["slack"][1]) == 16
+    assert "FAILED:" in " ".join(rows["pd"]) and "source pd" in result.output
+    assert recent_api.secrets()[0] not in result.output
+    assert _query(job, "SELECT count(*) FROM events WHERE source = 'slack'")[0][0] == 16
+
+
+def test_compaction_merges_small_files_and_readers_never_see_an_event_twice(job_factory, recent_api):
+    job = job_factory(overlap="6h")
+    lake = Lake(job.dir / "lake")
+    for _ in range(3):
+        assert _backfill(job).exit_code == 0
+    events_once = _query(job, "SELECT count(*), count(DISTINCT event_id) FROM events")[0]
+    assert events_once[0] == events_once[1]
+    with catalog_writer(lake) as con:
+        live = live_files(con, lake, "events", "pd")
+    per_partition = {}
+    for f in live:
+        per_partition.setdefault(f.parent, []).append(f)
+    assert all(len(files) == 1 for files in per_partition.values())
+    assert all(f.name.startswith("compacted-") for f in live)
+    on_disk = lake.event_files("pd")
+    assert len(on_disk) > len(live)                   # retired files wait out the grace period
+    with catalog_writer(lake) as con:
+        purged = purge_superseded(con, lake, grace=timedelta(0))
+    assert purged == len(on_disk) - len(live)
+    assert sorted(lake.event_files("pd")) == sorted(live)
+    assert _query(job, "SELECT count(*) FROM events")[0] == (events_once[0],)
+
+
+def test_json_logs_carry_no_secret(job_factory, recent_api):
+    job = job_factory()
+    result = _backfill(job, "--log-format", "json", "--log-level", "info")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    messages = [entry["message"] for entry in lines]
+    assert any(m.startswith("backfill ") and m.endswith("started: pd") for m in messages)
+    assert any(m.startswith("pd: fetched ") for m in messages)
+    assert all({"ts", "level", "message"} <= set(entry) for entry in lines)
+    assert recent_api.secrets()[0] not in result.output
+
+
+def test_no_progress_bars_without_a_terminal(job_factory, recent_api):
+    done = job_factory().run("backfill")
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr and "records/s" not in done.stderr
