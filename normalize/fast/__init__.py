@@ -10,3 +10,13 @@ from ..mapping import Context
 
 FastPath = Callable[[pa.Table, Context], "tuple[pa.Table, pa.Table]"]
 FAST_PATHS: dict[str, FastPath] = {}
+
+
+def _register() -> None:
+    from .slack import slack_fast
+
+    for source_type in ("slack", "slack_export"):
+        FAST_PATHS[source_type] = slack_fast
+
+
+_register()

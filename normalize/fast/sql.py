@@ -1,0 +1,44 @@
+"""SQL building blocks the vectorised paths share (DuckDB dialect)."""
+from __future__ import annotations
+
+from ..refs import RefFinder
+
+
+def lit(text: str) -> str:
+    """A SQL string literal for a constant written in this code (never for data)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def refs_sql(finder: RefFinder, *texts: str) -> str:
+    """list<string> of the refs `finder.find(*texts)` would return, before de-duplication."""
+    parts = [f"list_transform(regexp_extract_all(coalesce({t}, ''), {lit(pattern)}, 1), "
+             f"lambda m: {lit(prefix + ':')} || m)"
+             for t in texts for prefix, pattern in finder.patterns]
+    return "list_concat(" + ", ".join(parts) + ")" if len(parts) > 1 else parts[0]
+
+
+def unique_sql(list_expr: str) -> str:
+    """De-duplicated, first occurrence kept, order kept (as refs.unique does)."""
+    return (f"list_filter({list_expr}, lambda r, i: r IS NOT NULL AND r <> '' "
+            f"AND list_position({list_expr}, r) = i)")
+
+
+def first_line_sql(text: str, limit: int = 140) -> str:
+    """text.first_line: the first non-blank-trimmed line, cut to `limit` with an ellipsis."""
+    line = f"trim(split_part(trim(coalesce({text}, ''), {_WS}), chr(10), 1), {_WS})"
+    return (f"CASE WHEN length({line}) <= {limit} THEN {line} "
+            f"ELSE rtrim(left({line}, {limit - 1}), {_WS}) || '…' END")
+
+
+# Python's str.strip() whitespace within the ASCII range; rows holding any other
+# whitespace are declined by the vectorised paths (see ODD_TEXT).
+_WS = "chr(32) || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(28) || chr(29) || chr(30) || chr(31)"
+ODD_TEXT = r"[\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+
+
+def html_unescape_sql(text: str) -> str:
+    """html.unescape for the three entities Slack writes (rows with others are declined)."""
+    return f"replace(replace(replace({text}, '&lt;', '<'), '&gt;', '>'), '&amp;', '&')"
+
+
+OTHER_ENTITY = r"&[A-Za-z#]"   # after removing &lt; &gt; &amp;: html.unescape would do more
