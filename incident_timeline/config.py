@@ -21,7 +21,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap"}
 TOP_KEYS = {"lake", "timezone", "sources", "correlation"}
 CORRELATION_DEFAULTS = {"pad_before": "1h", "pad_after": "12h", "depth": 3, "run_pad": "2h",
-                        "storm_window": "10m", "gap": "15m"}
+                        "storm_window": "10m", "dedup_window": "2m", "gap": "15m"}
 
 
 class ConfigInvalid(Exception):
