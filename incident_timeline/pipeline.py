@@ -15,6 +15,7 @@ import pyarrow as pa
 import correlate.catalog as catalog
 from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
+from correlate.seed import parse_seed
 from ingest.base import Connector, RawRecord, SourceSettings, Window
 from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
@@ -247,7 +248,10 @@ def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> Run
 def correlation_settings(config: Config) -> CorrelationSettings:
     return CorrelationSettings(pad_before=config.duration("pad_before"),
                                pad_after=config.duration("pad_after"),
-                               depth=int(config.correlation["depth"]))
+                               depth=int(config.correlation["depth"]),
+                               storm_window=config.duration("storm_window"),
+                               dedup_window=config.duration("dedup_window"),
+                               gap=config.duration("gap"))
 
 
 def correlate_incident(config: Config, incident: str) -> None:
@@ -281,7 +285,11 @@ def _published(lake: Lake) -> tuple[list[Path] | None, list[Path] | None]:
 
 
 def incident_window(config: Config, incident: str) -> Window | None:
-    """The seed's own window, asked of the source that owns it (pagerduty:Q1 -> pagerduty)."""
+    """The seed's own window, asked of the source that owns it (pagerduty:Q1 -> pagerduty);
+    a service-window seed names its window itself."""
+    seed = parse_seed(incident)
+    if seed.kind == "service_window":
+        return Window(seed.start, seed.end)
     prefix, _, native = incident.partition(":")
     for settings in config.sources:
         if settings.type == prefix or settings.name == prefix:
