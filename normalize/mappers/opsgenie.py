@@ -84,11 +84,14 @@ class OpsgenieMapper(Mapper):
             if kind is None:
                 return []
         actor, actor_type = _actor(item.get("owner"))
+        subject = None
+        if kind == "alert.notified":   # the owner of a notification log is its recipient
+            subject, actor, actor_type = item.get("owner"), "Opsgenie", "system"
         title = f"Note: {first_line(text, 100)}" if kind == "alert.annotated" else first_line(text, 120)
         return [{
             "kind": kind, "ts_raw": require(item, "createdAt"),
             "actor": actor, "actor_type": actor_type, "actor_id": item.get("owner") if actor_type == "human" else None,
-            "subject": None, "title": title or kind, "body": text, "severity": None, "service": None,
+            "subject": subject, "title": title or kind, "body": text, "severity": None, "service": None,
             "refs": [f"opsgenie:{alert_id}"] + ctx.refs.find(text), "url": None,
             "native_id": f"{alert_id}/{stream}/{item.get('offset') or item.get('createdAt')}",
             "attrs": {"log_type": item.get("type"), "alert_id": alert_id},

@@ -1,0 +1,79 @@
+"""Opsgenie beyond the shared suite: `run opsgenie:<id>`, its rate-limit headers, and
+what each activity-log line means."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from incident_timeline import pipeline
+from incident_timeline.cli import main
+from incident_timeline.config import load_config
+from ingest.base import Window
+from ingest.registry import CONNECTORS
+from normalize.mappers.opsgenie import log_kind
+from tests.ingest.fakes.opsgenie import OpsgenieFake
+from tests.support import write_config
+
+START = datetime(2026, 10, 14, 14, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def genie(httpserver, monkeypatch, sleeps) -> OpsgenieFake:
+    fake = OpsgenieFake(httpserver)
+    for var, value in fake.environment().items():
+        monkeypatch.setenv(var, value)
+    fake.populate(START, 3, timedelta(hours=4))
+    return fake
+
+
+def test_run_takes_the_window_from_the_alert_and_builds(genie, tmp_path):
+    config = write_config(tmp_path, [genie.source_entry()])
+    alert_id = genie.alerts[1]["id"]
+    window = pipeline.incident_window(load_config(config), f"opsgenie:{alert_id}")
+    created = START + timedelta(hours=4)
+    assert window == Window(created, created + timedelta(minutes=90))   # report.closeTime
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["--config", str(config), "run", f"opsgenie:{alert_id}",
+                                       "--format", "json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "postmortem.json").read_text())
+    assert report["milestones"]["detected"] == "2026-10-14T18:00:00Z"
+    assert report["milestones"]["acknowledged"] == "2026-10-14T18:05:00.123Z"
+    assert report["milestones"]["resolved"] == "2026-10-14T19:30:00Z"
+    notified = [row for row in report["timeline"] if row["kind"] == "alert.notified"]
+    assert notified and all(row["actor_type"] == "system" for row in notified)
+    kinds = [row["kind"] for row in report["timeline"]]
+    assert {"alert.triggered", "alert.notified", "alert.acknowledged", "alert.annotated",
+            "alert.resolved"} <= set(kinds)
+    # only this alert's window was fetched: the other alerts' logs never were
+    other = genie.alerts[0]["id"]
+    assert not any(other in r.path for r in genie.served)
+
+
+def test_throttled_answer_waits_the_period_it_names(genie, tmp_path, sleeps):
+    genie.fail_next(429, {"X-RateLimit-State": "THROTTLED", "X-RateLimit-Period-In-Sec": "12"},
+                    {"message": "You are making too many requests!", "took": 0.0, "requestId": "r1"})
+    settings = load_config(write_config(tmp_path, [genie.source_entry()])).sources[0]
+    conn = CONNECTORS["opsgenie"](settings)
+    records = list(conn.fetch("", Window(START, START + timedelta(days=1))))
+    conn.close()
+    assert len([r for r in records if r.stream == "alerts"]) == 3
+    assert 12 <= sleeps[0] < 13
+
+
+@pytest.mark.parametrize("text, log_type, kind", [
+    ("Alert acknowledged via web", "system", "alert.acknowledged"),
+    ("Alert unacknowledged via mobile", "system", "alert.unacknowledged"),
+    ("Alert closed via API[Prometheus]", "system", "alert.resolved"),
+    ("Escalated to [Checkout escalation] on level 2", "system", "alert.escalated"),
+    ("Sent [SMS] to ana@acme.example", "alertRecipient", "alert.notified"),
+    ("Viewed on [web]", "alertRecipient", "alert.viewed"),
+    ("Alert created via API[Prometheus]", "system", None),      # the alert record stands for it
+    ("Added note: rolling back", "system", None),               # the notes endpoint holds it
+    ("Tags [checkout] added", "system", "alert.updated"),
+])
+def test_activity_log_lines_map_to_kinds(text, log_type, kind):
+    assert log_kind(text, log_type) == kind
