@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from correlate.expand import IncidentNotFound
+from correlate.seed import SeedInvalid
 from export import render
 from export.report import NotBuilt
 from export.report import load as load_report
@@ -50,7 +51,8 @@ class Main(click.Group):
             obj = ctx.obj
             if obj is not None and obj.debug:
                 raise
-            code = {ConfigInvalid: EXIT_CONFIG, LockBusy: EXIT_LOCKED}.get(type(exc), EXIT_FAILED)
+            code = {ConfigInvalid: EXIT_CONFIG, SeedInvalid: EXIT_CONFIG,
+                    LockBusy: EXIT_LOCKED}.get(type(exc), EXIT_FAILED)
             click.echo(f"error: {exc}", err=True)
             ctx.exit(code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
