@@ -12,3 +12,23 @@ def sleeps(monkeypatch) -> list[float]:
     waits: list[float] = []
     monkeypatch.setattr(ingest.http, "sleep", waits.append)
     return waits
+
+
+@pytest.fixture
+def new_server():
+    """A factory of extra local HTTP servers: one per fake when several run at once."""
+    from pytest_httpserver import HTTPServer
+
+    servers = []
+
+    def make() -> HTTPServer:
+        server = HTTPServer(host="localhost", port=0)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.clear()
+        if server.is_running():
+            server.stop()

@@ -1,0 +1,182 @@
+"""What is particular to the Slack, PagerDuty and Jira connectors, against their fakes."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+import ingest.pagerduty
+from incident_timeline import pipeline
+from incident_timeline.cli import main
+from incident_timeline.config import load_config
+from ingest.base import Window
+from ingest.errors import ConfigError, RetriesExhausted, SourceError
+from tests.ingest.fakes.jira import JiraCloudFake
+from tests.ingest.fakes.pagerduty import PagerDutyFake
+from tests.ingest.fakes.slack import CHANNEL, SlackFake
+from tests.ingest.test_conformance import COUNT, SPACING, START, WHOLE, cli_ingest, expected_keys, fetch_all, keys
+from tests.support import write_config
+
+
+def _ready(fake_cls, httpserver, monkeypatch):
+    fake = fake_cls(httpserver)
+    for var, value in fake.environment().items():
+        monkeypatch.setenv(var, value)
+    fake.populate(START, COUNT, SPACING)
+    return fake
+
+
+@pytest.fixture
+def slack(httpserver, monkeypatch, sleeps):
+    return _ready(SlackFake, httpserver, monkeypatch)
+
+
+@pytest.fixture
+def pagerduty(httpserver, monkeypatch, sleeps):
+    return _ready(PagerDutyFake, httpserver, monkeypatch)
+
+
+@pytest.fixture
+def jira(httpserver, monkeypatch, sleeps):
+    return _ready(JiraCloudFake, httpserver, monkeypatch)
+
+
+# ---------------------------------------------------------------- Slack
+
+def test_slack_missing_scope_names_the_needed_scope(slack, tmp_path):
+    slack.scope_missing = "channels:history"
+    result = cli_ingest(write_config(tmp_path, [slack.source_entry()]), WHOLE)
+    assert result.exit_code != 0
+    failed = [line for line in result.output.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and "channels:history" in failed[0] and "chat" in failed[0]
+    assert "Traceback" not in result.output
+
+
+def test_slack_late_reply_to_an_older_thread_is_fetched(slack, tmp_path):
+    # the thread started at START; its second reply comes 75 minutes later
+    window = Window(START + SPACING, START + 2 * SPACING)
+    records = fetch_all(slack, tmp_path, window)
+    late = [r for r in records if r.stream == "replies"]
+    assert [r.payload["thread_ts"] for r in late] == [slack.messages[0]["ts"]]
+
+
+def test_slack_thread_lookback_zero_misses_late_replies(slack, tmp_path):
+    entry = {**slack.source_entry(), "thread_lookback": "0s"}
+    settings = load_config(write_config(tmp_path, [entry])).sources[0]
+    from ingest.slack import SlackConnector
+    connector = SlackConnector(settings)
+    window = Window(START + SPACING, START + 2 * SPACING)
+    streams = [r.stream for r in connector.fetch(CHANNEL, window)]
+    assert "replies" not in streams and "messages" in streams
+
+
+def test_slack_a_broadcast_reply_is_fetched_once(slack, tmp_path):
+    records = fetch_all(slack, tmp_path, WHOLE)
+    broadcast = [r for r in records if r.payload.get("subtype") == "thread_broadcast"]
+    assert len(broadcast) == 1 and broadcast[0].stream == "messages"
+
+
+def test_slack_channel_names_are_resolved(slack, tmp_path):
+    entry = {**slack.source_entry(), "channels": ["#inc-checkout"]}
+    settings = load_config(write_config(tmp_path, [entry])).sources[0]
+    from ingest.slack import SlackConnector
+    assert SlackConnector(settings).partitions() == ["", CHANNEL]
+
+
+def test_slack_unknown_error_is_one_line(slack, tmp_path):
+    entry = {**slack.source_entry(), "channels": ["C0NOTHERE1"]}
+    settings = load_config(write_config(tmp_path, [entry])).sources[0]
+    from ingest.slack import SlackConnector
+    with pytest.raises(SourceError, match="channel_not_found"):
+        list(SlackConnector(settings).fetch("", WHOLE))
+
+
+def test_slack_rate_limit_that_never_ends_gives_up(slack, tmp_path, sleeps):
+    slack.fail_next(429, {"Retry-After": "30"}, body={"ok": False, "error": "ratelimited"}, times=50)
+    with pytest.raises(RetriesExhausted, match="rate limited"):
+        fetch_all(slack, tmp_path, WHOLE)
+    assert len(sleeps) == 5 and min(sleeps) >= 30
+
+
+# ---------------------------------------------------------------- PagerDuty
+
+def test_pagerduty_splits_a_range_past_the_offset_limit(pagerduty, tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest.pagerduty, "MAX_OFFSET", 9)
+    pagerduty.max_offset = 9
+    records = fetch_all(pagerduty, tmp_path, WHOLE)
+    assert keys(records) == expected_keys(pagerduty, WHOLE)
+    offsets = [int(r.args.get("offset", 0)) + int(r.args.get("limit", 0)) for r in pagerduty.served]
+    assert max(offsets) <= 9
+
+
+def test_pagerduty_times_in_the_account_zone_are_read_right(pagerduty, tmp_path):
+    pagerduty.honour_time_zone = False   # as if time_zone=UTC were ignored
+    records = fetch_all(pagerduty, tmp_path, WHOLE)
+    assert keys(records) == expected_keys(pagerduty, WHOLE)
+    assert all(r.payload["created_at"].endswith("-04:00") for r in records)
+    assert all(r.args.get("time_zone") == "UTC" for r in pagerduty.served
+               if not r.path.endswith("/alerts"))
+
+
+def test_pagerduty_entries_of_an_incident_created_before_the_window(pagerduty, tmp_path):
+    window = Window(START + SPACING + timedelta(minutes=30), START + 2 * SPACING)
+    records = fetch_all(pagerduty, tmp_path, window)
+    resolves = [r for r in records if r.stream == "log_entries"]
+    assert [r.payload["type"] for r in resolves] == ["resolve_log_entry"]
+    assert resolves[0].parent_id == "PINC0000"
+    assert resolves[0].payload["incident"]["title"] == "Disk full on db-0"
+
+
+def test_pagerduty_incident_window_over_http(pagerduty, tmp_path):
+    config = load_config(write_config(tmp_path, [pagerduty.source_entry()]))
+    found = pipeline.incident_window(config, "pagerduty:PINC0003")
+    assert found == Window(START + 3 * SPACING, START + 3 * SPACING + timedelta(minutes=90))
+
+
+def test_pagerduty_server_errors_that_never_end_give_up(pagerduty, tmp_path, sleeps):
+    pagerduty.fail_next(502, times=50)
+    with pytest.raises(RetriesExhausted, match="HTTP 502"):
+        fetch_all(pagerduty, tmp_path, WHOLE)
+    assert sleeps == sorted(sleeps)   # backoff never shrinks
+
+
+# ---------------------------------------------------------------- Jira
+
+def test_jira_asks_for_fields_and_a_widened_jql(jira, tmp_path):
+    since = START + 2 * SPACING
+    fetch_all(jira, tmp_path, Window(since, WHOLE.until))
+    search = [r for r in jira.served if r.path.endswith("/search/jql")]
+    assert search and all("summary" in r.args["fields"] for r in search)
+    assert f'updated >= "{since - timedelta(days=1):%Y-%m-%d %H:%M}"' in search[0].args["jql"]
+
+
+def test_jira_jql_timezone_writes_the_exact_local_literal(jira, tmp_path):
+    entry = {**jira.source_entry(), "jql_timezone": "Europe/Berlin"}
+    window = Window(START + 2 * SPACING, WHOLE.until)
+    records = fetch_all_with(entry, tmp_path, window)
+    assert keys(records) == expected_keys(jira, window)
+    jql = [r.args["jql"] for r in jira.served if r.path.endswith("/search/jql")][0]
+    assert 'updated >= "2026-03-10 01:00"' in jql   # 00:00 UTC is 01:00 in Berlin
+
+
+def test_jira_cloud_without_email_is_a_config_error(jira, tmp_path):
+    entry = {k: v for k, v in jira.source_entry().items() if k != "email"}
+    with pytest.raises(ConfigError, match="email"):
+        fetch_all_with(entry, tmp_path, WHOLE)
+
+
+def test_jira_comment_bodies_become_text(jira, tmp_path):
+    result = cli_ingest(write_config(tmp_path, [jira.source_entry()]), WHOLE)
+    assert result.exit_code == 0, result.output
+    out = CliRunner().invoke(main, ["--config", str(tmp_path / "connectors.yaml"), "query",
+                                    "SELECT body FROM events WHERE kind = 'ticket.comment' "
+                                    "ORDER BY ts LIMIT 1", "--format", "csv"])
+    assert "looking at OPS-100 (0)" in out.output
+
+
+def fetch_all_with(entry: dict, tmp_path, window: Window):
+    from ingest.registry import CONNECTORS
+    settings = load_config(write_config(tmp_path, [entry])).sources[0]
+    connector = CONNECTORS[settings.type](settings)
+    return [r for p in connector.partitions() for r in connector.fetch(p, window)]
