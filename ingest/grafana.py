@@ -22,12 +22,14 @@ ENDPOINT = "api/v1/rules/history"
 
 def frame_rows(body: Any, source: str) -> list[dict]:
     """The rows of a data frame (or of the first frame of a list) as {field: value} dicts."""
-    frame = body[0] if isinstance(body, list) and body else body
+    if body == []:
+        return []
+    frame = body[0] if isinstance(body, list) else body
     try:
         names = [str(f["name"]).lower() for f in frame["schema"]["fields"]]
         columns = frame["data"]["values"]
     except (KeyError, TypeError, IndexError):
-        if isinstance(frame, dict) and not frame.get("data"):
+        if isinstance(frame, dict) and "schema" in frame and not frame.get("data"):
             return []   # an empty frame may come without data
         raise SourceError(source, "the state history is not a data frame (schema.fields, data.values)",
                           stream="history") from None

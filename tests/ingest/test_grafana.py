@@ -1,0 +1,56 @@
+"""Grafana beyond the shared suite: data-frame shapes, per-rule partitions, state kinds."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from incident_timeline.config import load_config
+from ingest.base import Window
+from ingest.errors import SourceError
+from ingest.grafana import frame_rows
+from ingest.registry import CONNECTORS
+from normalize.mappers.grafana import transition_kind
+from tests.ingest.fakes.grafana import GrafanaFake
+from tests.support import write_config
+
+START = datetime(2026, 10, 14, 14, 0, tzinfo=timezone.utc)
+
+
+def test_frame_rows_reads_columns_by_field_name():
+    body = {"schema": {"fields": [{"name": "Time"}, {"name": "line"}]},
+            "data": {"values": [[1, 2], [{"current": "Alerting"}, {"current": "Normal"}]]}}
+    assert frame_rows(body, "g") == [{"time": 1, "line": {"current": "Alerting"}},
+                                     {"time": 2, "line": {"current": "Normal"}}]
+    assert frame_rows({"schema": {"fields": []}}, "g") == []        # an empty frame
+
+
+@pytest.mark.parametrize("body", [{"results": {}}, {"schema": {"fields": [{"name": "time"}]},
+                                                   "data": {"values": [[1], [2]]}}])
+def test_a_body_that_is_not_a_frame_is_a_clear_error(body):
+    with pytest.raises(SourceError, match="source g"):
+        frame_rows(body, "g")
+
+
+def test_rules_are_partitions_asked_one_by_one(httpserver, monkeypatch, sleeps, tmp_path):
+    fake = GrafanaFake(httpserver)
+    for var, value in fake.environment().items():
+        monkeypatch.setenv(var, value)
+    fake.populate(START, 2, timedelta(hours=1))
+    entry = {**fake.source_entry(), "rules": ["checkout-5xx", "other-rule"]}
+    settings = load_config(write_config(tmp_path, [entry])).sources[0]
+    conn = CONNECTORS["grafana"](settings)
+    window = Window(START, START + timedelta(days=1))
+    got = {p: [r.native_id for r in conn.fetch(p, window)] for p in conn.partitions()}
+    conn.close()
+    assert len(got["checkout-5xx"]) == 6 and got["other-rule"] == []
+    assert {r.args.get("ruleUID") for r in fake.served} == {"checkout-5xx", "other-rule"}
+
+
+@pytest.mark.parametrize("previous, current, kind", [
+    ("Pending", "Alerting", "alert.triggered"), ("Normal", "Alerting", "alert.triggered"),
+    ("Alerting", "Normal", "alert.resolved"), ("Normal", "Pending", "alert.state"),
+    ("Pending", "Normal", "alert.state"), ("Alerting", "NoData", "alert.state"),
+])
+def test_state_transitions_map_to_kinds(previous, current, kind):
+    assert transition_kind(previous, current) == kind
