@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -12,7 +12,7 @@ import click
 from correlate.expand import IncidentNotFound
 from correlate.seed import SeedInvalid
 from export import render
-from export.report import NotBuilt
+from export.report import NotBuilt, jsonable
 from export.report import load as load_report
 from ingest.errors import SourceError
 
@@ -240,19 +240,7 @@ def query(obj: Ctx, sql: str, fmt: str) -> None:
         _print_table(names, rows)
 
 
-def _jsonable(value):
-    from export.report import rfc3339
-    if isinstance(value, datetime):
-        return rfc3339(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (int, float, str, bool)) or value is None:
-        return value
-    return str(value)
+_jsonable = jsonable   # times as RFC 3339 UTC, like the JSON export
 
 
 def _print_table(names: list[str], rows: list[tuple]) -> None:
