@@ -181,6 +181,7 @@ def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str]) -
             except ValueError as exc:
                 problems.append(f"{label}: clock_offset: {exc}")
         _check_mode(cls, options, label, base_dir, problems)
+        problems += [f"{label}: {problem}" for problem in cls.check_options(options)]
         for key in cls.secret_keys:
             if isinstance(options.get(key), str) and _ENV_REF.search(options[key]):
                 options[key] = Secret(options[key], str(name), key)

@@ -83,6 +83,11 @@ class Connector(ABC):
         self.settings = settings
         self.name = settings.name
 
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
+        """Problems with this type's own options, reported when the config loads."""
+        return []
+
     def partitions(self) -> list[str]:
         return [""]
 

@@ -18,7 +18,7 @@ import glob
 import json
 from pathlib import Path
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from .base import Connector, RawRecord, Window
 from .errors import ConfigError
@@ -26,6 +26,8 @@ from .timefilter import epoch_time, local_time
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".log": "jsonl"}
 FIELD_NAMES = ("ts", "text", "actor", "id", "title", "kind", "severity", "service", "url", "refs")
+# normalize's time formats (normalize.timeparse.FORMATS; ingest may not import normalize)
+TIME_FORMATS = ("iso8601", "naive", "epoch_s", "epoch_ms", "epoch_us", "slack_ts", "rfc2822")
 _EPOCH_SCALE = {"epoch_s": 1, "epoch_ms": 1_000, "epoch_us": 1_000_000}
 MAX_SHOWN = 500   # characters of an unreadable line kept for the reject
 
@@ -121,24 +123,33 @@ class FileConnector(Connector):
     optional_keys = ("fields", "format", "time_format", "kind")
     secret_keys = ()
 
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
+        problems = []
+        fields = options.get("fields")
+        if not isinstance(fields, Mapping) or not fields.get("ts"):
+            problems.append("fields: needs at least `ts: <column>` "
+                            "(e.g. {ts: time, text: note, actor: author, id: note_id})")
+        else:
+            unknown = sorted(set(fields) - set(FIELD_NAMES))
+            if unknown:
+                problems.append(f"fields: unknown name(s) {', '.join(map(str, unknown))} "
+                                f"(known: {', '.join(FIELD_NAMES)})")
+        if options.get("format") not in (None, "csv", "jsonl"):
+            problems.append(f"format must be csv or jsonl, not {options['format']!r}")
+        if options.get("time_format") not in (None, *TIME_FORMATS):
+            problems.append(f"time_format must be one of {', '.join(TIME_FORMATS)}, "
+                            f"not {options['time_format']!r}")
+        return problems
+
     def _fields(self) -> dict[str, str]:
-        fields = self.settings.get("fields")
-        if not isinstance(fields, dict) or not fields.get("ts"):
-            raise ConfigError(self.name, "fields: needs at least `ts: <column>` (e.g. "
-                                         "{ts: time, text: note, actor: author, id: note_id})")
-        unknown = sorted(set(fields) - set(FIELD_NAMES))
-        if unknown:
-            raise ConfigError(self.name, f"fields: unknown name(s) {', '.join(unknown)} "
-                                         f"(known: {', '.join(FIELD_NAMES)})")
-        return {k: str(v) for k, v in fields.items()}
+        problems = self.check_options(self.settings.options)
+        if problems:
+            raise ConfigError(self.name, "; ".join(problems))
+        return {k: str(v) for k, v in self.settings.get("fields").items()}
 
     def _format(self, path: Path) -> str:
-        declared = self.settings.get("format")
-        if declared:
-            if declared not in ("csv", "jsonl"):
-                raise ConfigError(self.name, f"format must be csv or jsonl, not {declared!r}")
-            return declared
-        return FORMATS.get(path.suffix.lower(), "jsonl")
+        return self.settings.get("format") or FORMATS.get(path.suffix.lower(), "jsonl")
 
     def _time(self, value: Any):
         fmt = self.settings.get("time_format") or "iso8601"

@@ -103,9 +103,10 @@ def test_epoch_times_and_a_glob(tmp_path):
         "abc2": (datetime(2026, 10, 14, 14, 0, 3, tzinfo=UTC), "change.deploy")}
 
 
-def test_a_field_map_without_ts_is_one_clear_error(tmp_path):
-    source = {**NOTES, "fields": {"text": "note"}}
+def test_a_bad_field_map_is_reported_when_the_config_loads(tmp_path):
+    source = {**NOTES, "fields": {"text": "note", "when": "time"}, "time_format": "unix"}
     result = ingest(tmp_path, [source])
-    assert result.exit_code != 0
-    failed = [line for line in result.output.splitlines() if "FAILED" in line]
-    assert len(failed) == 1 and "notes" in failed[0] and "ts:" in failed[0]
+    assert result.exit_code == 2
+    assert "source notes: fields: needs at least `ts: <column>`" in result.output
+    assert "source notes: time_format must be one of" in result.output
+    assert "Traceback" not in result.output
