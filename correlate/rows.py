@@ -10,8 +10,10 @@ Two steps, over the temp table `members` that expansion leaves:
    - they are the same phase (triggered, acknowledged, escalated, resolved) of an alert,
      within `dedup_window` of each other, and share an incident ref (pagerduty:, opsgenie:,
      servicenow:, alert:) or are both alerts on the same service (a PagerDuty trigger and
-     the Alertmanager alert that caused it); a bot's chat post takes its phase from its
-     first word ("Triggered: #4213 ...", "[FIRING:1] ...", "Resolved: ..."); or
+     the Alertmanager alert that caused it), unless they name different services or
+     different alert fingerprints (two alerts of one incident stay two rows); a bot's chat
+     post takes its phase from its first word ("Triggered: #4213 ...", "[FIRING:1] ...",
+     "Resolved: ..."); or
    - they are the same record (native id and kind) of one product fetched through two
      sources (the Slack API and a Slack export of the same workspace: slack, slack_export).
 
@@ -63,7 +65,8 @@ SELECT CASE WHEN stormy THEN concat_ws('|', source, kind, phase, alert_key, isla
        arg_min(native_id, (ts, event_id)) AS native_id, arg_min(kind, (ts, event_id)) AS kind,
        arg_min(category, (ts, event_id)) AS category, any_value(phase) AS phase,
        arg_min(service, (ts, event_id)) AS service,
-       list_distinct(flatten(list(inc_refs))) AS inc_refs
+       list_distinct(flatten(list(inc_refs))) AS inc_refs,
+       list_filter(list_distinct(flatten(list(inc_refs))), lambda r: starts_with(r, 'alert:')) AS alert_refs
 FROM islands
 GROUP BY gid
 """
@@ -73,7 +76,10 @@ SELECT a.gid, b.gid FROM _groups AS a JOIN _groups AS b
   ON a.gid < b.gid AND a.source <> b.source
  AND ((a.phase IS NOT NULL AND a.phase = b.phase AND abs(epoch(a.ts) - epoch(b.ts)) <= $dedup
        AND (len(list_intersect(a.inc_refs, b.inc_refs)) > 0
-            OR (a.category = 'alert' AND b.category = 'alert' AND lower(a.service) = lower(b.service))))
+            OR (a.category = 'alert' AND b.category = 'alert' AND lower(a.service) = lower(b.service)))
+       -- two different alerts (other fingerprints, other services) of one incident stay apart
+       AND NOT coalesce(lower(a.service) <> lower(b.service), false)
+       AND NOT (len(a.alert_refs) > 0 AND len(b.alert_refs) > 0 AND len(list_intersect(a.alert_refs, b.alert_refs)) = 0))
    OR (split_part(a.source_type, '_', 1) = split_part(b.source_type, '_', 1)
        AND a.native_id = b.native_id AND a.kind = b.kind))
 """
