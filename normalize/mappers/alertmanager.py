@@ -10,14 +10,9 @@ from typing import Any, Iterable, Mapping
 
 from ..mapping import Context, Mapper, RecordError, require
 from ..severity import to_sev
+from .file import unreadable
 
 NOT_ENDED_PREFIX = "0001-"
-
-
-def unreadable(payload: Mapping[str, Any]) -> RecordError:
-    """The reject for a line the connector could not read: file, line and why."""
-    where = f"{payload.get('file')} line {payload.get('line')}"
-    return RecordError("line", f"{where}: {payload.get('error') or 'unreadable'}")
 
 
 class AlertmanagerMapper(Mapper):

@@ -13,7 +13,6 @@ from ..mapping import Context, Mapper, RecordError
 from ..schema import CATEGORIES
 from ..severity import to_sev
 from ..text import first_line
-from .alertmanager import unreadable
 
 NOT_EMPTY = ("ts", "text", "id")
 DEFAULT_KIND = "note.added"
@@ -31,6 +30,12 @@ def lookup(row: Mapping[str, Any], column: str) -> Any:
             return _MISSING
         value = value[part]
     return value
+
+
+def unreadable(payload: Mapping[str, Any]) -> RecordError:
+    """The reject for a line a connector could not read: its file, line and why."""
+    where = f"{payload.get('file')} line {payload.get('line')}"
+    return RecordError("line", f"{where}: {payload.get('error') or 'unreadable'}")
 
 
 def event_kind(value: Any, default: str) -> str:

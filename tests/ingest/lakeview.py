@@ -1,4 +1,5 @@
-"""For part-B connector tests: run `ingest` through the CLI and read what landed in the lake."""
+"""For the per-connector tests: start a fake API, fetch from it, run `ingest` through the
+CLI and read what landed in the lake."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +9,9 @@ import pyarrow.parquet as pq
 from click.testing import CliRunner
 
 from incident_timeline.cli import main
+from incident_timeline.config import load_config
+from ingest.base import RawRecord, Window
+from ingest.registry import CONNECTORS
 from normalize.schema import EVENT_SCHEMA, REJECT_SCHEMA
 from tests.support import write_config
 
@@ -34,3 +38,24 @@ def by_kind(events: pa.Table) -> dict[str, list[dict]]:
     for rows in out.values():
         rows.sort(key=lambda r: r["ts"])
     return out
+
+
+def serve(fake_cls, server, monkeypatch, start, count: int, spacing, **attrs):
+    """A fake API on `server` with `count` records from `start`, its secrets in the env."""
+    fake = fake_cls(server)
+    for name, value in attrs.items():
+        setattr(fake, name, value)
+    for var, value in fake.environment().items():
+        monkeypatch.setenv(var, value)
+    fake.populate(start, count, spacing)
+    return fake
+
+
+def fetch(tmp_path: Path, entry: dict, window: Window) -> list[RawRecord]:
+    """Every record the configured connector yields over `window`, all partitions."""
+    settings = load_config(write_config(tmp_path, [entry])).sources[0]
+    connector = CONNECTORS[settings.type](settings)
+    try:
+        return [r for p in connector.partitions() for r in connector.fetch(p, window)]
+    finally:
+        connector.close()

@@ -5,14 +5,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from incident_timeline.config import load_config
 from ingest.base import Window
 from ingest.errors import SourceError
 from ingest.grafana import frame_rows
-from ingest.registry import CONNECTORS
 from normalize.mappers.grafana import transition_kind
 from tests.ingest.fakes.grafana import GrafanaFake
-from tests.support import write_config
+from tests.ingest.lakeview import fetch, serve
 
 START = datetime(2026, 10, 14, 14, 0, tzinfo=timezone.utc)
 
@@ -33,17 +31,10 @@ def test_a_body_that_is_not_a_frame_is_a_clear_error(body):
 
 
 def test_rules_are_partitions_asked_one_by_one(httpserver, monkeypatch, sleeps, tmp_path):
-    fake = GrafanaFake(httpserver)
-    for var, value in fake.environment().items():
-        monkeypatch.setenv(var, value)
-    fake.populate(START, 2, timedelta(hours=1))
+    fake = serve(GrafanaFake, httpserver, monkeypatch, START, 2, timedelta(hours=1))
     entry = {**fake.source_entry(), "rules": ["checkout-5xx", "other-rule"]}
-    settings = load_config(write_config(tmp_path, [entry])).sources[0]
-    conn = CONNECTORS["grafana"](settings)
-    window = Window(START, START + timedelta(days=1))
-    got = {p: [r.native_id for r in conn.fetch(p, window)] for p in conn.partitions()}
-    conn.close()
-    assert len(got["checkout-5xx"]) == 6 and got["other-rule"] == []
+    records = fetch(tmp_path, entry, Window(START, START + timedelta(days=1)))
+    assert [r.partition for r in records] == ["checkout-5xx"] * 6
     assert {r.args.get("ruleUID") for r in fake.served} == {"checkout-5xx", "other-rule"}
 
 

@@ -12,9 +12,9 @@ from incident_timeline import pipeline
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
 from ingest.base import Window
-from ingest.registry import CONNECTORS
 from normalize.mappers.opsgenie import log_kind
 from tests.ingest.fakes.opsgenie import OpsgenieFake
+from tests.ingest.lakeview import fetch, serve
 from tests.support import write_config
 
 START = datetime(2026, 10, 14, 14, 0, tzinfo=timezone.utc)
@@ -22,11 +22,7 @@ START = datetime(2026, 10, 14, 14, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def genie(httpserver, monkeypatch, sleeps) -> OpsgenieFake:
-    fake = OpsgenieFake(httpserver)
-    for var, value in fake.environment().items():
-        monkeypatch.setenv(var, value)
-    fake.populate(START, 3, timedelta(hours=4))
-    return fake
+    return serve(OpsgenieFake, httpserver, monkeypatch, START, 3, timedelta(hours=4))
 
 
 def test_run_takes_the_window_from_the_alert_and_builds(genie, tmp_path):
@@ -56,10 +52,7 @@ def test_run_takes_the_window_from_the_alert_and_builds(genie, tmp_path):
 def test_throttled_answer_waits_the_period_it_names(genie, tmp_path, sleeps):
     genie.fail_next(429, {"X-RateLimit-State": "THROTTLED", "X-RateLimit-Period-In-Sec": "12"},
                     {"message": "You are making too many requests!", "took": 0.0, "requestId": "r1"})
-    settings = load_config(write_config(tmp_path, [genie.source_entry()])).sources[0]
-    conn = CONNECTORS["opsgenie"](settings)
-    records = list(conn.fetch("", Window(START, START + timedelta(days=1))))
-    conn.close()
+    records = fetch(tmp_path, genie.source_entry(), Window(START, START + timedelta(days=1)))
     assert len([r for r in records if r.stream == "alerts"]) == 3
     assert 12 <= sleeps[0] < 13
 

@@ -14,9 +14,8 @@ from incident_timeline import pipeline
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
 from ingest.base import Window
-from ingest.registry import CONNECTORS
 from tests.ingest.fakes.servicenow import ServiceNowFake
-from tests.ingest.lakeview import by_kind, lake_table
+from tests.ingest.lakeview import by_kind, fetch, lake_table, serve
 from tests.support import write_config
 
 START = datetime(2026, 10, 24, 22, 0, tzinfo=timezone.utc)   # Berlin leaves summer time that night
@@ -25,11 +24,7 @@ UTC = timezone.utc
 
 @pytest.fixture
 def snow(httpserver, monkeypatch, sleeps) -> ServiceNowFake:
-    fake = ServiceNowFake(httpserver)
-    for var, value in fake.environment().items():
-        monkeypatch.setenv(var, value)
-    fake.populate(START, 4, timedelta(hours=1))
-    return fake
+    return serve(ServiceNowFake, httpserver, monkeypatch, START, 4, timedelta(hours=1))
 
 
 def _config(fake: ServiceNowFake, tmp_path: Path) -> Path:
@@ -37,12 +32,7 @@ def _config(fake: ServiceNowFake, tmp_path: Path) -> Path:
 
 
 def _fetch(fake, tmp_path, window):
-    settings = load_config(_config(fake, tmp_path)).sources[0]
-    conn = CONNECTORS["servicenow"](settings)
-    try:
-        return [r for r in conn.fetch("", window)]
-    finally:
-        conn.close()
+    return fetch(tmp_path, fake.source_entry(), window)
 
 
 def _ingest(fake, tmp_path, window):
@@ -57,12 +47,9 @@ def _keys(records):
 
 
 def test_naive_times_in_the_zone_the_config_names(httpserver, monkeypatch, sleeps, tmp_path):
-    fake = ServiceNowFake(httpserver)
-    for var, value in fake.environment().items():
-        monkeypatch.setenv(var, value)
-    fake.zone = "America/Los_Angeles"    # a dump, or display values, written in Pacific time
     first = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)
-    fake.populate(first, 4, timedelta(hours=1))
+    # a dump, or display values, written in Pacific time
+    fake = serve(ServiceNowFake, httpserver, monkeypatch, first, 4, timedelta(hours=1), zone="America/Los_Angeles")
     window = Window(first + timedelta(hours=1), first + timedelta(hours=3))
     assert _keys(_fetch(fake, tmp_path, window)) == _keys(fake.expected(window))
     events = _ingest(fake, tmp_path, window)
