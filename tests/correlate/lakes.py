@@ -80,5 +80,13 @@ def build(config: Config, seed: str) -> dict[str, list[dict]]:
         con.close()
 
 
+def build_scenario(tmp_path: Path, name: str) -> dict[str, list[dict]]:
+    """A scenario file's events in a fresh lake, its seed built."""
+    spec = load_scenario(name)
+    config = lake_config(tmp_path)
+    write_events(config.lake, scenario_events(spec))
+    return build(config, spec["seed"])
+
+
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))

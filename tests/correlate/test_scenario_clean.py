@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.correlate.lakes import build, lake_config, load_scenario, scenario_events, utc, write_events
-
-SPEC = load_scenario("clean")
+from tests.correlate.lakes import build_scenario, utc
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("clean")
-    config = lake_config(tmp)
-    write_events(config.lake, scenario_events(SPEC))
-    return build(config, SPEC["seed"])
+    return build_scenario(tmp_path_factory.mktemp("clean"), "clean")
 
 
 def test_membership_keeps_the_other_incident_out(built):
