@@ -200,7 +200,7 @@ def _check_mode(cls, options: dict, label: str, base_dir: Path, problems: list[s
     if cls.file_based:
         problems.append(f"{label}: path is required")
         return
-    for key in cls.api_keys:
+    for key in cls.required_keys(options):
         if key not in options:
             problems.append(f"{label}: {key} is required (or give path: to read recorded pages)")
     for key in cls.secret_keys:

@@ -84,6 +84,11 @@ class Connector(ABC):
         self.name = settings.name
 
     @classmethod
+    def required_keys(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
+        """Keys an API-mode entry must have; override when they depend on other keys."""
+        return cls.api_keys
+
+    @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
         """Problems with this type's own options, reported when the config loads."""
         return []

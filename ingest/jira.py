@@ -50,6 +50,12 @@ class JiraConnector(ApiConnector):
     api_keys = ("base_url", "token")
     optional_keys = ("jql", "projects", "email", "deployment", "jql_timezone", "page_size")
 
+    @classmethod
+    def required_keys(cls, options) -> tuple[str, ...]:
+        """Cloud signs in with e-mail + API token; Data Center with a token alone."""
+        datacenter = str(options.get("deployment") or "cloud").lower() == "datacenter"
+        return cls.api_keys if datacenter else cls.api_keys + ("email",)
+
     @property
     def datacenter(self) -> bool:
         deployment = str(self.settings.get("deployment") or "cloud").lower()

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 import ingest.pagerduty
 from incident_timeline import pipeline
 from incident_timeline.cli import main
-from incident_timeline.config import load_config
+from incident_timeline.config import ConfigInvalid, load_config
 from ingest.base import Window
 from ingest.errors import ConfigError, RetriesExhausted, SourceError
 from tests.ingest.fakes.jira import JiraCloudFake
@@ -160,9 +160,16 @@ def test_jira_jql_timezone_writes_the_exact_local_literal(jira, tmp_path):
     assert 'updated >= "2026-03-10 01:00"' in jql   # 00:00 UTC is 01:00 in Berlin
 
 
-def test_jira_cloud_without_email_is_a_config_error(jira, tmp_path):
+def test_jira_cloud_needs_an_email_and_data_center_does_not(jira, tmp_path):
     entry = {k: v for k, v in jira.source_entry().items() if k != "email"}
-    with pytest.raises(ConfigError, match="email"):
+    with pytest.raises(ConfigInvalid, match="email is required"):
+        load_config(write_config(tmp_path, [entry]))
+    load_config(write_config(tmp_path, [{**entry, "deployment": "datacenter"}]))
+
+
+def test_jira_unknown_deployment_is_a_config_error(jira, tmp_path):
+    entry = {**jira.source_entry(), "deployment": "server-2012"}
+    with pytest.raises(ConfigError, match="deployment must be one of"):
         fetch_all_with(entry, tmp_path, WHOLE)
 
 
