@@ -6,6 +6,10 @@ ingest.http.sleep like every other retry here. Slack reports most errors inside 
 200 body (`ok: false`): an auth or scope error stops the source with one line naming
 what is missing (for missing_scope, the `needed` scope).
 
+Recorded mode (`path:`) reads the same pages from a folder: users.list.json, and per
+channel <id>/conversations.info.json, <id>/conversations.history.json (.page-2.json, ...)
+and <id>/conversations.replies/<thread ts>.json.
+
 Replies are the messages people forget: conversations.history lists only a thread's
 parent, so every thread with replies is read with conversations.replies, and threads
 started up to `thread_lookback` (default 7d) before the window are re-read too, because
@@ -150,6 +154,9 @@ class SlackConnector(ApiConnector):
         """Configured channels as ids; names are looked up once with conversations.list."""
         if self._ids is None:
             wanted = [str(c) for c in self.settings.get("channels") or []]
+            if self.recorded is not None and not wanted:
+                wanted = sorted(d.name for d in self.recorded.root.iterdir()
+                                if self.recorded.exists(f"{d.name}/conversations.history"))
             if self.recorded is not None or all(CHANNEL_ID.match(c) for c in wanted):
                 self._ids = wanted
             else:

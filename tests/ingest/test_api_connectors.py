@@ -187,3 +187,24 @@ def fetch_all_with(entry: dict, tmp_path, window: Window):
     settings = load_config(write_config(tmp_path, [entry])).sources[0]
     connector = CONNECTORS[settings.type](settings)
     return [r for p in connector.partitions() for r in connector.fetch(p, window)]
+
+
+def test_slack_recorded_pages_need_no_token(tmp_path):
+    import json
+
+    root = tmp_path / "slack-pages"
+    parent = {"type": "message", "user": "U0ANA", "text": "disk full", "ts": "1773093600.000100",
+              "thread_ts": "1773093600.000100", "reply_count": 1, "latest_reply": "1773094200.000200"}
+    reply = {"type": "message", "user": "U0BEN", "text": "on it", "ts": "1773094200.000200",
+             "thread_ts": "1773093600.000100"}
+    pages = {"users.list.json": {"ok": True, "members": [{"id": "U0ANA", "name": "ana"}]},
+             f"{CHANNEL}/conversations.info.json": {"ok": True, "channel": {"id": CHANNEL, "name": "inc"}},
+             f"{CHANNEL}/conversations.history.json": {"ok": True, "messages": [parent]},
+             f"{CHANNEL}/conversations.replies/{parent['ts']}.json": {"ok": True, "messages": [parent, reply]}}
+    for name, body in pages.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(json.dumps(body), encoding="utf-8")
+    records = fetch_all_with({"name": "chat", "type": "slack", "path": str(root)}, tmp_path, Window())
+    assert [(r.stream, r.native_id) for r in records] == [
+        ("users", "U0ANA"), ("channels", CHANNEL), ("messages", f"{CHANNEL}:{parent['ts']}"),
+        ("replies", f"{CHANNEL}:{reply['ts']}")]
