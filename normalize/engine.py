@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -25,8 +26,8 @@ from .identity import People, canonicalise
 from .mappers import MAPPERS
 from .mapping import Context, RecordError, SourceSpec
 from .refs import RefFinder, unique
-from .schema import DRAFT_SCHEMA, EVENT_SCHEMA, REJECT_SCHEMA
-from .timeparse import parse_times
+from .schema import DRAFT_SCHEMA, EVENT_SCHEMA, REJECT_SCHEMA, TS
+from .timeparse import parse_times, to_epoch_micros
 
 _TEXT_COLUMNS = ("kind", "ts_raw", "ts_format", "actor", "actor_type", "actor_id", "subject", "title",
                  "body", "severity", "service", "url", "native_id")
@@ -136,30 +137,45 @@ def _finish(drafts: pa.Table, default_format: str, spec: SourceSpec, ingested_at
             rejects.add(part["native_id"][i].as_py(), "ts", parsed.errors[i], part["record"][i].as_py())
         parsed_parts.append(part.append_column("ts", parsed.ts)
                             .append_column("ts_assumed_tz", pa.array(parsed.assumed_tz, pa.string()))
-                            .append_column("warnings", pa.array(parsed.warnings, pa.list_(pa.string()))))
+                            .append_column("warnings", parsed.warnings_array()))
     if not parsed_parts:
         return EVENT_SCHEMA.empty_table()
     timed = pa.concat_tables(parsed_parts)
-    timed = timed.filter(pc.is_valid(timed["ts"]))
+    timed = timed.filter(pc.is_valid(timed["ts"])).drop_columns(["record", "ts_format"])
+    timed = timed.append_column("event_id", _event_ids(timed, spec.name))
+    timed = _last_of_each_id(timed)
+    n = timed.num_rows
+    columns = {
+        "source": _constant(spec.name, n), "source_type": _constant(spec.type, n),
+        "category": pc.list_element(pc.split_pattern(timed["kind"], ".", max_splits=1), 0),
+        "ingested_at": pa.array(np.full(n, to_epoch_micros(ingested_at), dtype="int64")).cast(TS),
+    }
+    return pa.table([columns[c] if c in columns else timed[c] for c in EVENT_SCHEMA.names], schema=EVENT_SCHEMA)
+
+
+def _event_ids(drafts: pa.Table, source: str) -> pa.Array:
+    """event_id() for every row, hashed in DuckDB (same bytes, same digest)."""
     con = duckdb.connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("drafts", timed)
-        # event_id: the same hash as event_id(); the same record twice in one batch is one
-        # event, the last one winning.
-        table = con.sql(f"""
-            SELECT substr(sha256(concat($source, chr(31), coalesce(native_id, 'None'), chr(31), kind)), 1, 32)
-                       AS event_id,
-                   $source AS source, $type AS source_type, split_part(kind, '.', 1) AS category,
-                   {', '.join(c for c in EVENT_SCHEMA.names if c not in _COMPUTED)},
-                   $ingested_at AS ingested_at
-            FROM drafts
-            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY pos DESC) = 1
-            ORDER BY pos""", params={"source": spec.name, "type": spec.type,
-                                     "ingested_at": ingested_at}).to_arrow_table()
+        con.register("d", drafts.select(["native_id", "kind"]))
+        ids = con.sql("SELECT substr(sha256(concat($source, chr(31), coalesce(native_id, 'None'), chr(31), kind)), "
+                      "1, 32) AS id FROM d", params={"source": source}).to_arrow_table()
     finally:
         con.close()
-    return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+    return ids["id"].combine_chunks() if ids.num_rows else pa.array([], pa.string())
 
 
-_COMPUTED = {"event_id", "source", "source_type", "category", "ingested_at"}
+def _last_of_each_id(table: pa.Table) -> pa.Table:
+    """The same record twice in one batch is one event: the last one wins."""
+    ids = table["event_id"]
+    if len(pc.unique(ids)) == table.num_rows:
+        return table
+    last: dict[str, tuple[int, int]] = {}   # event_id -> (draft position, row)
+    for row, (eid, pos) in enumerate(zip(ids.to_pylist(), table["pos"].to_pylist())):
+        if eid not in last or pos > last[eid][0]:
+            last[eid] = (pos, row)
+    return table.take(pa.array(sorted(row for _pos, row in last.values()), pa.int64()))
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype="int32")), pa.array([value])).cast(pa.string())

@@ -22,12 +22,15 @@ class RefFinder:
 
     def __init__(self, jira_projects: Iterable[str] = ()):
         keys = sorted({p.upper() for p in jira_projects if p and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", p)})
-        jira_key = [("jira", r"\b((?:%s)-\d+)\b" % "|".join(keys))] if keys else []
-        # (prefix, pattern with the id in group 1), in the order refs are listed
-        self.patterns: list[tuple[str, str]] = [
-            ("pagerduty", _PAGERDUTY_URL), ("jira", _JIRA_BROWSE), *jira_key, ("slack", _SLACK_CHANNEL),
-            ("slack", _SLACK_ARCHIVE), ("servicenow", _SERVICENOW), ("opsgenie", _OPSGENIE_URL)]
-        self._compiled = [(prefix, re.compile(p)) for prefix, p in self.patterns]
+        jira_key = [("jira", r"\b((?:%s)-\d+)\b" % "|".join(keys), tuple(f"{k}-" for k in keys))] if keys else []
+        # (prefix, pattern with the id in group 1, literals one of which any match holds),
+        # in the order refs are listed
+        self.patterns: list[tuple[str, str, tuple[str, ...]]] = [
+            ("pagerduty", _PAGERDUTY_URL, ("pagerduty.com/incidents/",)), ("jira", _JIRA_BROWSE, ("/browse/",)),
+            *jira_key, ("slack", _SLACK_CHANNEL, ("<#",)), ("slack", _SLACK_ARCHIVE, ("slack.com/archives/",)),
+            ("servicenow", _SERVICENOW, ("INC", "CHG", "PRB", "RITM")),
+            ("opsgenie", _OPSGENIE_URL, ("opsgenie.com/alert/detail/",))]
+        self._compiled = [(prefix, re.compile(p)) for prefix, p, _hints in self.patterns]
 
     def find(self, *texts: str | None) -> list[str]:
         refs: list[str] = []

@@ -11,11 +11,13 @@ autumn overlap takes the earlier of its two instants. Both are flagged in `warni
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from dateutil import parser as dateutil_parser
@@ -36,8 +38,19 @@ _EPOCH_UNITS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
 class ParsedTimes:
     ts: pa.TimestampArray                      # null where errors[i] is set
     errors: list[str | None]
-    warnings: list[list[str]] = field(default_factory=list)
     assumed_tz: list[str | None] = field(default_factory=list)  # zone applied to each naive value
+    notes: dict[int, list[str]] = field(default_factory=dict)   # row -> its own warnings
+    common: list[str] = field(default_factory=list)             # warnings for every parsed value
+
+    @property
+    def warnings(self) -> list[list[str]]:
+        return [self.notes.get(i, []) + (self.common if err is None else []) for i, err in enumerate(self.errors)]
+
+    def warnings_array(self) -> pa.Array:
+        if self.notes or self.common:
+            return pa.array(self.warnings, pa.list_(pa.string()))
+        offsets = pa.array(np.zeros(len(self.errors) + 1, dtype=np.int32))
+        return pa.ListArray.from_arrays(offsets, pa.array([], pa.string()))
 
 
 def parse_times(values: list[str | None] | pa.Array, fmt: str, tz: str | None = None,
@@ -51,7 +64,7 @@ def parse_times(values: list[str | None] | pa.Array, fmt: str, tz: str | None = 
         raise ValueError(f"unknown time format {fmt!r}; expected one of {', '.join(FORMATS)}")
     arr = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
     arr = pc.utf8_trim_whitespace(arr.cast(pa.string()))
-    warnings: list[list[str]] = [[] for _ in range(len(arr))]
+    warnings: dict[int, list[str]] = defaultdict(list)
     if fmt in _EPOCH_UNITS:
         ts, errors = _epoch(arr, _EPOCH_UNITS[fmt])
         assumed = [None] * len(arr)
@@ -67,11 +80,8 @@ def parse_times(values: list[str | None] | pa.Array, fmt: str, tz: str | None = 
     if clock_offset_s:
         shift = pa.scalar(int(round(clock_offset_s * 1_000_000)), pa.duration("us"))
         ts = pc.subtract(ts, shift)
-        note = f"clock offset {clock_offset_s:+g}s corrected"
-        for i, err in enumerate(errors):
-            if err is None:
-                warnings[i].append(note)
-    return ParsedTimes(ts=ts, errors=errors, warnings=warnings, assumed_tz=assumed)
+    common = [f"clock offset {clock_offset_s:+g}s corrected"] if clock_offset_s else []
+    return ParsedTimes(ts=ts, errors=errors, assumed_tz=assumed, notes=dict(warnings), common=common)
 
 
 def _in_range(ts: pa.Array, errors: list[str | None], arr: pa.Array):
@@ -89,17 +99,11 @@ def _in_range(ts: pa.Array, errors: list[str | None], arr: pa.Array):
 
 
 def _errors_from_nulls(arr: pa.Array, ts: pa.Array, reason: str) -> list[str | None]:
-    missing = pc.is_null(arr).to_pylist()
-    failed = pc.is_null(ts).to_pylist()
-    out: list[str | None] = []
-    for i, bad in enumerate(failed):
-        if missing[i]:
-            out.append("missing timestamp")
-        elif bad:
-            out.append(reason.format(value=arr[i].as_py()))
-        else:
-            out.append(None)
-    return out
+    errors: list[str | None] = [None] * len(arr)
+    for i in pc.indices_nonzero(pc.is_null(ts)).to_pylist():
+        value = arr[i].as_py()
+        errors[i] = "missing timestamp" if value is None else reason.format(value=value)
+    return errors
 
 
 def _epoch(arr: pa.Array, micros_per_unit: int):
@@ -184,25 +188,24 @@ def _localize(naive_vals: pa.Array, tz: str, warnings) -> pa.Array:
     local = _cast_or_each(naive_vals, pa.timestamp("us"), _parse_naive)
     earliest = pc.assume_timezone(local, timezone=tz, ambiguous="earliest", nonexistent="earliest")
     latest = pc.assume_timezone(local, timezone=tz, ambiguous="latest", nonexistent="latest")
-    differs = pc.fill_null(pc.not_equal(earliest, latest), False).to_pylist()
-    if not any(differs):
+    differs = pc.fill_null(pc.not_equal(earliest, latest), False)
+    if not pc.any(differs).as_py():
         return earliest.cast(UTC_US)
+    # Only the values in a gap or an overlap are placed one by one.
     zone = ZoneInfo(tz)
-    out = earliest.cast(UTC_US).to_pylist()
-    for i, flag in enumerate(differs):
-        if not flag:
-            continue
+    flagged = pc.indices_nonzero(differs).to_pylist()
+    placed = []
+    for i in flagged:
         wall = local[i].as_py()
+        # fold=0: in an overlap the earlier instant; in a gap the offset from before the
+        # jump, which is the clock reading moved forward by the size of the gap.
         first = wall.replace(tzinfo=zone, fold=0)
-        if first.utcoffset() == wall.replace(tzinfo=zone, fold=1).utcoffset() or _exists(wall, zone):
-            out[i] = first.astimezone(timezone.utc)
+        placed.append(first.astimezone(timezone.utc))
+        if _exists(wall, zone):
             warnings[i].append(f"ambiguous local time {wall.isoformat()} in {tz}: took the earlier instant")
         else:
-            # fold=0 maps a time in the gap with the offset from before the jump, which is
-            # the clock reading moved forward by the size of the gap.
-            out[i] = first.astimezone(timezone.utc)
             warnings[i].append(f"nonexistent local time {wall.isoformat()} in {tz} (DST gap): moved forward")
-    return pa.array(out, type=UTC_US)
+    return pc.replace_with_mask(earliest.cast(UTC_US), differs, pa.array(placed, type=UTC_US))
 
 
 def _exists(wall: datetime, zone: ZoneInfo) -> bool:

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ..mapping import Context
 from ..schema import DRAFT_SCHEMA
-from .sql import ODD_TEXT, OTHER_ENTITY, first_line_sql, html_unescape_sql, lit, refs_sql, unique_sql
+from .sql import ODD_TEXT, OTHER_ENTITY, cut_line_sql, first_line_sql, html_unescape_sql, lit, refs_sql, unique_sql
 
 _FIELDS = {"ts": "VARCHAR", "user": "VARCHAR", "text": "VARCHAR", "subtype": "VARCHAR", "bot_id": "VARCHAR",
            "thread_ts": "VARCHAR", "username": "VARCHAR", "channel": "VARCHAR",
@@ -64,11 +64,14 @@ def slack_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
         con.register("channels", _channels(ctx))
         con.execute(_MESSAGES)
         con.execute(_TOKENS)
-        drafts = con.sql(_drafts_sql(ctx)).to_arrow_table()
+        drafts = con.sql(_drafts_sql(ctx)).to_arrow_table().sort_by("rid")
         rest_ids = con.sql(f"SELECT rid FROM raw WHERE NOT ({_USABLE}) "
                            f"UNION ALL SELECT rid FROM m WHERE NOT taken ORDER BY rid").to_arrow_table()
     finally:
         con.close()
+    # The payload is the record kept for rejects: taken from raw, not carried through SQL.
+    record = raw["payload"].take(drafts["rid"])
+    drafts = drafts.drop_columns(["rid", "record"]).append_column("record", record)
     return drafts.cast(DRAFT_SCHEMA), raw.take(rest_ids["rid"])
 
 
@@ -89,9 +92,10 @@ msg AS (
 SELECT msg.*, u.name AS user_name, u.email AS email, c.name AS channel_name,
        (p.subtype = 'bot_message' OR coalesce(p.bot_id, '') <> '' OR coalesce(u.is_bot, false)) AS is_bot,
        channel IS NOT NULL AND plain_types AND coalesce(ts, '') <> '' AND NOT has_attachments
-           AND NOT regexp_matches(raw_text, {lit(ODD_TEXT)})
-           AND NOT regexp_matches(replace(replace(replace(raw_text, '&amp;', ''), '&lt;', ''), '&gt;', ''),
-                                  {lit(OTHER_ENTITY)}) AS taken
+           AND NOT (strlen(raw_text) <> length(raw_text) AND regexp_matches(raw_text, {lit(ODD_TEXT)}))
+           AND NOT (contains(raw_text, '&') AND regexp_matches(
+                    replace(replace(replace(raw_text, '&amp;', ''), '&lt;', ''), '&gt;', ''), {lit(OTHER_ENTITY)}))
+           AS taken
 FROM msg LEFT JOIN users u ON u.id = msg.p.user LEFT JOIN channels c ON c.id = msg.channel"""
 
 # The <...> tokens of every taken message, rendered, in order (mentions joined to users).
@@ -117,13 +121,14 @@ def _drafts_sql(ctx: Context) -> str:
     kinds = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _KINDS.items())
     joined = (f"array_to_string(list_transform(string_split_regex(raw_text, {lit(_TOKEN)}), "
               f"lambda piece, i: piece || coalesce(rendered[i], '')), '')")
-    refs = unique_sql(f"list_concat(['slack:' || channel], {refs_sql(ctx.refs, 'raw_text')})")
+    all_refs = f"list_concat(['slack:' || channel], {refs_sql(ctx.refs, 'raw_text')})"
     return f"""
     WITH t AS (
         SELECT m.*, {html_unescape_sql(f"CASE WHEN rendered IS NULL THEN raw_text ELSE {joined} END")} AS text,
                CASE p.subtype {kinds} ELSE CASE WHEN coalesce(p.thread_ts, '') <> '' AND p.thread_ts <> ts
                     THEN 'chat.reply' ELSE 'chat.message' END END AS kind
-        FROM m LEFT JOIN tokens USING (rid) WHERE taken)
+        FROM m LEFT JOIN tokens USING (rid) WHERE taken),
+    lines AS (SELECT *, {first_line_sql('text')} AS line, {all_refs} AS all_refs FROM t)
     SELECT kind, ts AS ts_raw, NULL::VARCHAR AS ts_format,
            coalesce(CASE WHEN is_bot
                THEN coalesce(nullif(p.username, ''), nullif(p.bot_profile.name, ''), user_name)
@@ -131,10 +136,10 @@ def _drafts_sql(ctx: Context) -> str:
                'unknown') AS actor,
            CASE WHEN is_bot THEN 'bot' ELSE 'human' END AS actor_type,
            coalesce(email, nullif(p.user, ''), nullif(p.bot_id, '')) AS actor_id,
-           NULL::VARCHAR AS subject, {first_line_sql('text')} AS title, text AS body,
+           NULL::VARCHAR AS subject, {cut_line_sql('line')} AS title, text AS body,
            NULL::VARCHAR AS severity, NULL::VARCHAR AS service, {url} AS url,
-           channel || ':' || ts AS native_id, {refs} AS refs,
+           channel || ':' || ts AS native_id, {unique_sql('all_refs')} AS refs,
            json_object('channel', channel, 'channel_name', channel_name,
                        'subtype', p.subtype, 'thread_ts', p.thread_ts) AS attrs,
-           payload AS record
-    FROM t ORDER BY rid"""
+           NULL::VARCHAR AS record, rid
+    FROM lines"""

@@ -11,9 +11,11 @@ def lit(text: str) -> str:
 
 def refs_sql(finder: RefFinder, *texts: str) -> str:
     """list<string> of the refs `finder.find(*texts)` would return, before de-duplication."""
-    parts = [f"list_transform(regexp_extract_all(coalesce({t}, ''), {lit(pattern)}, 1), "
-             f"lambda m: {lit(prefix + ':')} || m)"
-             for t in texts for prefix, pattern in finder.patterns]
+    # A regex only runs on texts holding one of its pattern's literal hints (memchr-fast).
+    parts = [f"CASE WHEN {' OR '.join(f'contains({t}, {lit(h)})' for h in hints)} "
+             f"THEN list_transform(regexp_extract_all({t}, {lit(pattern)}, 1), lambda m: {lit(prefix + ':')} || m) "
+             f"ELSE []::VARCHAR[] END"
+             for t in texts for prefix, pattern, hints in finder.patterns]
     return "list_concat(" + ", ".join(parts) + ")" if len(parts) > 1 else parts[0]
 
 
@@ -23,16 +25,19 @@ def unique_sql(list_expr: str) -> str:
             f"AND list_position({list_expr}, r) = i)")
 
 
-def first_line_sql(text: str, limit: int = 140) -> str:
-    """text.first_line: the first non-blank-trimmed line, cut to `limit` with an ellipsis."""
-    line = f"trim(split_part(trim(coalesce({text}, ''), {_WS}), chr(10), 1), {_WS})"
-    return (f"CASE WHEN length({line}) <= {limit} THEN {line} "
-            f"ELSE rtrim(left({line}, {limit - 1}), {_WS}) || '…' END")
+def first_line_sql(text: str) -> str:
+    """text.first_line before its length cut: the first line of the stripped text, stripped."""
+    return f"trim(split_part(trim(coalesce({text}, ''), {_WS}), chr(10), 1), {_WS})"
+
+
+def cut_line_sql(line: str, limit: int = 140) -> str:
+    """text.first_line's cut: at most `limit` characters, an ellipsis when cut."""
+    return f"CASE WHEN length({line}) <= {limit} THEN {line} ELSE rtrim(left({line}, {limit - 1}), {_WS}) || '…' END"
 
 
 # Python's str.strip() whitespace within the ASCII range; rows holding any other
 # whitespace are declined by the vectorised paths (see ODD_TEXT).
-_WS = "chr(32) || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(28) || chr(29) || chr(30) || chr(31)"
+_WS = lit(" \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f")
 ODD_TEXT = r"[\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 
 
