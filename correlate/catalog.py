@@ -52,8 +52,8 @@ def connect(path: Path, *, read_only: bool, wait_s: float = DEFAULT_WAIT_S) -> d
 def events_relation_sql(lake_root: Path, files: list[Path] | None = None) -> str:
     """SQL for the deduplicated events: one row per event_id, the newest ingest wins.
 
-    `files` is the published list of event files (see incident_timeline/catalog_store.py);
-    None globs the lake, which a one-off reader may do.
+    `files` is the published list of event files (see incident_timeline/catalog_store.py):
+    local paths or URLs (s3://...); None globs a local lake, which a one-off reader may do.
     """
     source = _parquet_source(lake_root / "events", files)
     if source is None:
@@ -78,8 +78,13 @@ def _parquet_source(folder: Path, files: list[Path] | None) -> str | None:
     elif not files:
         return None
     else:
-        listing = "[" + ", ".join(_sql_str(str(Path(f).resolve())) for f in files) + "]"
+        listing = "[" + ", ".join(_sql_str(_location(f)) for f in files) + "]"
     return f"read_parquet({listing}, hive_partitioning = true, union_by_name = true)"
+
+
+def _location(file: Path | str) -> str:
+    """A local file as an absolute path; a URL (s3://...) as it is."""
+    return file if isinstance(file, str) and "://" in file else str(Path(file).resolve())
 
 
 def refresh(con: duckdb.DuckDBPyConnection, lake_root: Path, events_files: list[Path] | None = None,
