@@ -3,28 +3,28 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from pathlib import Path
+
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ingest.base import SourceSettings
 from normalize.engine import Normalized, build_entities, normalize_raw
+from normalize.identity import People
 from normalize.mappers import MAPPERS
 from normalize.mapping import SourceSpec
 from normalize.schema import RAW_SCHEMA
 
 from .config import Config, clock_offset_seconds
-from .lake import Lake, write_parquet_atomic
+from .lake import Lake
 
 _JQL_PROJECT = re.compile(r"project\s*(?:=|in)\s*\(?\s*([A-Za-z0-9_,\s\"']+)\)?", re.IGNORECASE)
 
 
-def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files: list[Path],
-                    run_id: str) -> tuple[Normalized, list[Path]]:
+def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files: list,
+                    run_id: str) -> tuple[Normalized, list]:
     """Normalise `files`; write events by day and rejects; return what was written."""
-    raw = pa.concat_tables([pq.read_table(f, schema=RAW_SCHEMA) for f in files]) if files \
+    raw = pa.concat_tables([lake.storage.read_parquet(f, schema=RAW_SCHEMA) for f in files]) if files \
         else RAW_SCHEMA.empty_table()
     mapper = MAPPERS.get(settings.type)
     streams = mapper.entity_streams if mapper else ()
@@ -32,15 +32,15 @@ def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files:
     entities = build_entities(pa.concat_tables([history, raw]), streams)
     now = datetime.now(timezone.utc)
     out = normalize_raw(raw, source_spec(settings), entities=entities, jira_projects=jira_projects(config),
-                        ingested_at=now, run_id=run_id)
+                        ingested_at=now, run_id=run_id, people=known_people(lake, settings.name))
     written = write_by_day(lake, settings.name, out.events, run_id)
     if out.rejects.num_rows:
         path = lake.rejects_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}.parquet"
-        written.append(write_parquet_atomic(out.rejects, path))
+        written.append(lake.write_parquet(out.rejects, path))
     return out, written
 
 
-def write_by_day(lake: Lake, source: str, events: pa.Table, name: str) -> list[Path]:
+def write_by_day(lake: Lake, source: str, events: pa.Table, name: str) -> list:
     if events.num_rows == 0:
         return []
     events = events.sort_by([("ts", "ascending"), ("event_id", "ascending")])
@@ -48,11 +48,11 @@ def write_by_day(lake: Lake, source: str, events: pa.Table, name: str) -> list[P
     written = []
     for day in pc.unique(days).to_pylist():
         part = events.filter(pc.equal(days, day))
-        written.append(write_parquet_atomic(part, lake.events_dir(source, day) / f"{name}.parquet"))
+        written.append(lake.write_parquet(part, lake.events_dir(source, day) / f"{name}.parquet"))
     return written
 
 
-def count_new_events(existing_files: list[Path], events: pa.Table) -> int:
+def count_new_events(lake: Lake, existing_files: list, events: pa.Table) -> int:
     """How many of `events` have an event_id not already in `existing_files`."""
     if events.num_rows == 0:
         return 0
@@ -62,7 +62,8 @@ def count_new_events(existing_files: list[Path], events: pa.Table) -> int:
     con = duckdb.connect()
     try:
         con.register("new_ids", pa.table({"event_id": ids}))
-        listing = [str(f) for f in existing_files]
+        lake.attach(con)
+        listing = [lake.uri(f) for f in existing_files]
         seen = con.execute("SELECT count(DISTINCT event_id) FROM read_parquet(?, union_by_name = true) "
                            "WHERE event_id IN (SELECT event_id FROM new_ids)", [listing]).fetchone()[0]
     finally:
@@ -70,12 +71,26 @@ def count_new_events(existing_files: list[Path], events: pa.Table) -> int:
     return len(ids) - seen
 
 
-def _read_entities(lake: Lake, source: str, streams, exclude: set[Path]) -> pa.Table:
+def known_people(lake: Lake, source: str) -> People:
+    """Who the other sources' events already name by e-mail: one person across sources."""
+    files = [str(f) for f in lake.event_files() if f"source={source}" not in str(f)]
+    if not files:
+        return People()
+    con = duckdb.connect()
+    try:
+        rows = con.execute("SELECT actor, actor_id, count(*) FROM read_parquet(?, union_by_name = true) "
+                           "WHERE actor_type = 'human' AND actor_id LIKE '%@%' GROUP BY ALL", [files]).fetchall()
+    finally:
+        con.close()
+    return People(rows)
+
+
+def _read_entities(lake: Lake, source: str, streams, exclude: set) -> pa.Table:
     files = [f for f in lake.raw_files(source) if f not in exclude]
     if not streams or not files:
         return RAW_SCHEMA.empty_table()
     flt = pc.field("stream").isin(list(streams))
-    return pa.concat_tables([pq.read_table(f, schema=RAW_SCHEMA, filters=flt) for f in files])
+    return pa.concat_tables([lake.storage.read_parquet(f, schema=RAW_SCHEMA, filters=flt) for f in files])
 
 
 def source_spec(settings: SourceSettings) -> SourceSpec:
