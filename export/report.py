@@ -14,7 +14,7 @@ MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigate
 METRICS = ("time_to_detect_s", "time_to_acknowledge_s", "time_to_mitigate_s", "time_to_resolve_s",
            "escalations", "pages", "responders", "messages")
 # Tables another stage may or may not have written yet: rendered when present.
-OPTIONAL_TABLES = ("gaps", "decision_points")
+OPTIONAL_TABLES = ("escalations", "gaps", "decision_points")
 
 
 class NotBuilt(Exception):
@@ -59,9 +59,12 @@ def to_contract(report: dict[str, Any]) -> dict[str, Any]:
         "incident": {"id": inc["incident_id"], "title": inc["title"], "severity": inc["severity"],
                      "services": list(inc["services"] or []), "sources": list(inc["sources"] or [])},
         "milestones": {m: rfc3339(inc[m]) for m in MILESTONES},
-        "metrics": {m: inc[m] for m in METRICS},
+        "metrics": {**{m: inc[m] for m in METRICS},
+                    "time_to_first_response_s": inc.get("time_to_first_response_s")},
         "responders": [{"name": r["name"], "first_seen": rfc3339(r["first_seen"]), "paged": r["paged"],
-                        "acknowledged": r["acknowledged"], "spoke": r["spoke"]} for r in report["responders"]],
+                        "acknowledged": r["acknowledged"], "spoke": r["spoke"],
+                        "answered": r.get("answered"), "response_delay_s": r.get("response_delay_s")}
+                       for r in report["responders"]],
         "timeline": [{"ts": rfc3339(r["ts"]), "source": r["source"], "kind": r["kind"], "actor": r["actor"],
                       "actor_type": r["actor_type"], "title": r["title"], "body": r["body"],
                       "sources": list(r["sources"] or []), "count": r["count"], "url": r["url"],

@@ -31,7 +31,7 @@ def draft(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "rows": rows,
         "impact": impact(inc, report["timeline"]),
-        "response": response(inc, report["timeline"], report["responders"]),
+        "response": response(inc, report["timeline"], report["responders"], report.get("escalations")),
         "evidence": five_whys_evidence(inc, report["timeline"]),
         "quality": quality(report),
         "gaps": gaps(report.get("gaps")),
@@ -64,25 +64,49 @@ def impact(inc: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any
     }
 
 
-def response(inc: dict[str, Any], timeline: list[dict[str, Any]], people: list[dict[str, Any]]) -> dict[str, Any]:
+def response(inc: dict[str, Any], timeline: list[dict[str, Any]], people: list[dict[str, Any]],
+             escalations: dict[str, Any] | None) -> dict[str, Any]:
     detected = inc["detected"]
     human_chat = [r for r in timeline if r["category"] == "chat" and r["actor_type"] == "human"
                   and r["kind"] in ("chat.message", "chat.reply")]
     first_msg = human_chat[0]["ts"] if human_chat else None
+    responders = [responder(p) for p in people]
     return {
-        "escalations": [r for r in timeline if r["kind"] == "alert.escalated"],
+        "responders": responders,
+        "escalations": escalation_rows(timeline, escalations),
         "pages": [r for r in timeline if r["kind"] == "alert.notified"],
-        "paged": [p["name"] for p in people if p["paged"]],
-        "answered": [p["name"] for p in people if p["paged"] and (p["acknowledged"] or p["spoke"])],
-        "unanswered": [p["name"] for p in people if p["paged"] and not (p["acknowledged"] or p["spoke"])],
-        "unpaged_helpers": [p["name"] for p in people if not p["paged"] and (p["acknowledged"] or p["spoke"])],
+        "paged": [p["name"] for p in responders if p["paged"]],
+        "answered": [p["name"] for p in responders if p["paged"] and p["answered"]],
+        "unanswered": [p["name"] for p in responders if p["paged"] and not p["answered"]],
+        "unpaged_helpers": [p["name"] for p in responders if not p["paged"] and (p["acknowledged"] or p["spoke"])],
         "silences": [r for r in timeline if SILENCE_KINDS.search(r["kind"] or "")],
         "human_messages": len(human_chat),
         "bot_posts": sum(1 for r in timeline if r["category"] == "chat" and r["actor_type"] == "bot"),
         "first_message": first_msg,
         "first_message_after_s": (first_msg - detected).total_seconds() if first_msg and detected else None,
-        "topics": [r for r in timeline if r["kind"] == "chat.topic"],
     }
+
+
+def responder(person: dict[str, Any]) -> dict[str, Any]:
+    """A responder row; catalogs built before `answered` existed count acknowledging or
+    speaking as answering."""
+    answered = person.get("answered")
+    if answered is None and person["paged"]:
+        answered = bool(person["acknowledged"] or person["spoke"])
+    return {**person, "answered": answered, "paged_at": person.get("paged_at"),
+            "response_delay_s": person.get("response_delay_s")}
+
+
+def escalation_rows(timeline: list[dict[str, Any]], table: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Escalations with whom they went to and how fast that person acted, when the catalog
+    knows; else the escalation rows of the timeline."""
+    if table is not None:
+        return [{"ts": e.get("ts"), "title": f"escalated by {e.get('by_actor') or 'unknown'}"
+                 + (f" to {e['to_whom']}" if e.get("to_whom") else "")
+                 + (f" (level {e['level']})" if e.get("level") is not None else ""),
+                 "answer_delay_s": e.get("answer_delay_s")} for e in table["rows"]]
+    return [{"ts": r["ts"], "title": r["title"], "answer_delay_s": None}
+            for r in timeline if r["kind"] == "alert.escalated"]
 
 
 def five_whys_evidence(inc: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
