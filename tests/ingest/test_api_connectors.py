@@ -15,7 +15,8 @@ from ingest.errors import ConfigError, RetriesExhausted, SourceError
 from tests.ingest.fakes.jira import JiraCloudFake
 from tests.ingest.fakes.pagerduty import PagerDutyFake
 from tests.ingest.fakes.slack import CHANNEL, SlackFake
-from tests.ingest.test_conformance import COUNT, SPACING, START, WHOLE, cli_ingest, expected_keys, fetch_all, keys
+from tests.ingest.test_conformance import (COUNT, SPACING, START, WHOLE, cli_ingest, connector_for,
+                                          expected_keys, fetch_all, fetch_entry, keys)
 from tests.support import write_config
 
 
@@ -62,10 +63,7 @@ def test_slack_late_reply_to_an_older_thread_is_fetched(slack, tmp_path):
 
 
 def test_slack_thread_lookback_zero_misses_late_replies(slack, tmp_path):
-    entry = {**slack.source_entry(), "thread_lookback": "0s"}
-    settings = load_config(write_config(tmp_path, [entry])).sources[0]
-    from ingest.slack import SlackConnector
-    connector = SlackConnector(settings)
+    connector = connector_for({**slack.source_entry(), "thread_lookback": "0s"}, tmp_path)
     window = Window(START + SPACING, START + 2 * SPACING)
     streams = [r.stream for r in connector.fetch(CHANNEL, window)]
     assert "replies" not in streams and "messages" in streams
@@ -78,18 +76,14 @@ def test_slack_a_broadcast_reply_is_fetched_once(slack, tmp_path):
 
 
 def test_slack_channel_names_are_resolved(slack, tmp_path):
-    entry = {**slack.source_entry(), "channels": ["#inc-checkout"]}
-    settings = load_config(write_config(tmp_path, [entry])).sources[0]
-    from ingest.slack import SlackConnector
-    assert SlackConnector(settings).partitions() == ["", CHANNEL]
+    connector = connector_for({**slack.source_entry(), "channels": ["#inc-checkout"]}, tmp_path)
+    assert connector.partitions() == ["", CHANNEL]
 
 
 def test_slack_unknown_error_is_one_line(slack, tmp_path):
-    entry = {**slack.source_entry(), "channels": ["C0NOTHERE1"]}
-    settings = load_config(write_config(tmp_path, [entry])).sources[0]
-    from ingest.slack import SlackConnector
+    connector = connector_for({**slack.source_entry(), "channels": ["C0NOTHERE1"]}, tmp_path)
     with pytest.raises(SourceError, match="channel_not_found"):
-        list(SlackConnector(settings).fetch("", WHOLE))
+        list(connector.fetch("", WHOLE))
 
 
 def test_slack_rate_limit_that_never_ends_gives_up(slack, tmp_path, sleeps):
@@ -154,7 +148,7 @@ def test_jira_asks_for_fields_and_a_widened_jql(jira, tmp_path):
 def test_jira_jql_timezone_writes_the_exact_local_literal(jira, tmp_path):
     entry = {**jira.source_entry(), "jql_timezone": "Europe/Berlin"}
     window = Window(START + 2 * SPACING, WHOLE.until)
-    records = fetch_all_with(entry, tmp_path, window)
+    records = fetch_entry(entry, tmp_path, window)
     assert keys(records) == expected_keys(jira, window)
     jql = [r.args["jql"] for r in jira.served if r.path.endswith("/search/jql")][0]
     assert 'updated >= "2026-03-10 01:00"' in jql   # 00:00 UTC is 01:00 in Berlin
@@ -170,7 +164,7 @@ def test_jira_cloud_needs_an_email_and_data_center_does_not(jira, tmp_path):
 def test_jira_unknown_deployment_is_a_config_error(jira, tmp_path):
     entry = {**jira.source_entry(), "deployment": "server-2012"}
     with pytest.raises(ConfigError, match="deployment must be one of"):
-        fetch_all_with(entry, tmp_path, WHOLE)
+        fetch_entry(entry, tmp_path, WHOLE)
 
 
 def test_jira_comment_bodies_become_text(jira, tmp_path):
@@ -180,13 +174,6 @@ def test_jira_comment_bodies_become_text(jira, tmp_path):
                                     "SELECT body FROM events WHERE kind = 'ticket.comment' "
                                     "ORDER BY ts LIMIT 1", "--format", "csv"])
     assert "looking at OPS-100 (0)" in out.output
-
-
-def fetch_all_with(entry: dict, tmp_path, window: Window):
-    from ingest.registry import CONNECTORS
-    settings = load_config(write_config(tmp_path, [entry])).sources[0]
-    connector = CONNECTORS[settings.type](settings)
-    return [r for p in connector.partitions() for r in connector.fetch(p, window)]
 
 
 def test_slack_recorded_pages_need_no_token(tmp_path):
@@ -204,7 +191,7 @@ def test_slack_recorded_pages_need_no_token(tmp_path):
     for name, body in pages.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(json.dumps(body), encoding="utf-8")
-    records = fetch_all_with({"name": "chat", "type": "slack", "path": str(root)}, tmp_path, Window())
+    records = fetch_entry({"name": "chat", "type": "slack", "path": str(root)}, tmp_path, Window())
     assert [(r.stream, r.native_id) for r in records] == [
         ("users", "U0ANA"), ("channels", CHANNEL), ("messages", f"{CHANNEL}:{parent['ts']}"),
         ("replies", f"{CHANNEL}:{reply['ts']}")]

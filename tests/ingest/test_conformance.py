@@ -38,9 +38,18 @@ def config_for(fake: FakeApi, tmp_path: Path) -> Path:
     return write_config(tmp_path, [fake.source_entry()])
 
 
+def connector_for(entry: dict, tmp_path: Path):
+    """The connector that a one-source connectors.yaml holding `entry` builds."""
+    settings = load_config(write_config(tmp_path, [entry])).sources[0]
+    return CONNECTORS[settings.type](settings)
+
+
 def fetch_all(fake: FakeApi, tmp_path: Path, window: Window) -> list[RawRecord]:
-    settings = load_config(config_for(fake, tmp_path)).sources[0]
-    connector = CONNECTORS[settings.type](settings)
+    return fetch_entry(fake.source_entry(), tmp_path, window)
+
+
+def fetch_entry(entry: dict, tmp_path: Path, window: Window) -> list[RawRecord]:
+    connector = connector_for(entry, tmp_path)
     try:
         return [r for p in connector.partitions() for r in connector.fetch(p, window)]
     finally:
