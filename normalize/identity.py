@@ -2,7 +2,7 @@
 
 Where the canonical identity lives: `actor_id` holds the person's e-mail (lower-cased)
 whenever any source knows it, and `actor` the name the sources agree on for that e-mail
-(the name seen most often; a full name beats a handle on a tie). A source that knows only
+(a full name over a handle, then the name seen most often). A source that knows only
 a name (PagerDuty log entries carry a user id and a name, no e-mail) is matched by name,
 compared case-, accent- and punctuation-blind, and only when exactly one e-mail has that
 name. `subject` (who was paged or assigned) gets the same names, so Alice is one
@@ -54,7 +54,8 @@ class People:
         names = self._names.get(email)
         if not names:
             return None
-        return max(names.items(), key=lambda kv: (kv[1], len(kv[0]), kv[0]))[0]
+        # a full name ("Alice Chen") over a handle ("alice"), then the most seen
+        return max(names.items(), key=lambda kv: (" " in kv[0].strip(), kv[1], len(kv[0]), kv[0]))[0]
 
     def resolve(self, name: str | None, actor_id: str | None) -> tuple[str | None, str | None]:
         """(canonical name, e-mail or the source's own id) for one human actor."""
