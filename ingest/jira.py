@@ -140,6 +140,21 @@ class JiraConnector(ApiConnector):
             if iso_time(comment.get("created")) in window:
                 yield RawRecord("comments", f"{key}/{comment['id']}", comment, partition, key)
 
+    def incident_window(self, native_id: str) -> Window | None:
+        """A Jira seed (jira:OPS-123): from the issue's creation to its resolution."""
+        if self.recorded is not None:
+            found = [i for page in self.recorded.pages(f"{self.api}/search/jql")
+                     for i in page.get("issues") or [] if i.get("key") == native_id]
+            issue = found[0] if found else None
+        else:
+            issue = self.http.get_json(f"{self.api}/issue/{native_id}",
+                                       {"fields": "created,updated,resolutiondate"})
+        if not issue:
+            raise SourceError(self.name, f"issue {native_id} not found")
+        fields = issue.get("fields") or {}
+        return Window(iso_time(fields.get("created")),
+                      iso_time(fields.get("resolutiondate") or fields.get("updated")))
+
     def _paged(self, endpoint: str, items_key: str, params: dict) -> Iterator[dict]:
         paginate = lambda c, p, q: start_at_pages(  # noqa: E731
             c, p, q, items_key=items_key, page_size=self.page_size)

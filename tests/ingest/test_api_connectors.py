@@ -195,3 +195,29 @@ def test_slack_recorded_pages_need_no_token(tmp_path):
     assert [(r.stream, r.native_id) for r in records] == [
         ("users", "U0ANA"), ("channels", CHANNEL), ("messages", f"{CHANNEL}:{parent['ts']}"),
         ("replies", f"{CHANNEL}:{reply['ts']}")]
+
+
+def test_jira_incident_window_over_http(jira, tmp_path):
+    config = load_config(write_config(tmp_path, [jira.source_entry()]))
+    found = pipeline.incident_window(config, "jira:OPS-102")
+    # the fake's issues are never resolved: the window runs to the last update
+    assert found == Window(START + 2 * SPACING, START + 2 * SPACING + timedelta(minutes=80))
+
+
+def test_a_server_that_is_not_there_is_retried_then_one_line(tmp_path, monkeypatch, sleeps):
+    import socket
+
+    with socket.socket() as s:   # a port nobody listens on
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("FAKE_PD_TOKEN", "u+never-shown")
+    entry = {"name": "pd", "type": "pagerduty", "base_url": f"http://localhost:{port}",
+             "token": "${FAKE_PD_TOKEN}"}
+    with pytest.raises(RetriesExhausted, match="connection error") as err:
+        fetch_entry(entry, tmp_path, WHOLE)
+    assert len(sleeps) == 5 and "u+never-shown" not in str(err.value)
+    slack = {"name": "chat", "type": "slack", "base_url": f"http://localhost:{port}/api/",
+             "token": "${FAKE_PD_TOKEN}", "channels": [CHANNEL]}
+    with pytest.raises(RetriesExhausted, match="connection error") as err:
+        fetch_entry(slack, tmp_path, WHOLE)
+    assert len(sleeps) == 5 + 3 and "u+never-shown" not in str(err.value)

@@ -103,12 +103,14 @@ class JiraCloudFake(FakeApi):
         path, args = request.path, request.args
         if path == f"{self.api}/search/jql":
             return self._search_jql(args)
-        m = re.fullmatch(rf"{self.api}/issue/([A-Z]+-\d+)/(changelog|comment)", path)
+        m = re.fullmatch(rf"{self.api}/issue/([A-Z]+-\d+)(/changelog|/comment)?", path)
         issue = m and next((i for i in self.issues if i["key"] == m.group(1)), None)
         if not issue:
             return self.json({"errorMessages": ["Issue does not exist or you do not have permission "
                                                 "to see it."], "errors": {}}, status=404)
-        if m.group(2) == "changelog":
+        if m.group(2) is None:
+            return self.json(self._issue(issue, args.get("fields")))
+        if m.group(2) == "/changelog":
             return self._start_at(args, "values", [_render(h) for h in issue["histories"]])
         return self._start_at(args, "comments", [self._comment(c) for c in issue["comments"]])
 
