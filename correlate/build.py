@@ -37,8 +37,7 @@ class Settings:
 def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
               rejects_by_source: dict[str, int] | None = None) -> dict[str, pa.Table]:
     """Every incident table's rows for `seed` (a str as typed on the command line)."""
-    parsed = parse_seed(seed)
-    found = expand(con, parsed, pad_before=settings.pad_before, pad_after=settings.pad_after,
+    found = expand(con, parse_seed(seed), pad_before=settings.pad_before, pad_after=settings.pad_after,
                    depth=settings.depth)
     events = con.sql("SELECT * FROM members ORDER BY ts, source, event_id").to_arrow_table().to_pylist()
     rows = timeline_rows(con, settings.storm_window, settings.dedup_window)
@@ -49,7 +48,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
     sources = sorted({e["source"] for e in events})
     rejects = {s: (rejects_by_source or {}).get(s, 0) for s in sources}
     incident = {
-        "incident_id": seed, "seed": seed, "seed_kind": found.seed_kind, "title": _title(events, found.refs[0] if parsed.kind == "service_window" else (parsed.ref or seed)),
+        "incident_id": seed, "seed": seed, "seed_kind": found.seed_kind, "title": _title(events, found.seed_ref),
         "severity": _severity(events), "services": sorted({e["service"] for e in events if e["service"]}),
         "sources": sources, "refs": found.refs,
         **{name: (marks[name].ts if name in marks else None) for name in MILESTONES},
@@ -78,7 +77,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
         "escalations": table(tables.ESCALATIONS, escalations(events, detected)),
         "gaps": table(tables.GAPS, silences),
         "decision_points": table(tables.DECISION_POINTS, decision_points(rows, mitigation)),
-        "action_items": table(tables.ACTION_ITEMS, action_items(events, seed, detected)),
+        "action_items": table(tables.ACTION_ITEMS, action_items(events, found.seed_ref, detected)),
     }
 
 

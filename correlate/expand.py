@@ -38,6 +38,7 @@ class Expansion:
     shared_containers: list[str]
     foreign_incidents: list[str] = field(default_factory=list)
     seed_kind: str = "ref"
+    seed_ref: str = ""          # the ref the seed stands for (a channel's id, a window's first incident)
 
 
 def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: timedelta,
@@ -45,6 +46,7 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
     """Leaves a temp table `members` holding the incident's events; returns how it got there."""
     seed = parse_seed(seed) if isinstance(seed, str) else seed
     cluster, bounds = _seed_refs(con, seed)
+    seed_ref = min(cluster, default=seed.text)
     start, end = bounds[0] - pad_before, bounds[1] + pad_after
     con.execute("CREATE OR REPLACE TEMP TABLE w AS SELECT * FROM events WHERE ts >= ? AND ts <= ?",
                 [start, end])
@@ -63,9 +65,12 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
         if not new:
             break
         cluster |= new
+    # a window seed's own events belong even when they carry no ref to follow
     con.execute("CREATE OR REPLACE TEMP TABLE members AS SELECT * FROM w "
-                "WHERE len(list_intersect(refs, ?)) > 0", [sorted(cluster)])
-    return Expansion(seed.text, sorted(cluster), start, end, sorted(shared), sorted(foreign), seed.kind)
+                "WHERE len(list_intersect(refs, ?)) > 0 OR (lower(service) = lower(?) AND ts >= ? AND ts < ?)",
+                [sorted(cluster), seed.service, seed.start, seed.end])
+    return Expansion(seed.text, sorted(cluster), start, end, sorted(shared), sorted(foreign), seed.kind,
+                     seed_ref)
 
 
 def _seed_refs(con: duckdb.DuckDBPyConnection, seed: Seed) -> tuple[set[str], tuple[datetime, datetime]]:

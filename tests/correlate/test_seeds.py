@@ -65,3 +65,24 @@ def test_a_window_of_another_service_is_that_incident(config):
 def test_an_unknown_seed_says_what_is_missing(config, seed, message):
     with pytest.raises(IncidentNotFound, match=message):
         build(config, seed)
+
+
+def test_a_window_seed_keeps_its_own_events_even_without_refs(tmp_path):
+    from datetime import date
+
+    from tests.correlate.lakes import _event
+
+    day = date(2026, 9, 30)
+    config = lake_config(tmp_path)
+    write_events(config.lake, [
+        _event(day, {"id": "n1", "at": "02:00:00", "source": "notes", "type": "file", "kind": "note.added",
+                     "actor": "Ola", "actor_type": "human", "service": "batch", "title": "batch job stuck"}),
+        _event(day, {"id": "n2", "at": "02:40:00", "source": "notes", "type": "file", "kind": "note.added",
+                     "actor": "Ola", "actor_type": "human", "service": "batch", "title": "restarted, recovered"}),
+        _event(day, {"id": "n3", "at": "02:10:00", "source": "notes", "type": "file", "kind": "note.added",
+                     "actor": "Ola", "actor_type": "human", "service": "web", "title": "unrelated"}),
+    ])
+    built = build(config, "service:batch@2026-09-30T01:00Z/2026-09-30T03:00Z")
+    assert [r["event_ids"] for r in built["timeline"]] == [["notes/n1"], ["notes/n2"]]
+    marks = {m["name"]: m["event_id"] for m in built["milestones"]}
+    assert marks == {"detected": "notes/n1", "first_response": "notes/n1", "mitigated": "notes/n2"}
