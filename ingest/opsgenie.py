@@ -14,12 +14,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .api import ApiConnector
 from .base import RawRecord, Window
-from .errors import SourceError
+from .errors import PaginationError, SourceError
 from .http import HttpClient
 from .paging import next_link_pages, token_pages
 from .timefilter import EPOCH, iso_time
 
 CHILD_STREAMS = ("logs", "notes")
+MAX_OFFSET = 20_000   # offset + limit beyond this is refused
 
 
 def _millis(dt: datetime) -> int:
@@ -31,7 +32,7 @@ def _paging_next(_resp: Any, page: Any) -> str | None:
 
 
 def _next_offset(page: Any) -> str | None:
-    """The offset token of paging.next; an empty page ends the list (the API links on)."""
+    """The offset (token) of paging.next; an empty page ends the list (the API links on)."""
     link = _paging_next(None, page)
     return dict(parse_qsl(urlsplit(link).query)).get("offset") if link else None
 
@@ -59,20 +60,44 @@ class OpsgenieConnector(ApiConnector):
         return " AND ".join(clauses)
 
     def _alerts(self, window: Window) -> Iterator[dict]:
+        """Alerts overlapping the window, oldest first. Opsgenie refuses offset + limit past
+        MAX_OFFSET: there the list is asked again from the last createdAt seen."""
+        seen: set[str] = set()
+        created_from: int | None = None
+        while True:
+            last_ms, restart = created_from, False
+            for page in self._alert_pages(window, created_from):
+                for alert in page.get("data") or []:
+                    created = iso_time(alert.get("createdAt"))
+                    last_ms = _millis(created) if created is not None else last_ms
+                    if alert["id"] not in seen and self._overlaps(window, alert, created):
+                        seen.add(alert["id"])
+                        yield alert
+                offset = _next_offset(page) or ""
+                if offset.isdigit() and int(offset) + self.page_size > MAX_OFFSET:
+                    restart = True
+                    break
+            if not restart:
+                return
+            if last_ms == created_from:
+                raise PaginationError(self.name, f"more than {MAX_OFFSET} alerts created in one "
+                                                 "millisecond", stream="v2/alerts")
+            created_from = last_ms
+
+    def _alert_pages(self, window: Window, created_from: int | None) -> Iterator[Any]:
         params = {"limit": self.page_size, "offset": 0, "sort": "createdAt", "order": "asc"}
-        query = self._query(window)
+        query = " AND ".join(filter(None, [self._query(window),
+                                           f"createdAt >= {created_from}" if created_from else ""]))
         if query:
             params["query"] = query
         paginate = lambda c, p, q: next_link_pages(c, p, q, next_link=_paging_next)  # noqa: E731
-        for page in self.pages("v2/alerts", params, paginate):
-            for alert in page.get("data") or []:
-                created = iso_time(alert.get("createdAt"))
-                updated = iso_time(alert.get("updatedAt")) or created
-                if window.until is not None and created is not None and created >= window.until:
-                    continue
-                if window.since is not None and updated is not None and updated < window.since:
-                    continue
-                yield alert
+        return self.pages("v2/alerts", params, paginate)
+
+    @staticmethod
+    def _overlaps(window: Window, alert: dict, created: datetime | None) -> bool:
+        updated = iso_time(alert.get("updatedAt")) or created
+        return ((window.until is None or created is None or created < window.until)
+                and (window.since is None or updated is None or updated >= window.since))
 
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         for alert in self._alerts(window):

@@ -57,6 +57,18 @@ def test_throttled_answer_waits_the_period_it_names(genie, tmp_path, sleeps):
     assert 12 <= sleeps[0] < 13
 
 
+def test_past_the_offset_limit_the_list_restarts_from_the_last_created(genie, tmp_path, monkeypatch):
+    monkeypatch.setattr("ingest.opsgenie.MAX_OFFSET", 6)
+    genie.max_offset = 6
+    genie.populate(START + timedelta(days=1), 9, timedelta(minutes=10))     # 12 alerts in all
+    window = Window(START - timedelta(days=1), START + timedelta(days=3))
+    alerts = [r.native_id for r in fetch(tmp_path, genie.source_entry(), window) if r.stream == "alerts"]
+    assert alerts == [a["id"] for a in genie.alerts]                      # each once, in order
+    restarts = [r.args["query"] for r in genie.served if r.path == "/v2/alerts" and "createdAt >=" in
+                r.args.get("query", "")]
+    assert restarts, "the list never restarted from a createdAt"
+
+
 @pytest.mark.parametrize("text, log_type, kind", [
     ("Alert acknowledged via web", "system", "alert.acknowledged"),
     ("Alert unacknowledged via mobile", "system", "alert.unacknowledged"),

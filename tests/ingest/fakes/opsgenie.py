@@ -45,6 +45,7 @@ class OpsgenieFake(FakeApi):
         self.alerts: list[dict] = []
         self.children: dict[tuple[str, str], list[dict]] = {}
         self.looping = False
+        self.max_offset = 20_000
 
     def source_entry(self) -> dict[str, Any]:
         return {"name": self.name, "type": "opsgenie", "base_url": self.url("/"),
@@ -54,8 +55,9 @@ class OpsgenieFake(FakeApi):
         return {"FAKE_OPSGENIE_KEY": KEY}
 
     def populate(self, start: datetime, count: int, spacing: timedelta) -> None:
-        for i in range(count):
-            created = start + i * spacing
+        first = len(self.alerts)
+        for i in range(first, first + count):
+            created = start + (i - first) * spacing
             alert_id = str(uuid.UUID(int=0x70000 + i))
             logs = [{"log": text, "type": kind, "owner": owner, "createdAt": created + after,
                      "offset": f"{millis(created + after)}_{i:03d}{n:03d}"}
@@ -123,6 +125,9 @@ class OpsgenieFake(FakeApi):
         items = [a for a in self.alerts if _matches(a, request.args.get("query", ""))]
         limit = min(int(request.args.get("limit", 20)), 100)
         offset = int(request.args.get("offset", 0))
+        if offset + limit > self.max_offset:
+            return self.json({"message": f"offset + limit should be at most {self.max_offset}",
+                              "took": 0.0, "requestId": "x"}, status=422)
         page, more = paged(items, offset, limit)
         paging = {"first": self._link(request, offset=0)}
         if more:
