@@ -43,10 +43,11 @@ def timeline_row(index: int, row: dict[str, Any], marks: dict[str, list[str]]) -
     """A timeline row with the way back to its source (a link, else the record ids) and the
     milestones it is the evidence for."""
     records = row.get("records") or []
+    count = row.get("count") or 1
     span = None
-    if row.get("last_ts") and row["count"] and row["count"] > 1 and row["last_ts"] != row["ts"]:
+    if count > 1 and row.get("last_ts") and row["last_ts"] != row["ts"]:
         span = (row["last_ts"] - row["ts"]).total_seconds()
-    return {**row, "anchor": f"row-{index + 1}", "link": safe_url(row.get("url")), "storm_span_s": span,
+    return {**row, "count": count, "anchor": f"row-{index + 1}", "link": safe_url(row.get("url")), "storm_span_s": span,
             "record_ids": [f"{r['source']}:{r['native_id']}" for r in records if r.get("native_id")],
             "milestones": [m for e in (row["event_ids"] or []) for m in marks.get(e, [])]}
 
@@ -57,10 +58,7 @@ def impact(inc: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any
         "services": list(inc["services"] or []),
         "alerting_s": inc["time_to_resolve_s"],
         "alerts_fired": sum(r["count"] or 1 for r in triggers),
-        "alert_rows": len(triggers),
         "storms": [r for r in timeline if (r["count"] or 1) > 1],
-        "first_event": timeline[0]["ts"] if timeline else None,
-        "last_event": timeline[-1]["ts"] if timeline else None,
     }
 
 

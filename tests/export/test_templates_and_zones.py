@@ -11,7 +11,7 @@ import jsonschema
 from click.testing import CliRunner
 
 from export.render import render_csv, render_html, render_markdown, write
-from export.report import load
+from export.report import load, to_contract
 from incident_timeline.cli import main
 from tests.export.conftest import build
 from tests.support import DEMO_INCIDENT
@@ -104,3 +104,21 @@ def test_decision_points_show_what_was_visible(demo_build):
     section = markdown.split("### Decision points", 1)[1].split("## Root cause", 1)[0]
     assert "| 14:06:40 UTC | Alice Chen | acknowledge: Acknowledged by Alice Chen. |" in section
     assert "14:02:11 Datadog: Triggered through the API." in section
+
+
+def test_an_incident_the_data_says_little_about_still_has_every_section(demo_build, export_schema):
+    report = demo_build["report"]
+    bare = {**report, "timeline": [], "responders": [], "action_items": [], "milestones": {},
+            "incident": {**report["incident"], **{m: None for m in ("detected", "acknowledged", "first_response",
+                                                                     "mitigated", "resolved")},
+                         "time_to_acknowledge_s": None, "time_to_resolve_s": None, "severity": None}}
+    markdown = render_markdown(bare)
+    for heading in ("## Summary", "## Key metrics", "## Timeline", "## Impact assessment",
+                    "## Response effectiveness", "## Root cause", "### Five Whys", "## Corrective actions",
+                    "## Data sources and data quality"):
+        assert heading in markdown
+    assert "| Severity | _TO COMPLETE: unknown_ |" in markdown
+    assert "no human messages before mitigation were recorded" in markdown
+    assert "<svg" not in render_html(bare)
+    jsonschema.validate(json.loads(json.dumps(to_contract(bare))), export_schema,
+                        cls=jsonschema.Draft202012Validator)
