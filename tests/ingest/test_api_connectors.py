@@ -95,9 +95,11 @@ def test_slack_rate_limit_that_never_ends_gives_up(slack, tmp_path, sleeps):
 
 # ---------------------------------------------------------------- PagerDuty
 
-def test_pagerduty_splits_a_range_past_the_offset_limit(pagerduty, tmp_path, monkeypatch):
+@pytest.mark.parametrize("reports_total", [True, False])
+def test_pagerduty_splits_a_range_past_the_offset_limit(pagerduty, tmp_path, monkeypatch, reports_total):
     monkeypatch.setattr(ingest.pagerduty, "MAX_OFFSET", 9)
     pagerduty.max_offset = 9
+    pagerduty.reports_total = reports_total
     records = fetch_all(pagerduty, tmp_path, WHOLE)
     assert keys(records) == expected_keys(pagerduty, WHOLE)
     offsets = [int(r.args.get("offset", 0)) + int(r.args.get("limit", 0)) for r in pagerduty.served]

@@ -35,6 +35,7 @@ class PagerDutyFake(FakeApi):
         self.alerts: list[dict] = []
         self.honour_time_zone = True     # False: ignore time_zone, always the account zone
         self.max_offset = 10_000
+        self.reports_total = True         # False: `total` stays null even when asked for
         self.looping = False
 
     def source_entry(self) -> dict[str, Any]:
@@ -133,7 +134,7 @@ class PagerDutyFake(FakeApi):
             return self.json({"error": {"message": "Invalid Input Provided", "code": 2001,
                                         "errors": ["Offset must be less than 10000."]}}, status=400)
         page, more = paged(items, offset, limit)
-        total = len(items) if request.args.get("total") == "true" else None
+        total = len(items) if request.args.get("total") == "true" and self.reports_total else None
         return self.json({key: [self._render(request, x) for x in page], "limit": limit,
                           "offset": offset, "more": more or self.looping, "total": total})
 
