@@ -11,6 +11,11 @@ list, so compaction can retire files (marked superseded, deleted only after a gr
 period) without a running query ever losing a file under it, and which raw files have
 been normalised (`raw_normalized`), so a run killed between fetching and normalising is
 finished by the next one.
+
+A lake on object storage keeps its catalog on a local disk (`catalog:`); there the
+per-source manifests in the lake are what is published (see manifests.py): a writer
+that owns sources writes their manifests in the same commit, and every writer first takes
+the other sources' state from their newest manifests.
 """
 from __future__ import annotations
 
@@ -19,13 +24,13 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import duckdb
 
 import correlate.catalog as catalog
 
+from . import manifests
 from .lake import Lake, fsync_dir
 from .locks import file_lock
 
@@ -44,13 +49,17 @@ CREATE TABLE IF NOT EXISTS raw_normalized (
 
 
 @contextmanager
-def catalog_writer(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection to a copy of the catalog, published atomically on success."""
-    lake.root.mkdir(parents=True, exist_ok=True)
-    with file_lock(lake.root / ".catalog.lock", wait_s=WRITER_WAIT_S):
-        for stale in lake.root.glob(".catalog-*.tmp*"):  # left by a killed writer
+def catalog_writer(lake: Lake, owned: Iterable[str] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to a copy of the catalog, published atomically on success.
+
+    On object storage, the manifests of the `owned` sources are written from the new state
+    just before the commit (no manifest, no commit: the next run redoes the work)."""
+    home = lake.state_dir
+    home.mkdir(parents=True, exist_ok=True)
+    with file_lock(home / ".catalog.lock", wait_s=WRITER_WAIT_S):
+        for stale in home.glob(".catalog-*.tmp*"):  # left by a killed writer
             stale.unlink(missing_ok=True)
-        tmp = lake.root / f".catalog-{uuid.uuid4().hex[:8]}.tmp"
+        tmp = home / f".catalog-{uuid.uuid4().hex[:8]}.tmp"
         if lake.catalog.exists():
             shutil.copyfile(lake.catalog, tmp)
         con = duckdb.connect(str(tmp))
@@ -59,12 +68,15 @@ def catalog_writer(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
             con.execute(catalog.TABLES_DDL)
             con.execute(STATE_DDL)
             yield con
+            if lake.remote:
+                for source in sorted(set(owned)):
+                    manifests.write_manifest(con, lake, source)
             con.execute("CHECKPOINT")
             con.close()
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, lake.catalog)
-            fsync_dir(lake.root)
+            fsync_dir(home)
         finally:
             try:
                 con.close()
@@ -81,14 +93,25 @@ def read_catalog(lake: Lake) -> duckdb.DuckDBPyConnection | None:
     return catalog.connect(lake.catalog, read_only=True)
 
 
-def register_files(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """Add files that appeared on disk; forget rows whose file is gone."""
+def register_files(con: duckdb.DuckDBPyConnection, lake: Lake, owned: Iterable[str] | None = None) -> None:
+    """Add files that appeared on disk; forget rows whose file is gone.
+
+    On object storage only the `owned` sources are listed: the others' files are known
+    from their manifests alone, so their unpublished files stay out of view."""
+    scope: list[str | None] = [None]
+    if lake.remote:
+        scope = sorted(set(owned or ()))
+        if not scope:
+            return
     on_disk = {}
-    for kind, files in (("events", lake.event_files()), ("rejects", lake.reject_files())):
-        for f in files:
-            rel = f.relative_to(lake.root).as_posix()
-            on_disk[rel] = (kind, f.parent.parent.name.removeprefix("source="))
-    known = {p for (p,) in con.execute("SELECT path FROM lake_files").fetchall()}
+    for source in scope:
+        for kind, files in (("events", lake.event_files(source)), ("rejects", lake.reject_files(source))):
+            for f in files:
+                on_disk[lake.rel(f)] = (kind, f.parent.parent.name.removeprefix("source="))
+    sql, params = "SELECT path FROM lake_files", []
+    if scope != [None]:
+        sql, params = sql + " WHERE list_contains(?, source)", [scope]
+    known = {p for (p,) in con.execute(sql, params).fetchall()}
     now = datetime.now(timezone.utc)
     new = [(p, k, s, now) for p, (k, s) in on_disk.items() if p not in known]
     if new:
@@ -98,7 +121,7 @@ def register_files(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
         con.execute("DELETE FROM lake_files WHERE list_contains(?, path)", [gone])
 
 
-def live_files(con: duckdb.DuckDBPyConnection, lake: Lake, kind: str, source: str | None = None) -> list[Path]:
+def live_files(con: duckdb.DuckDBPyConnection, lake: Lake, kind: str, source: str | None = None) -> list:
     sql = "SELECT path FROM lake_files WHERE kind = ? AND superseded_at IS NULL"
     params: list = [kind]
     if source is not None:
@@ -107,33 +130,57 @@ def live_files(con: duckdb.DuckDBPyConnection, lake: Lake, kind: str, source: st
     return [lake.root / p for (p,) in con.execute(sql + " ORDER BY path", params).fetchall()]
 
 
-def supersede(con: duckdb.DuckDBPyConnection, lake: Lake, files: list[Path]) -> None:
+def supersede(con: duckdb.DuckDBPyConnection, lake: Lake, files: list) -> None:
     if not files:
         return
-    rels = [f.relative_to(lake.root).as_posix() for f in files]
+    rels = [lake.rel(f) for f in files]
     con.execute("UPDATE lake_files SET superseded_at = ? WHERE list_contains(?, path) AND superseded_at IS NULL",
                 [datetime.now(timezone.utc), rels])
 
 
-def purge_superseded(con: duckdb.DuckDBPyConnection, lake: Lake, grace: timedelta = SUPERSEDED_GRACE) -> int:
-    """Delete files retired longer ago than `grace`: no running query can still be reading them."""
+def purge_superseded(con: duckdb.DuckDBPyConnection, lake: Lake, grace: timedelta = SUPERSEDED_GRACE,
+                     owned: Iterable[str] | None = None) -> int:
+    """Delete files retired longer ago than `grace`: no running query can still be reading them.
+    With `owned`, only those sources' files (another source's job retires its own)."""
     cutoff = datetime.now(timezone.utc) - grace
-    rows = con.execute("SELECT path FROM lake_files WHERE superseded_at IS NOT NULL AND superseded_at <= ?",
-                       [cutoff]).fetchall()
+    sql, params = "SELECT path FROM lake_files WHERE superseded_at IS NOT NULL AND superseded_at <= ?", [cutoff]
+    if owned is not None:
+        sql, params = sql + " AND list_contains(?, source)", params + [sorted(set(owned))]
+    rows = con.execute(sql, params).fetchall()
     for (rel,) in rows:
-        (lake.root / rel).unlink(missing_ok=True)
+        lake.storage.delete(lake.root / rel)
     if rows:
         con.execute("DELETE FROM lake_files WHERE list_contains(?, path)", [[r for (r,) in rows]])
     return len(rows)
 
 
-def publish(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """Register what is on disk and point the views at the live files."""
-    register_files(con, lake)
-    catalog.refresh(con, lake.root, live_files(con, lake, "events"), live_files(con, lake, "rejects"))
+def publish(con: duckdb.DuckDBPyConnection, lake: Lake, owned: Iterable[str] | None = None) -> None:
+    """Register what is on disk and point the views at the live files.
+
+    On object storage: the sources this writer does not own come from their manifests."""
+    owned = tuple(sorted(set(owned or ())))
+    if lake.remote:
+        manifests.import_manifests(con, lake, skip=owned)
+    register_files(con, lake, owned)
+    catalog.refresh(con, lake.root, [lake.uri(f) for f in live_files(con, lake, "events")],
+                    [lake.uri(f) for f in live_files(con, lake, "rejects")])
 
 
-def pending_raw(lake: Lake, source: str) -> list[Path]:
+def sync_from_lake(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Take every source's state (cursors too) from the lake's manifests: a job starting on a
+    machine whose catalog is new or stale. A no-op for a local lake (the catalog is the truth)."""
+    if lake.remote:
+        manifests.import_manifests(con, lake)
+
+
+def read_only_catalog(lake: Lake) -> duckdb.DuckDBPyConnection:
+    """An analyst's connection: read-only, with the lake readable behind the views."""
+    con = catalog.connect(lake.catalog, read_only=True)
+    lake.attach(con)
+    return con
+
+
+def pending_raw(lake: Lake, source: str) -> list:
     """Raw files of `source` that no run has finished normalising."""
     files = lake.raw_files(source)
     con = read_catalog(lake)
@@ -145,13 +192,13 @@ def pending_raw(lake: Lake, source: str) -> list[Path]:
             if _has_table(con, "raw_normalized") else set()
     finally:
         con.close()
-    return [f for f in files if f.relative_to(lake.root).as_posix() not in done]
+    return [f for f in files if lake.rel(f) not in done]
 
 
-def mark_normalized(con: duckdb.DuckDBPyConnection, lake: Lake, source: str, files: list[Path], run_id: str) -> None:
+def mark_normalized(con: duckdb.DuckDBPyConnection, lake: Lake, source: str, files: list, run_id: str) -> None:
     now = datetime.now(timezone.utc)
     con.executemany("INSERT OR REPLACE INTO raw_normalized VALUES (?, ?, ?, ?)",
-                    [(f.relative_to(lake.root).as_posix(), source, run_id, now) for f in files])
+                    [(lake.rel(f), source, run_id, now) for f in files])
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -8,38 +8,39 @@ event exactly once at every moment: before the switch the old files, after it th
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
+from pathlib import PurePath
 
 import duckdb
 import pyarrow as pa
 
 from normalize.schema import EVENT_SCHEMA, REJECT_SCHEMA
 
-from .lake import Lake, write_parquet_atomic
+from .lake import Lake
 
 MIN_FILES = 2   # a partition with fewer live files than this is left alone
 
 
-def compact_partitions(lake: Lake, live: list[Path], kind: str, run_id: str) -> tuple[list[Path], list[Path]]:
+def compact_partitions(lake: Lake, live: list, kind: str, run_id: str) -> tuple[list, list]:
     """Merge each partition's live files; return (new files, replaced files)."""
-    by_partition: dict[Path, list[Path]] = defaultdict(list)
+    by_partition: dict[PurePath, list] = defaultdict(list)
     for f in live:
         by_partition[f.parent].append(f)
     written, replaced = [], []
     for folder, files in sorted(by_partition.items()):
         if len(files) < MIN_FILES:
             continue
-        table = _merged(files, kind)
-        written.append(write_parquet_atomic(table, folder / f"compacted-{run_id}.parquet"))
+        table = _merged(lake, files, kind)
+        written.append(lake.write_parquet(table, folder / f"compacted-{run_id}.parquet"))
         replaced += files
     return written, replaced
 
 
-def _merged(files: list[Path], kind: str) -> pa.Table:
+def _merged(lake: Lake, files: list, kind: str) -> pa.Table:
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        listing = [str(f) for f in files]
+        lake.attach(con)
+        listing = [lake.uri(f) for f in files]
         if kind == "events":
             sql = ("SELECT * FROM read_parquet(?, union_by_name = true, hive_partitioning = false) "
                    "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at DESC) = 1 "

@@ -19,7 +19,13 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap"}
-TOP_KEYS = {"lake", "timezone", "sources", "correlation"}
+TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage"}
+# `storage:` for a lake on s3://; each falls back to the usual AWS environment variable.
+STORAGE_KEYS = {"endpoint_url": "AWS_ENDPOINT_URL", "region": "AWS_REGION",
+                "access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY",
+                "session_token": "AWS_SESSION_TOKEN"}
+STORAGE_SECRETS = ("access_key_id", "secret_access_key", "session_token")
+OBJECT_STORE_SCHEMES = ("s3", "s3a")
 CORRELATION_DEFAULTS = {"pad_before": "1h", "pad_after": "12h", "depth": 3, "run_pad": "2h",
                         "storm_window": "10m", "dedup_window": "2m", "gap": "15m"}
 
@@ -69,6 +75,23 @@ class Config:
     timezone: str
     sources: list[SourceSettings]
     correlation: dict[str, Any] = field(default_factory=lambda: dict(CORRELATION_DEFAULTS))
+    # A lake on object storage: `lake_url` is s3://bucket/prefix and `lake` is then the local
+    # folder that holds the catalog and the locks. `catalog` is the `catalog:` key, if given.
+    lake_url: str | None = None
+    catalog: Path | None = None
+    storage: dict[str, Any] = field(default_factory=dict)
+
+    def s3_credentials(self):
+        from .storage import S3Credentials
+        values = {}
+        for key, env in STORAGE_KEYS.items():
+            value = self.storage.get(key)
+            if value is None and env in os.environ:
+                value = Secret(f"${{{env}}}", "storage", key) if key in STORAGE_SECRETS else os.environ[env]
+            values[key] = value.reveal() if isinstance(value, Secret) else value
+        if values["region"] is None:
+            values["region"] = os.environ.get("AWS_DEFAULT_REGION")
+        return S3Credentials(**values)
 
     def source(self, name: str) -> SourceSettings:
         for s in self.sources:
@@ -115,8 +138,8 @@ def parse_config(data: Any, path: Path) -> Config:
     for key in sorted(set(data) - TOP_KEYS):
         problems.append(f"unknown top-level key {key!r}")
     base_dir = path.parent.resolve()
-    lake = Path(os.path.expandvars(str(data.get("lake", "./lake")))).expanduser()
-    lake = lake if lake.is_absolute() else base_dir / lake
+    lake_url, lake, catalog_file = _parse_lake(data, base_dir, problems)
+    storage = _parse_storage(data.get("storage"), problems)
     zone = str(data.get("timezone", "UTC"))
     _check_zone(zone, "timezone", problems)
     correlation = dict(CORRELATION_DEFAULTS)
@@ -139,7 +162,50 @@ def parse_config(data: Any, path: Path) -> Config:
     sources = _parse_sources(data.get("sources"), base_dir, zone, problems)
     if problems:
         raise ConfigInvalid(path, problems)
-    return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation)
+    return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
+                  lake_url=lake_url, catalog=catalog_file, storage=storage)
+
+
+def _local_path(text: str, base_dir: Path) -> Path:
+    p = Path(os.path.expandvars(text)).expanduser()
+    return p if p.is_absolute() else base_dir / p
+
+
+def _parse_lake(data: dict, base_dir: Path, problems: list[str]) -> tuple[str | None, Path, Path | None]:
+    """(object-storage URL or None, local lake or state folder, catalog file or None)."""
+    text = os.path.expandvars(str(data.get("lake", "./lake")))
+    catalog_file = _local_path(str(data["catalog"]), base_dir) if data.get("catalog") else None
+    if "://" not in text:
+        return None, _local_path(text, base_dir), catalog_file
+    scheme, _, rest = text.partition("://")
+    if scheme not in OBJECT_STORE_SCHEMES or not rest.strip("/"):
+        problems.append(f"lake: {text!r} is neither a folder nor s3://bucket/prefix")
+        return None, base_dir / "lake", catalog_file
+    catalog_file = catalog_file or base_dir / ".incident-timeline" / "catalog.duckdb"
+    return f"s3://{rest.strip('/')}", catalog_file.parent, catalog_file
+
+
+def _parse_storage(items: Any, problems: list[str]) -> dict[str, Any]:
+    if items is None:
+        return {}
+    if not isinstance(items, dict):
+        problems.append("storage must be a mapping")
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in items.items():
+        if key not in STORAGE_KEYS:
+            problems.append(f"storage: unknown key {key!r} (known: {', '.join(STORAGE_KEYS)})")
+            continue
+        text = str(value)
+        refs = _ENV_REF.findall(text)
+        if key in STORAGE_SECRETS and not refs:
+            problems.append(f"storage: {key} must be an ${{ENV}} reference, not a literal secret")
+            continue
+        for var in refs:
+            if var not in os.environ:
+                problems.append(f"storage: {key} needs environment variable {var}, which is not set")
+        out[key] = Secret(text, "storage", key) if key in STORAGE_SECRETS else os.path.expandvars(text)
+    return out
 
 
 def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str]) -> list[SourceSettings]:

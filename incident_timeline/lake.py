@@ -1,14 +1,17 @@
 """Where things live in the lake, and how a file gets there whole or not at all."""
 from __future__ import annotations
 
-import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
+import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from .storage import LocalStorage, ObjectStorage, fsync_dir, write_parquet_atomic
+
+__all__ = ["Lake", "new_run_id", "write_parquet_atomic", "fsync_dir"]
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -18,68 +21,86 @@ def new_run_id(now: datetime | None = None) -> str:
 
 @dataclass(frozen=True)
 class Lake:
-    root: Path
+    """The lake's folders. `root` is a local `Path`, or `PurePosixPath("bucket/prefix")` with
+    an `ObjectStorage`. The catalog and the lock files are always local: next to a local
+    lake, or at `catalog_file` (the `catalog:` key) for a lake on object storage."""
+
+    root: PurePath
+    storage: LocalStorage | ObjectStorage = field(default_factory=LocalStorage)
+    catalog_file: Path | None = None
 
     @property
-    def raw(self) -> Path:
+    def remote(self) -> bool:
+        return self.storage.remote
+
+    @property
+    def raw(self) -> PurePath:
         return self.root / "raw"
 
     @property
-    def events(self) -> Path:
+    def events(self) -> PurePath:
         return self.root / "events"
 
     @property
-    def rejects(self) -> Path:
+    def rejects(self) -> PurePath:
         return self.root / "rejects"
 
     @property
-    def catalog(self) -> Path:
-        return self.root / "catalog.duckdb"
+    def manifests(self) -> PurePath:
+        return self.root / "_manifests"
 
-    def raw_dir(self, source: str, day: str) -> Path:
+    @property
+    def shared_tables(self) -> PurePath:
+        """The catalog's incident tables as Parquet, for engines that cannot open DuckDB."""
+        return self.root / "tables"
+
+    @property
+    def catalog(self) -> Path:
+        return self.catalog_file if self.catalog_file is not None else Path(self.root) / "catalog.duckdb"
+
+    @property
+    def state_dir(self) -> Path:
+        """Local folder for the catalog, its writer lock and the per-source locks."""
+        return self.catalog.parent
+
+    @classmethod
+    def for_config(cls, config) -> "Lake":
+        """The lake a loaded Config names: a local folder, or `s3://bucket/prefix`."""
+        if config.lake_url is None:
+            return cls(Path(config.lake), catalog_file=config.catalog)
+        from .storage import object_storage
+        bucket_and_prefix = config.lake_url.split("://", 1)[1].strip("/")
+        return cls(PurePosixPath(bucket_and_prefix), object_storage(config.s3_credentials()),
+                   catalog_file=config.catalog)
+
+    def uri(self, path: PurePath) -> str:
+        """What DuckDB, Spark or a person reads: an absolute local path or an s3:// URL."""
+        return self.storage.uri(path)
+
+    def rel(self, path: PurePath) -> str:
+        """A file's path inside the lake, as the catalog and the manifests record it."""
+        return PurePath(path).relative_to(self.root).as_posix()
+
+    def attach(self, con: duckdb.DuckDBPyConnection) -> str:
+        return self.storage.attach(con)
+
+    def write_parquet(self, table: pa.Table, path: PurePath) -> PurePath:
+        return self.storage.write_parquet(table, path)
+
+    def raw_dir(self, source: str, day: str) -> PurePath:
         return self.raw / source / f"date={day}"
 
-    def events_dir(self, source: str, day: str) -> Path:
+    def events_dir(self, source: str, day: str) -> PurePath:
         return self.events / f"source={source}" / f"date={day}"
 
-    def rejects_dir(self, source: str, day: str) -> Path:
+    def rejects_dir(self, source: str, day: str) -> PurePath:
         return self.rejects / f"source={source}" / f"date={day}"
 
-    def raw_files(self, source: str) -> list[Path]:
-        return sorted((self.raw / source).glob("date=*/*.parquet"))
+    def raw_files(self, source: str) -> list:
+        return self.storage.glob(self.raw / source, "date=*/*.parquet")
 
-    def event_files(self, source: str | None = None) -> list[Path]:
-        pattern = f"source={source}/date=*/*.parquet" if source else "source=*/date=*/*.parquet"
-        return sorted(self.events.glob(pattern))
+    def event_files(self, source: str | None = None) -> list:
+        return self.storage.glob(self.events, f"source={source or '*'}/date=*/*.parquet")
 
-    def reject_files(self, source: str | None = None) -> list[Path]:
-        pattern = f"source={source}/date=*/*.parquet" if source else "source=*/date=*/*.parquet"
-        return sorted(self.rejects.glob(pattern))
-
-
-def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
-    """Write under a hidden temporary name, fsync, then rename into place.
-
-    Readers glob `*.parquet`, so the `.tmp` file is never seen; rename is atomic on
-    one filesystem, so the final name only ever points at a whole file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    fsync_dir(path.parent)
-    return path
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    def reject_files(self, source: str | None = None) -> list:
+        return self.storage.glob(self.rejects, f"source={source or '*'}/date=*/*.parquet")

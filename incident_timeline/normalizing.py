@@ -73,11 +73,12 @@ def count_new_events(lake: Lake, existing_files: list, events: pa.Table) -> int:
 
 def known_people(lake: Lake, source: str) -> People:
     """Who the other sources' events already name by e-mail: one person across sources."""
-    files = [str(f) for f in lake.event_files() if f"source={source}" not in str(f)]
+    files = [lake.uri(f) for f in lake.event_files() if f"source={source}" not in str(f)]
     if not files:
         return People()
     con = duckdb.connect()
     try:
+        lake.attach(con)
         rows = con.execute("SELECT actor, actor_id, count(*) FROM read_parquet(?, union_by_name = true) "
                            "WHERE actor_type = 'human' AND actor_id LIKE '%@%' GROUP BY ALL", [files]).fetchall()
     finally:

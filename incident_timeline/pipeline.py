@@ -6,7 +6,6 @@ import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Callable
 
 import duckdb
@@ -21,10 +20,10 @@ from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
 from normalize.schema import RAW_SCHEMA
 
-from . import catalog_store, state
+from . import catalog_store, shared_tables, state
 from .compaction import compact_partitions
 from .config import Config, parse_duration
-from .lake import Lake, new_run_id, write_parquet_atomic
+from .lake import Lake, new_run_id
 from .locks import file_lock
 from .normalizing import count_new_events, normalize_files
 
@@ -78,7 +77,7 @@ def backfill(config: Config, names=None, on_records: OnRecords = _quiet) -> RunR
 
 def _run(config: Config, command: str, names, since, until, on_records: OnRecords, lock_wait_s: float,
          *, overlap: bool, compact: bool) -> RunResult:
-    lake = Lake(config.lake)
+    lake = Lake.for_config(config)
     selected = config.select(names)
     result = RunResult(new_run_id(), command)
     started = datetime.now(timezone.utc)
@@ -88,6 +87,8 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
         # job for the same source waits (ingest) or refuses (backfill).
         for settings in selected:
             locks.enter_context(_source_lock(lake, settings.name, lock_wait_s))
+        owned = [s.name for s in selected]
+        _sync_from_lake(lake)
         log.info("%s %s started: %s", command, result.run_id, ", ".join(s.name for s in selected))
         for settings in selected:
             res = SourceResult(settings.name)
@@ -108,17 +109,27 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
             res.seconds = time.monotonic() - t0
             log.info("%s: fetched %d, new events %d, rejects %d, %.1fs%s", settings.name, res.fetched,
                      res.events, res.rejects, res.seconds, f", FAILED: {res.error}" if res.error else "")
-        with catalog_store.catalog_writer(lake) as con:
+        with catalog_store.catalog_writer(lake, owned) as con:
             if compact:
-                catalog_store.purge_superseded(con, lake)
-            catalog_store.publish(con, lake)
+                catalog_store.purge_superseded(con, lake, owned=owned)
+            catalog_store.publish(con, lake, owned)
         state.record_run(lake, result.run_id, command, started, "failed" if result.failed else "ok",
                          {s.source: asdict(s) for s in result.sources})
     return result
 
 
 def _source_lock(lake: Lake, source: str, wait_s: float):
-    return file_lock(lake.root / ".locks" / f"{source}.lock", wait_s=wait_s, what=f"source {source}")
+    # Local to this machine: jobs for one source on two machines are kept apart by the
+    # scheduler (one job per source), see docs/scale.md.
+    return file_lock(lake.state_dir / ".locks" / f"{source}.lock", wait_s=wait_s, what=f"source {source}")
+
+
+def _sync_from_lake(lake: Lake) -> None:
+    """On object storage, start from the state the lake's manifests publish (this machine's
+    catalog may be new, or behind a job that ran elsewhere)."""
+    if lake.remote:
+        with catalog_store.catalog_writer(lake) as con:
+            catalog_store.sync_from_lake(con, lake)
 
 
 def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, until, overlap: bool,
@@ -152,7 +163,7 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
 
 
 def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,
-               batch: list[RawRecord]) -> Path:
+               batch: list[RawRecord]):
     now = datetime.now(timezone.utc)
     table = pa.Table.from_pylist([{
         "run_id": run_id, "source": settings.name, "source_type": settings.type, "stream": r.stream,
@@ -160,7 +171,7 @@ def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str
         "payload": r.payload_json(), "fetched_at": now} for r in batch], schema=RAW_SCHEMA)
     part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
     path = lake.raw_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}-{part}-{seq:05d}.parquet"
-    return write_parquet_atomic(table, path)
+    return lake.write_parquet(table, path)
 
 
 def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run_id: str,
@@ -171,14 +182,14 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
         return
     existing = _live_event_files(lake, settings.name)
     out, _written = normalize_files(config, lake, settings, pending, run_id)
-    res.events += count_new_events(existing, out.events)
+    res.events += count_new_events(lake, existing, out.events)
     res.rejects += out.rejects.num_rows
-    with catalog_store.catalog_writer(lake) as con:
+    with catalog_store.catalog_writer(lake, [settings.name]) as con:
         catalog_store.mark_normalized(con, lake, settings.name, pending, run_id)
-        catalog_store.publish(con, lake)
+        catalog_store.publish(con, lake, [settings.name])
 
 
-def _live_event_files(lake: Lake, source: str) -> list[Path]:
+def _live_event_files(lake: Lake, source: str) -> list:
     con = catalog_store.read_catalog(lake)
     if con is None:
         return lake.event_files(source)
@@ -186,7 +197,10 @@ def _live_event_files(lake: Lake, source: str) -> list[Path]:
         known = catalog_store.live_files(con, lake, "events", source) if _has_lake_files(con) else None
     finally:
         con.close()
-    return lake.event_files(source) if known is None else [f for f in known if f.exists()]
+    if known is None:
+        return lake.event_files(source)
+    present = set(lake.event_files(source))   # one listing, not a request per file
+    return [f for f in known if f in present]
 
 
 def _has_lake_files(con: duckdb.DuckDBPyConnection) -> bool:
@@ -195,47 +209,48 @@ def _has_lake_files(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _compact_source(lake: Lake, source: str, run_id: str) -> None:
-    with catalog_store.catalog_writer(lake) as con:
-        catalog_store.register_files(con, lake)
+    with catalog_store.catalog_writer(lake, [source]) as con:
+        catalog_store.register_files(con, lake, [source])
         for kind in ("events", "rejects"):
             live = catalog_store.live_files(con, lake, kind, source)
             written, replaced = compact_partitions(lake, live, kind, run_id)
-            catalog_store.register_files(con, lake)
+            catalog_store.register_files(con, lake, [source])
             catalog_store.supersede(con, lake, replaced)
             if replaced:
                 log.info("%s: compacted %d %s files into %d", source, len(replaced), kind, len(written))
-        catalog_store.publish(con, lake)
+        catalog_store.publish(con, lake, [source])
 
 
 # ---------------------------------------------------------------- normalize
 
 def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> RunResult:
     """Re-run normalisation over each source's whole raw history, replacing its events."""
-    lake = Lake(config.lake)
+    lake = Lake.for_config(config)
     result = RunResult(new_run_id(), "normalize")
     started = datetime.now(timezone.utc)
     selected = config.select(names)
     with ExitStack() as locks:
         for settings in selected:
             locks.enter_context(_source_lock(lake, settings.name, 300.0))
+        _sync_from_lake(lake)
         for settings in selected:
             t0 = time.monotonic()
             res = SourceResult(settings.name)
             result.sources.append(res)
             raw = lake.raw_files(settings.name)
             with catalog_store.catalog_writer(lake) as con:
-                catalog_store.register_files(con, lake)
+                catalog_store.register_files(con, lake, [settings.name])
                 old = (catalog_store.live_files(con, lake, "events", settings.name)
                        + catalog_store.live_files(con, lake, "rejects", settings.name))
             out, _ = normalize_files(config, lake, settings, raw, result.run_id)
             res.fetched, res.events, res.rejects = len(raw), out.events.num_rows, out.rejects.num_rows
             # The new generation is on disk; the catalog switches to it and retires the old
             # one in one atomic write (deleted after the grace period by a later backfill).
-            with catalog_store.catalog_writer(lake) as con:
-                catalog_store.register_files(con, lake)
+            with catalog_store.catalog_writer(lake, [settings.name]) as con:
+                catalog_store.register_files(con, lake, [settings.name])
                 catalog_store.supersede(con, lake, old)
                 catalog_store.mark_normalized(con, lake, settings.name, raw, result.run_id)
-                catalog_store.publish(con, lake)
+                catalog_store.publish(con, lake, [settings.name])
             on_records(settings.name, res.fetched)
             res.seconds = time.monotonic() - t0
         state.record_run(lake, result.run_id, "normalize", started, "ok",
@@ -256,11 +271,15 @@ def correlation_settings(config: Config) -> CorrelationSettings:
 
 def correlate_incident(config: Config, incident: str) -> None:
     """Compute in memory over the published Parquet, then store in one catalog write."""
-    lake = Lake(config.lake)
+    lake = Lake.for_config(config)
+    if lake.remote:   # the file list other machines published, not this catalog's last copy
+        with catalog_store.catalog_writer(lake) as con:
+            catalog_store.publish(con, lake)
     events_files, rejects_files = _published(lake)
     mem = duckdb.connect()
     try:
         mem.execute("SET TimeZone = 'UTC'")
+        lake.attach(mem)
         mem.execute(f"CREATE VIEW events AS {catalog.events_relation_sql(lake.root, events_files)}")
         mem.execute(f"CREATE VIEW rejects AS {catalog.rejects_relation_sql(lake.root, rejects_files)}")
         rejects = dict(mem.execute("SELECT source, count(*) FROM rejects GROUP BY source").fetchall())
@@ -270,16 +289,18 @@ def correlate_incident(config: Config, incident: str) -> None:
     with catalog_store.catalog_writer(lake) as con:
         catalog_store.publish(con, lake)
         catalog.store_incident(con, incident, tables)
+        shared_tables.export_incident(con, lake, incident)
 
 
-def _published(lake: Lake) -> tuple[list[Path] | None, list[Path] | None]:
+def _published(lake: Lake) -> tuple[list[str] | None, list[str] | None]:
     con = catalog_store.read_catalog(lake)
     if con is None:
         return None, None
     try:
         if not _has_lake_files(con):
             return None, None
-        return (catalog_store.live_files(con, lake, "events"), catalog_store.live_files(con, lake, "rejects"))
+        return ([lake.uri(f) for f in catalog_store.live_files(con, lake, "events")],
+                [lake.uri(f) for f in catalog_store.live_files(con, lake, "rejects")])
     finally:
         con.close()
 

@@ -25,7 +25,7 @@ def read_cursors(lake: Lake, source: str) -> dict[str, datetime]:
 
 def advance_cursor(lake: Lake, source: str, partition: str, value: datetime) -> None:
     """Move a cursor forward (never back). Called only after the data is durable."""
-    with catalog_writer(lake) as con:
+    with catalog_writer(lake, owned=[source]) as con:
         con.execute(
             """INSERT INTO cursors VALUES (?, ?, ?, ?)
                ON CONFLICT (source, "partition") DO UPDATE

@@ -1,0 +1,53 @@
+"""The catalog's incident tables, copied into the lake as Parquet for other engines.
+
+Spark, Trino or Athena cannot open a DuckDB file, so every `build` also writes the
+incident's rows of each incident table to `tables/<table>/<incident>.parquet` (one object
+per incident, replaced whole on a rebuild), plus two flat tables that spare other SQL
+dialects the list functions: `incident_services` and `incident_refs`. The portable
+cross-incident SQL in `sql/cross_incident/` reads exactly these.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+import duckdb
+import pyarrow as pa
+
+import correlate.catalog as catalog
+
+from .lake import Lake
+
+FLAT_TABLES = {
+    "incident_services": "SELECT DISTINCT incident_id, unnest(services) AS service FROM incidents "
+                         "WHERE incident_id = ?",
+    "incident_refs": "SELECT DISTINCT incident_id, unnest(refs) AS ref FROM incidents WHERE incident_id = ?",
+}
+FLAT_SCHEMAS = {
+    "incident_services": pa.schema([("incident_id", pa.string()), ("service", pa.string())]),
+    "incident_refs": pa.schema([("incident_id", pa.string()), ("ref", pa.string())]),
+}
+
+
+def file_name(incident_id: str) -> str:
+    """A readable object name that no two incident ids share."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", incident_id)[:80]
+    return f"{readable}-{hashlib.sha256(incident_id.encode()).hexdigest()[:10]}.parquet"
+
+
+def export_incident(con: duckdb.DuckDBPyConnection, lake: Lake, incident_id: str) -> list:
+    """Write one incident's rows of every incident table (an empty file where it has none,
+    so a rebuild that lost rows replaces the old ones)."""
+    written = []
+    name = file_name(incident_id)
+    for table in catalog.INCIDENT_TABLES:
+        rows = con.sql(f'SELECT * FROM "{table}" WHERE incident_id = ?', params=[incident_id]).to_arrow_table()
+        written.append(lake.write_parquet(rows, lake.shared_tables / table / name))
+    for table, sql in FLAT_TABLES.items():
+        rows = con.sql(sql, params=[incident_id]).to_arrow_table().cast(FLAT_SCHEMAS[table])
+        written.append(lake.write_parquet(rows, lake.shared_tables / table / name))
+    return written
+
+
+def table_uris(lake: Lake, table: str) -> list[str]:
+    return [lake.uri(f) for f in lake.storage.glob(lake.shared_tables / table, "*.parquet")]
