@@ -16,7 +16,7 @@ from export.report import NotBuilt, jsonable
 from export.report import load as load_report
 from ingest.errors import SourceError
 
-from . import logs, pipeline
+from . import catalog_store, logs, pipeline
 from .config import ConfigInvalid, Config, default_config_path, load_config
 from .lake import Lake
 from .locks import LockBusy
@@ -156,9 +156,7 @@ def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: P
            display_tz: str | None) -> None:
     fmts = _formats(formats)
     pipeline.correlate_incident(obj.config, incident)
-    lake = Lake(obj.config.lake)
-    from correlate.catalog import connect
-    con = connect(lake.catalog, read_only=True)
+    con = catalog_store.read_only_catalog(Lake.for_config(obj.config))
     try:
         report = load_report(con, incident)
     finally:
@@ -217,9 +215,10 @@ def run(obj: Ctx, incident, formats, out, templates, display_tz) -> None:
 @click.pass_obj
 def query(obj: Ctx, sql: str, fmt: str) -> None:
     """Run SQL against the catalog, read-only."""
-    from correlate.catalog import connect
     import duckdb
-    con = connect(Lake(obj.config.lake).catalog, read_only=True)
+    lake = Lake.for_config(obj.config)
+    pipeline.refresh_from_lake(lake)   # a lake on object storage: take what other machines published
+    con = catalog_store.read_only_catalog(lake)
     try:
         try:
             cur = con.execute(sql)

@@ -272,9 +272,7 @@ def correlation_settings(config: Config) -> CorrelationSettings:
 def correlate_incident(config: Config, incident: str) -> None:
     """Compute in memory over the published Parquet, then store in one catalog write."""
     lake = Lake.for_config(config)
-    if lake.remote:   # the file list other machines published, not this catalog's last copy
-        with catalog_store.catalog_writer(lake) as con:
-            catalog_store.publish(con, lake)
+    refresh_from_lake(lake)
     events_files, rejects_files = _published(lake)
     mem = duckdb.connect()
     try:
@@ -290,6 +288,14 @@ def correlate_incident(config: Config, incident: str) -> None:
         catalog_store.publish(con, lake)
         catalog.store_incident(con, incident, tables)
         shared_tables.export_incident(con, lake, incident)
+
+
+def refresh_from_lake(lake: Lake) -> None:
+    """On object storage, point this machine's catalog at what every source's job has
+    published (their manifests), not at this catalog's last copy. Local lake: nothing to do."""
+    if lake.remote:
+        with catalog_store.catalog_writer(lake) as con:
+            catalog_store.publish(con, lake)
 
 
 def _published(lake: Lake) -> tuple[list[str] | None, list[str] | None]:
