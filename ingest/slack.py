@@ -113,20 +113,12 @@ class SlackConnector(ApiConnector):
                 yield RawRecord("channels", info.get("id", channel), info, "")
 
     def _history(self, channel: str, since, until) -> Iterator[dict]:
-        params: dict[str, Any] = {"channel": channel, "inclusive": "true"}
-        if since is not None:
-            params["oldest"] = to_epoch_str(since)
-        if until is not None:
-            params["latest"] = to_epoch_str(until)
+        params = {"channel": channel, **_bounds(since, until)}
         for page in self._pages("conversations.history", params, f"{channel}/conversations.history"):
             yield from page.get("messages") or []
 
     def _replies(self, channel: str, thread_ts: str, window: Window) -> Iterator[dict]:
-        params: dict[str, Any] = {"channel": channel, "ts": thread_ts, "inclusive": "true"}
-        if window.since is not None:
-            params["oldest"] = to_epoch_str(window.since)
-        if window.until is not None:
-            params["latest"] = to_epoch_str(window.until)
+        params = {"channel": channel, "ts": thread_ts, **_bounds(window.since, window.until)}
         for page in self._pages("conversations.replies", params,
                                 f"{channel}/conversations.replies/{thread_ts}"):
             yield from page.get("messages") or []
@@ -191,6 +183,16 @@ class SlackConnector(ApiConnector):
 def _is_thread_parent(message: dict) -> bool:
     ts = message.get("ts")
     return bool(ts and message.get("thread_ts") == ts and (message.get("reply_count") or 0) > 0)
+
+
+def _bounds(since, until) -> dict[str, Any]:
+    """oldest/latest, both inclusive: the half-open cut is made on each message's ts."""
+    params: dict[str, Any] = {"inclusive": "true"}
+    if since is not None:
+        params["oldest"] = to_epoch_str(since)
+    if until is not None:
+        params["latest"] = to_epoch_str(until)
+    return params
 
 
 def _next_cursor(page: dict) -> str | None:
