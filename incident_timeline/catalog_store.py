@@ -65,6 +65,7 @@ def catalog_writer(lake: Lake, owned: Iterable[str] = ()) -> Iterator[duckdb.Duc
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET TimeZone = 'UTC'")
+            lake.attach(con)   # views over s3:// files are checked against the files when made
             con.execute(catalog.TABLES_DDL)
             con.execute(STATE_DDL)
             yield con
