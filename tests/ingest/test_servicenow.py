@@ -124,3 +124,18 @@ def test_states_audits_and_journals_read_as_tickets(snow, tmp_path):
     assert not any("work_notes" in e["title"] for e in events.get("ticket.updated", []))
     created = events["ticket.created"][0]
     assert created["url"].startswith(snow.url("/").rstrip("/") + "/nav_to.do?uri=incident.do")
+
+
+@pytest.mark.parametrize("offset, total, page, follows", [
+    (200, "300", [{"sys_id": "a"}], True),
+    (300, "300", [{"sys_id": "a"}], False),     # the link points past X-Total-Count
+    (200, "300", [], False),                    # an empty page ends it, whatever the link says
+])
+def test_link_next_stops_at_the_total_or_an_empty_page(offset, total, page, follows):
+    import requests
+
+    from ingest.servicenow import _next_if_more
+    resp = requests.Response()
+    link = f"https://acme.service-now.com/api/now/table/incident?sysparm_limit=100&sysparm_offset={offset}"
+    resp.headers.update({"Link": f'<{link}>;rel="next"', "X-Total-Count": total})
+    assert (_next_if_more(resp, {"result": page}) == link) is follows
