@@ -118,11 +118,15 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
 
 
 def _draft_row(draft: Mapping[str, Any], record: str) -> dict:
-    row = {c: (None if draft.get(c) is None else str(draft[c])) for c in _TEXT_COLUMNS}
+    row = {c: _text(draft.get(c)) for c in _TEXT_COLUMNS}
     row["refs"] = unique(draft.get("refs") or [])
     row["attrs"] = attrs_json(draft.get("attrs"))
     row["record"] = record
     return row
+
+
+def _text(value: Any) -> str | None:
+    return value if value is None or value.__class__ is str else str(value)
 
 
 def _finish(drafts: pa.Table, default_format: str, spec: SourceSpec, ingested_at: datetime,

@@ -30,15 +30,16 @@ class RefFinder:
             *jira_key, ("slack", _SLACK_CHANNEL, ("<#",)), ("slack", _SLACK_ARCHIVE, ("slack.com/archives/",)),
             ("servicenow", _SERVICENOW, ("INC", "CHG", "PRB", "RITM")),
             ("opsgenie", _OPSGENIE_URL, ("opsgenie.com/alert/detail/",))]
-        self._compiled = [(prefix, re.compile(p)) for prefix, p, _hints in self.patterns]
+        self._compiled = [(prefix, re.compile(p), hints) for prefix, p, hints in self.patterns]
 
     def find(self, *texts: str | None) -> list[str]:
         refs: list[str] = []
         for text in texts:
             if not text:
                 continue
-            for prefix, pattern in self._compiled:
-                refs += [f"{prefix}:{m}" for m in pattern.findall(text)]
+            for prefix, pattern, hints in self._compiled:
+                if any(h in text for h in hints):
+                    refs += [f"{prefix}:{m}" for m in pattern.findall(text)]
         return unique(refs)
 
 
