@@ -3,6 +3,9 @@ another machine may see of it."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from incident_timeline.cli import main
-from tests.support import DEMO_INCIDENT, demo_sources, write_config
+from tests.support import DEMO_INCIDENT, REPO, demo_sources, write_config
 
 from .conftest import SECRET_KEY, Bucket
 
@@ -92,3 +95,33 @@ def test_another_machine_sees_published_runs_only(bucket: Bucket, tmp_path: Path
     _cli(writer, "ingest", "--source", "jira")
     assert _events_by_source(analyst) == {"pagerduty": local_demo["events"]["pagerduty"],
                                           "jira": local_demo["events"]["jira"]}
+
+
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_two_backfills_for_different_sources_side_by_side(where: str, tmp_path: Path, local_demo: dict,
+                                                          s3_endpoint: str, monkeypatch):
+    """One job per source, as a scheduler runs them: at the same moment, on one lake (for
+    s3://, as two machines: each with its own catalog and no lock in common)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if where == "local":
+        config = write_config(tmp_path, demo_sources())
+        configs = {"pagerduty": config, "jira": config}
+    else:
+        bucket = Bucket(s3_endpoint)
+        env.update(bucket.env)
+        configs = {"pagerduty": _s3_config(tmp_path / "machine-a", bucket.url()),
+                   "jira": _s3_config(tmp_path / "machine-b", bucket.url())}
+    jobs = {source: subprocess.Popen([sys.executable, "-m", "incident_timeline", "--config", str(cfg),
+                                      "backfill", "--source", source], env=env, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for source, cfg in configs.items()}
+    done = {source: job.communicate(timeout=180) for source, job in jobs.items()}
+    for source, job in jobs.items():
+        assert job.returncode == 0, done[source][1]
+        assert f"\n{source} " in "\n" + done[source][1]           # its summary names its source only
+    reader = configs["pagerduty"]
+    if where == "s3":   # a third machine, in this process
+        for key, value in bucket.env.items():
+            monkeypatch.setenv(key, value)
+        reader = _s3_config(tmp_path / "analyst", bucket.url())
+    assert _events_by_source(reader) == {s: local_demo["events"][s] for s in ("pagerduty", "jira")}

@@ -1,0 +1,115 @@
+"""`lake: s3://...`, `catalog:` and `storage:` in connectors.yaml; manifests; DuckDB's reader."""
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from incident_timeline import manifests
+from incident_timeline.catalog_store import STATE_DDL
+from incident_timeline.config import ConfigInvalid, parse_config
+from incident_timeline.lake import Lake
+import correlate.catalog as catalog
+
+from .conftest import SECRET_KEY, Bucket
+
+SOURCES = [{"name": "alerts", "type": "alertmanager", "path": "*.jsonl"}]
+
+
+def _config(tmp_path: Path, **top):
+    return parse_config({"sources": SOURCES, **top}, tmp_path / "connectors.yaml")
+
+
+def test_a_local_lake_keeps_its_catalog_inside(tmp_path):
+    config = _config(tmp_path, lake="./lake")
+    lake = Lake.for_config(config)
+    assert config.lake_url is None and not lake.remote
+    assert lake.catalog == tmp_path / "lake" / "catalog.duckdb" and lake.state_dir == tmp_path / "lake"
+
+
+def test_an_s3_lake_has_a_local_catalog(tmp_path, bucket: Bucket):
+    config = _config(tmp_path, lake=bucket.url("team/prod/"))
+    assert config.lake_url == bucket.url("team/prod")
+    assert config.catalog == tmp_path / ".incident-timeline" / "catalog.duckdb"
+    lake = Lake.for_config(config)
+    assert lake.remote and lake.root == PurePosixPath(f"{bucket.name}/team/prod")
+    assert lake.uri(lake.events / "x.parquet") == f"s3://{bucket.name}/team/prod/events/x.parquet"
+    placed = _config(tmp_path, lake=bucket.url(), catalog="state/cat.duckdb")
+    assert Lake.for_config(placed).catalog == tmp_path / "state" / "cat.duckdb"
+
+
+def test_storage_keys_take_env_references_and_report_every_problem(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAKE_SECRET", SECRET_KEY)
+    monkeypatch.setenv("LAKE_KEY", "AKIAFROMCONFIG")
+    config = _config(tmp_path, lake="s3://b/p", storage={
+        "endpoint_url": "http://127.0.0.1:9", "region": "eu-central-1",
+        "access_key_id": "${LAKE_KEY}", "secret_access_key": "${LAKE_SECRET}"})
+    creds = config.s3_credentials()
+    assert (creds.endpoint_url, creds.region, creds.access_key_id, creds.secret_access_key) == (
+        "http://127.0.0.1:9", "eu-central-1", "AKIAFROMCONFIG", SECRET_KEY)
+    assert SECRET_KEY not in repr(creds) and SECRET_KEY not in repr(config.storage)
+    with pytest.raises(ConfigInvalid) as err:
+        _config(tmp_path, lake="gs://b/p", storage={"secret_access_key": "plain-key-8c1e", "colour": "x",
+                                                    "access_key_id": "${NOT_SET_ANYWHERE}"})
+    problems = err.value.problems
+    assert any("lake: 'gs://b/p' is neither a folder nor s3://bucket/prefix" in p for p in problems)
+    assert any("secret_access_key must be an ${ENV} reference" in p for p in problems)
+    assert any("unknown key 'colour'" in p for p in problems)
+    assert any("NOT_SET_ANYWHERE, which is not set" in p for p in problems)
+    assert all("plain-key-8c1e" not in p for p in problems)
+
+
+def test_credentials_fall_back_to_the_aws_environment(tmp_path, bucket: Bucket):
+    creds = _config(tmp_path, lake=bucket.url()).s3_credentials()
+    assert (creds.endpoint_url, creds.region, creds.secret_access_key) == (
+        bucket.env["AWS_ENDPOINT_URL"], bucket.env["AWS_REGION"], SECRET_KEY)
+    assert "ENDPOINT" in creds.duckdb_secret_sql() and "USE_SSL false" in creds.duckdb_secret_sql()
+
+
+def test_duckdb_reads_the_lake_through_httpfs_or_fsspec(tmp_path, bucket: Bucket, monkeypatch):
+    lake = Lake.for_config(_config(tmp_path, lake=bucket.url()))
+    lake.write_parquet(pa.table({"n": [1, 2, 3]}), lake.root / "t" / "a.parquet")
+    for forced in (None, "fsspec"):
+        if forced:
+            monkeypatch.setenv("INCIDENT_TIMELINE_DUCKDB_S3", forced)
+        con = duckdb.connect()
+        how = lake.attach(con)
+        assert how == (forced or how) and how in ("httpfs", "fsspec")
+        total = con.execute("SELECT sum(n) FROM read_parquet(?)", [lake.uri(lake.root / "t" / "a.parquet")])
+        assert total.fetchone() == (6,)
+        con.close()
+
+
+def _state(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(tmp_path / "cat.duckdb"))
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(catalog.TABLES_DDL)
+    con.execute(STATE_DDL)
+    return con
+
+
+def test_manifests_publish_generations_and_the_newest_wins(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    writer = _state(tmp_path)
+    for i in range(5):
+        writer.execute("INSERT INTO lake_files VALUES (?, 'events', 'pd', now(), NULL)",
+                       [f"events/source=pd/date=2026-10-14/run{i}.parquet"])
+        writer.execute("INSERT OR REPLACE INTO cursors VALUES ('pd', 'all', ?::TIMESTAMPTZ, now())",
+                       [f"2026-10-1{i}T00:00:00Z"])
+        manifests.write_manifest(writer, lake, "pd")
+    names = sorted(p.name for p in (tmp_path / "lake" / "_manifests" / "pd").glob("*.json"))
+    assert [n[:10] for n in names] == ["0000000003", "0000000004", "0000000005"]   # older ones pruned
+    assert not list((tmp_path / "lake" / "_manifests").rglob("*.tmp"))
+
+    reader = duckdb.connect()
+    reader.execute("SET TimeZone = 'UTC'")
+    reader.execute(catalog.TABLES_DDL)
+    reader.execute(STATE_DDL)
+    reader.execute("INSERT INTO lake_files VALUES ('events/source=gone/x.parquet', 'events', 'gone', now(), NULL)")
+    assert manifests.import_manifests(reader, lake) == ["pd"]
+    assert reader.execute("SELECT count(*) FROM lake_files WHERE source = 'pd'").fetchone() == (5,)
+    assert reader.execute("SELECT count(*) FROM lake_files WHERE source = 'gone'").fetchone() == (0,)
+    assert str(reader.execute("SELECT value FROM cursors").fetchone()[0]).startswith("2026-10-14 00:00:00")
+    assert len(manifests.published_files(lake)) == 5
