@@ -8,12 +8,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner
 
 from incident_timeline import pipeline
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
 from ingest.base import Window
+from ingest.servicenow import _next_if_more
 from tests.ingest.fakes.servicenow import ServiceNowFake
 from tests.ingest.lakeview import by_kind, fetch, lake_table, serve
 from tests.support import write_config
@@ -132,9 +134,6 @@ def test_states_audits_and_journals_read_as_tickets(snow, tmp_path):
     (200, "300", [], False),                    # an empty page ends it, whatever the link says
 ])
 def test_link_next_stops_at_the_total_or_an_empty_page(offset, total, page, follows):
-    import requests
-
-    from ingest.servicenow import _next_if_more
     resp = requests.Response()
     link = f"https://acme.service-now.com/api/now/table/incident?sysparm_limit=100&sysparm_offset={offset}"
     resp.headers.update({"Link": f'<{link}>;rel="next"', "X-Total-Count": total})
