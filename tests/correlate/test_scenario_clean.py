@@ -15,7 +15,7 @@ def test_membership_keeps_the_other_incident_out(built):
     members = {r["event_id"] for r in built["incident_events"]}
     assert members == {
         "og/trigger", "og/notify-dana", "slack/bot-trigger", "og/ack", "slack/join-dana", "slack/dana-1",
-        "jira/PAY-7", "slack/dana-2", "og/escalate", "og/notify-evan", "slack/evan-1", "og/resolve",
+        "jira/PAY-7", "slack/dana-2", "og/escalate", "og/notify-evan", "og/notify-gus", "slack/evan-1", "og/resolve",
         "slack/bot-resolve", "slack/followup"}
     (incident,) = built["incidents"]
     assert incident["services"] == ["payments-api"]
@@ -41,8 +41,8 @@ def test_metrics(built):
     assert i["title"] == "payments-api p99 latency above 2s"
     assert (i["time_to_detect_s"], i["time_to_acknowledge_s"], i["time_to_first_response_s"],
             i["time_to_mitigate_s"], i["time_to_resolve_s"]) == (None, 175, 265, 895, 2399)
-    assert (i["escalations"], i["pages"], i["responders"], i["messages"], i["gaps"]) == (1, 2, 2, 4, 1)
-    assert (i["event_count"], i["row_count"]) == (14, 12)
+    assert (i["escalations"], i["pages"], i["responders"], i["messages"], i["gaps"]) == (1, 3, 2, 4, 1)
+    assert (i["event_count"], i["row_count"]) == (15, 13)
 
 
 def test_bot_posts_fold_into_the_alert_rows(built):
@@ -58,15 +58,18 @@ def test_bot_posts_fold_into_the_alert_rows(built):
 
 def test_responders_who_was_paged_and_who_answered(built):
     people = {r["name"]: r for r in built["responders"]}
-    assert set(people) == {"Dana Ng", "Evan Ruiz"}
-    dana, evan = people["Dana Ng"], people["Evan Ruiz"]
+    assert set(people) == {"Dana Ng", "Evan Ruiz", "Gus Park"}
+    dana, evan, gus = people["Dana Ng"], people["Evan Ruiz"], people["Gus Park"]
     assert (dana["paged_at"], dana["first_action"], dana["answered"], dana["response_delay_s"]) == (
         utc("2026-09-02T10:00:06Z"), utc("2026-09-02T10:03:00Z"), True, 174)
     assert (evan["paged_at"], evan["first_action"], evan["acknowledged"], evan["spoke"]) == (
         utc("2026-09-02T10:12:01Z"), utc("2026-09-02T10:15:00Z"), False, True)
+    # paged, never answered
+    assert (gus["paged_at"], gus["first_action"], gus["answered"], gus["response_delay_s"]) == (
+        utc("2026-09-02T10:12:02Z"), None, False, None)
     (esc,) = built["escalations"]
     assert (esc["by_actor"], esc["to_whom"], esc["level"], esc["since_detected_s"], esc["answer_delay_s"]) == (
-        "Dana Ng", "Evan Ruiz", 2, 715, 180)
+        "Dana Ng", "Evan Ruiz, Gus Park", 2, 715, 180)
 
 
 def test_the_silence_before_resolution_is_a_gap(built):
