@@ -71,17 +71,20 @@ FROM islands
 GROUP BY gid
 """
 
+# Two equi-joins (an OR in one join condition would compare every pair of groups).
 _PAIRS_SQL = """
 SELECT a.gid, b.gid FROM _groups AS a JOIN _groups AS b
-  ON a.gid < b.gid AND a.source <> b.source
- AND ((a.phase IS NOT NULL AND a.phase = b.phase AND abs(epoch(a.ts) - epoch(b.ts)) <= $dedup
-       AND (len(list_intersect(a.inc_refs, b.inc_refs)) > 0
-            OR (a.category = 'alert' AND b.category = 'alert' AND lower(a.service) = lower(b.service)))
-       -- two different alerts (other fingerprints, other services) of one incident stay apart
-       AND NOT coalesce(lower(a.service) <> lower(b.service), false)
-       AND NOT (len(a.alert_refs) > 0 AND len(b.alert_refs) > 0 AND len(list_intersect(a.alert_refs, b.alert_refs)) = 0))
-   OR (split_part(a.source_type, '_', 1) = split_part(b.source_type, '_', 1)
-       AND a.native_id = b.native_id AND a.kind = b.kind))
+  ON a.phase = b.phase AND a.gid < b.gid AND a.source <> b.source
+ AND abs(epoch(a.ts) - epoch(b.ts)) <= $dedup
+ AND (len(list_intersect(a.inc_refs, b.inc_refs)) > 0
+      OR (a.category = 'alert' AND b.category = 'alert' AND lower(a.service) = lower(b.service)))
+ -- two different alerts (other services, other fingerprints) of one incident stay apart
+ AND NOT coalesce(lower(a.service) <> lower(b.service), false)
+ AND NOT (len(a.alert_refs) > 0 AND len(b.alert_refs) > 0 AND len(list_intersect(a.alert_refs, b.alert_refs)) = 0)
+UNION
+SELECT a.gid, b.gid FROM _groups AS a JOIN _groups AS b
+  ON split_part(a.source_type, '_', 1) = split_part(b.source_type, '_', 1) AND a.native_id = b.native_id
+ AND a.kind = b.kind AND a.gid < b.gid AND a.source <> b.source
 """
 
 _ROWS_SQL = """
