@@ -71,7 +71,9 @@ class People:
         """A comma-separated subject ("Alice Chen, bob") with each name made canonical."""
         if not names:
             return names
-        return ", ".join(self.resolve(n.strip(), None)[0] or n.strip() for n in names.split(","))
+        parts = [n.strip() for n in names.split(",")]
+        resolved = [self.resolve(n, None)[0] or n for n in parts]
+        return ", ".join(resolved) if resolved != parts else names   # untouched unless someone matched
 
     @classmethod
     def from_events(cls, *tables: pa.Table) -> "People":

@@ -25,6 +25,7 @@ def test_email_first_then_name_and_only_when_the_name_is_unambiguous():
     assert people.resolve("Sam Lee", "PSAM") == ("Sam Lee", "PSAM")      # two e-mails: no guess
     assert people.resolve("Zoe", "U9") == ("Zoe", "U9")
     assert people.resolve_names("alice.chen, Zoe") == "Alice Chen, Zoe"
+    assert people.resolve_names("team-a,team-b") == "team-a,team-b"     # not people: untouched
 
 
 def _raw(source_type, stream, rows):
