@@ -66,3 +66,12 @@ def test_screenshot_of_the_draft(hostile, tmp_path):
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     print(f"screenshot: {shot}")
+
+
+def test_the_draft_prints(hostile, tmp_path):
+    pdf = tmp_path / "postmortem.pdf"
+    chromium(tmp_path, hostile["out"] / "postmortem.html", "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-")
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", data))
+    assert 2 <= pages <= 12, pages
