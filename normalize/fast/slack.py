@@ -2,8 +2,9 @@
 
 Mirrors `normalize.mappers.slack.SlackMapper` field for field; a test checks both give the
 same events. Declined, and left to the mapper: other streams, payloads that are not a
-JSON object, messages without channel or ts, messages with attachments, and text with
-HTML entities or whitespace this SQL does not reproduce exactly.
+JSON object (or that only DuckDB's lenient reader accepts), messages without channel or
+string ts, messages with attachments, and text with HTML entities or whitespace this SQL
+does not reproduce exactly.
 """
 from __future__ import annotations
 
@@ -16,14 +17,23 @@ from ..mapping import Context
 from ..schema import DRAFT_SCHEMA
 from .sql import ODD_TEXT, OTHER_ENTITY, cut_line_sql, first_line_sql, html_unescape_sql, lit, refs_sql, unique_sql
 
-_FIELDS = {"ts": "VARCHAR", "user": "VARCHAR", "text": "VARCHAR", "subtype": "VARCHAR", "bot_id": "VARCHAR",
-           "thread_ts": "VARCHAR", "username": "VARCHAR", "channel": "VARCHAR",
+# ts and thread_ts stay JSON text so that a number is told from a string; attachments only
+# need to be seen. One parse of the payload serves every field.
+_FIELDS = {"ts": "JSON", "user": "VARCHAR", "text": "VARCHAR", "subtype": "VARCHAR", "bot_id": "VARCHAR",
+           "thread_ts": "JSON", "username": "VARCHAR", "channel": "VARCHAR", "attachments": "JSON",
            "bot_profile": {"name": "VARCHAR"}, "user_profile": {"real_name": "VARCHAR"}}
 _KINDS = {"channel_join": "chat.join", "channel_leave": "chat.leave", "channel_topic": "chat.topic",
           "channel_purpose": "chat.topic", "pinned_item": "chat.pin"}
 _TOKEN = "<([^<>]+)>"
-_USABLE = ("stream IN ('messages', 'replies') AND "
-           "CASE WHEN json_valid(payload) THEN json_type(payload) = 'OBJECT' ELSE false END")
+
+# DuckDB's JSON reader takes a trailing comma, NaN and Infinity, which json.loads refuses.
+_LENIENT_JSON = r",\s*[}\]]|\bNaN\b|\bInfinity\b"
+
+
+def _json_string(col: str) -> str:
+    """A JSON string value without escapes, unquoted; NULL for anything else."""
+    return (f"CASE WHEN starts_with({col}, '\"') AND NOT contains({col}, '\\') "
+            f"THEN substr({col}, 2, length({col}) - 2) END")
 
 
 def _users(ctx: Context) -> pa.Table:
@@ -65,8 +75,8 @@ def slack_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
         con.execute(_MESSAGES)
         con.execute(_TOKENS)
         drafts = con.sql(_drafts_sql(ctx)).to_arrow_table().sort_by("rid")
-        rest_ids = con.sql(f"SELECT rid FROM raw WHERE NOT ({_USABLE}) "
-                           f"UNION ALL SELECT rid FROM m WHERE NOT taken ORDER BY rid").to_arrow_table()
+        rest_ids = con.sql("SELECT rid FROM raw WHERE rid NOT IN (SELECT rid FROM m WHERE taken) "
+                           "ORDER BY rid").to_arrow_table()
     finally:
         con.close()
     # The payload is the record kept for rejects: taken from raw, not carried through SQL.
@@ -80,23 +90,24 @@ _MESSAGES = f"""
 CREATE TEMP TABLE m AS
 WITH parsed AS (
     SELECT rid, payload, nullif(parent_id, '') AS parent_id,
-           json_transform(payload, {lit(json.dumps(_FIELDS))}) AS p,
-           json_exists(payload, '$.attachments') AS has_attachments,
-           coalesce(json_type(payload, '$.ts'), '') = 'VARCHAR'
-               AND coalesce(json_type(payload, '$.thread_ts'), 'VARCHAR') = 'VARCHAR' AS plain_types
-    FROM raw WHERE {_USABLE}),
+           try(json_transform(payload, {lit(json.dumps(_FIELDS))})) AS p
+    FROM raw WHERE stream IN ('messages', 'replies')),
 msg AS (
-    SELECT rid, payload, p, coalesce(parent_id, nullif(p.channel, '')) AS channel, p.ts AS ts,
-           coalesce(p.text, '') AS raw_text, has_attachments, plain_types
-    FROM parsed)
+    SELECT rid, payload, p, coalesce(parent_id, nullif(p.channel, '')) AS channel,
+           {_json_string('p.ts')} AS ts, {_json_string('p.thread_ts')} AS thread_ts,
+           coalesce(p.text, '') AS raw_text, p.attachments IS NOT NULL AS has_attachments,
+           (p.thread_ts IS NULL OR p.thread_ts = 'null' OR {_json_string('p.thread_ts')} IS NOT NULL) AS plain_types
+    FROM parsed WHERE p IS NOT NULL)
 SELECT msg.*, u.name AS user_name, u.email AS email, c.name AS channel_name,
        (p.subtype = 'bot_message' OR coalesce(p.bot_id, '') <> '' OR coalesce(u.is_bot, false)) AS is_bot,
        channel IS NOT NULL AND plain_types AND coalesce(ts, '') <> '' AND NOT has_attachments
+           AND NOT regexp_matches(payload, {lit(_LENIENT_JSON)})
            AND NOT (strlen(raw_text) <> length(raw_text) AND regexp_matches(raw_text, {lit(ODD_TEXT)}))
            AND NOT (contains(raw_text, '&') AND regexp_matches(
                     replace(replace(replace(raw_text, '&amp;', ''), '&lt;', ''), '&gt;', ''), {lit(OTHER_ENTITY)}))
            AS taken
 FROM msg LEFT JOIN users u ON u.id = msg.p.user LEFT JOIN channels c ON c.id = msg.channel"""
+
 
 # The <...> tokens of every taken message, rendered, in order (mentions joined to users).
 _TOKENS = f"""
@@ -125,7 +136,7 @@ def _drafts_sql(ctx: Context) -> str:
     return f"""
     WITH t AS (
         SELECT m.*, {html_unescape_sql(f"CASE WHEN rendered IS NULL THEN raw_text ELSE {joined} END")} AS text,
-               CASE p.subtype {kinds} ELSE CASE WHEN coalesce(p.thread_ts, '') <> '' AND p.thread_ts <> ts
+               CASE p.subtype {kinds} ELSE CASE WHEN coalesce(thread_ts, '') <> '' AND thread_ts <> ts
                     THEN 'chat.reply' ELSE 'chat.message' END END AS kind
         FROM m LEFT JOIN tokens USING (rid) WHERE taken),
     lines AS (SELECT *, {first_line_sql('text')} AS line, {all_refs} AS all_refs FROM t)
@@ -140,6 +151,6 @@ def _drafts_sql(ctx: Context) -> str:
            NULL::VARCHAR AS severity, NULL::VARCHAR AS service, {url} AS url,
            channel || ':' || ts AS native_id, {unique_sql('all_refs')} AS refs,
            json_object('channel', channel, 'channel_name', channel_name,
-                       'subtype', p.subtype, 'thread_ts', p.thread_ts) AS attrs,
+                       'subtype', p.subtype, 'thread_ts', thread_ts) AS attrs,
            NULL::VARCHAR AS record, rid
     FROM lines"""

@@ -97,15 +97,15 @@ def test_awkward_slack_messages_agree_and_go_the_right_way():
          "attachments": [{"fallback": "see https://acme.pagerduty.com/incidents/Q2W3E4R"}]},
         {"type": "message", "user": "U1", "ts": 1791986858.5, "text": "numeric ts"},
         {"type": "message", "user": "U1", "text": "no ts"},
-        "[1, 2]", "{broken",
+        "[1, 2]", "{broken", '{"type": "message", "user": "U1", "ts": "1791986859.000001", "text": "x",}',
     ]
     raw = _slack_raw([(s, p, u) for s, p, u in users] + [("messages", "C0INC42", m) for m in msgs])
     fast, slow, fo, so = _both(raw, SourceSpec("slack", "slack"))
     assert fast == slow
     assert fo.rejects.to_pylist() == so.rejects.to_pylist()
-    assert fo.rejects.num_rows == 3        # no ts, not an object, broken JSON
-    # declined: entities (3), odd entities, nbsp, attachments, numeric ts, the three rejects
-    assert _split(raw, SourceSpec("slack", "slack")) == (5, 3 + 4 + 3)
+    assert fo.rejects.num_rows == 4        # no ts, not an object, broken JSON, trailing comma
+    # declined: entities (3), odd entities, nbsp, attachments, numeric ts, the four rejects
+    assert _split(raw, SourceSpec("slack", "slack")) == (5, 3 + 4 + 4)
     by_ts = {e["ts_raw"]: e for e in fast}
     first = by_ts["1791986850.000700"]
     assert first["body"].strip().startswith("@Ann & @bob see #other x (https://x.example) a@b.c @here @@sre <b>")
