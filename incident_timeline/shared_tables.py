@@ -16,6 +16,7 @@ import pyarrow as pa
 
 import correlate.catalog as catalog
 
+from . import catalog_store, manifests
 from .lake import Lake
 
 FLAT_TABLES = {
@@ -51,3 +52,17 @@ def export_incident(con: duckdb.DuckDBPyConnection, lake: Lake, incident_id: str
 
 def table_uris(lake: Lake, table: str) -> list[str]:
     return [lake.uri(f) for f in lake.storage.glob(lake.shared_tables / table, "*.parquet")]
+
+
+def published_files(lake: Lake, kind: str = "events") -> list[str]:
+    """URIs of the live `events` or `rejects` files: the list another engine should read
+    (a glob would also find retired files and, on object storage, unpublished ones)."""
+    if lake.remote:
+        return manifests.published_files(lake, kind)
+    con = catalog_store.read_catalog(lake)
+    if con is None:
+        return []
+    try:
+        return [lake.uri(f) for f in catalog_store.live_files(con, lake, kind)]
+    finally:
+        con.close()
