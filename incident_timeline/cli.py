@@ -259,3 +259,14 @@ def sources(obj: Ctx) -> None:
     for s in obj.config.sources:
         mode = f"recorded: {s.get('path')}" if s.get("path") is not None else f"api: {s.get('base_url')}"
         click.echo(f"{s.name:<20} {s.type:<14} {mode}")
+
+
+@main.command("lake-files")
+@click.option("--kind", type=click.Choice(["events", "rejects"]), default="events", show_default=True)
+@click.pass_obj
+def lake_files(obj: Ctx, kind: str) -> None:
+    """Print the lake's published Parquet files, one path or s3:// URL a line: what Spark,
+    Trino or another DuckDB should read (a glob also finds retired or unpublished files)."""
+    from .shared_tables import published_files
+    for uri in published_files(Lake.for_config(obj.config), kind):
+        click.echo(uri)

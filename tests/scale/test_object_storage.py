@@ -65,6 +65,9 @@ def test_ingest_build_query_on_s3_through_the_cli(bucket: Bucket, tmp_path: Path
     assert report["milestones"] == local_demo["report"]["milestones"]
     assert report["metrics"] == local_demo["report"]["metrics"]
     assert _events_by_source(config) == local_demo["events"]
+    listed = _cli(config, "lake-files").output.split()
+    assert listed and all(u.startswith(bucket.url("prod/events/source=")) for u in listed)
+    assert {u.split("/source=")[1].split("/")[0] for u in listed} == set(local_demo["events"])
 
     keys = bucket.keys()
     for folder in ("prod/raw/", "prod/events/source=", "prod/_manifests/pagerduty/", "prod/tables/incidents/",
