@@ -25,8 +25,7 @@ def optional_table(con: duckdb.DuckDBPyConnection, name: str, incident_id: str) 
         [name]).fetchall()]
     if "incident_id" not in columns:
         return None
-    shown = [c for c in columns if c not in ("incident_id",)]
-    order = "seq" if "seq" in shown else "ALL"
+    order = "seq" if "seq" in columns else "ALL"
     cur = con.execute(f'SELECT * EXCLUDE (incident_id) FROM "{name}" WHERE incident_id = ? ORDER BY {order}',
                       [incident_id])
     names = [d[0] for d in cur.description]

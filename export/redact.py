@@ -11,41 +11,54 @@ from typing import Any
 
 _TOKEN_CHARS = r"[A-Za-z0-9_\-./+=~]"
 
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("private-key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
-                               re.S)),
-    ("slack-webhook", re.compile(r"https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]+")),
-    ("slack-token", re.compile(r"\b(?:xox[abeoprs]|xoxe\.xox[bp])-[A-Za-z0-9-]{10,}")),
-    ("slack-app-token", re.compile(r"\bxapp-\d-[A-Za-z0-9-]{20,}")),
-    ("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})")),
-    ("aws-access-key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b")),
-    ("aws-secret", re.compile(r"(?i)(aws_secret_access_key[\"']?\s*[=:]\s*[\"']?)[A-Za-z0-9/+=]{40}")),
-    ("jira-token", re.compile(r"\bAT(?:ATT|CTT)[A-Za-z0-9_\-=]{20,}")),
-    ("pagerduty-token", re.compile(r"(?i)(\btoken\s+token=)[A-Za-z0-9_+\-]{16,}")),
-    ("pagerduty-key", re.compile(r"(?i)(\b(?:routing|integration|service)_key[\"']?\s*[=:]\s*[\"']?)[0-9a-z]{32}\b")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("bearer", re.compile(rf"(?i)(\bbearer\s+){_TOKEN_CHARS}{{12,}}")),
-    ("basic-auth", re.compile(r"(?i)(\bauthorization:\s*basic\s+|\bbasic\s+(?=[A-Za-z0-9+/]{16,}={0,2}(?:\s|$)))"
-                              r"[A-Za-z0-9+/]{12,}={0,2}")),
+# A pattern runs only on text holding one of its trigger words (lower case): ordinary text
+# then costs a few substring checks instead of every regex.
+_PAIR_WORDS = ("pass", "pwd", "secret", "key", "token")
+_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [
+    ("private-key", ("private key",), re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S)),
+    ("slack-webhook", ("hooks.slack",), re.compile(
+        r"https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]+")),
+    ("slack-token", ("xox",), re.compile(r"\b(?:xox[abeoprs]|xoxe\.xox[bp])-[A-Za-z0-9-]{10,}")),
+    ("slack-app-token", ("xapp-",), re.compile(r"\bxapp-\d-[A-Za-z0-9-]{20,}")),
+    ("github-token", ("gh", "github_pat_"), re.compile(
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})")),
+    ("aws-access-key", ("akia", "asia", "agpa", "aida", "aroa"), re.compile(
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b")),
+    ("aws-secret", ("aws_secret_access_key",), re.compile(
+        r"(?i)(aws_secret_access_key[\"']?\s*[=:]\s*[\"']?)[A-Za-z0-9/+=]{40}")),
+    ("jira-token", ("atatt", "atctt"), re.compile(r"\bAT(?:ATT|CTT)[A-Za-z0-9_\-=]{20,}")),
+    ("pagerduty-token", ("token=",), re.compile(r"(?i)(\btoken\s+token=)[A-Za-z0-9_+\-]{16,}")),
+    ("pagerduty-key", ("_key",), re.compile(
+        r"(?i)(\b(?:routing|integration|service)_key[\"']?\s*[=:]\s*[\"']?)[0-9a-z]{32}\b")),
+    ("jwt", ("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("bearer", ("bearer",), re.compile(rf"(?i)(\bbearer\s+){_TOKEN_CHARS}{{12,}}")),
+    ("basic-auth", ("basic",), re.compile(
+        r"(?i)(\bauthorization:\s*basic\s+|\bbasic\s+(?=[A-Za-z0-9+/]{16,}={0,2}(?:\s|$)))[A-Za-z0-9+/]{12,}={0,2}")),
     # A title cut short by the normaliser ("…") can end in the first part of a token.
-    ("truncated-secret", re.compile(r"\b(?:xox[a-z]-|xapp-|gh[pousr]_|github_pat_|AKIA|ASIA|AT[AC]TT|eyJ)"
-                                    r"[A-Za-z0-9_\-./+=]*…")),
-    ("url-password", re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s/:@]+:)[^\s/@]+(?=@)")),
+    ("truncated-secret", ("…",), re.compile(
+        r"\b(?:xox[a-z]-|xapp-|gh[pousr]_|github_pat_|AKIA|ASIA|AT[AC]TT|eyJ)[A-Za-z0-9_\-./+=]*…")),
+    ("url-password", ("://",), re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s/:@]+:)[^\s/@]+(?=@)")),
     # key=value is a pair whatever the value; after a colon the value must look like a
     # secret (a digit or symbol in it, or 16+ token characters), so prose survives.
-    ("password", re.compile(r"(?i)(\b[a-z_]*(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|token)"
-                            r"[\"']?\s*=\s*[\"']?)[^\s&\"',;]+")),
-    ("password", re.compile(r"(?i)(\b(?:password|passwd|pwd)[\"']?\s*:\s*[\"']?)"
-                            r"(?=[^\s\"',;]*[0-9!#$%^&*@?~])[^\s\"',;]{4,}")),
-    ("password", re.compile(rf"(?i)(\b(?:secret|api[_-]?key|access[_-]?key|token)[\"']?\s*:\s*[\"']?)"
-                            rf"(?=[^\s\"',;]*[0-9])(?=[^\s\"',;]*[A-Za-z]){_TOKEN_CHARS}{{16,}}")),
+    ("password", _PAIR_WORDS, re.compile(
+        r"(?i)(\b[a-z_]*(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|token)[\"']?\s*=\s*[\"']?)"
+        r"[^\s&\"',;]+")),
+    ("password", _PAIR_WORDS, re.compile(
+        r"(?i)(\b(?:password|passwd|pwd)[\"']?\s*:\s*[\"']?)(?=[^\s\"',;]*[0-9!#$%^&*@?~])[^\s\"',;]{4,}")),
+    ("password", _PAIR_WORDS, re.compile(
+        rf"(?i)(\b(?:secret|api[_-]?key|access[_-]?key|token)[\"']?\s*:\s*[\"']?)"
+        rf"(?=[^\s\"',;]*[0-9])(?=[^\s\"',;]*[A-Za-z]){_TOKEN_CHARS}{{16,}}")),
 ]
 
 
 def redact(text: str | None) -> str | None:
     if not text:
         return text
-    for name, pattern in _PATTERNS:
+    lowered = text.lower()
+    for name, triggers, pattern in _PATTERNS:
+        if not any(t in lowered for t in triggers):
+            continue
         if pattern.groups:
             text = pattern.sub(lambda m, n=name: _keep_label(m, n), text)
         else:
