@@ -131,3 +131,21 @@ def test_a_collapsed_alert_storm_is_drawn_as_a_span(report):
     assert re.search(r'<rect class="storm system"[^>]*width="[0-9.]+"', page)
     assert "×40" in page
     assert "×40 over 9m 00s" in render_markdown(stormy)
+
+
+def test_every_markdown_table_keeps_its_shape_and_there_is_no_raw_html(hostile):
+    """What makes the draft paste cleanly into Confluence, Google Docs and Notion."""
+    markdown = _read(hostile, "postmortem.md")
+    assert not re.search(r"<[a-zA-Z/!]", markdown)
+    tables, current = [], []
+    for line in markdown.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    assert len(tables) >= 8
+    for table in tables:
+        widths = {len(re.findall(r"(?<!\\)\|", line)) for line in table}
+        assert len(widths) == 1, table
+        assert re.fullmatch(r"\|(-+\|)+", table[1]), table[1]
