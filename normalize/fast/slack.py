@@ -25,6 +25,7 @@ _FIELDS = {"ts": "JSON", "user": "VARCHAR", "text": "VARCHAR", "subtype": "VARCH
 _KINDS = {"channel_join": "chat.join", "channel_leave": "chat.leave", "channel_topic": "chat.topic",
           "channel_purpose": "chat.topic", "pinned_item": "chat.pin"}
 _TOKEN = "<([^<>]+)>"
+_BATCH_ROWS = 32_768
 
 # DuckDB's JSON reader takes a trailing comma, NaN and Infinity, which json.loads refuses.
 _LENIENT_JSON = r",\s*[}\]]|\bNaN\b|\bInfinity\b"
@@ -68,8 +69,10 @@ def _token_sql(target: str, label: str, user_name: str) -> str:
 def slack_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
     con = duckdb.connect()
     try:
-        con.register("raw", raw.select(["stream", "parent_id", "payload"])
-                     .append_column("rid", pa.array(range(raw.num_rows), pa.int64())))
+        # In batches, so that DuckDB scans them on every core.
+        numbered = raw.select(["stream", "parent_id", "payload"]).append_column(
+            "rid", pa.array(range(raw.num_rows), pa.int64()))
+        con.register("raw", pa.Table.from_batches(numbered.to_batches(max_chunksize=_BATCH_ROWS), numbered.schema))
         con.register("users", _users(ctx))
         con.register("channels", _channels(ctx))
         con.execute(_MESSAGES)
@@ -93,7 +96,8 @@ WITH parsed AS (
            try(json_transform(payload, {lit(json.dumps(_FIELDS))})) AS p
     FROM raw WHERE stream IN ('messages', 'replies')),
 msg AS (
-    SELECT rid, payload, p, coalesce(parent_id, nullif(p.channel, '')) AS channel,
+    SELECT rid, regexp_matches(payload, {lit(_LENIENT_JSON)}) AS lenient, p,
+           coalesce(parent_id, nullif(p.channel, '')) AS channel,
            {_json_string('p.ts')} AS ts, {_json_string('p.thread_ts')} AS thread_ts,
            coalesce(p.text, '') AS raw_text, p.attachments IS NOT NULL AS has_attachments,
            (p.thread_ts IS NULL OR p.thread_ts = 'null' OR {_json_string('p.thread_ts')} IS NOT NULL) AS plain_types
@@ -101,7 +105,7 @@ msg AS (
 SELECT msg.*, u.name AS user_name, u.email AS email, c.name AS channel_name,
        (p.subtype = 'bot_message' OR coalesce(p.bot_id, '') <> '' OR coalesce(u.is_bot, false)) AS is_bot,
        channel IS NOT NULL AND plain_types AND coalesce(ts, '') <> '' AND NOT has_attachments
-           AND NOT regexp_matches(payload, {lit(_LENIENT_JSON)})
+           AND NOT lenient
            AND NOT (strlen(raw_text) <> length(raw_text) AND regexp_matches(raw_text, {lit(ODD_TEXT)}))
            AND NOT (contains(raw_text, '&') AND regexp_matches(
                     replace(replace(replace(raw_text, '&amp;', ''), '&lt;', ''), '&gt;', ''), {lit(OTHER_ENTITY)}))
