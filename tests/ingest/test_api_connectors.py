@@ -223,3 +223,17 @@ def test_a_server_that_is_not_there_is_retried_then_one_line(tmp_path, monkeypat
     with pytest.raises(RetriesExhausted, match="connection error") as err:
         fetch_entry(slack, tmp_path, WHOLE)
     assert len(sleeps) == 5 + 3 and "u+never-shown" not in str(err.value)
+
+
+def test_pagerduty_services_are_partitions(pagerduty, tmp_path):
+    mine = fetch_entry({**pagerduty.source_entry(), "services": ["PSVC001"]}, tmp_path, WHOLE)
+    assert keys(mine) == expected_keys(pagerduty, WHOLE) and {r.partition for r in mine} == {"PSVC001"}
+    assert fetch_entry({**pagerduty.source_entry(), "services": ["PNOTOURS"]}, tmp_path, WHOLE) == []
+
+
+def test_jira_projects_are_partitions(jira, tmp_path):
+    entry = {k: v for k, v in jira.source_entry().items() if k != "jql"}
+    records = fetch_entry({**entry, "projects": ["OPS"]}, tmp_path, WHOLE)
+    assert keys(records) == expected_keys(jira, WHOLE) and {r.partition for r in records} == {"OPS"}
+    jql = [r.args["jql"] for r in jira.served if r.path.endswith("/search/jql")][0]
+    assert jql.startswith('project = "OPS" AND updated >= ')

@@ -25,6 +25,8 @@ How to add a connector type `x`:
    - `route(request)`: answer one authorised request (a werkzeug Response), e.g. with
      `self.json(...)`; unknown paths: `self.not_found(request)`;
    - `authorized(request)` and `reject_auth(request)`: how the real API tells a bad token;
+   - `name`: the source's name in the entry (tests look for it in error lines), and
+     `secrets()` if not every environment value is secret (default: all of them);
    - `loop_pages()`: make the API's pagination repeat itself (same token or same page).
 
 2. Add `"x": "tests.ingest.fakes.x:XFake"` to FAKES (a variant of one type, like Jira
