@@ -152,6 +152,15 @@ def _formats(value: str) -> tuple[str, ...]:
     return formats
 
 
+def _zone(value: str | None) -> str | None:
+    """Checked when the command line is read, so `run` does not ingest before refusing it."""
+    try:
+        render.display_zone(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).replace("--display-tz ", ""), param_hint="--display-tz") from None
+    return value
+
+
 def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: Path | None,
            display_tz: str | None) -> None:
     fmts = _formats(formats)
@@ -174,7 +183,8 @@ _build_options = [
                  help="Output folder [default: reports/<incident>]."),
     click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
                  help="A folder of Jinja2 templates overriding the built-in ones."),
-    click.option("--display-tz", default=None, help="Also show local times in this IANA zone."),
+    click.option("--display-tz", default=None, callback=lambda _ctx, _param, value: _zone(value),
+                 help="Also show local times in this IANA zone."),
 ]
 
 
