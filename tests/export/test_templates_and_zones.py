@@ -57,14 +57,24 @@ def test_utc_only_by_default(demo_build):
     assert "ts_local" not in render_csv(demo_build["report"]).splitlines()[0]
 
 
-def test_a_bad_display_zone_is_one_clear_line_and_writes_nothing(demo_lake, tmp_path):
+def test_a_bad_display_zone_is_refused_before_any_work(demo_lake, tmp_path):
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["--config", str(demo_lake), "build", DEMO_INCIDENT, "--out", str(out),
-                                       "--display-tz", "Mars/Olympus_Mons"])
-    assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1] == \
-        "error: --display-tz 'Mars/Olympus_Mons' is not an IANA time zone (e.g. Europe/Berlin)"
-    assert not out.exists() or not any(out.iterdir())
+    for command in ("build", "run"):
+        result = CliRunner().invoke(main, ["--config", str(demo_lake), command, DEMO_INCIDENT, "--out", str(out),
+                                           "--display-tz", "Mars/Olympus_Mons"])
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for --display-tz: 'Mars/Olympus_Mons' is not an IANA time zone" in result.output
+        assert "fetched" not in result.output and not out.exists()
+
+
+def test_writing_with_a_bad_zone_writes_nothing(demo_build, tmp_path):
+    try:
+        write(demo_build["report"], tmp_path / "out", ("md", "csv"), display_tz="Not/AZone")
+    except ValueError as exc:
+        assert str(exc) == "--display-tz 'Not/AZone' is not an IANA time zone (e.g. Europe/Berlin)"
+    else:
+        raise AssertionError("a bad zone was accepted")
+    assert not (tmp_path / "out").exists()
 
 
 def test_default_formats_are_all_four(demo_lake, tmp_path):
