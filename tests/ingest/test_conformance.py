@@ -75,6 +75,8 @@ def test_pages_through_every_record_once(fake, tmp_path):
     assert keys(records) == expected_keys(fake, WHOLE)
     paths = Counter(r.path for r in fake.served)
     assert max(paths.values()) >= 2, f"no endpoint was paged: {paths}"
+    asked = Counter((r.method, r.path, r.query_string, r.get_data()) for r in fake.served)
+    assert max(asked.values()) == 1, "a page was fetched twice"
 
 
 def test_rate_limit_then_success_honours_retry_after(fake, tmp_path, sleeps):
