@@ -16,6 +16,7 @@ import pyarrow as pa
 from . import tables
 from .actions import action_items
 from .decisions import decision_points
+from .event_files import EventFiles
 from .expand import expand
 from .gaps import gaps
 from .milestones import MILESTONES, find_milestones, metrics
@@ -35,10 +36,12 @@ class Settings:
 
 
 def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
-              rejects_by_source: dict[str, int] | None = None) -> dict[str, pa.Table]:
-    """Every incident table's rows for `seed` (a str as typed on the command line)."""
+              rejects_by_source: dict[str, int] | None = None, files: EventFiles | None = None
+              ) -> dict[str, pa.Table]:
+    """Every incident table's rows for `seed` (a str as typed on the command line).
+    With `files`, reads only what the incident's window needs (see event_files.py)."""
     found = expand(con, parse_seed(seed), pad_before=settings.pad_before, pad_after=settings.pad_after,
-                   depth=settings.depth)
+                   depth=settings.depth, files=files)
     events = con.sql("SELECT * FROM members ORDER BY ts, source, event_id").to_arrow_table().to_pylist()
     rows = timeline_rows(con, settings.storm_window, settings.dedup_window)
     marks = find_milestones(events)

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from normalize.schema import EVENT_SCHEMA, REJECT_SCHEMA
 
-from . import tables
+from . import refindex, tables
 from .views import (CROSS_INCIDENT_VIEWS, EVENT_COLUMN_COMMENTS, REJECT_COLUMN_COMMENTS,
                     VIEW_COMMENTS)
 
@@ -25,6 +25,7 @@ TABLES_DDL = ";\n".join(t.ddl() for t in tables.ALL_TABLES) + ";\n"
 
 INCIDENT_TABLES = tuple(t.name for t in tables.INCIDENT_TABLES)
 SCHEMA_TABLE = "catalog_schema"
+VIEW_SOURCES = "view_sources"   # the SQL digest each lake view was last created from
 # A hash of the layout: a catalog written by another version gets its columns, comments
 # and views brought up to date once.
 SCHEMA_VERSION = hashlib.sha256(repr((tables.ALL_TABLES, CROSS_INCIDENT_VIEWS)).encode()).hexdigest()[:16]
@@ -84,17 +85,35 @@ def _parquet_source(folder: Path, files: list[Path] | None) -> str | None:
 
 def _location(file: Path | str) -> str:
     """A local file as an absolute path; a URL (s3://...) as it is."""
-    return file if isinstance(file, str) and "://" in file else str(Path(file).resolve())
+    if isinstance(file, str) and "://" in file:
+        return file
+    path = Path(file)
+    return str(path) if path.is_absolute() else str(path.resolve())
 
 
 def refresh(con: duckdb.DuckDBPyConnection, lake_root: Path, events_files: list[Path] | None = None,
             rejects_files: list[Path] | None = None) -> None:
-    """(Re)create the views and tables. Views hold the lake's absolute paths."""
+    """(Re)create the views and tables, and bring the ref index up to the live event files.
+    Views hold the lake's absolute paths; a view whose SQL has not changed is left alone
+    (re-creating one opens the footer of every file it reads)."""
     ensure_tables(con)
-    con.execute(f"CREATE OR REPLACE VIEW events AS {events_relation_sql(lake_root, events_files)}")
-    con.execute(f"CREATE OR REPLACE VIEW rejects AS {rejects_relation_sql(lake_root, rejects_files)}")
-    _comment_view(con, "events", EVENT_COLUMN_COMMENTS)
-    _comment_view(con, "rejects", REJECT_COLUMN_COMMENTS)
+    if events_files is not None:
+        refindex.update(con, [_location(f) for f in events_files])
+    _set_view(con, "events", events_relation_sql(lake_root, events_files), EVENT_COLUMN_COMMENTS)
+    _set_view(con, "rejects", rejects_relation_sql(lake_root, rejects_files), REJECT_COLUMN_COMMENTS)
+
+
+def _set_view(con: duckdb.DuckDBPyConnection, view: str, sql: str, comments: dict[str, str]) -> None:
+    digest = hashlib.sha256(sql.encode()).hexdigest()
+    con.execute(f"CREATE TABLE IF NOT EXISTS {VIEW_SOURCES} (view VARCHAR PRIMARY KEY, digest VARCHAR)")
+    current = con.execute(f"SELECT digest FROM {VIEW_SOURCES} WHERE view = ?", [view]).fetchall()
+    exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT temporary",
+                         [view]).fetchall()[0][0]
+    if exists and current and current[0][0] == digest:
+        return
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}")
+    _comment_view(con, view, comments)
+    con.execute(f"INSERT OR REPLACE INTO {VIEW_SOURCES} VALUES (?, ?)", [view, digest])
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
+from .event_files import EventFiles
 from .seed import Seed, parse_seed
 
 INCIDENT_PREFIXES = ("pagerduty:", "opsgenie:", "servicenow:", "alert:")
@@ -42,14 +43,17 @@ class Expansion:
 
 
 def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: timedelta,
-           pad_after: timedelta, depth: int) -> Expansion:
-    """Leaves a temp table `members` holding the incident's events; returns how it got there."""
+           pad_after: timedelta, depth: int, files: EventFiles | None = None) -> Expansion:
+    """Leaves a temp table `members` holding the incident's events; returns how it got there.
+
+    With `files`, only the day partitions the window touches are read (and the seed's span
+    comes from the catalog's ref index); without, `con` must have an `events` relation."""
     seed = parse_seed(seed) if isinstance(seed, str) else seed
-    cluster, bounds = _seed_refs(con, seed)
+    cluster, bounds = _seed_refs(con, seed, files)
     seed_ref = min(cluster, default=seed.text)
     start, end = bounds[0] - pad_before, bounds[1] + pad_after
-    con.execute("CREATE OR REPLACE TEMP TABLE w AS SELECT * FROM events WHERE ts >= ? AND ts <= ?",
-                [start, end])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE w AS SELECT * FROM {_events(files, start, end)} "
+                "WHERE ts >= ? AND ts <= ?", [start, end])
     shared: set[str] = set()
     foreign: set[str] = set()
     for _ in range(depth):
@@ -73,21 +77,32 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
                      seed_ref)
 
 
-def _seed_refs(con: duckdb.DuckDBPyConnection, seed: Seed) -> tuple[set[str], tuple[datetime, datetime]]:
+def _events(files: EventFiles | None, start: datetime, end: datetime) -> str:
+    return "events" if files is None else f"({files.relation(start, end)})"
+
+
+def _seed_refs(con: duckdb.DuckDBPyConnection, seed: Seed,
+               files: EventFiles | None = None) -> tuple[set[str], tuple[datetime, datetime]]:
     """The cluster's first refs and the seed events' span."""
     if seed.kind == "service_window":
         rows = con.execute(
-            "SELECT min(ts), max(ts), count(*), list_distinct(flatten(list(refs))) FROM events "
-            "WHERE lower(service) = lower(?) AND ts >= ? AND ts < ?",
+            "SELECT min(ts), max(ts), count(*), list_distinct(flatten(list(refs))) "
+            f"FROM {_events(files, seed.start, seed.end)} WHERE lower(service) = lower(?) AND ts >= ? AND ts < ?",
             [seed.service, seed.start, seed.end]).fetchone()
         if not rows[2]:
             raise IncidentNotFound(f"no event of service {seed.service!r} between {seed.start:%Y-%m-%dT%H:%MZ} "
                                    f"and {seed.end:%Y-%m-%dT%H:%MZ}: ingest that window first")
         refs = {r for r in rows[3] if r.startswith(INCIDENT_PREFIXES)} or set(rows[3])
         return refs, (rows[0], rows[1])
+    if files is not None and not seed.ref:
+        files.ensure_view(con)
     ref = seed.ref or _channel_ref(con, seed)
-    bounds = con.execute("SELECT min(ts), max(ts), count(*) FROM events WHERE list_contains(refs, ?)",
-                         [ref]).fetchone()
+    bounds = files.span(ref) if files is not None else None
+    if bounds is None:
+        if files is not None:
+            files.ensure_view(con)
+        bounds = con.execute("SELECT min(ts), max(ts), count(*) FROM events WHERE list_contains(refs, ?)",
+                             [ref]).fetchone()
     if not bounds[2]:
         raise IncidentNotFound(f"no event in the lake references {ref}: ingest its sources first, "
                                f"or check the id (refs look like pagerduty:Q1ABC, jira:OPS-12)")

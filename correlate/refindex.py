@@ -1,0 +1,67 @@
+"""The ref index: which refs each live event file holds, and over what span of time.
+
+Finding an incident's seed events by `list_contains(refs, ?)` reads every event the lake
+has ever stored. The index (one row per file and ref: first ts, last ts, count) is kept in
+the catalog and brought up to date whenever the views are refreshed, reading only the
+files that are new since the last refresh; a retired file's rows are dropped. A build
+then finds the seed's span in the index and reads only the day partitions that span
+(padded) touches, so its cost grows with the incident, not with the history.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+INDEX_DDL = """
+CREATE TABLE IF NOT EXISTS event_ref_index (
+    file VARCHAR, ref VARCHAR, first_ts TIMESTAMPTZ, last_ts TIMESTAMPTZ, n BIGINT);
+CREATE TABLE IF NOT EXISTS event_ref_files (file VARCHAR PRIMARY KEY);
+COMMENT ON TABLE event_ref_index IS 'Per live event file and ref: first and last ts and how many events '
+    'carry it. Lets a build read only the days its incident touches.';
+COMMENT ON TABLE event_ref_files IS 'The event files the ref index covers.';
+"""
+
+
+def update(con: duckdb.DuckDBPyConnection, live_files: list[str]) -> int:
+    """Index the live files not indexed yet, forget the ones no longer live; returns how
+    many files were read."""
+    con.execute(INDEX_DDL)
+    con.register("_live_files", pa.table({"file": pa.array(live_files, pa.string())}))
+    try:
+        con.execute("DELETE FROM event_ref_index WHERE file NOT IN (SELECT file FROM _live_files)")
+        con.execute("DELETE FROM event_ref_files WHERE file NOT IN (SELECT file FROM _live_files)")
+        new = [f for (f,) in con.execute(
+            "SELECT file FROM _live_files WHERE file NOT IN (SELECT file FROM event_ref_files) ORDER BY file"
+        ).fetchall()]
+    finally:
+        con.unregister("_live_files")
+    if new:
+        con.execute(
+            "INSERT INTO event_ref_index SELECT filename, ref, min(ts), max(ts), count(*) FROM "
+            "(SELECT filename, ts, unnest(refs) AS ref FROM read_parquet(?, filename = true, "
+            "union_by_name = true, hive_partitioning = false)) GROUP BY ALL ORDER BY ref", [new])
+        con.execute("INSERT INTO event_ref_files SELECT unnest(?)", [new])
+    return len(new)
+
+
+def span(con: duckdb.DuckDBPyConnection, ref: str, files: list[str]) -> tuple[datetime, datetime, int] | None:
+    """(first ts, last ts, events) of `ref` across `files`, or None when the index does not
+    cover every one of `files` (then the caller must scan)."""
+    if not has_index(con):
+        return None
+    con.register("_wanted_files", pa.table({"file": pa.array(files, pa.string())}))
+    try:
+        covered = con.execute("SELECT count(DISTINCT file) FROM _wanted_files WHERE file IN (SELECT file FROM event_ref_files)"
+                              ).fetchall()[0][0]
+        if covered < len(set(files)):
+            return None
+        return con.execute("SELECT min(first_ts), max(last_ts), coalesce(sum(n), 0) FROM event_ref_index "
+                           "WHERE ref = ? AND file IN (SELECT file FROM _wanted_files)", [ref]).fetchall()[0]
+    finally:
+        con.unregister("_wanted_files")
+
+
+def has_index(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_ref_files'").fetchall()[0][0] > 0
