@@ -14,6 +14,7 @@ import pyarrow as pa
 import correlate.catalog as catalog
 from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
+from correlate.event_files import EventFiles
 from correlate.seed import parse_seed
 from ingest.base import Connector, RawRecord, SourceSettings, Window
 from ingest.errors import SourceError
@@ -278,10 +279,11 @@ def correlate_incident(config: Config, incident: str) -> None:
     try:
         mem.execute("SET TimeZone = 'UTC'")
         lake.attach(mem)
-        mem.execute(f"CREATE VIEW events AS {catalog.events_relation_sql(lake.root, events_files)}")
         mem.execute(f"CREATE VIEW rejects AS {catalog.rejects_relation_sql(lake.root, rejects_files)}")
         rejects = dict(mem.execute("SELECT source, count(*) FROM rejects GROUP BY source").fetchall())
-        tables = correlate(mem, incident, correlation_settings(config), rejects)
+        # only the days the incident touches are read, found from the catalog's ref index
+        files = EventFiles(lake.root, events_files, lake.catalog)
+        tables = correlate(mem, incident, correlation_settings(config), rejects, files=files)
     finally:
         mem.close()
     with catalog_store.catalog_writer(lake) as con:
