@@ -69,7 +69,9 @@ class LocalStorage:
     remote = False
 
     def uri(self, path: PurePath) -> str:
-        return str(Path(path).resolve())
+        path = Path(path)
+        # resolve() stats every component: a build lists thousands of files, already absolute
+        return str(path) if path.is_absolute() else str(path.resolve())
 
     def glob(self, folder: PurePath, pattern: str) -> list[Path]:
         return sorted(Path(folder).glob(pattern))
