@@ -85,7 +85,7 @@ def _parquet_source(folder: Path, files: list[Path] | None) -> str | None:
 
 def _location(file: Path | str) -> str:
     """A local file as an absolute path; a URL (s3://...) as it is."""
-    if isinstance(file, str) and "://" in file:
+    if isinstance(file, str) and ("://" in file or file.startswith("/")):
         return file
     path = Path(file)
     return str(path) if path.is_absolute() else str(path.resolve())

@@ -1,0 +1,115 @@
+"""One measured task in a fresh process, so its peak memory (ru_maxrss) is its own.
+
+    python -m benchmarks.child TASK '{"json": "args"}'
+
+prints one JSON object: the task's figures plus `peak_rss_mb` and `seconds`.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from incident_timeline.config import CORRELATION_DEFAULTS, Config, load_config
+
+
+def lake_config(root: str) -> Config:
+    root_path = Path(root).resolve()
+    return Config(path=root_path / "connectors.yaml", lake=root_path, timezone="UTC", sources=[],
+                  correlation=dict(CORRELATION_DEFAULTS))
+
+
+def build(args: dict) -> dict:
+    """The build's work (correlate + store in the catalog), `repeats` times; times of each."""
+    from incident_timeline import pipeline
+
+    config = lake_config(args["lake"])
+    times = []
+    for _ in range(args.get("repeats", 3)):
+        t0 = time.perf_counter()
+        pipeline.correlate_incident(config, args["seed"])
+        times.append(time.perf_counter() - t0)
+    con = pipeline.catalog_store.read_catalog(pipeline.Lake.for_config(config))
+    try:
+        events, rows = con.execute("SELECT event_count, row_count FROM incidents WHERE incident_id = ?",
+                                   [args["seed"]]).fetchall()[0]
+    finally:
+        con.close()
+    return {"times": times, "seconds": sorted(times)[len(times) // 2], "events": events, "rows": rows}
+
+
+def naive_build(args: dict) -> dict:
+    """What a script without this tool does: pandas reads every event (a full scan), rows are
+    matched to the seed and its co-occurring refs one by one, their times parsed with dateutil."""
+    import pandas as pd
+    from dateutil import parser
+
+    t0 = time.perf_counter()
+    frame = pd.read_parquet(Path(args["lake"]) / "events",
+                            columns=["event_id", "source", "kind", "ts", "ts_raw", "refs", "title"],
+                            partitioning=None)
+    seed = args["seed"]
+    seed_rows = frame[[seed in list(r) for r in frame["refs"]]]
+    times = [parser.parse(v) for v in seed_rows["ts_raw"]]
+    start = min(times) - pd.Timedelta(hours=1)
+    end = max(times) + pd.Timedelta(hours=12)
+    window = frame[(frame["ts"] >= start) & (frame["ts"] <= end)]
+    cluster = {seed}
+    for _ in range(3):
+        for refs in window["refs"]:
+            refs = set(refs)
+            if refs & cluster:
+                cluster |= {r for r in refs if r.startswith(("pagerduty:", "alert:", "jira:"))}
+    members = window[[bool(set(r) & cluster) for r in window["refs"]]].drop_duplicates("event_id")
+    members = members.assign(parsed=[parser.parse(v) for v in members["ts_raw"]]).sort_values(["ts", "event_id"])
+    return {"seconds": time.perf_counter() - t0, "events": len(members)}
+
+
+def ingest(args: dict) -> dict:
+    from incident_timeline import pipeline
+
+    config = load_config(Path(args["config"]))
+    t0 = time.perf_counter()
+    result = pipeline.ingest(config)
+    seconds = time.perf_counter() - t0
+    failed = [s.error for s in result.failed]
+    if failed:
+        raise SystemExit(f"ingest failed: {failed}")
+    return {"seconds": seconds, "fetched": sum(s.fetched for s in result.sources),
+            "events": sum(s.events for s in result.sources)}
+
+
+def naive_ingest(args: dict) -> dict:
+    """Every page json.load-ed, each message's time converted on its own, a pandas frame
+    written to Parquet."""
+    import pandas as pd
+    from datetime import datetime, timezone
+
+    folder = Path(args["pages"])
+    t0 = time.perf_counter()
+    rows = []
+    for page in sorted(folder.glob("*/*.json")):
+        for m in json.loads(page.read_text()):
+            rows.append({"channel": page.parent.name, "user": m.get("user"), "text": m.get("text"),
+                         "ts": datetime.fromtimestamp(float(m["ts"]), timezone.utc), "ts_raw": m["ts"]})
+    frame = pd.DataFrame(rows)
+    out = Path(args["out"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(out)
+    return {"seconds": time.perf_counter() - t0, "fetched": len(frame)}
+
+
+TASKS = {"build": build, "naive_build": naive_build, "ingest": ingest, "naive_ingest": naive_ingest}
+
+
+def main() -> None:
+    task, args = sys.argv[1], json.loads(sys.argv[2])
+    figures = TASKS[task](args)
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(figures, default=str))
+
+
+if __name__ == "__main__":
+    main()
