@@ -59,12 +59,12 @@ def latest_manifests(lake: Lake, attempts: int = 3) -> dict[str, dict]:
 
 
 def import_manifests(con: duckdb.DuckDBPyConnection, lake: Lake, skip: tuple[str, ...] = ()) -> list[str]:
-    """Replace every source's rows (but those in `skip`) with what its newest manifest says;
-    a source with no manifest in the lake has nothing published there."""
+    """Replace every source's rows (but those in `skip`) with what its newest manifest says.
+
+    A source with no manifest keeps this catalog's rows: that is a lake moved from a local
+    folder with its catalog, until the source's next job publishes its first manifest."""
     imported = []
     published = latest_manifests(lake)
-    for table in ("lake_files", "raw_normalized", "cursors"):
-        con.execute(f"DELETE FROM {table} WHERE NOT list_contains(?, source)", [sorted(set(published) | set(skip))])
     for source, body in sorted(published.items()):
         if source in skip:
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from fnmatch import fnmatchcase
 from pathlib import Path, PurePath, PurePosixPath
 
 import duckdb
@@ -118,8 +119,16 @@ class ObjectStorage:
         return f"{self.scheme}://{PurePosixPath(path).as_posix()}"
 
     def glob(self, folder: PurePath, pattern: str) -> list[PurePosixPath]:
-        found = self.fs.glob(f"{PurePosixPath(folder).as_posix()}/{pattern}")
-        return sorted(PurePosixPath(p) for p in found)
+        """One recursive listing (a request per 1,000 keys), matched here segment by segment:
+        a store has no folders, and walking them level by level costs a request per level."""
+        base = PurePosixPath(folder).as_posix()
+        wanted = pattern.split("/")
+        found = []
+        for key in self.fs.find(base):
+            parts = key[len(base) + 1:].split("/")
+            if len(parts) == len(wanted) and all(fnmatchcase(p, w) for p, w in zip(parts, wanted)):
+                found.append(PurePosixPath(key))
+        return sorted(found)
 
     def exists(self, path: PurePath) -> bool:
         return bool(self.fs.exists(PurePosixPath(path).as_posix()))

@@ -107,9 +107,10 @@ def test_manifests_publish_generations_and_the_newest_wins(tmp_path):
     reader.execute("SET TimeZone = 'UTC'")
     reader.execute(catalog.TABLES_DDL)
     reader.execute(STATE_DDL)
-    reader.execute("INSERT INTO lake_files VALUES ('events/source=gone/x.parquet', 'events', 'gone', now(), NULL)")
+    # a source not yet published (a lake moved with its catalog) keeps its rows
+    reader.execute("INSERT INTO lake_files VALUES ('events/source=moved/x.parquet', 'events', 'moved', now(), NULL)")
     assert manifests.import_manifests(reader, lake) == ["pd"]
     assert reader.execute("SELECT count(*) FROM lake_files WHERE source = 'pd'").fetchone() == (5,)
-    assert reader.execute("SELECT count(*) FROM lake_files WHERE source = 'gone'").fetchone() == (0,)
+    assert reader.execute("SELECT count(*) FROM lake_files WHERE source = 'moved'").fetchone() == (1,)
     assert str(reader.execute("SELECT value FROM cursors").fetchone()[0]).startswith("2026-10-14 00:00:00")
     assert len(manifests.published_files(lake)) == 5
