@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePath, PurePosixPath
+from typing import Iterator
 
 import duckdb
 import pyarrow as pa
@@ -26,10 +28,24 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
     Readers glob `*.parquet`, so the `.tmp` file is never seen; rename is atomic on
     one filesystem, so the final name only ever points at a whole file.
     """
+    with _replaced_whole(path) as tmp:
+        pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
+    return path
+
+
+def write_bytes_atomic(data: bytes, path: Path) -> Path:
+    with _replaced_whole(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+@contextmanager
+def _replaced_whole(path: Path) -> Iterator[Path]:
+    """A temporary name next to `path` to write; on success it is fsynced and renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
+        yield tmp
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -37,23 +53,6 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
         if tmp.exists():
             tmp.unlink()
     fsync_dir(path.parent)
-    return path
-
-
-def write_bytes_atomic(data: bytes, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    fsync_dir(path.parent)
-    return path
 
 
 def fsync_dir(directory: Path) -> None:
