@@ -27,7 +27,7 @@ from .mappers import MAPPERS
 from .mapping import Context, RecordError, SourceSpec
 from .refs import RefFinder, unique
 from .schema import DRAFT_SCHEMA, EVENT_SCHEMA, REJECT_SCHEMA, TS
-from .timeparse import parse_times, to_epoch_micros
+from .timeparse import parse_times
 
 _TEXT_COLUMNS = ("kind", "ts_raw", "ts_format", "actor", "actor_type", "actor_id", "subject", "title",
                  "body", "severity", "service", "url", "native_id")
@@ -97,8 +97,8 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
 
 def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _Rejects) -> pa.Table:
     drafts: list[dict] = []
-    columns = [raw[c].to_pylist() for c in ("stream", "native_id", "parent_id", "payload")]
-    for stream, native_id, parent_id, payload_text in zip(*columns):
+    columns = [raw[c].to_pylist() for c in ("stream", "native_id", "parent_id", "payload", "fetched_at")]
+    for stream, native_id, parent_id, payload_text, fetched_at in zip(*columns):
         if mapper is None:
             rejects.add(native_id, "source_type", f"no mapper for source type {spec.type!r}", payload_text)
             continue
@@ -109,19 +109,25 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
             if not isinstance(payload, dict):
                 raise RecordError("payload", "not a JSON object")
             for draft in mapper.map(stream, payload, parent_id, ctx):
-                drafts.append(_draft_row(draft, payload_text))
+                drafts.append(_draft_row(draft, payload_text, fetched_at))
         except json.JSONDecodeError as exc:
             rejects.add(native_id, "payload", f"invalid JSON: {exc.msg}", payload_text)
         except RecordError as exc:
             rejects.add(native_id, exc.field, exc.reason, payload_text)
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            # A shape the mapper did not expect (a string where an object belongs, ...):
+            # the record is kept with the reason, and the run goes on.
+            rejects.add(native_id, "payload", f"unexpected shape in {stream}: {type(exc).__name__}: {exc}",
+                        payload_text)
     return pa.Table.from_pylist(drafts, schema=DRAFT_SCHEMA)
 
 
-def _draft_row(draft: Mapping[str, Any], record: str) -> dict:
+def _draft_row(draft: Mapping[str, Any], record: str, fetched_at: datetime | None) -> dict:
     row = {c: _text(draft.get(c)) for c in _TEXT_COLUMNS}
     row["refs"] = unique(draft.get("refs") or [])
     row["attrs"] = attrs_json(draft.get("attrs"))
     row["record"] = record
+    row["fetched_at"] = fetched_at
     return row
 
 
@@ -149,10 +155,13 @@ def _finish(drafts: pa.Table, default_format: str, spec: SourceSpec, ingested_at
     timed = timed.append_column("event_id", _event_ids(timed, spec.name))
     timed = _last_of_each_id(timed)
     n = timed.num_rows
+    # ingested_at is when the record was fetched, so re-normalising old raw after a crash
+    # gives the same rows and the newest fetch of an event still wins in the events view.
+    fetched = pc.fill_null(timed["fetched_at"], pa.scalar(ingested_at, TS))
     columns = {
         "source": _constant(spec.name, n), "source_type": _constant(spec.type, n),
         "category": pc.list_element(pc.split_pattern(timed["kind"], ".", max_splits=1), 0),
-        "ingested_at": pa.array(np.full(n, to_epoch_micros(ingested_at), dtype="int64")).cast(TS),
+        "ingested_at": fetched,
     }
     return pa.table([columns[c] if c in columns else timed[c] for c in EVENT_SCHEMA.names], schema=EVENT_SCHEMA)
 

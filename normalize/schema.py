@@ -38,6 +38,7 @@ DRAFT_SCHEMA = pa.schema([
     ("severity", pa.string()), ("service", pa.string()), ("url", pa.string()),
     ("native_id", pa.string()), ("refs", pa.list_(pa.string())), ("attrs", pa.string()),
     ("record", pa.string()),
+    ("fetched_at", TS),                 # when the raw record was fetched: the event's ingested_at
 ])
 
 REJECT_SCHEMA = pa.schema([

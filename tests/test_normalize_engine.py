@@ -56,3 +56,24 @@ def test_same_record_twice_is_one_event_with_a_stable_id():
     again = normalize_raw(raw, SourceSpec("pd", "pagerduty"), entities={}, ingested_at=NOW)
     assert first.events.num_rows == 1
     assert first.events["event_id"].to_pylist() == again.events["event_id"].to_pylist()
+
+
+def test_ingested_at_is_when_the_record_was_fetched():
+    older, newer = datetime(2026, 10, 14, 15, tzinfo=timezone.utc), datetime(2026, 10, 15, 3, tzinfo=timezone.utc)
+    raw = pa.concat_tables([
+        _raw("log_entries", [("R1", _entry("R1", "2026-10-14T10:06:40-04:00"), "Q2W3E4R")]),
+        _raw("log_entries", [("R2", _entry("R2", "2026-10-14T10:07:40-04:00"), "Q2W3E4R")]),
+    ])
+    fetched = pa.array([older, newer], pa.timestamp("us", tz="UTC"))
+    raw = raw.set_column(raw.schema.get_field_index("fetched_at"), "fetched_at", fetched)
+    out = normalize_raw(raw, SourceSpec("pd", "pagerduty"), entities={}, ingested_at=NOW)
+    assert {e["native_id"]: e["ingested_at"] for e in out.events.to_pylist()} == {"R1": older, "R2": newer}
+
+
+def test_an_unexpected_shape_is_a_reject_not_a_crash():
+    raw = _raw("log_entries", [("R9", _entry("R9", "2026-10-14T10:06:40-04:00", agent="not-an-object"),
+                                "Q2W3E4R")])
+    out = normalize_raw(raw, SourceSpec("pd", "pagerduty"), entities={}, ingested_at=NOW)
+    assert out.events.num_rows == 0
+    (reject,) = out.rejects.to_pylist()
+    assert reject["native_id"] == "R9" and reject["reason"].startswith("unexpected shape in log_entries: ")

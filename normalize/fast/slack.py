@@ -84,7 +84,9 @@ def slack_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
         con.close()
     # The payload is the record kept for rejects: taken from raw, not carried through SQL.
     record = raw["payload"].take(drafts["rid"])
-    drafts = drafts.drop_columns(["rid", "record"]).append_column("record", record)
+    fetched = raw["fetched_at"].take(drafts["rid"])
+    drafts = drafts.drop_columns(["rid", "record"]).append_column("record", record) \
+        .append_column("fetched_at", fetched)
     return drafts.cast(DRAFT_SCHEMA), raw.take(rest_ids["rid"])
 
 
