@@ -124,7 +124,10 @@ def _refs(columns: list[tuple[str, np.ndarray]]) -> pa.ListArray:
     present = np.stack([ids >= 0 for _, ids in columns], axis=1)
     values = np.stack([np.char.add(prefix, ids.astype(str)) for prefix, ids in columns], axis=1)
     offsets = np.r_[0, np.cumsum(present.sum(axis=1))].astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[present]))
+    flat = pa.array(values[present], pa.string())
+    if isinstance(flat, pa.ChunkedArray):   # pyarrow splits a large numpy conversion
+        flat = flat.combine_chunks()
+    return pa.ListArray.from_arrays(pa.array(offsets), flat)
 
 
 def _table(source: str, type_: str, category: str, ts: np.ndarray, kind: pa.Array, titles: pa.Array,
