@@ -31,6 +31,7 @@ from .normalizing import count_new_events, normalize_files
 log = logging.getLogger("incident_timeline")
 
 BATCH_ROWS = 5_000
+NORMALIZE_FILES_AT_ONCE = 4     # raw files of up to BATCH_ROWS records each
 DEFAULT_OVERLAP = "1h"
 # (source name, records fetched so far): how the CLI draws progress
 OnRecords = Callable[[str, int], None]
@@ -78,6 +79,9 @@ def backfill(config: Config, names=None, on_records: OnRecords = _quiet) -> RunR
 
 def _run(config: Config, command: str, names, since, until, on_records: OnRecords, lock_wait_s: float,
          *, overlap: bool, compact: bool) -> RunResult:
+    # Arrow's default pool (mimalloc) keeps what a chunk freed; the system allocator hands it
+    # back, so a long job's peak stays that of one chunk
+    pa.set_memory_pool(pa.system_memory_pool())
     lake = Lake.for_config(config)
     selected = config.select(names)
     result = RunResult(new_run_id(), command)
@@ -182,9 +186,14 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
     if not pending:
         return
     existing = _live_event_files(lake, settings.name)
-    out, _written = normalize_files(config, lake, settings, pending, run_id)
-    res.events += count_new_events(lake, existing, out.events)
-    res.rejects += out.rejects.num_rows
+    # a few raw files at a time: memory stays bounded however much one run fetched
+    for first in range(0, len(pending), NORMALIZE_FILES_AT_ONCE):
+        chunk = pending[first:first + NORMALIZE_FILES_AT_ONCE]
+        part = f"-{first // NORMALIZE_FILES_AT_ONCE:04d}" if first else ""
+        out, written = normalize_files(config, lake, settings, chunk, run_id, part)
+        res.events += count_new_events(lake, existing, out.events)
+        res.rejects += out.rejects.num_rows
+        existing = existing + [f for f in written if lake.rel(f).startswith("events/")]
     with catalog_store.catalog_writer(lake, [settings.name]) as con:
         catalog_store.mark_normalized(con, lake, settings.name, pending, run_id)
         catalog_store.publish(con, lake, [settings.name])
