@@ -22,8 +22,9 @@ _JQL_PROJECT = re.compile(r"project\s*(?:=|in)\s*\(?\s*([A-Za-z0-9_,\s\"']+)\)?"
 
 
 def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files: list,
-                    run_id: str) -> tuple[Normalized, list]:
-    """Normalise `files`; write events by day and rejects; return what was written."""
+                    run_id: str, part: str = "") -> tuple[Normalized, list]:
+    """Normalise `files`; write events by day and rejects; return what was written.
+    `part` tells apart the files of one run normalised in several chunks."""
     raw = pa.concat_tables([lake.storage.read_parquet(f, schema=RAW_SCHEMA) for f in files]) if files \
         else RAW_SCHEMA.empty_table()
     mapper = MAPPERS.get(settings.type)
@@ -33,9 +34,9 @@ def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files:
     now = datetime.now(timezone.utc)
     out = normalize_raw(raw, source_spec(settings), entities=entities, jira_projects=jira_projects(config),
                         ingested_at=now, run_id=run_id, people=known_people(lake, settings.name))
-    written = write_by_day(lake, settings.name, out.events, run_id)
+    written = write_by_day(lake, settings.name, out.events, run_id + part)
     if out.rejects.num_rows:
-        path = lake.rejects_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}.parquet"
+        path = lake.rejects_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}{part}.parquet"
         written.append(lake.write_parquet(out.rejects, path))
     return out, written
 
