@@ -24,26 +24,38 @@ COMMENT ON TABLE event_ref_files IS 'The event files the ref index covers.';
 """
 
 
+def file_key(location: str) -> str:
+    """A file's name in the index: its path inside the lake (`events/source=.../...`), so
+    the index stays valid when the lake is moved or read through another URL."""
+    at = location.replace("\\", "/").rfind("/events/source=")
+    return location[at + 1:] if at >= 0 else location
+
+
 def update(con: duckdb.DuckDBPyConnection, live_files: list[str]) -> int:
     """Index the live files not indexed yet, forget the ones no longer live; returns how
     many files were read."""
     con.execute(INDEX_DDL)
-    con.register("_live_files", pa.table({"file": pa.array(live_files, pa.string())}))
+    con.register("_live_files", pa.table({"location": pa.array(live_files, pa.string()),
+                                          "file": pa.array([file_key(f) for f in live_files], pa.string())}))
     try:
         con.execute("DELETE FROM event_ref_index WHERE file NOT IN (SELECT file FROM _live_files)")
         con.execute("DELETE FROM event_ref_files WHERE file NOT IN (SELECT file FROM _live_files)")
-        new = [f for (f,) in con.execute(
-            "SELECT file FROM _live_files WHERE file NOT IN (SELECT file FROM event_ref_files) ORDER BY file"
-        ).fetchall()]
+        new = con.execute("SELECT location, file FROM _live_files WHERE file NOT IN "
+                          "(SELECT file FROM event_ref_files) ORDER BY file").to_arrow_table()
     finally:
         con.unregister("_live_files")
-    if new:
-        con.execute(
-            "INSERT INTO event_ref_index SELECT filename, ref, min(ts), max(ts), count(*) FROM "
-            "(SELECT filename, ts, unnest(refs) AS ref FROM read_parquet(?, filename = true, "
-            "union_by_name = true, hive_partitioning = false)) GROUP BY ALL ORDER BY ref", [new])
-        con.execute("INSERT INTO event_ref_files SELECT unnest(?)", [new])
-    return len(new)
+    if new.num_rows:
+        con.register("_new_files", new)
+        try:
+            con.execute(
+                "INSERT INTO event_ref_index SELECT f.file, ref, min(ts), max(ts), count(*) FROM "
+                "(SELECT filename, ts, unnest(refs) AS ref FROM read_parquet(?, filename = true, "
+                "union_by_name = true, hive_partitioning = false)) JOIN _new_files AS f ON f.location = filename "
+                "GROUP BY ALL ORDER BY ref", [new["location"].to_pylist()])
+            con.execute("INSERT INTO event_ref_files SELECT DISTINCT file FROM _new_files")
+        finally:
+            con.unregister("_new_files")
+    return new.num_rows
 
 
 def span(con: duckdb.DuckDBPyConnection, ref: str, files: list[str]) -> tuple[datetime, datetime, int] | None:
@@ -51,7 +63,7 @@ def span(con: duckdb.DuckDBPyConnection, ref: str, files: list[str]) -> tuple[da
     cover every one of `files` (then the caller must scan)."""
     if not has_index(con):
         return None
-    con.register("_wanted_files", pa.table({"file": pa.array(files, pa.string())}))
+    con.register("_wanted_files", pa.table({"file": pa.array([file_key(f) for f in files], pa.string())}))
     try:
         covered = con.execute("SELECT count(DISTINCT file) FROM _wanted_files WHERE file IN (SELECT file FROM event_ref_files)"
                               ).fetchall()[0][0]
