@@ -95,8 +95,9 @@ def bench_ingest(out: Path, mode: dict, history: Path | None) -> dict:
                 continue
             lake = out / f"ingest-{n}-{label.replace(' ', '-')}"
             shutil.rmtree(lake, ignore_errors=True)
-            if base is not None:
+            if base is not None:   # the history as a backfill left it: files published, index built
                 shutil.copytree(base / "events", lake / "events", copy_function=os.link)
+                shutil.copy2(base / "catalog.duckdb", lake / "catalog.duckdb")
             config = out / f"ingest-{n}.yaml"
             config.write_text(json.dumps({"lake": str(lake.resolve()), "timezone": "UTC", "sources": [
                 {"name": "slack-archive", "type": "slack_export", "path": str(pages.resolve())}]}))

@@ -22,6 +22,9 @@ COMMENT ON TABLE event_ref_index IS 'Per live event file and ref: first and last
     'carry it. Lets a build read only the days its incident touches.';
 COMMENT ON TABLE event_ref_files IS 'The event files the ref index covers.';
 """
+# Files read per indexing query: a lake indexed for the first time (a catalog from before
+# the index) is read in passes, so memory stays that of one pass.
+FILES_PER_PASS = 200
 
 
 def file_key(location: str) -> str:
@@ -40,22 +43,26 @@ def update(con: duckdb.DuckDBPyConnection, live_files: list[str]) -> int:
     try:
         con.execute("DELETE FROM event_ref_index WHERE file NOT IN (SELECT file FROM _live_files)")
         con.execute("DELETE FROM event_ref_files WHERE file NOT IN (SELECT file FROM _live_files)")
-        new = con.execute("SELECT location, file FROM _live_files WHERE file NOT IN "
-                          "(SELECT file FROM event_ref_files) ORDER BY file").to_arrow_table()
+        new = con.sql("SELECT location, file FROM _live_files WHERE file NOT IN "
+                      "(SELECT file FROM event_ref_files) ORDER BY file").to_arrow_table()
     finally:
         con.unregister("_live_files")
-    if new.num_rows:
-        con.register("_new_files", new)
-        try:
-            con.execute(
-                "INSERT INTO event_ref_index SELECT f.file, ref, min(ts), max(ts), count(*) FROM "
-                "(SELECT filename, ts, unnest(refs) AS ref FROM read_parquet(?, filename = true, "
-                "union_by_name = true, hive_partitioning = false)) JOIN _new_files AS f ON f.location = filename "
-                "GROUP BY ALL ORDER BY ref", [new["location"].to_pylist()])
-            con.execute("INSERT INTO event_ref_files SELECT DISTINCT file FROM _new_files")
-        finally:
-            con.unregister("_new_files")
+    for first in range(0, new.num_rows, FILES_PER_PASS):
+        _index(con, new.slice(first, FILES_PER_PASS))
     return new.num_rows
+
+
+def _index(con: duckdb.DuckDBPyConnection, files: pa.Table) -> None:
+    con.register("_new_files", files)
+    try:
+        con.execute(
+            "INSERT INTO event_ref_index SELECT f.file, ref, min(ts), max(ts), count(*) FROM "
+            "(SELECT filename, ts, unnest(refs) AS ref FROM read_parquet(?, filename = true, "
+            "union_by_name = true, hive_partitioning = false)) JOIN _new_files AS f ON f.location = filename "
+            "GROUP BY ALL ORDER BY ref", [files["location"].to_pylist()])
+        con.execute("INSERT INTO event_ref_files SELECT DISTINCT file FROM _new_files")
+    finally:
+        con.unregister("_new_files")
 
 
 def span(con: duckdb.DuckDBPyConnection, ref: str, files: list[str]) -> tuple[datetime, datetime, int] | None:
