@@ -122,6 +122,8 @@ class ObjectStorage:
         a store has no folders, and walking them level by level costs a request per level."""
         base = PurePosixPath(folder).as_posix()
         wanted = pattern.split("/")
+        while len(wanted) > 1 and not any(c in wanted[0] for c in "*?["):   # list only below literals
+            base, wanted = f"{base}/{wanted[0]}", wanted[1:]
         found = []
         for key in self.fs.find(base):
             parts = key[len(base) + 1:].split("/")
