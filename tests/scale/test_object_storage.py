@@ -6,8 +6,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -44,6 +46,12 @@ def _events_by_source(config: Path) -> dict[str, int]:
     return {r["source"]: r["n"] for r in rows}
 
 
+def _event_ids(config: Path, source: str) -> list[str]:
+    out = _cli(config, "query", f"SELECT event_id FROM events WHERE source = '{source}' ORDER BY event_id",
+               "--format", "csv").output
+    return out.split()[1:]
+
+
 def _timeline(report: dict) -> list[tuple]:
     return [(r["ts"], r["source"], r["kind"], r["title"], tuple(r["sources"])) for r in report["timeline"]]
 
@@ -56,7 +64,7 @@ def local_demo(tmp_path_factory) -> dict:
     _cli(config, "ingest")
     _cli(config, "build", DEMO_INCIDENT, "--format", "json", "--out", str(tmp / "out"))
     return {"report": json.loads((tmp / "out" / "postmortem.json").read_text()),
-            "events": _events_by_source(config)}
+            "events": _events_by_source(config), "pagerduty_ids": _event_ids(config, "pagerduty")}
 
 
 def test_ingest_build_query_on_s3_through_the_cli(bucket: Bucket, tmp_path: Path, local_demo: dict):
@@ -155,3 +163,21 @@ def test_moving_a_local_lake_to_s3(bucket: Bucket, tmp_path: Path, local_demo: d
     assert {k.split("/")[2] for k in bucket.keys("prod/_manifests/")} == set(local_demo["events"])
     analyst = _s3_config(tmp_path / "analyst", bucket.url())
     assert _events_by_source(analyst) == local_demo["events"]
+
+
+def test_a_backfill_killed_at_any_moment_on_s3_loses_and_repeats_nothing(bucket: Bucket, tmp_path: Path,
+                                                                          local_demo: dict):
+    config = _s3_config(tmp_path / "machine-a", bucket.url())
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = [sys.executable, "-m", "incident_timeline", "--config", str(config), "backfill", "--source", "pagerduty"]
+    killed = []
+    for delay in (2.0, 3.0, 4.0):
+        job = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        job.send_signal(signal.SIGKILL)
+        killed.append(job.wait(timeout=30) == -signal.SIGKILL)
+    assert any(killed)                       # at least one landed while it was working
+    finished = subprocess.run(args, env=env, capture_output=True, text=True, timeout=180)
+    assert finished.returncode == 0, finished.stderr
+    analyst = _s3_config(tmp_path / "machine-b", bucket.url())
+    assert _event_ids(analyst, "pagerduty") == local_demo["pagerduty_ids"]
