@@ -50,13 +50,13 @@ def connect(path: Path, *, read_only: bool, wait_s: float = DEFAULT_WAIT_S) -> d
             delay = min(delay * 2, 0.5)
 
 
-def events_relation_sql(lake_root: Path, files: list[Path] | None = None) -> str:
+def events_relation_sql(lake_root: Path, files: list[Path] | None = None, union: bool = True) -> str:
     """SQL for the deduplicated events: one row per event_id, the newest ingest wins.
 
     `files` is the published list of event files (see incident_timeline/catalog_store.py):
     local paths or URLs (s3://...); None globs a local lake, which a one-off reader may do.
     """
-    source = _parquet_source(lake_root / "events", files)
+    source = _parquet_source(lake_root / "events", files, union)
     if source is None:
         return _empty_select(EVENT_SCHEMA)
     return (f"SELECT * EXCLUDE (date) FROM {source} QUALIFY row_number() OVER (PARTITION BY event_id "
@@ -70,7 +70,7 @@ def rejects_relation_sql(lake_root: Path, files: list[Path] | None = None) -> st
     return f"SELECT * EXCLUDE (date) FROM {source}"
 
 
-def _parquet_source(folder: Path, files: list[Path] | None) -> str | None:
+def _parquet_source(folder: Path, files: list[Path] | None, union: bool = True) -> str | None:
     if files is None:
         files = sorted(folder.glob("source=*/date=*/*.parquet"))
         if not files:
@@ -80,7 +80,7 @@ def _parquet_source(folder: Path, files: list[Path] | None) -> str | None:
         return None
     else:
         listing = "[" + ", ".join(_sql_str(_location(f)) for f in files) + "]"
-    return f"read_parquet({listing}, hive_partitioning = true, union_by_name = true)"
+    return f"read_parquet({listing}, hive_partitioning = true, union_by_name = {str(union).lower()})"
 
 
 def _location(file: Path | str) -> str:
@@ -97,9 +97,12 @@ def refresh(con: duckdb.DuckDBPyConnection, lake_root: Path, events_files: list[
     Views hold the lake's absolute paths; a view whose SQL has not changed is left alone
     (re-creating one opens the footer of every file it reads)."""
     ensure_tables(con)
+    one_layout = False
     if events_files is not None:
         refindex.update(con, [_location(f) for f in events_files])
-    _set_view(con, "events", events_relation_sql(lake_root, events_files), EVENT_COLUMN_COMMENTS)
+        one_layout = refindex.one_layout(con)
+    _set_view(con, "events", events_relation_sql(lake_root, events_files, union=not one_layout),
+              EVENT_COLUMN_COMMENTS)
     _set_view(con, "rejects", rejects_relation_sql(lake_root, rejects_files), REJECT_COLUMN_COMMENTS)
 
 

@@ -18,9 +18,11 @@ INDEX_DDL = """
 CREATE TABLE IF NOT EXISTS event_ref_index (
     file VARCHAR, ref VARCHAR, first_ts TIMESTAMPTZ, last_ts TIMESTAMPTZ, n BIGINT);
 CREATE TABLE IF NOT EXISTS event_ref_files (file VARCHAR PRIMARY KEY);
+ALTER TABLE event_ref_files ADD COLUMN IF NOT EXISTS layout VARCHAR;
 COMMENT ON TABLE event_ref_index IS 'Per live event file and ref: first and last ts and how many events '
     'carry it. Lets a build read only the days its incident touches.';
-COMMENT ON TABLE event_ref_files IS 'The event files the ref index covers.';
+COMMENT ON TABLE event_ref_files IS 'The event files the ref index covers, with a digest of each '
+    'file''s columns (layout): when every live file has one layout, the events view needs no union by name.';
 """
 # Files read per indexing query: a lake indexed for the first time (a catalog from before
 # the index) is read in passes, so memory stays that of one pass.
@@ -60,7 +62,11 @@ def _index(con: duckdb.DuckDBPyConnection, files: pa.Table) -> None:
             "(SELECT filename, ts, unnest(refs) AS ref FROM read_parquet(?, filename = true, "
             "union_by_name = true, hive_partitioning = false)) JOIN _new_files AS f ON f.location = filename "
             "GROUP BY ALL ORDER BY ref", [files["location"].to_pylist()])
-        con.execute("INSERT INTO event_ref_files SELECT DISTINCT file FROM _new_files")
+        con.execute(
+            "INSERT INTO event_ref_files (file, layout) SELECT DISTINCT f.file, s.layout FROM _new_files AS f "
+            "LEFT JOIN (SELECT file_name, md5(string_agg(concat_ws(':', name, type, logical_type, repetition_type), "
+            "',' ORDER BY i)) AS layout FROM (SELECT *, row_number() OVER () AS i FROM parquet_schema(?)) "
+            "GROUP BY file_name) AS s ON s.file_name = f.location", [files["location"].to_pylist()])
     finally:
         con.unregister("_new_files")
 
@@ -84,3 +90,13 @@ def span(con: duckdb.DuckDBPyConnection, ref: str, files: list[str]) -> tuple[da
 
 def has_index(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_ref_files'").fetchall()[0][0] > 0
+
+
+def one_layout(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every indexed (live) file has the same columns: then a view over them can
+    bind from one file's footer instead of reading every footer to union them by name."""
+    if not has_index(con):
+        return False
+    layouts, unknown = con.execute("SELECT count(DISTINCT layout), count(*) FILTER (WHERE layout IS NULL) "
+                                   "FROM event_ref_files").fetchall()[0]
+    return layouts == 1 and unknown == 0

@@ -124,3 +124,31 @@ def test_a_file_the_index_has_not_seen_is_scanned(generated, tmp_path):
 def test_an_unknown_ref_is_not_found_without_a_scan(generated):
     with pytest.raises(IncidentNotFound, match="pagerduty:NOPE"):
         pipeline.correlate_incident(generated, "pagerduty:NOPE")
+
+
+def _events_view_sql(lake: Lake) -> str:
+    con = catalog_store.read_catalog(lake)
+    try:
+        return con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'events'").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_the_events_view_unions_by_name_only_when_file_layouts_differ(tmp_path):
+    config = lake_config(tmp_path)
+    lakegen.generate(config.lake, 600, days=2, seed=5)
+    lake = Lake(config.lake)
+    with catalog_store.catalog_writer(lake) as con:
+        catalog_store.publish(con, lake)
+    assert "union_by_name = false" in _events_view_sql(lake)
+
+    # a file from an older version, without the `warnings` column
+    some = sorted((config.lake / "events").rglob("*.parquet"))[0]
+    older = pq.read_table(some, partitioning=None).drop_columns(["warnings"])
+    pq.write_table(older, some.with_name("older.parquet"))
+    with catalog_store.catalog_writer(lake) as con:
+        catalog_store.publish(con, lake)
+        total = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    assert "union_by_name = true" in _events_view_sql(lake)
+    assert total == sum(pq.ParquetFile(f).metadata.num_rows
+                        for f in (config.lake / "events").rglob("*.parquet")) - older.num_rows
