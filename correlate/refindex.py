@@ -19,6 +19,9 @@ CREATE TABLE IF NOT EXISTS event_ref_index (
     file VARCHAR, ref VARCHAR, first_ts TIMESTAMPTZ, last_ts TIMESTAMPTZ, n BIGINT);
 CREATE TABLE IF NOT EXISTS event_ref_files (file VARCHAR PRIMARY KEY);
 ALTER TABLE event_ref_files ADD COLUMN IF NOT EXISTS layout VARCHAR;
+CREATE TABLE IF NOT EXISTS event_people (file VARCHAR, actor VARCHAR, actor_id VARCHAR, n BIGINT);
+COMMENT ON TABLE event_people IS 'Per live event file: the people it names by e-mail (human actors), so '
+    'normalising one source can give a person the name other sources know without reading their history.';
 COMMENT ON TABLE event_ref_index IS 'Per live event file and ref: first and last ts and how many events '
     'carry it. Lets a build read only the days its incident touches.';
 COMMENT ON TABLE event_ref_files IS 'The event files the ref index covers, with a digest of each '
@@ -39,12 +42,17 @@ def file_key(location: str) -> str:
 def update(con: duckdb.DuckDBPyConnection, live_files: list[str]) -> int:
     """Index the live files not indexed yet, forget the ones no longer live; returns how
     many files were read."""
+    had_people = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_people'"
+                             ).fetchall()[0][0]
     con.execute(INDEX_DDL)
+    if not had_people:     # an index from before event_people: read every file again
+        con.execute("DELETE FROM event_ref_index; DELETE FROM event_ref_files")
     con.register("_live_files", pa.table({"location": pa.array(live_files, pa.string()),
                                           "file": pa.array([file_key(f) for f in live_files], pa.string())}))
     try:
         con.execute("DELETE FROM event_ref_index WHERE file NOT IN (SELECT file FROM _live_files)")
         con.execute("DELETE FROM event_ref_files WHERE file NOT IN (SELECT file FROM _live_files)")
+        con.execute("DELETE FROM event_people WHERE file NOT IN (SELECT file FROM _live_files)")
         new = con.sql("SELECT location, file FROM _live_files WHERE file NOT IN "
                       "(SELECT file FROM event_ref_files) ORDER BY file").to_arrow_table()
     finally:
@@ -62,6 +70,10 @@ def _index(con: duckdb.DuckDBPyConnection, files: pa.Table) -> None:
             "(SELECT filename, ts, unnest(refs) AS ref FROM read_parquet(?, filename = true, "
             "union_by_name = true, hive_partitioning = false)) JOIN _new_files AS f ON f.location = filename "
             "GROUP BY ALL ORDER BY ref", [files["location"].to_pylist()])
+        con.execute(
+            "INSERT INTO event_people SELECT f.file, actor, actor_id, count(*) FROM read_parquet(?, filename = true, "
+            "union_by_name = true, hive_partitioning = false) JOIN _new_files AS f ON f.location = filename "
+            "WHERE actor_type = 'human' AND actor_id LIKE '%@%' GROUP BY ALL", [files["location"].to_pylist()])
         con.execute(
             "INSERT INTO event_ref_files (file, layout) SELECT DISTINCT f.file, s.layout FROM _new_files AS f "
             "LEFT JOIN (SELECT file_name, md5(string_agg(concat_ws(':', name, type, logical_type, repetition_type), "
@@ -100,3 +112,12 @@ def one_layout(con: duckdb.DuckDBPyConnection) -> bool:
     layouts, unknown = con.execute("SELECT count(DISTINCT layout), count(*) FILTER (WHERE layout IS NULL) "
                                    "FROM event_ref_files").fetchall()[0]
     return layouts == 1 and unknown == 0
+
+
+def people(con: duckdb.DuckDBPyConnection, except_source: str) -> list[tuple[str, str, int]] | None:
+    """(name, e-mail, events) of the people the live files of other sources name, or None
+    when the catalog has no such index yet."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_people'").fetchall()[0][0]:
+        return None
+    return con.execute("SELECT actor, actor_id, sum(n)::BIGINT FROM event_people WHERE NOT starts_with(file, ?) "
+                       "GROUP BY ALL", [f"events/source={except_source}/"]).fetchall()
