@@ -8,6 +8,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from correlate import refindex
 from ingest.base import SourceSettings
 from normalize.engine import Normalized, build_entities, normalize_raw
 from normalize.identity import People
@@ -15,6 +16,7 @@ from normalize.mappers import MAPPERS
 from normalize.mapping import SourceSpec
 from normalize.schema import RAW_SCHEMA
 
+from .catalog_store import read_catalog
 from .config import Config, clock_offset_seconds
 from .lake import Lake
 
@@ -73,7 +75,11 @@ def count_new_events(lake: Lake, existing_files: list, events: pa.Table) -> int:
 
 
 def known_people(lake: Lake, source: str) -> People:
-    """Who the other sources' events already name by e-mail: one person across sources."""
+    """Who the other sources' events already name by e-mail: one person across sources.
+    Read from the catalog's index of the published files when it has one (no history scan)."""
+    indexed = _indexed_people(lake, source)
+    if indexed is not None:
+        return People(indexed)
     files = [lake.uri(f) for f in lake.event_files() if f"source={source}" not in str(f)]
     if not files:
         return People()
@@ -85,6 +91,16 @@ def known_people(lake: Lake, source: str) -> People:
     finally:
         con.close()
     return People(rows)
+
+
+def _indexed_people(lake: Lake, source: str) -> list | None:
+    con = read_catalog(lake)
+    if con is None:
+        return None
+    try:
+        return refindex.people(con, source)
+    finally:
+        con.close()
 
 
 def _read_entities(lake: Lake, source: str, streams, exclude: set) -> pa.Table:
