@@ -31,6 +31,7 @@ from .normalizing import count_new_events, normalize_files
 log = logging.getLogger("incident_timeline")
 
 BATCH_ROWS = 5_000
+CURSOR_FLUSH_S = 30.0
 NORMALIZE_FILES_AT_ONCE = 4     # raw files of up to BATCH_ROWS records each
 DEFAULT_OVERLAP = "1h"
 # (source name, records fetched so far): how the CLI draws progress
@@ -142,6 +143,11 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
     connector: Connector = CONNECTORS[settings.type](settings)
     cursors = state.read_cursors(lake, settings.name) if since is None else {}
     back = parse_duration(str(settings.options.get("overlap") or DEFAULT_OVERLAP)) if overlap else timedelta(0)
+    # Partitions whose data is durable but whose cursor has not moved yet. They move together
+    # (each catalog write copies the catalog) at most CURSOR_FLUSH_S apart, and on the way out
+    # when a later partition fails; a run killed before that fetches them again, harmlessly.
+    durable: dict[str, datetime] = {}
+    flushed_at = time.monotonic()
     try:
         for partition in connector.partitions():
             start = since if since is not None else cursors.get(partition)
@@ -162,9 +168,15 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
             # The data is durable (fsynced and renamed): only now may the cursor move. An
             # explicit --since window is not contiguous with the cursor, so it moves nothing.
             if since is None:
-                state.advance_cursor(lake, settings.name, partition, until)
+                durable[partition] = until
+            if time.monotonic() - flushed_at >= CURSOR_FLUSH_S:
+                state.advance_cursors(lake, settings.name, durable)
+                durable, flushed_at = {}, time.monotonic()
     finally:
-        connector.close()
+        try:
+            state.advance_cursors(lake, settings.name, durable)
+        finally:
+            connector.close()
 
 
 def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,

@@ -25,12 +25,20 @@ def read_cursors(lake: Lake, source: str) -> dict[str, datetime]:
 
 def advance_cursor(lake: Lake, source: str, partition: str, value: datetime) -> None:
     """Move a cursor forward (never back). Called only after the data is durable."""
+    advance_cursors(lake, source, {partition: value})
+
+
+def advance_cursors(lake: Lake, source: str, values: dict[str, datetime]) -> None:
+    """Move several partitions' cursors in one catalog write (never back)."""
+    if not values:
+        return
+    now = datetime.now(timezone.utc)
     with catalog_writer(lake, owned=[source]) as con:
-        con.execute(
+        con.executemany(
             """INSERT INTO cursors VALUES (?, ?, ?, ?)
                ON CONFLICT (source, "partition") DO UPDATE
                SET value = greatest(cursors.value, excluded.value), updated_at = excluded.updated_at""",
-            [source, partition, value, datetime.now(timezone.utc)])
+            [[source, partition, value, now] for partition, value in values.items()])
 
 
 def record_run(lake: Lake, run_id: str, command: str, started_at: datetime, status: str,

@@ -37,7 +37,7 @@ class Job:
         return subprocess.Popen([sys.executable, "-m", "incident_timeline", "--config", str(self.config), *args],
                                 env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         proc = self.start(*args)
         out, err = proc.communicate(timeout=timeout)
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

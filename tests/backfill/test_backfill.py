@@ -117,3 +117,27 @@ def test_no_progress_bars_without_a_terminal(job_factory, recent_api):
     done = job_factory().run("backfill")
     assert done.returncode == 0, done.stderr
     assert "\r" not in done.stderr and "records/s" not in done.stderr
+
+
+def test_a_failing_partition_keeps_the_cursors_of_the_partitions_before_it(tmp_path):
+    import shutil
+
+    from tests.support import FIXTURES, write_config
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "slack-export", export)
+    (export / "inc-4213-checkout" / "2026-10-14.json").write_text("[{not json", encoding="utf-8")
+    config = write_config(tmp_path, [{"name": "slack", "type": "slack_export", "path": str(export)}])
+    result = CliRunner().invoke(main, ["--config", str(config), "backfill"])
+    assert result.exit_code == 1
+    assert "source slack" in result.output and "inc-4213-checkout/2026-10-14.json is not valid JSON" in result.output
+    con = duckdb.connect(str(tmp_path / "lake" / "catalog.duckdb"), read_only=True)
+    try:
+        moved = {p for (p,) in con.execute("SELECT \"partition\" FROM cursors WHERE source = 'slack'").fetchall()}
+        alerts = con.execute("SELECT count(*) FROM events WHERE list_contains(refs, 'slack:C05ALRT7Q2')").fetchone()
+    finally:
+        con.close()
+    channels = json.loads((export / "channels.json").read_text())
+    order = [""] + [c["id"] for c in channels]
+    failed = order.index("C05INC4213")
+    assert moved == set(order[:failed])      # everything before the bad channel, nothing after
+    assert alerts == (4,)
