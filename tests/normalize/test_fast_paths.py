@@ -5,6 +5,9 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pytest
 
+from normalize.mapping import Context
+from normalize.refs import RefFinder
+
 from ingest.registry import CONNECTORS
 from normalize.engine import build_entities, normalize_raw
 from normalize.fast import FAST_PATHS
@@ -54,16 +57,18 @@ def test_demo_fixtures_give_identical_events(source):
     assert fast == slow
     assert fo.rejects.num_rows == so.rejects.num_rows == 0
     taken, declined = _split(raw, spec)
-    entity_rows = sum(s in ("users", "channels") for s in raw["stream"].to_pylist())
-    with_attachments = sum('"attachments"' in p for p in raw["payload"].to_pylist())
-    assert taken == len(fast) - with_attachments and declined == entity_rows + with_attachments
+    entity_rows = sum(s in ("users", "channels", "incidents") for s in raw["stream"].to_pylist())
+    # declined on the demo: Slack messages with attachments, PagerDuty entries with assignees
+    odd = sum('"attachments"' in p or '"assignees":[{' in p for p in raw["payload"].to_pylist())
+    assert taken == len(fast) - odd and declined == entity_rows + odd
 
 
 def _split(raw: pa.Table, spec: SourceSpec) -> tuple[int, int]:
     from normalize.mapping import Context
     from normalize.refs import RefFinder
 
-    ctx = Context(spec=spec, refs=RefFinder(["OPS"]), entities=build_entities(raw, ["users", "channels"]))
+    ctx = Context(spec=spec, refs=RefFinder(["OPS"]),
+                  entities=build_entities(raw, ["users", "channels", "incidents"]))
     drafts, rest = FAST_PATHS[spec.type](raw, ctx)
     return drafts.num_rows, rest.num_rows
 
@@ -114,3 +119,75 @@ def test_awkward_slack_messages_agree_and_go_the_right_way():
     assert by_ts["1791986851.000100"]["kind"] == "chat.reply" and by_ts["1791986851.000100"]["title"].endswith("…")
     assert by_ts["1791986853.000001"]["actor_type"] == "bot" and by_ts["1791986853.000001"]["actor"] == "Deploy Bot"
     assert by_ts["1791986855.000001"]["body"] == "café 'q'"
+
+
+def _pd_raw(rows: list) -> pa.Table:
+    return pa.Table.from_pylist([{
+        "run_id": "r", "source": "pd", "source_type": "pagerduty", "stream": stream, "partition": "",
+        "native_id": m["id"] if stream == "incidents" else str(i), "parent_id": parent,
+        "payload": m if isinstance(m, str) else json.dumps(m),
+        "fetched_at": NOW} for i, (stream, parent, m) in enumerate(rows)], schema=RAW_SCHEMA)
+
+
+def _entry(i: int, **fields) -> dict:
+    return {"id": f"R{i}", "type": "acknowledge_log_entry", "created_at": "2026-10-14T09:1%d:00-04:00" % (i % 10),
+            "agent": {"id": "PALICE1", "type": "user_reference", "summary": "Alice Chen"},
+            "channel": {"type": "website"}, "incident": {"id": "Q1"}, **fields}
+
+
+def test_awkward_pagerduty_entries_agree_and_go_the_right_way():
+    incidents = [("incidents", None, {"id": "Q1", "type": "incident", "title": "db \"down\"\n", "incident_number": 7,
+                                      "urgency": "high", "priority": {"summary": "P1"},
+                                      "service": {"summary": "db"}, "html_url": "https://acme.pagerduty.com/incidents/Q1"}),
+                 ("incidents", None, {"id": "Q2", "urgency": "low", "incident_number": "8"}),
+                 ("incidents", None, {"id": "Q3", "title": 5}),
+                 ("incidents", None, {"id": "Q4"})]
+    taken = [
+        _entry(0),
+        _entry(1, type="annotate_log_entry", note="see OPS-12 and https://acme.pagerduty.com/incidents/QOTHER1"),
+        _entry(2, type="annotate_log_entry", channel={"type": "note", "summary": "from channel"}),
+        _entry(3, type="annotate_log_entry", note="", summary=""),
+        _entry(4, type="trigger_log_entry", agent={"type": "service_reference", "summary": ""},
+               event_details={"description": "CPU 95%, INC0010001"}, service={}),
+        _entry(5, type="escalate", incident={"id": "Q2", "html_url": ""}, service={"summary": "api"},
+               user={"summary": "Bob Martin"}),
+        _entry(6, incident={"id": "Q1", "type": "incident"}),
+        _entry(7, incident={"id": "QNOTFETCHED", "summary": "ref title", "html_url": "https://x.example/i"},
+               assignees=[]),
+        _entry(8, agent={"id": "", "type": "user"}, user={"summary": ""}, event_details={"x": 1}),
+    ]
+    declined = [
+        _entry(10, incident={"id": "Q3"}),                       # incident title not a string
+        _entry(11, incident={"id": "QEMB", "type": "incident", "title": "embedded"}),
+        _entry(12, assignees=[{"summary": "Bob"}, "x", {"summary": ""}]),
+        _entry(13, summary=5), _entry(14, agent="alice"), _entry(15, id=12),
+        _entry(16, event_details={"description": "OPS-1é"}),    # non-ASCII text naming a ref
+        '{"id": "R17", "id": "R18", "type": "acknowledge_log_entry", "created_at": "2026-10-14T09:10:00Z", '
+        '"incident": {"id": "Q1"}}',                               # a repeated key: json.loads keeps the last
+        '{"id": "R19", "type": "x", "created_at": "2026-10-14T09:10:00Z", "incident": {"id": "Q1"},}',
+    ]
+    rejected = [_entry(20, id=""), _entry(21, type=None), _entry(22, created_at=""), _entry(23, incident={}),
+                _entry(24, created_at="yesterday"), "[1]", "{broken"]
+    by_parent = [_entry(30, incident={}), _entry(31, incident={"id": ""}, agent=None, user="bob",
+                                                    summary="s\u2028é/\x01", type="made_up_log_entry"),
+                 _entry(32, incident=None, agent={"id": "", "type": "user"})]   # the parent names the incident
+    rows = incidents + [("log_entries", "", e) for e in taken + declined + rejected]
+    rows += [("log_entries", "Q1", e) for e in by_parent]
+    raw = _pd_raw(rows)
+    spec = SourceSpec("pd", "pagerduty")
+    fast, slow, fo, so = _both(raw, spec)
+    assert fast == slow
+    assert fo.rejects.to_pylist() == so.rejects.to_pylist()
+    # rejected by the mapper: the seven above, and of the declined: summary 5, agent "alice", trailing comma
+    assert fo.rejects.num_rows == len(rejected) + 3
+    ctx = Context(spec=spec, refs=RefFinder(["OPS"]), entities=build_entities(raw, ["incidents"]))
+    drafts, _rest = FAST_PATHS["pagerduty"](raw, ctx)
+    assert sorted(drafts["native_id"].to_pylist()) == sorted(
+        [e["id"] for e in taken + by_parent] + ["R24"])   # R24's time is rejected later, on either path
+    by_id = {e["native_id"]: e for e in fast}
+    assert by_id["R0"]["severity"] == "SEV1" and by_id["R0"]["service"] == "db"
+    assert json.loads(by_id["R0"]["attrs"])["incident_title"] == 'db "down"\n'
+    assert by_id["R1"]["title"].startswith("Note: see") and "jira:OPS-12" in by_id["R1"]["refs"]
+    assert by_id["R5"]["kind"] == "alert.escalated" and by_id["R5"]["severity"] == "SEV3"
+    assert by_id["R7"]["url"] == "https://x.example/i"
+    assert by_id["R31"]["refs"] == ["pagerduty:Q1"] and by_id["R31"]["kind"] == "alert.made_up"
