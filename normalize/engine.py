@@ -140,8 +140,10 @@ def _finish(drafts: pa.Table, default_format: str, spec: SourceSpec, ingested_at
     drafts = drafts.append_column("pos", pa.array(range(drafts.num_rows), pa.int64()))
     formats = pc.fill_null(drafts["ts_format"], default_format)
     parsed_parts = []
-    for fmt in pc.unique(formats).to_pylist():  # one vectorised conversion per declared format
-        part = drafts.filter(pc.equal(formats, fmt))
+    declared = pc.unique(formats).to_pylist()
+    for fmt in declared:  # one vectorised conversion per declared format
+        # one format (the usual case): no copy of the whole table, records included
+        part = drafts if len(declared) == 1 else drafts.filter(pc.equal(formats, fmt))
         parsed = parse_times(part["ts_raw"], fmt, spec.timezone, spec.clock_offset_s)
         for i in (i for i, err in enumerate(parsed.errors) if err):
             rejects.add(part["native_id"][i].as_py(), "ts", parsed.errors[i], part["record"][i].as_py())
@@ -151,7 +153,9 @@ def _finish(drafts: pa.Table, default_format: str, spec: SourceSpec, ingested_at
     if not parsed_parts:
         return EVENT_SCHEMA.empty_table()
     timed = pa.concat_tables(parsed_parts)
-    timed = timed.filter(pc.is_valid(timed["ts"])).drop_columns(["record", "ts_format"])
+    timed = timed.drop_columns(["record", "ts_format"])
+    if timed["ts"].null_count:
+        timed = timed.filter(pc.is_valid(timed["ts"]))
     timed = timed.append_column("event_id", _event_ids(timed, spec.name))
     timed = _last_of_each_id(timed)
     n = timed.num_rows
