@@ -51,7 +51,7 @@ def _merged(lake: Lake, files: list, kind: str) -> pa.Table:
                    "QUALIFY row_number() OVER (PARTITION BY native_id, field, reason, md5(coalesce(record, '')) "
                    "ORDER BY rejected_at DESC) = 1 ORDER BY rejected_at, native_id")
             schema = REJECT_SCHEMA
-        table = con.execute(sql, [listing]).to_arrow_table()
+        table = con.sql(sql, params=[listing]).to_arrow_table()
     finally:
         con.close()
     return table.select(schema.names).cast(schema)
