@@ -45,6 +45,17 @@ CREATE TABLE IF NOT EXISTS lake_files (
 CREATE TABLE IF NOT EXISTS raw_normalized (
     path VARCHAR PRIMARY KEY, source VARCHAR, run_id VARCHAR, normalized_at TIMESTAMPTZ
 );
+COMMENT ON TABLE lake_files IS 'Pipeline state: the lake''s Parquet files the views read (live) and those compaction retired (deleted after a grace period).';
+COMMENT ON COLUMN lake_files.path IS 'the file, relative to the lake';
+COMMENT ON COLUMN lake_files.kind IS 'events or rejects';
+COMMENT ON COLUMN lake_files.source IS 'the source the file belongs to';
+COMMENT ON COLUMN lake_files.added_at IS 'when the catalog first published it';
+COMMENT ON COLUMN lake_files.superseded_at IS 'when compaction or a re-normalisation retired it; null while live';
+COMMENT ON TABLE raw_normalized IS 'Pipeline state: raw files whose records are in the events; a raw file missing here is normalised by the next run.';
+COMMENT ON COLUMN raw_normalized.path IS 'the raw file, relative to the lake';
+COMMENT ON COLUMN raw_normalized.source IS 'its source';
+COMMENT ON COLUMN raw_normalized.run_id IS 'the run that normalised it';
+COMMENT ON COLUMN raw_normalized.normalized_at IS 'when';
 """
 
 

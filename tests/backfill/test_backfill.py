@@ -141,3 +141,19 @@ def test_a_failing_partition_keeps_the_cursors_of_the_partitions_before_it(tmp_p
     failed = order.index("C05INC4213")
     assert moved == set(order[:failed])      # everything before the bad channel, nothing after
     assert alerts == (4,)
+
+
+def test_the_pipeline_state_tables_document_themselves(demo_config, tmp_path):
+    assert CliRunner().invoke(main, ["--config", str(demo_config), "ingest"]).exit_code == 0
+    con = duckdb.connect(str(tmp_path / "lake" / "catalog.duckdb"), read_only=True)
+    try:
+        tables = dict(con.execute("SELECT table_name, comment FROM duckdb_tables() "
+                                  "WHERE table_name IN ('lake_files', 'raw_normalized')").fetchall())
+        bare = con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE table_name IN "
+                           "('lake_files', 'raw_normalized') AND comment IS NULL").fetchall()
+        live = con.execute("SELECT count(*) FROM lake_files WHERE superseded_at IS NULL").fetchone()[0]
+    finally:
+        con.close()
+    assert set(tables) == {"lake_files", "raw_normalized"} and all(tables.values())
+    assert bare == []
+    assert live > 0
