@@ -44,9 +44,13 @@ def event_id(source: str, native_id: str, kind: str) -> str:
     return digest[:32]
 
 
+# One encoder for every record: json.dumps with options builds a new one per call.
+_ATTRS_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def attrs_json(attrs: Mapping[str, Any] | None) -> str:
     """The `attrs` column: compact, sorted keys (the vectorised path writes the same)."""
-    return json.dumps(attrs or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return _ATTRS_ENCODER.encode(attrs or {})
 
 
 def build_entities(raw: pa.Table, streams: Iterable[str]) -> dict[str, dict[str, Any]]:

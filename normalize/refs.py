@@ -31,11 +31,13 @@ class RefFinder:
             ("servicenow", _SERVICENOW, ("INC", "CHG", "PRB", "RITM")),
             ("opsgenie", _OPSGENIE_URL, ("opsgenie.com/alert/detail/",))]
         self._compiled = [(prefix, re.compile(p), hints) for prefix, p, hints in self.patterns]
+        # Most texts name no ref: one search for any hint skips every pattern for them.
+        self._any_hint = re.compile("|".join(re.escape(h) for _p, _r, hints in self.patterns for h in hints))
 
     def find(self, *texts: str | None) -> list[str]:
         refs: list[str] = []
         for text in texts:
-            if not text:
+            if not text or (text.__class__ is str and not self._any_hint.search(text)):
                 continue
             for prefix, pattern, hints in self._compiled:
                 if any(h in text for h in hints):
