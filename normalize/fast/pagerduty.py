@@ -21,8 +21,7 @@ from ..mappers.pagerduty import KINDS, _urgency_sev
 from ..mapping import Context
 from ..schema import DRAFT_SCHEMA
 from ..severity import to_sev
-from .slack import _LENIENT_JSON
-from .sql import lit, refs_sql, unique_sql
+from .sql import LENIENT_JSON, lit, refs_sql, unique_sql
 
 _FIELDS = {k: "JSON" for k in ("id", "type", "created_at", "summary", "note", "agent", "channel", "user",
                                "assignees", "event_details", "service", "incident")}
@@ -37,7 +36,7 @@ _LEAVES = (("agent_id", "agent", "id"), ("agent_type", "agent", "type"), ("agent
 _TOP_LEAVES = ("id", "type", "created_at", "summary", "note")
 _BATCH_ROWS = 32_768
 # Also escapes of a lone surrogate or NUL, which json.loads keeps and DuckDB does not.
-_ODD_JSON = _LENIENT_JSON + r"|\\u[dD][89a-fA-F]|\\u0000"
+_ODD_JSON = LENIENT_JSON + r"|\\u[dD][89a-fA-F]|\\u0000"
 _INCIDENTS = pa.schema([("inc_id", pa.string()), ("inc_severity", pa.string()), ("inc_service", pa.string()),
                         ("inc_url", pa.string()), ("inc_number", pa.string()), ("inc_title", pa.string()),
                         ("inc_odd", pa.bool_())])

@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from ..mapping import Context
 from ..schema import DRAFT_SCHEMA
-from .sql import ODD_TEXT, OTHER_ENTITY, cut_line_sql, first_line_sql, html_unescape_sql, lit, refs_sql, unique_sql
+from .sql import (LENIENT_JSON, ODD_TEXT, OTHER_ENTITY, cut_line_sql, first_line_sql, html_unescape_sql, lit,
+                  refs_sql, unique_sql)
 
 # ts and thread_ts stay JSON text so that a number is told from a string; attachments only
 # need to be seen. One parse of the payload serves every field.
@@ -26,9 +27,6 @@ _KINDS = {"channel_join": "chat.join", "channel_leave": "chat.leave", "channel_t
           "channel_purpose": "chat.topic", "pinned_item": "chat.pin"}
 _TOKEN = "<([^<>]+)>"
 _BATCH_ROWS = 32_768
-
-# DuckDB's JSON reader takes a trailing comma, NaN and Infinity, which json.loads refuses.
-_LENIENT_JSON = r",\s*[}\]]|\bNaN\b|\bInfinity\b"
 
 
 def _json_string(col: str) -> str:
@@ -98,7 +96,7 @@ WITH parsed AS (
            try(json_transform(payload, {lit(json.dumps(_FIELDS))})) AS p
     FROM raw WHERE stream IN ('messages', 'replies')),
 msg AS (
-    SELECT rid, regexp_matches(payload, {lit(_LENIENT_JSON)}) AS lenient, p,
+    SELECT rid, regexp_matches(payload, {lit(LENIENT_JSON)}) AS lenient, p,
            coalesce(parent_id, nullif(p.channel, '')) AS channel,
            {_json_string('p.ts')} AS ts, {_json_string('p.thread_ts')} AS thread_ts,
            coalesce(p.text, '') AS raw_text, p.attachments IS NOT NULL AS has_attachments,

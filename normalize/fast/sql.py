@@ -47,3 +47,7 @@ def html_unescape_sql(text: str) -> str:
 
 
 OTHER_ENTITY = r"&[A-Za-z#]"   # after removing &lt; &gt; &amp;: html.unescape would do more
+
+
+# DuckDB's JSON reader takes a trailing comma, NaN and Infinity, which json.loads refuses.
+LENIENT_JSON = r",\s*[}\]]|\bNaN\b|\bInfinity\b"

@@ -138,7 +138,8 @@ def _entry(i: int, **fields) -> dict:
 def test_awkward_pagerduty_entries_agree_and_go_the_right_way():
     incidents = [("incidents", None, {"id": "Q1", "type": "incident", "title": "db \"down\"\n", "incident_number": 7,
                                       "urgency": "high", "priority": {"summary": "P1"},
-                                      "service": {"summary": "db"}, "html_url": "https://acme.pagerduty.com/incidents/Q1"}),
+                                      "service": {"summary": "db"},
+                                      "html_url": "https://acme.pagerduty.com/incidents/Q1"}),
                  ("incidents", None, {"id": "Q2", "urgency": "low", "incident_number": "8"}),
                  ("incidents", None, {"id": "Q3", "title": 5}),
                  ("incidents", None, {"id": "Q4"})]
