@@ -187,15 +187,19 @@ def _event_ids(drafts: pa.Table, source: str) -> pa.Array:
 
 
 def _last_of_each_id(table: pa.Table) -> pa.Table:
-    """The same record twice in one batch is one event: the last one wins."""
+    """The same record twice in one batch is one event: the newest fetch wins, and within
+    one fetch the later draft (fast paths put their drafts before the mapper's, so draft
+    position alone would not say which copy was fetched last)."""
     ids = table["event_id"]
     if len(pc.unique(ids)) == table.num_rows:
         return table
-    last: dict[str, tuple[int, int]] = {}   # event_id -> (draft position, row)
+    fetched = pc.fill_null(table["fetched_at"].cast(pa.int64()), 0).to_pylist()
+    last: dict[str, tuple[tuple[int, int], int]] = {}   # event_id -> ((fetched, position), row)
     for row, (eid, pos) in enumerate(zip(ids.to_pylist(), table["pos"].to_pylist())):
-        if eid not in last or pos > last[eid][0]:
-            last[eid] = (pos, row)
-    return table.take(pa.array(sorted(row for _pos, row in last.values()), pa.int64()))
+        key = (fetched[row], pos)
+        if eid not in last or key > last[eid][0]:
+            last[eid] = (key, row)
+    return table.take(pa.array(sorted(row for _key, row in last.values()), pa.int64()))
 
 
 def _constant(value: str, n: int) -> pa.Array:

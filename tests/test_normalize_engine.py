@@ -77,3 +77,18 @@ def test_an_unexpected_shape_is_a_reject_not_a_crash():
     assert out.events.num_rows == 0
     (reject,) = out.rejects.to_pylist()
     assert reject["native_id"] == "R9" and reject["reason"].startswith("unexpected shape in log_entries: ")
+
+
+def test_the_newest_fetch_of_a_record_wins_within_one_batch():
+    old, new = datetime(2026, 10, 14, 15, tzinfo=timezone.utc), datetime(2026, 10, 15, 3, tzinfo=timezone.utc)
+    newer_text = _entry("R1", "2026-10-14T10:06:40-04:00", summary="Acknowledged by Alice Chen (edited).")
+    raw = _raw("log_entries", [("R1", newer_text, "Q2W3E4R"),
+                               ("R1", _entry("R1", "2026-10-14T10:06:40-04:00"), "Q2W3E4R")])
+    # the first row is the newer fetch, though it comes first in the batch
+    raw = raw.set_column(raw.schema.get_field_index("fetched_at"), "fetched_at",
+                         pa.array([new, old], pa.timestamp("us", tz="UTC")))
+    for vectorized in (True, False):
+        out = normalize_raw(raw, SourceSpec("pd", "pagerduty"), entities={}, ingested_at=NOW,
+                            vectorized=vectorized)
+        (event,) = out.events.to_pylist()
+        assert event["title"] == "Acknowledged by Alice Chen (edited)." and event["ingested_at"] == new
