@@ -19,8 +19,8 @@ import pyarrow as pa
 
 from ..mappers.pagerduty import KINDS, _urgency_sev
 from ..mapping import Context
-from ..schema import DRAFT_SCHEMA
 from ..severity import to_sev
+from .frame import register_raw, split
 from .sql import LENIENT_JSON, lit, refs_sql, unique_sql
 
 _FIELDS = {k: "JSON" for k in ("id", "type", "created_at", "summary", "note", "agent", "channel", "user",
@@ -34,7 +34,6 @@ _LEAVES = (("agent_id", "agent", "id"), ("agent_type", "agent", "type"), ("agent
            ("ref_type", "incident", "type"), ("ref_url", "incident", "html_url"),
            ("ref_summary", "incident", "summary"))
 _TOP_LEAVES = ("id", "type", "created_at", "summary", "note")
-_BATCH_ROWS = 32_768
 # Also escapes of a lone surrogate or NUL, which json.loads keeps and DuckDB does not.
 _ODD_JSON = LENIENT_JSON + r"|\\u[dD][89a-fA-F]|\\u0000"
 _INCIDENTS = pa.schema([("inc_id", pa.string()), ("inc_severity", pa.string()), ("inc_service", pa.string()),
@@ -66,9 +65,7 @@ def _incidents(ctx: Context) -> pa.Table:
 def pagerduty_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
     con = duckdb.connect()
     try:
-        numbered = raw.select(["stream", "parent_id", "payload"]).append_column(
-            "rid", pa.array(range(raw.num_rows), pa.int64()))
-        con.register("raw", pa.Table.from_batches(numbered.to_batches(max_chunksize=_BATCH_ROWS), numbered.schema))
+        register_raw(con, raw)
         con.register("incidents", _incidents(ctx))
         con.execute(_entries_sql(ctx))
         con.execute(f"CREATE TEMP TABLE d AS {_drafts_sql(ctx)}")
@@ -77,10 +74,7 @@ def pagerduty_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
                            "ORDER BY rid").to_arrow_table()
     finally:
         con.close()
-    record = raw["payload"].take(drafts["rid"])
-    fetched = raw["fetched_at"].take(drafts["rid"])
-    drafts = drafts.drop_columns(["rid"]).append_column("record", record).append_column("fetched_at", fetched)
-    return drafts.cast(DRAFT_SCHEMA), raw.take(rest_ids["rid"])
+    return split(raw, drafts, rest_ids)
 
 
 def _is_str(x: str) -> str:

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from ..mapping import Context
-from ..schema import DRAFT_SCHEMA
+from .frame import register_raw, split
 from .sql import (LENIENT_JSON, ODD_TEXT, OTHER_ENTITY, cut_line_sql, first_line_sql, html_unescape_sql, lit,
                   refs_sql, unique_sql)
 
@@ -26,7 +26,6 @@ _FIELDS = {"ts": "JSON", "user": "VARCHAR", "text": "VARCHAR", "subtype": "VARCH
 _KINDS = {"channel_join": "chat.join", "channel_leave": "chat.leave", "channel_topic": "chat.topic",
           "channel_purpose": "chat.topic", "pinned_item": "chat.pin"}
 _TOKEN = "<([^<>]+)>"
-_BATCH_ROWS = 32_768
 
 
 def _json_string(col: str) -> str:
@@ -67,10 +66,7 @@ def _token_sql(target: str, label: str, user_name: str) -> str:
 def slack_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
     con = duckdb.connect()
     try:
-        # In batches, so that DuckDB scans them on every core.
-        numbered = raw.select(["stream", "parent_id", "payload"]).append_column(
-            "rid", pa.array(range(raw.num_rows), pa.int64()))
-        con.register("raw", pa.Table.from_batches(numbered.to_batches(max_chunksize=_BATCH_ROWS), numbered.schema))
+        register_raw(con, raw)
         con.register("users", _users(ctx))
         con.register("channels", _channels(ctx))
         con.execute(_MESSAGES)
@@ -80,12 +76,7 @@ def slack_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
                            "ORDER BY rid").to_arrow_table()
     finally:
         con.close()
-    # The payload is the record kept for rejects: taken from raw, not carried through SQL.
-    record = raw["payload"].take(drafts["rid"])
-    fetched = raw["fetched_at"].take(drafts["rid"])
-    drafts = drafts.drop_columns(["rid", "record"]).append_column("record", record) \
-        .append_column("fetched_at", fetched)
-    return drafts.cast(DRAFT_SCHEMA), raw.take(rest_ids["rid"])
+    return split(raw, drafts, rest_ids)
 
 
 # Every usable message with the fields the mapper reads, and whether this path takes it.
