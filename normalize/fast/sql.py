@@ -16,7 +16,19 @@ def refs_sql(finder: RefFinder, *texts: str) -> str:
              f"THEN list_transform(regexp_extract_all({t}, {lit(pattern)}, 1), lambda m: {lit(prefix + ':')} || m) "
              f"ELSE []::VARCHAR[] END"
              for t in texts for prefix, pattern, hints in finder.patterns]
-    return "list_concat(" + ", ".join(parts) + ")" if len(parts) > 1 else parts[0]
+    if len(parts) == 1:
+        return parts[0]
+    # Most texts hold no hint at all: one test skips building and joining every empty list.
+    hints = sorted({h for _prefix, _pattern, hs in finder.patterns for h in hs})
+    any_hint = " OR ".join(f"contains({t}, {lit(h)})" for t in texts for h in hints)
+    return f"CASE WHEN {any_hint} THEN list_concat({', '.join(parts)}) ELSE []::VARCHAR[] END"
+
+
+def own_and_found_sql(own: str, found: str) -> str:
+    """unique([own] + found): the record's own ref first. `found` should be a column (it is
+    read twice); most texts name no ref, and for them the lambda below is skipped."""
+    listed = f"list_concat([{own}], {found})"
+    return f"CASE WHEN len({found}) = 0 AND coalesce({own}, '') <> '' THEN [{own}] ELSE {unique_sql(listed)} END"
 
 
 def unique_sql(list_expr: str) -> str:
@@ -26,8 +38,14 @@ def unique_sql(list_expr: str) -> str:
 
 
 def first_line_sql(text: str) -> str:
-    """text.first_line before its length cut: the first line of the stripped text, stripped."""
-    return f"trim(split_part(trim(coalesce({text}, ''), {_WS}), chr(10), 1), {_WS})"
+    """text.first_line before its length cut: the first line of the stripped text, stripped.
+    `text` should be a column (it is read several times)."""
+    # A one-line text with no whitespace or control character at either end (most chat
+    # lines) is its own first line: the trims, which are slow with a character set, are skipped.
+    plain = (f"strlen({text}) > 0 AND NOT contains({text}, chr(10)) "
+             f"AND ord(left({text}, 1)) > 32 AND ord(right({text}, 1)) > 32")
+    slow = f"trim(split_part(trim(coalesce({text}, ''), {_WS}), chr(10), 1), {_WS})"
+    return f"CASE WHEN {plain} THEN {text} ELSE {slow} END"
 
 
 def cut_line_sql(line: str, limit: int = 140) -> str:
