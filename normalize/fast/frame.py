@@ -3,6 +3,7 @@ hand back (drafts with their verbatim record and fetch time, the raw rows it dec
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from ..schema import DRAFT_SCHEMA
@@ -11,18 +12,25 @@ BATCH_ROWS = 32_768
 
 
 def register_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table) -> None:
-    """`raw` as a view of (stream, parent_id, payload, rid), rid being the row number."""
-    numbered = raw.select(["stream", "parent_id", "payload"]).append_column(
-        "rid", pa.array(range(raw.num_rows), pa.int64()))
+    """`raw` as a view of (stream, parent_id, payload, rid), rid being the row number; a
+    table that already has a `rid` column (rows picked from raw, fields read) as it is."""
+    if "rid" not in raw.column_names:
+        raw = raw.select(["stream", "parent_id", "payload"]).append_column(
+            "rid", pa.array(np.arange(raw.num_rows, dtype=np.int64)))
     # In batches, so that DuckDB scans them on every core.
-    con.register("raw", pa.Table.from_batches(numbered.to_batches(max_chunksize=BATCH_ROWS), numbered.schema))
+    con.register("raw", pa.Table.from_batches(raw.to_batches(max_chunksize=BATCH_ROWS), raw.schema))
 
 
-def split(raw: pa.Table, drafts: pa.Table, rest_ids: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """Drafts keyed by rid -> DRAFT_SCHEMA rows; rest_ids -> the declined raw rows.
+def split(raw: pa.Table, drafts: pa.Table, rest_ids: pa.Table | None = None) -> tuple[pa.Table, pa.Table]:
+    """Drafts keyed by rid -> DRAFT_SCHEMA rows; rest_ids (default: every raw row no draft
+    came from) -> the declined raw rows.
 
     The payload kept for rejects, and the fetch time, come from raw, not through SQL."""
     rids = drafts["rid"]
+    if rest_ids is None:
+        declined = np.ones(raw.num_rows, dtype=bool)
+        declined[rids.to_numpy()] = False
+        rest_ids = pa.table({"rid": pa.array(np.flatnonzero(declined).astype(np.int64))})
     drafts = drafts.drop_columns([c for c in ("rid", "record") if c in drafts.column_names])
     drafts = drafts.append_column("record", raw["payload"].take(rids)) \
         .append_column("fetched_at", raw["fetched_at"].take(rids))

@@ -16,26 +16,36 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..mappers.pagerduty import KINDS, _urgency_sev
 from ..mapping import Context
 from ..severity import to_sev
 from .frame import register_raw, split
-from .sql import LENIENT_JSON, lit, refs_sql, unique_sql
+from .sql import lit, own_and_found_sql, refs_sql
+from .strict import parse_strict
 
-_FIELDS = {k: "JSON" for k in ("id", "type", "created_at", "summary", "note", "agent", "channel", "user",
-                               "assignees", "event_details", "service", "incident")}
-_OBJECTS = ("agent", "channel", "user", "event_details", "service", "incident")
-# (column, object, key): string leaves read from the entry's objects
+_S = pa.string()
+# The fields the mapper reads; Arrow's reader refuses an entry where any of them is of
+# another type or repeated (see strict.py), and the mapper takes it.
+_ENTRY = pa.schema([
+    ("id", _S), ("type", _S), ("created_at", _S), ("summary", _S), ("note", _S),
+    ("agent", pa.struct([("id", _S), ("type", _S), ("summary", _S)])),
+    ("channel", pa.struct([("type", _S), ("summary", _S)])), ("user", pa.struct([("summary", _S)])),
+    ("event_details", pa.struct([("description", _S)])), ("service", pa.struct([("summary", _S)])),
+    ("incident", pa.struct([("id", _S), ("type", _S), ("html_url", _S), ("summary", _S)])),
+    ("assignees", pa.list_(pa.struct([("summary", _S)]))),
+])
+# (column, object, key): the string leaves read from the entry's objects
 _LEAVES = (("agent_id", "agent", "id"), ("agent_type", "agent", "type"), ("agent_summary", "agent", "summary"),
            ("channel_type", "channel", "type"), ("channel_summary", "channel", "summary"),
            ("user_summary", "user", "summary"), ("description", "event_details", "description"),
            ("service_summary", "service", "summary"), ("ref_id", "incident", "id"),
            ("ref_type", "incident", "type"), ("ref_url", "incident", "html_url"),
            ("ref_summary", "incident", "summary"))
-_TOP_LEAVES = ("id", "type", "created_at", "summary", "note")
-# Also escapes of a lone surrogate or NUL, which json.loads keeps and DuckDB does not.
-_ODD_JSON = LENIENT_JSON + r"|\\u[dD][89a-fA-F]|\\u0000"
+# `payload.get("service") or incident.get("service")`: an empty service object falls
+# back to the incident's, which a struct cannot tell from a service without a summary.
+_EMPTY_SERVICE = r'"service"\s*:\s*\{\s*\}'
 _INCIDENTS = pa.schema([("inc_id", pa.string()), ("inc_severity", pa.string()), ("inc_service", pa.string()),
                         ("inc_url", pa.string()), ("inc_number", pa.string()), ("inc_title", pa.string()),
                         ("inc_odd", pa.bool_())])
@@ -65,28 +75,29 @@ def _incidents(ctx: Context) -> pa.Table:
 def pagerduty_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
     con = duckdb.connect()
     try:
-        register_raw(con, raw)
+        register_raw(con, _entries(raw))
         con.register("incidents", _incidents(ctx))
-        con.execute(_entries_sql(ctx))
+        con.execute(_ENTRIES_SQL)
         con.execute(f"CREATE TEMP TABLE d AS {_drafts_sql(ctx)}")
         drafts = con.sql("SELECT * EXCLUDE (odd_text) FROM d WHERE NOT odd_text ORDER BY rid").to_arrow_table()
-        rest_ids = con.sql("SELECT rid FROM raw WHERE rid NOT IN (SELECT rid FROM d WHERE NOT odd_text) "
-                           "ORDER BY rid").to_arrow_table()
     finally:
         con.close()
-    return split(raw, drafts, rest_ids)
+    return split(raw, drafts)
 
 
-def _is_str(x: str) -> str:
-    return f"({x} IS NULL OR json_type({x}) IN ('VARCHAR', 'NULL'))"
-
-
-def _str(x: str) -> str:
-    return f"CASE WHEN json_type({x}) = 'VARCHAR' THEN {x} ->> '$' END"
-
-
-def _no_repeated_keys(x: str) -> str:
-    return f"({x} IS NULL OR json_type({x}) <> 'OBJECT' OR len(json_keys({x})) = len(list_distinct(json_keys({x}))))"
+def _entries(raw: pa.Table) -> pa.Table:
+    """The log entries of `raw` with their fields read (rid: the row in `raw`)."""
+    rids = pc.indices_nonzero(pc.fill_null(pc.equal(raw["stream"], "log_entries"), False))
+    entries = raw.take(rids)
+    parsed, ok = parse_strict(entries["payload"], _ENTRY)
+    ok &= ~pc.fill_null(pc.match_substring_regex(entries["payload"], _EMPTY_SERVICE), False).to_numpy(zero_copy_only=False)
+    columns = {"rid": rids.cast(pa.int64()), "parent_id": entries["parent_id"], "ok": pa.array(ok)}
+    for name in ("id", "type", "created_at", "summary", "note", "assignees"):
+        columns[name] = parsed[name]
+    for column, obj, key in _LEAVES:
+        columns[column] = pc.struct_field(parsed[obj], key)
+    columns["has_service"] = pc.is_valid(parsed["service"])
+    return pa.table(columns)
 
 
 def _hint_sql(ctx: Context, text: str) -> str:
@@ -94,40 +105,20 @@ def _hint_sql(ctx: Context, text: str) -> str:
     return "(" + " OR ".join(f"contains({text}, {lit(h)})" for h in hints) + ")"
 
 
-def _entries_sql(ctx: Context) -> str:
-    objects = ", ".join(f"p.{o} AS {o}" for o in _OBJECTS)
-    tops = ", ".join(f"p.{k} AS {k}_j" for k in _TOP_LEAVES)
-    values = ", ".join(f"{_str(c + '_j')} AS {c}" for c in [c for c, _o, _k in _LEAVES] + list(_TOP_LEAVES))
-    strings_ok = " AND ".join(_is_str(c + "_j") for c in [c for c, _o, _k in _LEAVES] + list(_TOP_LEAVES))
-    objects_ok = " AND ".join(f"({o} IS NULL OR json_type({o}) IN ('OBJECT', 'NULL'))"
-                              for o in _OBJECTS if o != "user")
-    keys_ok = " AND ".join(_no_repeated_keys(x) for x in ("payload::JSON",) + _OBJECTS)
-    return f"""
+# Every entry read cleanly, joined to its incident, and whether this path takes it.
+_ENTRIES_SQL = """
 CREATE TEMP TABLE e AS
-WITH parsed AS (
-    SELECT rid, payload, nullif(parent_id, '') AS parent_id,
-           try(json_transform(payload, {lit(json.dumps(_FIELDS))})) AS p
-    FROM raw WHERE stream = 'log_entries' AND try(json_type(payload)) = 'OBJECT'),
-cols AS (
-    SELECT rid, payload, parent_id, regexp_matches(payload, {lit(_ODD_JSON)}) AS lenient, {objects}, {tops},
-           CASE WHEN json_type(p.user) = 'OBJECT' THEN json_extract(p.user, '$.summary') END AS user_summary_j,
-           {", ".join(f"json_extract(p.{o}, {lit('$.' + k)}) AS {c}_j" for c, o, k in _LEAVES if o != "user")},
-           (p.assignees IS NULL OR json_type(p.assignees) = 'NULL' OR p.assignees::VARCHAR = '[]') AS no_assignees
-    FROM parsed WHERE p IS NOT NULL),
-vals AS (
-    SELECT *, {values}, {strings_ok} AND {objects_ok} AS shapes_ok FROM cols)
-SELECT vals.*, coalesce(nullif(ref_id, ''), parent_id) AS incident_id, i.* EXCLUDE (inc_odd),
-       shapes_ok AND no_assignees AND NOT lenient AND coalesce(id, '') <> '' AND coalesce(type, '') <> ''
-           AND coalesce(created_at, '') <> '' AND coalesce(nullif(ref_id, ''), parent_id) IS NOT NULL
+WITH vals AS (SELECT *, coalesce(nullif(ref_id, ''), nullif(parent_id, '')) AS incident_id FROM raw WHERE ok)
+SELECT vals.*, i.* EXCLUDE (inc_odd),
+       coalesce(len(assignees), 0) = 0 AND coalesce(id, '') <> '' AND coalesce(type, '') <> ''
+           AND coalesce(created_at, '') <> '' AND incident_id IS NOT NULL
            AND NOT coalesce(inc_odd, false) AND (inc_id IS NOT NULL OR coalesce(ref_type, '') <> 'incident')
-           AND {keys_ok}
            AS taken
-FROM vals LEFT JOIN incidents i ON inc_id = coalesce(nullif(ref_id, ''), parent_id)"""
+FROM vals LEFT JOIN incidents i ON inc_id = incident_id"""
 
 
 def _drafts_sql(ctx: Context) -> str:
     kinds = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in KINDS.items())
-    all_refs = f"list_concat(['pagerduty:' || incident_id], {refs_sql(ctx.refs, 'body', 'title')})"
     odd_text = " OR ".join(f"(strlen({t}) <> length({t}) AND {_hint_sql(ctx, t)})" for t in ("body", "title"))
     return f"""
     WITH a AS (
@@ -141,17 +132,17 @@ def _drafts_sql(ctx: Context) -> str:
     c AS (
         SELECT *, CASE WHEN action = 'annotate' AND body <> '' THEN 'Note: ' || body
                        ELSE coalesce(nullif(summary, ''), action) END AS title
-        FROM b)
+        FROM b),
+    d AS (SELECT *, {refs_sql(ctx.refs, 'body', 'title')} AS found FROM c)
     SELECT CASE action {kinds} ELSE 'alert.' || action END AS kind, created_at AS ts_raw,
            NULL::VARCHAR AS ts_format,
            coalesce(nullif(agent_summary, ''), CASE WHEN human THEN NULL ELSE 'PagerDuty' END) AS actor,
            CASE WHEN human THEN 'human' ELSE 'system' END AS actor_type,
            CASE WHEN human THEN agent_id END AS actor_id,
            nullif(user_summary, '') AS subject, title, body, inc_severity AS severity,
-           CASE WHEN service IS NOT NULL AND json_type(service) = 'OBJECT' AND service::VARCHAR <> '{{}}'
-                THEN service_summary ELSE inc_service END AS service,
-           coalesce(nullif(ref_url, ''), inc_url) AS url, id AS native_id, {unique_sql(all_refs)} AS refs,
+           CASE WHEN has_service THEN service_summary ELSE inc_service END AS service,
+           coalesce(nullif(ref_url, ''), inc_url) AS url, id AS native_id, {own_and_found_sql("'pagerduty:' || incident_id", 'found')} AS refs,
            json_object('channel', channel_type, 'incident_number', coalesce(inc_number, 'null')::JSON,
                        'incident_title', coalesce(nullif(inc_title, ''), ref_summary)) AS attrs,
            rid, ({odd_text}) AS odd_text
-    FROM c"""
+    FROM d"""

@@ -1,37 +1,33 @@
 """Slack messages and replies (API and export) mapped in DuckDB, a column at a time.
 
 Mirrors `normalize.mappers.slack.SlackMapper` field for field; a test checks both give the
-same events. Declined, and left to the mapper: other streams, payloads that are not a
-JSON object (or that only DuckDB's lenient reader accepts), messages without channel or
-string ts, messages with attachments, and text with HTML entities or whitespace this SQL
-does not reproduce exactly.
+same events. Declined, and left to the mapper: other streams, payloads the strict reader
+does not take (strict.py: not one JSON object, a field read here of another type or
+repeated, ...), messages without channel or ts, messages with attachments, and text with
+HTML entities or whitespace this SQL does not reproduce exactly.
 """
 from __future__ import annotations
 
-import json
-
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..mapping import Context
 from .frame import register_raw, split
-from .sql import (LENIENT_JSON, ODD_TEXT, OTHER_ENTITY, cut_line_sql, first_line_sql, html_unescape_sql, lit,
-                  refs_sql, unique_sql)
+from .strict import parse_strict
+from .sql import (ODD_TEXT, OTHER_ENTITY, cut_line_sql, first_line_sql, html_unescape_sql, lit,
+                  own_and_found_sql, refs_sql)
 
-# ts and thread_ts stay JSON text so that a number is told from a string; attachments only
-# need to be seen. One parse of the payload serves every field.
-_FIELDS = {"ts": "JSON", "user": "VARCHAR", "text": "VARCHAR", "subtype": "VARCHAR", "bot_id": "VARCHAR",
-           "thread_ts": "JSON", "username": "VARCHAR", "channel": "VARCHAR", "attachments": "JSON",
-           "bot_profile": {"name": "VARCHAR"}, "user_profile": {"real_name": "VARCHAR"}}
+_S = pa.string()
+# The fields the mapper reads (see strict.py: a payload where one of them has another
+# type, a number for ts say, or is repeated, is left to the mapper).
+_MESSAGE = pa.schema([("ts", _S), ("user", _S), ("text", _S), ("subtype", _S), ("bot_id", _S), ("thread_ts", _S),
+                      ("username", _S), ("channel", _S), ("bot_profile", pa.struct([("name", _S)])),
+                      ("user_profile", pa.struct([("real_name", _S)]))])
+_OBJECTS = ("bot_profile", "user_profile")
 _KINDS = {"channel_join": "chat.join", "channel_leave": "chat.leave", "channel_topic": "chat.topic",
           "channel_purpose": "chat.topic", "pinned_item": "chat.pin"}
 _TOKEN = "<([^<>]+)>"
-
-
-def _json_string(col: str) -> str:
-    """A JSON string value without escapes, unquoted; NULL for anything else."""
-    return (f"CASE WHEN starts_with({col}, '\"') AND NOT contains({col}, '\\') "
-            f"THEN substr({col}, 2, length({col}) - 2) END")
 
 
 def _users(ctx: Context) -> pa.Table:
@@ -66,58 +62,58 @@ def _token_sql(target: str, label: str, user_name: str) -> str:
 def slack_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
     con = duckdb.connect()
     try:
-        register_raw(con, raw)
+        register_raw(con, _messages(raw))
         con.register("users", _users(ctx))
         con.register("channels", _channels(ctx))
         con.execute(_MESSAGES)
-        con.execute(_TOKENS)
+        con.execute(_USER_NAMES)
         drafts = con.sql(_drafts_sql(ctx)).to_arrow_table().sort_by("rid")
-        rest_ids = con.sql("SELECT rid FROM raw WHERE rid NOT IN (SELECT rid FROM m WHERE taken) "
-                           "ORDER BY rid").to_arrow_table()
     finally:
         con.close()
-    return split(raw, drafts, rest_ids)
+    return split(raw, drafts)
 
 
-# Every usable message with the fields the mapper reads, and whether this path takes it.
+def _messages(raw: pa.Table) -> pa.Table:
+    """Messages and replies with their fields read (p_*) where they read cleanly (rid: the row in raw)."""
+    wanted = pc.is_in(raw["stream"], pa.array(["messages", "replies"]))
+    rids = pc.indices_nonzero(pc.fill_null(wanted, False))
+    payloads = raw["payload"].take(rids)
+    parsed, ok = parse_strict(payloads, _MESSAGE)
+    # Seen, not read: messages with attachments are declined.
+    attachments = pc.fill_null(pc.match_substring(payloads, '"attachments"'), False)
+    return pa.table({"rid": rids.cast(pa.int64()), "parent_id": raw["parent_id"].take(rids),
+                     "ok": pc.and_(pa.array(ok), pc.invert(attachments)),
+                     **{f"p_{name}": parsed[name] for name in _MESSAGE.names if name not in _OBJECTS},
+                     "p_bot_name": pc.struct_field(parsed["bot_profile"], "name"),
+                     "p_user_real_name": pc.struct_field(parsed["user_profile"], "real_name")})
+
+
+# Every message read cleanly, with what the mapper reads, and whether this path takes it.
 _MESSAGES = f"""
 CREATE TEMP TABLE m AS
-WITH parsed AS (
-    SELECT rid, payload, nullif(parent_id, '') AS parent_id,
-           try(json_transform(payload, {lit(json.dumps(_FIELDS))})) AS p
-    FROM raw WHERE stream IN ('messages', 'replies')),
-msg AS (
-    SELECT rid, regexp_matches(payload, {lit(LENIENT_JSON)}) AS lenient, p,
-           coalesce(parent_id, nullif(p.channel, '')) AS channel,
-           {_json_string('p.ts')} AS ts, {_json_string('p.thread_ts')} AS thread_ts,
-           coalesce(p.text, '') AS raw_text, p.attachments IS NOT NULL AS has_attachments,
-           (p.thread_ts IS NULL OR p.thread_ts = 'null' OR {_json_string('p.thread_ts')} IS NOT NULL) AS plain_types
-    FROM parsed WHERE p IS NOT NULL)
+WITH msg AS (
+    SELECT * EXCLUDE (ok, parent_id, p_channel, p_ts, p_thread_ts, p_text),
+           coalesce(nullif(parent_id, ''), nullif(p_channel, '')) AS channel, p_ts AS ts,
+           p_thread_ts AS thread_ts, coalesce(p_text, '') AS raw_text
+    FROM raw WHERE ok)
 SELECT msg.*, u.name AS user_name, u.email AS email, c.name AS channel_name,
-       (p.subtype = 'bot_message' OR coalesce(p.bot_id, '') <> '' OR coalesce(u.is_bot, false)) AS is_bot,
-       channel IS NOT NULL AND plain_types AND coalesce(ts, '') <> '' AND NOT has_attachments
-           AND NOT lenient
+       (p_subtype = 'bot_message' OR coalesce(p_bot_id, '') <> '' OR coalesce(u.is_bot, false)) AS is_bot,
+       channel IS NOT NULL AND coalesce(ts, '') <> ''
            AND NOT (strlen(raw_text) <> length(raw_text) AND regexp_matches(raw_text, {lit(ODD_TEXT)}))
            AND NOT (contains(raw_text, '&') AND regexp_matches(
                     replace(replace(replace(raw_text, '&amp;', ''), '&lt;', ''), '&gt;', ''), {lit(OTHER_ENTITY)}))
            AS taken
-FROM msg LEFT JOIN users u ON u.id = msg.p.user LEFT JOIN channels c ON c.id = msg.channel"""
+FROM msg LEFT JOIN users u ON u.id = msg.p_user LEFT JOIN channels c ON c.id = msg.channel"""
 
 
-# The <...> tokens of every taken message, rendered, in order (mentions joined to users).
-_TOKENS = f"""
-CREATE TEMP TABLE tokens AS
-WITH tok AS (
-    SELECT rid, unnest(toks) AS tok, unnest(range(1, len(toks) + 1)) AS i
-    FROM (SELECT rid, regexp_extract_all(raw_text, {lit(_TOKEN)}, 1) AS toks
-          FROM m WHERE taken AND strpos(raw_text, '<') > 0)),
-parts AS (
-    SELECT rid, i, CASE WHEN strpos(tok, '|') > 0 THEN left(tok, strpos(tok, '|') - 1) ELSE tok END AS target,
-           CASE WHEN strpos(tok, '|') > 0 THEN substr(tok, strpos(tok, '|') + 1) ELSE '' END AS label
-    FROM tok)
-SELECT rid, list({_token_sql('target', 'label', 'u.name')} ORDER BY i) AS rendered
-FROM parts LEFT JOIN users u ON starts_with(target, '@') AND u.id = substr(target, 2)
-GROUP BY rid"""
+# A <target|label> token split at its first bar.
+_TARGET = "(CASE WHEN strpos(tok, '|') > 0 THEN left(tok, strpos(tok, '|') - 1) ELSE tok END)"
+_LABEL = "(CASE WHEN strpos(tok, '|') > 0 THEN substr(tok, strpos(tok, '|') + 1) ELSE '' END)"
+# Mentions are looked up in a map of user id -> name, set once per run (no join, no regroup).
+_USER_NAMES = "SET VARIABLE slack_user_names = (SELECT map(list(id), list(name)) FROM users WHERE name IS NOT NULL)"
+_MENTIONED = "getvariable('slack_user_names')[substr(" + _TARGET + ", 2)]"
+_RENDERED = (f"list_transform(regexp_extract_all(raw_text, {lit(_TOKEN)}, 1), "
+             f"lambda tok: {_token_sql(_TARGET, _LABEL, _MENTIONED)})")
 
 
 def _drafts_sql(ctx: Context) -> str:
@@ -127,25 +123,26 @@ def _drafts_sql(ctx: Context) -> str:
     kinds = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _KINDS.items())
     joined = (f"array_to_string(list_transform(string_split_regex(raw_text, {lit(_TOKEN)}), "
               f"lambda piece, i: piece || coalesce(rendered[i], '')), '')")
-    all_refs = f"list_concat(['slack:' || channel], {refs_sql(ctx.refs, 'raw_text')})"
     return f"""
-    WITH t AS (
-        SELECT m.*, {html_unescape_sql(f"CASE WHEN rendered IS NULL THEN raw_text ELSE {joined} END")} AS text,
-               CASE p.subtype {kinds} ELSE CASE WHEN coalesce(thread_ts, '') <> '' AND thread_ts <> ts
+    WITH r AS (
+        SELECT *, CASE WHEN strpos(raw_text, '<') > 0 THEN {_RENDERED} END AS rendered FROM m WHERE taken),
+    t AS (
+        SELECT r.*, {html_unescape_sql(f"CASE WHEN rendered IS NULL THEN raw_text ELSE {joined} END")} AS text,
+               CASE p_subtype {kinds} ELSE CASE WHEN coalesce(thread_ts, '') <> '' AND thread_ts <> ts
                     THEN 'chat.reply' ELSE 'chat.message' END END AS kind
-        FROM m LEFT JOIN tokens USING (rid) WHERE taken),
-    lines AS (SELECT *, {first_line_sql('text')} AS line, {all_refs} AS all_refs FROM t)
+        FROM r),
+    lines AS (SELECT *, {first_line_sql('text')} AS line, {refs_sql(ctx.refs, 'raw_text')} AS found FROM t)
     SELECT kind, ts AS ts_raw, NULL::VARCHAR AS ts_format,
            coalesce(CASE WHEN is_bot
-               THEN coalesce(nullif(p.username, ''), nullif(p.bot_profile.name, ''), user_name)
-               ELSE coalesce(user_name, nullif(p.user_profile.real_name, ''), nullif(p.user, '')) END,
+               THEN coalesce(nullif(p_username, ''), nullif(p_bot_name, ''), user_name)
+               ELSE coalesce(user_name, nullif(p_user_real_name, ''), nullif(p_user, '')) END,
                'unknown') AS actor,
            CASE WHEN is_bot THEN 'bot' ELSE 'human' END AS actor_type,
-           coalesce(email, nullif(p.user, ''), nullif(p.bot_id, '')) AS actor_id,
+           coalesce(email, nullif(p_user, ''), nullif(p_bot_id, '')) AS actor_id,
            NULL::VARCHAR AS subject, {cut_line_sql('line')} AS title, text AS body,
            NULL::VARCHAR AS severity, NULL::VARCHAR AS service, {url} AS url,
-           channel || ':' || ts AS native_id, {unique_sql('all_refs')} AS refs,
+           channel || ':' || ts AS native_id, {own_and_found_sql("'slack:' || channel", 'found')} AS refs,
            json_object('channel', channel, 'channel_name', channel_name,
-                       'subtype', p.subtype, 'thread_ts', thread_ts) AS attrs,
+                       'subtype', p_subtype, 'thread_ts', thread_ts) AS attrs,
            NULL::VARCHAR AS record, rid
     FROM lines"""

@@ -149,7 +149,7 @@ def test_awkward_pagerduty_entries_agree_and_go_the_right_way():
         _entry(2, type="annotate_log_entry", channel={"type": "note", "summary": "from channel"}),
         _entry(3, type="annotate_log_entry", note="", summary=""),
         _entry(4, type="trigger_log_entry", agent={"type": "service_reference", "summary": ""},
-               event_details={"description": "CPU 95%, INC0010001"}, service={}),
+               event_details={"description": "CPU 95%, INC0010001"}, service={"id": "PSVC"}),
         _entry(5, type="escalate", incident={"id": "Q2", "html_url": ""}, service={"summary": "api"},
                user={"summary": "Bob Martin"}),
         _entry(6, incident={"id": "Q1", "type": "incident"}),
@@ -163,13 +163,17 @@ def test_awkward_pagerduty_entries_agree_and_go_the_right_way():
         _entry(12, assignees=[{"summary": "Bob"}, "x", {"summary": ""}]),
         _entry(13, summary=5), _entry(14, agent="alice"), _entry(15, id=12),
         _entry(16, event_details={"description": "OPS-1é"}),    # non-ASCII text naming a ref
-        '{"id": "R17", "id": "R18", "type": "acknowledge_log_entry", "created_at": "2026-10-14T09:10:00Z", '
+        _entry(17, service={}),          # an empty service: the incident's is taken instead
+        _entry(18, user="bob"),          # not an object where the mapper reads one (it skips it)
+        '{"id": "R19", "type": "acknowledge_log_entry", "created_at": "2026-10-14T09:10:00Z", '
+        '"incident": {"id": "Q1"}}{"id": "R19b"}',                 # two values: json.loads refuses it
+        '{"id": "R17", "id": "R17b", "type": "acknowledge_log_entry", "created_at": "2026-10-14T09:10:00Z", '
         '"incident": {"id": "Q1"}}',                               # a repeated key: json.loads keeps the last
-        '{"id": "R19", "type": "x", "created_at": "2026-10-14T09:10:00Z", "incident": {"id": "Q1"},}',
+        '{"id": "R19c", "type": "x", "created_at": "2026-10-14T09:10:00Z", "incident": {"id": "Q1"},}',
     ]
     rejected = [_entry(20, id=""), _entry(21, type=None), _entry(22, created_at=""), _entry(23, incident={}),
                 _entry(24, created_at="yesterday"), "[1]", "{broken"]
-    by_parent = [_entry(30, incident={}), _entry(31, incident={"id": ""}, agent=None, user="bob",
+    by_parent = [_entry(30, incident={}), _entry(31, incident={"id": ""}, agent=None,
                                                     summary="s\u2028é/\x01", type="made_up_log_entry"),
                  _entry(32, incident=None, agent={"id": "", "type": "user"})]   # the parent names the incident
     rows = incidents + [("log_entries", "", e) for e in taken + declined + rejected]
@@ -179,8 +183,9 @@ def test_awkward_pagerduty_entries_agree_and_go_the_right_way():
     fast, slow, fo, so = _both(raw, spec)
     assert fast == slow
     assert fo.rejects.to_pylist() == so.rejects.to_pylist()
-    # rejected by the mapper: the seven above, and of the declined: summary 5, agent "alice", trailing comma
-    assert fo.rejects.num_rows == len(rejected) + 3
+    # rejected by the mapper: the seven above, and of the declined: summary 5, agent "alice", trailing comma,
+    # two values in one payload
+    assert fo.rejects.num_rows == len(rejected) + 4
     ctx = Context(spec=spec, refs=RefFinder(["OPS"]), entities=build_entities(raw, ["incidents"]))
     drafts, _rest = FAST_PATHS["pagerduty"](raw, ctx)
     assert sorted(drafts["native_id"].to_pylist()) == sorted(
