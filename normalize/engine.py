@@ -89,20 +89,24 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
     ctx = Context(spec=spec, refs=RefFinder(jira_projects), entities=entities)
     rejects = _Rejects(spec, run_id, ingested_at)
     parts: list[pa.Table] = []
+    rest = raw
     if vectorized and mapper is not None and spec.type in FAST_PATHS:
-        fast, raw = FAST_PATHS[spec.type](raw, ctx)
+        fast, rest = FAST_PATHS[spec.type](raw, ctx)
         parts.append(fast)
-    parts.append(_map_each(raw, mapper, spec, ctx, rejects))
+    parts.append(_map_each(rest, mapper, spec, ctx, rejects))
     drafts = pa.concat_tables(parts)
-    events = _finish(drafts, mapper.time_format if mapper else "iso8601", spec, ingested_at, rejects)
+    events = _finish(drafts, raw, mapper.time_format if mapper else "iso8601", spec, ingested_at, rejects)
     events = canonicalise(events, People.from_events(events).merged(people))
     return Normalized(events=events, rejects=rejects.table())
 
 
 def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _Rejects) -> pa.Table:
+    """Drafts of every record of `raw` (rows of the batch, `src` their row in it when they
+    were picked from it) by the per-record mapper."""
     drafts: list[dict] = []
-    columns = [raw[c].to_pylist() for c in ("stream", "native_id", "parent_id", "payload", "fetched_at")]
-    for stream, native_id, parent_id, payload_text, fetched_at in zip(*columns):
+    columns = [raw[c].to_pylist() for c in ("stream", "native_id", "parent_id", "payload")]
+    sources = raw["src"].to_pylist() if "src" in raw.column_names else range(raw.num_rows)
+    for stream, native_id, parent_id, payload_text, src in zip(*columns, sources):
         if mapper is None:
             rejects.add(native_id, "source_type", f"no mapper for source type {spec.type!r}", payload_text)
             continue
@@ -113,7 +117,7 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
             if not isinstance(payload, dict):
                 raise RecordError("payload", "not a JSON object")
             for draft in mapper.map(stream, payload, parent_id, ctx):
-                drafts.append(_draft_row(draft, payload_text, fetched_at))
+                drafts.append(_draft_row(draft, src))
         except json.JSONDecodeError as exc:
             rejects.add(native_id, "payload", f"invalid JSON: {exc.msg}", payload_text)
         except RecordError as exc:
@@ -126,20 +130,16 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
     return pa.Table.from_pylist(drafts, schema=DRAFT_SCHEMA)
 
 
-def _draft_row(draft: Mapping[str, Any], record: str, fetched_at: datetime | None) -> dict:
-    row = {c: _text(draft.get(c)) for c in _TEXT_COLUMNS}
+def _draft_row(draft: Mapping[str, Any], src: int) -> dict:
+    get = draft.get
+    row = {c: v if (v := get(c)) is None or v.__class__ is str else str(v) for c in _TEXT_COLUMNS}
     row["refs"] = unique(draft.get("refs") or [])
     row["attrs"] = attrs_json(draft.get("attrs"))
-    row["record"] = record
-    row["fetched_at"] = fetched_at
+    row["src"] = src
     return row
 
 
-def _text(value: Any) -> str | None:
-    return value if value is None or value.__class__ is str else str(value)
-
-
-def _finish(drafts: pa.Table, default_format: str, spec: SourceSpec, ingested_at: datetime,
+def _finish(drafts: pa.Table, raw: pa.Table, default_format: str, spec: SourceSpec, ingested_at: datetime,
             rejects: _Rejects) -> pa.Table:
     drafts = drafts.append_column("pos", pa.array(range(drafts.num_rows), pa.int64()))
     formats = pc.fill_null(drafts["ts_format"], default_format)
@@ -150,16 +150,18 @@ def _finish(drafts: pa.Table, default_format: str, spec: SourceSpec, ingested_at
         part = drafts if len(declared) == 1 else drafts.filter(pc.equal(formats, fmt))
         parsed = parse_times(part["ts_raw"], fmt, spec.timezone, spec.clock_offset_s)
         for i in (i for i, err in enumerate(parsed.errors) if err):
-            rejects.add(part["native_id"][i].as_py(), "ts", parsed.errors[i], part["record"][i].as_py())
+            rejects.add(part["native_id"][i].as_py(), "ts", parsed.errors[i],
+                        raw["payload"][part["src"][i].as_py()].as_py())
         parsed_parts.append(part.append_column("ts", parsed.ts)
                             .append_column("ts_assumed_tz", pa.array(parsed.assumed_tz, pa.string()))
                             .append_column("warnings", parsed.warnings_array()))
     if not parsed_parts:
         return EVENT_SCHEMA.empty_table()
     timed = pa.concat_tables(parsed_parts)
-    timed = timed.drop_columns(["record", "ts_format"])
+    timed = timed.drop_columns(["ts_format"])
     if timed["ts"].null_count:
         timed = timed.filter(pc.is_valid(timed["ts"]))
+    timed = timed.append_column("fetched_at", raw["fetched_at"].take(timed["src"]))
     timed = timed.append_column("event_id", _event_ids(timed, spec.name))
     timed = _last_of_each_id(timed)
     n = timed.num_rows

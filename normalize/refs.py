@@ -30,19 +30,24 @@ class RefFinder:
             *jira_key, ("slack", _SLACK_CHANNEL, ("<#",)), ("slack", _SLACK_ARCHIVE, ("slack.com/archives/",)),
             ("servicenow", _SERVICENOW, ("INC", "CHG", "PRB", "RITM")),
             ("opsgenie", _OPSGENIE_URL, ("opsgenie.com/alert/detail/",))]
-        self._compiled = [(prefix, re.compile(p), hints) for prefix, p, hints in self.patterns]
+        # each pattern with one compiled search for any of its hints (a C loop, not a Python one)
+        self._compiled = [(prefix, re.compile(p), _any_of(hints)) for prefix, p, hints in self.patterns]
         # Most texts name no ref: one search for any hint skips every pattern for them.
-        self._any_hint = re.compile("|".join(re.escape(h) for _p, _r, hints in self.patterns for h in hints))
+        self._any_hint = _any_of([h for _p, _r, hints in self.patterns for h in hints])
 
     def find(self, *texts: str | None) -> list[str]:
         refs: list[str] = []
         for text in texts:
             if not text or (text.__class__ is str and not self._any_hint.search(text)):
                 continue
-            for prefix, pattern, hints in self._compiled:
-                if any(h in text for h in hints):
+            for prefix, pattern, hint in self._compiled:
+                if hint.search(text):
                     refs += [f"{prefix}:{m}" for m in pattern.findall(text)]
         return unique(refs)
+
+
+def _any_of(literals: Iterable[str]) -> re.Pattern:
+    return re.compile("|".join(re.escape(h) for h in literals))
 
 
 def unique(items: Iterable[str]) -> list[str]:

@@ -29,16 +29,16 @@ EVENT_SCHEMA = pa.schema([
 ])
 
 # What a mapper (or the vectorised path) hands the engine: the canonical columns before
-# time conversion and hashing. `ts_format` overrides the mapper's declared format; `record`
-# is the raw payload, kept for the rejects table.
+# time conversion and hashing. `ts_format` overrides the mapper's declared format; `src` is
+# the raw row the draft came from: its payload for the rejects table, its fetch time for
+# ingested_at (taken from raw when needed, never copied per draft).
 DRAFT_SCHEMA = pa.schema([
     ("kind", pa.string()), ("ts_raw", pa.string()), ("ts_format", pa.string()),
     ("actor", pa.string()), ("actor_type", pa.string()), ("actor_id", pa.string()),
     ("subject", pa.string()), ("title", pa.string()), ("body", pa.string()),
     ("severity", pa.string()), ("service", pa.string()), ("url", pa.string()),
     ("native_id", pa.string()), ("refs", pa.list_(pa.string())), ("attrs", pa.string()),
-    ("record", pa.string()),
-    ("fetched_at", TS),                 # when the raw record was fetched: the event's ingested_at
+    ("src", pa.int64()),
 ])
 
 REJECT_SCHEMA = pa.schema([

@@ -22,16 +22,16 @@ def register_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table) -> None:
 
 
 def split(raw: pa.Table, drafts: pa.Table, rest_ids: pa.Table | None = None) -> tuple[pa.Table, pa.Table]:
-    """Drafts keyed by rid -> DRAFT_SCHEMA rows; rest_ids (default: every raw row no draft
-    came from) -> the declined raw rows.
-
-    The payload kept for rejects, and the fetch time, come from raw, not through SQL."""
+    """Drafts keyed by rid -> DRAFT_SCHEMA rows (src: the rid); rest_ids (default: every raw
+    row no draft came from) -> the declined raw rows, with their row in raw as `src`."""
     rids = drafts["rid"]
     if rest_ids is None:
         declined = np.ones(raw.num_rows, dtype=bool)
         declined[rids.to_numpy()] = False
         rest_ids = pa.table({"rid": pa.array(np.flatnonzero(declined).astype(np.int64))})
-    drafts = drafts.drop_columns([c for c in ("rid", "record") if c in drafts.column_names])
-    drafts = drafts.append_column("record", raw["payload"].take(rids)) \
-        .append_column("fetched_at", raw["fetched_at"].take(rids))
-    return drafts.cast(DRAFT_SCHEMA), raw.take(rest_ids["rid"])
+    drafts = drafts.drop_columns([c for c in ("rid", "record", "fetched_at") if c in drafts.column_names])
+    drafts = drafts.append_column("src", rids.cast(pa.int64()))
+    rest = raw.take(rest_ids["rid"])
+    if "src" not in rest.column_names:
+        rest = rest.append_column("src", rest_ids["rid"].cast(pa.int64()))
+    return drafts.select(DRAFT_SCHEMA.names).cast(DRAFT_SCHEMA), rest
