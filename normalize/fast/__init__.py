@@ -13,12 +13,14 @@ FAST_PATHS: dict[str, FastPath] = {}
 
 
 def _register() -> None:
+    from .alertmanager import alertmanager_fast
     from .pagerduty import pagerduty_fast
     from .slack import slack_fast
 
     for source_type in ("slack", "slack_export"):
         FAST_PATHS[source_type] = slack_fast
     FAST_PATHS["pagerduty"] = pagerduty_fast
+    FAST_PATHS["alertmanager"] = alertmanager_fast
 
 
 _register()

@@ -69,3 +69,77 @@ OTHER_ENTITY = r"&[A-Za-z#]"   # after removing &lt; &gt; &amp;: html.unescape w
 
 # DuckDB's JSON reader takes a trailing comma, NaN and Infinity, which json.loads refuses.
 LENIENT_JSON = r",\s*[}\]]|\bNaN\b|\bInfinity\b"
+
+
+# Helpers for payloads whose fields are read as JSON text (a string is told from a number).
+
+_LENIENT_LITERAL = r"-?(?:[nN][aA][nN]|[iI][nN][fF])"
+# one call per pattern, each with a literal first byte: RE2 is several times slower on an
+# alternation of them
+_ODD_JSON_PATTERNS = (r",\s*[}\]]", r"\\u(?:00[01]|[dD][89a-fA-F])", r":\s*" + _LENIENT_LITERAL)
+_ODD_ARRAY_VALUE = r"[\[,]\s*" + _LENIENT_LITERAL
+
+
+def odd_json_sql(payload: str) -> str:
+    """Whether DuckDB would read `payload` otherwise than json.loads, or write its strings
+    otherwise than json.dumps: a trailing comma, nan/inf in any case, escapes of a control
+    character (DuckDB writes \\u001F, Python \\u001f), of NUL or of a lone surrogate."""
+    tests = [f"regexp_matches({payload}, {lit(p)})" for p in _ODD_JSON_PATTERNS]
+    # CASE, not AND: a projection evaluates both sides of an AND on every row
+    tests.append(f"CASE WHEN contains({payload}, '[') THEN regexp_matches({payload}, {lit(_ODD_ARRAY_VALUE)}) "
+                 f"ELSE false END")
+    return "(" + " OR ".join(tests) + ")"
+
+
+def is_string_sql(json_text: str) -> str:
+    """A JSON-typed field holds a string or nothing (JSON null reads as SQL NULL)."""
+    return f"({json_text} IS NULL OR starts_with({json_text}, '\"'))"
+
+
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+_STRING_PAIR = _JSON_STRING + ":" + _JSON_STRING
+_STRING_MAP = r"\{\}|\{(?:" + _STRING_PAIR + ",)*" + _STRING_PAIR + r"\}"
+
+
+def string_map_sql(json_text: str) -> str:
+    """A JSON object (as DuckDB writes it: compact) whose values are all strings."""
+    return f"regexp_full_match({json_text}, {lit(_STRING_MAP)})"
+
+
+def sorted_keys_sql(keys: str) -> str:
+    """A list of keys (json_keys) is strictly increasing: no key twice, and in the order
+    json.dumps(sort_keys=True) writes them (code point order is UTF-8 byte order)."""
+    return f"coalesce(list_bool_and(list_transform(range(1, len({keys})), lambda i: {keys}[i] < {keys}[i + 1])), true)"
+
+
+def odd_ref_text_sql(finder: RefFinder, text: str) -> str:
+    """Non-ASCII text holding a ref's hint: RE2's \\w, \\d and \\b are ASCII, Python's are not."""
+    hints = sorted({h for _prefix, _pattern, hs in finder.patterns for h in hs})
+    return (f"coalesce(strlen({text}) <> length({text}) AND ("
+            + " OR ".join(f"contains({text}, {lit(h)})" for h in hints) + "), false)")
+
+
+def drafts_and_declined(raw: "pa.Table", drafts: "pa.Table", mapped: dict) -> tuple["pa.Table", "pa.Table"]:
+    """frame.split for a path whose query gives its drafts in raw order (one pipeline,
+    no ORDER BY) and every taken row's drafts: the rows of raw it gave none are declined.
+    `mapped`: column -> a Python function applied once per distinct value of the column
+    (severities, priorities: a few values get the per-record code's own answer)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .frame import split
+
+    rids = drafts["rid"].to_numpy()
+    if len(rids) > 1 and (np.diff(rids) < 0).any():   # DuckDB keeps scan order; if it ever did not
+        drafts = drafts.take(pa.array(np.argsort(rids, kind="stable")))
+        rids = drafts["rid"].to_numpy()
+    for name, fn in mapped.items():
+        column = drafts[name]
+        distinct = pc.unique(column).drop_null()
+        values = pa.array([fn(v) for v in distinct.to_pylist()], pa.string())
+        drafts = drafts.set_column(drafts.schema.get_field_index(name), name,
+                                   values.take(pc.index_in(column, value_set=distinct)))
+    declined = np.ones(raw.num_rows, dtype=bool)
+    declined[rids] = False
+    return split(raw, drafts, pa.table({"rid": pa.array(np.flatnonzero(declined), pa.int64())}))
