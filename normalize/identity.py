@@ -82,11 +82,13 @@ class People:
         for table in tables:
             if table.num_rows == 0:
                 continue
-            humans = table.filter(pc.equal(table["actor_type"], "human")).select(["actor", "actor_id"])
+            humans = table.filter(pc.equal(table["actor_type"], "human"))
             if humans.num_rows:
-                counts = humans.group_by(["actor", "actor_id"]).aggregate([("actor", "count")])
-                for row in counts.to_pylist():
-                    people.add(row["actor"], row["actor_id"], row["actor_count"])
+                # a name and an id make a sighting: pairs missing either (a null key) are skipped
+                counts = pc.value_counts(_pair_keys(humans["actor"], humans["actor_id"], "emit_null"))
+                for pair in counts.to_pylist():
+                    if pair["values"] is not None:
+                        people.add(*_split(pair["values"]), pair["counts"])
         return people
 
     def merged(self, other: "People | None") -> "People":
@@ -108,9 +110,7 @@ def canonicalise(events: pa.Table, people: People) -> pa.Table:
     if events.num_rows == 0:
         return events
     human = pc.fill_null(pc.equal(events["actor_type"], "human"), False)
-    pairs = pa.table({"actor": events["actor"], "actor_id": events["actor_id"]})
-    keys = pc.binary_join_element_wise(pc.fill_null(pairs["actor"], ""), pc.fill_null(pairs["actor_id"], ""),
-                                       "\x1f")
+    keys = _pair_keys(events["actor"], events["actor_id"], "replace")
     distinct = pc.unique(keys)
     resolved = [people.resolve(*(_split(k))) for k in distinct.to_pylist()]
     index = pc.index_in(keys, value_set=distinct)
@@ -127,6 +127,11 @@ def canonicalise(events: pa.Table, people: People) -> pa.Table:
                          pc.if_else(human, new_id, events["actor_id"]))
     return out.set_column(out.schema.get_field_index("subject"), "subject",
                           pc.if_else(pc.is_null(subjects), subjects, new_subject))
+
+
+def _pair_keys(actors: pa.ChunkedArray, ids: pa.ChunkedArray, nulls: str) -> pa.ChunkedArray:
+    """'name\x1fid' per row; a missing side is null ("emit_null") or empty ("replace")."""
+    return pc.binary_join_element_wise(actors, ids, "\x1f", null_handling=nulls, null_replacement="")
 
 
 def _split(key: str) -> tuple[str | None, str | None]:

@@ -53,7 +53,7 @@ class ParsedTimes:
         return pa.ListArray.from_arrays(offsets, pa.array([], pa.string()))
 
 
-def parse_times(values: list[str | None] | pa.Array, fmt: str, tz: str | None = None,
+def parse_times(values: list[str | None] | pa.Array | pa.ChunkedArray, fmt: str, tz: str | None = None,
                 clock_offset_s: float = 0.0) -> ParsedTimes:
     """Convert `values` written in `fmt` to UTC microseconds.
 
@@ -62,6 +62,8 @@ def parse_times(values: list[str | None] | pa.Array, fmt: str, tz: str | None = 
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown time format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if isinstance(values, pa.ChunkedArray):   # a table's column: not through Python objects
+        values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
     arr = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
     arr = pc.utf8_trim_whitespace(arr.cast(pa.string()))
     warnings: dict[int, list[str]] = defaultdict(list)
