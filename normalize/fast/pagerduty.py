@@ -77,21 +77,21 @@ def pagerduty_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
     try:
         register_raw(con, _entries(raw))
         con.register("incidents", _incidents(ctx))
-        con.execute(_ENTRIES_SQL)
-        con.execute(f"CREATE TEMP TABLE d AS {_drafts_sql(ctx)}")
-        drafts = con.sql("SELECT * EXCLUDE (odd_text) FROM d WHERE NOT odd_text ORDER BY rid").to_arrow_table()
+        drafts = con.sql(_drafts_sql(ctx)).to_arrow_table()
     finally:
         con.close()
+    # One pipelined query; its rows come back in no set order, and odd texts are declined here.
+    drafts = drafts.filter(pc.invert(drafts["odd_text"])).drop_columns(["odd_text"]).sort_by("rid")
     return split(raw, drafts)
 
 
 def _entries(raw: pa.Table) -> pa.Table:
     """The log entries of `raw` with their fields read (rid: the row in `raw`)."""
     rids = pc.indices_nonzero(pc.fill_null(pc.equal(raw["stream"], "log_entries"), False))
-    entries = raw.take(rids)
-    parsed, ok = parse_strict(entries["payload"], _ENTRY)
-    ok &= ~pc.fill_null(pc.match_substring_regex(entries["payload"], _EMPTY_SERVICE), False).to_numpy(zero_copy_only=False)
-    columns = {"rid": rids.cast(pa.int64()), "parent_id": entries["parent_id"], "ok": pa.array(ok)}
+    payloads = raw["payload"].take(rids)
+    parsed, ok = parse_strict(payloads, _ENTRY)
+    ok &= ~pc.fill_null(pc.match_substring_regex(payloads, _EMPTY_SERVICE), False).to_numpy(zero_copy_only=False)
+    columns = {"rid": rids.cast(pa.int64()), "parent_id": raw["parent_id"].take(rids), "ok": pa.array(ok)}
     for name in ("id", "type", "created_at", "summary", "note", "assignees"):
         columns[name] = parsed[name]
     for column, obj, key in _LEAVES:
@@ -107,7 +107,6 @@ def _hint_sql(ctx: Context, text: str) -> str:
 
 # Every entry read cleanly, joined to its incident, and whether this path takes it.
 _ENTRIES_SQL = """
-CREATE TEMP TABLE e AS
 WITH vals AS (SELECT *, coalesce(nullif(ref_id, ''), nullif(parent_id, '')) AS incident_id FROM raw WHERE ok)
 SELECT vals.*, i.* EXCLUDE (inc_odd),
        coalesce(len(assignees), 0) = 0 AND coalesce(id, '') <> '' AND coalesce(type, '') <> ''
@@ -121,7 +120,8 @@ def _drafts_sql(ctx: Context) -> str:
     kinds = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in KINDS.items())
     odd_text = " OR ".join(f"(strlen({t}) <> length({t}) AND {_hint_sql(ctx, t)})" for t in ("body", "title"))
     return f"""
-    WITH a AS (
+    WITH e AS ({_ENTRIES_SQL}),
+    a AS (
         SELECT *, regexp_replace(type, '_log_entry$', '') AS action,
                agent_type IN ('user_reference', 'user') AS human
         FROM e WHERE taken),
