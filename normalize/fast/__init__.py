@@ -14,6 +14,7 @@ FAST_PATHS: dict[str, FastPath] = {}
 
 def _register() -> None:
     from .alertmanager import alertmanager_fast
+    from .opsgenie import opsgenie_fast
     from .pagerduty import pagerduty_fast
     from .slack import slack_fast
 
@@ -21,6 +22,7 @@ def _register() -> None:
         FAST_PATHS[source_type] = slack_fast
     FAST_PATHS["pagerduty"] = pagerduty_fast
     FAST_PATHS["alertmanager"] = alertmanager_fast
+    FAST_PATHS["opsgenie"] = opsgenie_fast
 
 
 _register()

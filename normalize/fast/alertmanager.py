@@ -43,8 +43,7 @@ def alertmanager_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
         rows = con.sql(_drafts_sql(ctx)).to_arrow_table()
     finally:
         con.close()
-    drafts = rows.filter(rows["taken"]).drop_columns(["taken"])
-    return drafts_and_declined(raw, drafts, {"severity": to_sev})
+    return drafts_and_declined(raw, rows, {"severity": to_sev})
 
 
 def _drafts_sql(ctx: Context) -> str:
@@ -99,5 +98,5 @@ SELECT CASE WHEN is_end THEN 'alert.resolved' ELSE 'alert.triggered' END AS kind
             ELSE {unique_sql("list_concat(['alert:' || fingerprint], found)")} END AS refs,
        json_object('alertname', name, 'external_url', external_url, 'fingerprint', fingerprint,
                    'group_key', group_key, 'labels', labels::JSON, 'receiver', receiver) AS attrs,
-       rid, taken
+       rid, taken, true AS emit
 FROM events"""

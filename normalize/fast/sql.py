@@ -119,21 +119,24 @@ def odd_ref_text_sql(finder: RefFinder, text: str) -> str:
             + " OR ".join(f"contains({text}, {lit(h)})" for h in hints) + "), false)")
 
 
-def drafts_and_declined(raw: "pa.Table", drafts: "pa.Table", mapped: dict) -> tuple["pa.Table", "pa.Table"]:
-    """frame.split for a path whose query gives its drafts in raw order (one pipeline,
-    no ORDER BY) and every taken row's drafts: the rows of raw it gave none are declined.
-    `mapped`: column -> a Python function applied once per distinct value of the column
-    (severities, priorities: a few values get the per-record code's own answer)."""
+def drafts_and_declined(raw: "pa.Table", rows: "pa.Table", mapped: dict) -> tuple["pa.Table", "pa.Table"]:
+    """frame.split for a path whose query gives, in raw order (one pipeline, no ORDER BY),
+    one row per draft, with `taken` (false on the rows of a record left to the mapper) and
+    `emit` (false on the one row of a taken record that gives no event). Raw rows the
+    query did not take are declined. `mapped`: column -> a Python function applied once
+    per distinct value of the column (severities, priorities: a few values get the
+    per-record code's own answer)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from .frame import split
 
+    taken = rows.filter(rows["taken"])
+    drafts = taken.filter(taken["emit"]).drop_columns(["taken", "emit"])
     rids = drafts["rid"].to_numpy()
     if len(rids) > 1 and (np.diff(rids) < 0).any():   # DuckDB keeps scan order; if it ever did not
         drafts = drafts.take(pa.array(np.argsort(rids, kind="stable")))
-        rids = drafts["rid"].to_numpy()
     for name, fn in mapped.items():
         column = drafts[name]
         distinct = pc.unique(column).drop_null()
@@ -141,5 +144,5 @@ def drafts_and_declined(raw: "pa.Table", drafts: "pa.Table", mapped: dict) -> tu
         drafts = drafts.set_column(drafts.schema.get_field_index(name), name,
                                    values.take(pc.index_in(column, value_set=distinct)))
     declined = np.ones(raw.num_rows, dtype=bool)
-    declined[rids] = False
+    declined[taken["rid"].to_numpy()] = False
     return split(raw, drafts, pa.table({"rid": pa.array(np.flatnonzero(declined), pa.int64())}))

@@ -185,3 +185,137 @@ def test_awkward_alertmanager_notifications_agree_and_go_the_right_way():
     three = next(e for e in events if e["service"] == "batch")
     assert json.loads(three["attrs"])["labels"]["Zeta"] == "\"quoted\" \\ back\nslash"
     assert sum(e["kind"] == "alert.resolved" for e in events) == 1
+
+
+# ---- Opsgenie ------------------------------------------------------------------------
+
+OG = SourceSpec("og", "opsgenie")
+OG_LOGS = (("Alert created via API[Prometheus]", "system", "System"),
+           ("Sent [SMS] to ana@acme.example", "alertRecipient", "ana@acme.example"),
+           ("Alert acknowledged via web", "system", "ana@acme.example"),
+           ("Alert unacknowledged by bob@acme.example", "system", "bob@acme.example"),
+           ("Escalated to next level", "system", None),
+           ("Snoozed until 10:00, see INC0010001", "system", "ana@acme.example"),
+           ("Took ownership", "system", "bob@acme.example"),
+           ("Alert closed via web", "system", "ana@acme.example"))
+
+
+def og_time(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def og_batch(alerts: int) -> pa.Table:
+    """Alerts, each with its activity log and a note, as the connector yields them."""
+    rows = []
+    for i in range(alerts):
+        created = START + timedelta(seconds=91 * i, milliseconds=i % 1000)
+        alert_id = f"70000000-0000-4000-8000-{i:012d}"
+        rows.append(("alerts", alert_id, None, {
+            "id": alert_id, "tinyId": str(100 + i), "alias": f"checkout-5xx-{i}", "status": "closed",
+            "message": f"checkout-api 5xx above 5% ({i})" if i % 7 else "", "acknowledged": True, "isSeen": True,
+            "tags": ["checkout", "sev"] if i % 2 else [], "snoozed": False, "count": i % 4 + 1,
+            "createdAt": og_time(created), "updatedAt": og_time(created + timedelta(minutes=90)),
+            "lastOccurredAt": og_time(created), "source": "Prometheus" if i % 3 else "", "owner": "ana@acme.example",
+            "priority": ("P1", "P2", "P3", "P5", "p2 ")[i % 5], "responders": [{"type": "team", "id": "team-1"}],
+            "integration": {"type": "API", "name": "Prometheus"}, "report": {"ackTime": 300123, "closeTime": 5400000}}))
+        for n, (text, kind, owner) in enumerate(OG_LOGS):
+            at = created + timedelta(minutes=n, milliseconds=250 * n)
+            offset = f"{int(at.timestamp() * 1000)}_{i:03d}{n:03d}"
+            rows.append(("logs", f"{alert_id}/logs/{offset}", alert_id,
+                         {"log": text, "type": kind, "owner": owner, "createdAt": og_time(at), "offset": offset}))
+        at = created + timedelta(minutes=10)
+        rows.append(("notes", f"{alert_id}/notes/{i}", alert_id, {
+            "note": "rolled back checkout-api to v41\nsecond line" if i % 2 else "  see OPS-1234  ",
+            "owner": "ana@acme.example", "createdAt": og_time(at), "offset": f"{i}_900"}))
+    return raw_table("opsgenie", rows)
+
+
+def test_opsgenie_fake_api_gives_identical_events(httpserver, monkeypatch, tmp_path):
+    from tests.ingest.fakes.opsgenie import OpsgenieFake
+    from tests.ingest.lakeview import fetch, serve
+
+    fake = serve(OpsgenieFake, httpserver, monkeypatch, START, 3, timedelta(hours=4))
+    records = fetch(tmp_path, fake.source_entry(), Window())
+    raw = raw_table("opsgenie", [(r.stream, r.native_id, r.parent_id, r.payload_json()) for r in records])
+    events = assert_same(raw, OG)
+    assert taken_ids(raw, OG) == {r.native_id for r in records}
+    # three alerts; of each log, the "created" line gives no event
+    assert len(events) == 3 * (1 + 3 + 1)
+
+
+def test_opsgenie_generated_alerts_give_identical_events():
+    raw = og_batch(60)
+    events = assert_same(raw, OG)
+    assert len(taken_ids(raw, OG)) == raw.num_rows
+    kinds = {e["kind"] for e in events}
+    assert kinds == {"alert.triggered", "alert.notified", "alert.acknowledged", "alert.unacknowledged",
+                     "alert.escalated", "alert.snoozed", "alert.assigned", "alert.resolved", "alert.annotated"}
+
+
+def _og_log(i: int, **fields) -> tuple:
+    item = {"log": "Alert acknowledged via web", "type": "system", "owner": "ana@acme.example",
+            "createdAt": "2026-10-14T14:05:00.123Z", "offset": f"o{i}", **fields}
+    return ("logs", f"l{i}", "A1", item)
+
+
+def _og_alert(i: int, **fields) -> tuple:
+    alert = {"id": f"A{i}", "tinyId": str(i), "alias": "a", "message": "m", "status": "open", "tags": ["x"],
+             "count": 1, "createdAt": "2026-10-14T14:00:00Z", "lastOccurredAt": "2026-10-14T14:00:00Z",
+             "source": "api", "owner": "", "priority": "P3", **fields}
+    return ("alerts", f"A{i}", None, alert)
+
+
+def test_awkward_opsgenie_records_agree_and_go_the_right_way():
+    plain_log = canonical(_og_log(0)[3])
+    taken = [
+        _og_alert(1), _og_alert(2, message=None, tinyId=None, tags=None, count=None, priority=None, owner=None),
+        _og_alert(3, description="see OPS-12 and https://acme.opsgenie.com/alert/detail/"
+                                 "70000000-0000-4000-8000-000000000001", entity="checkout"),
+        _og_log(4, log="  Note added  "), _og_log(5, log="created by rule"),          # no events
+        _og_log(6, log="", type="alertRecipient", owner=None), _og_log(7, log=None, type="other"),
+        _og_log(8, log="x" * 130 + " tail", owner="System"), _og_log(9, offset=None),
+        ("notes", "n10", "A1", {"note": None, "createdAt": "2026-10-14T14:05:00Z"}),
+        ("notes", "n11", "A1", {"note": "  \n  ", "owner": "bob@acme.example", "createdAt": "2026-10-14T14:08:00Z"}),
+        ("notes", "n12", "A1", {"note": "café OK", "createdAt": "2026-10-14T14:05:00Z", "offset": "1"}),
+        _og_log(13, log="Alert viewed\tby ana\r\nsecond"),
+    ]
+    declined = [
+        _og_log(20, log="Acknowledged – by ana"),                        # non-ASCII log line
+        _og_log(21, owner=5), _og_alert(22, count=1.5), _og_alert(23, tags="checkout"), _og_alert(24, tags=[1]),
+        _og_alert(25, priority=1), ("notes", "n26", "A1", {"note": "nbsp\u00a0", "createdAt": "2026-10-14T14:06:00Z"}),
+        ("notes", "n27", "A1", {"note": "naïve INC0010001", "createdAt": "2026-10-14T14:07:00Z"}),
+        ("logs", "l28", None, _og_log(28)[3]), ("logs", "l29", "", _og_log(29)[3]),          # no alert id
+        ("logs", "l30", "A1", plain_log.replace('"log":', '"log":"first","log":')),
+        ("logs", "l31", "A1", plain_log[:-1] + ',}'), _og_alert(32, id=""), _og_log(33, createdAt=None),
+        _og_alert(34, count=10**20), ("logs", "l35", "A1", "[]"), ("other", "x36", None, {"id": "x"}),
+    ]
+    raw = raw_table("opsgenie", taken + declined)
+    events = assert_same(raw, OG)
+    assert taken_ids(raw, OG) == {row[1] for row in taken}
+    by_id = {e["native_id"]: e for e in events}
+    assert by_id["A2"]["title"] == "Opsgenie alert A2" and by_id["A2"]["actor"] == "api"
+    assert "jira:OPS-12" in by_id["A3"]["refs"] and by_id["A3"]["refs"][0] == "opsgenie:A3"
+    assert by_id["A1/notes/2026-10-14T14:05:00Z"]["body"] == "None"                 # str(None), as the mapper
+    assert by_id["A1/logs/o8"]["title"].endswith("…") and by_id["A1/logs/o8"]["actor_type"] == "system"
+    assert by_id["A1/logs/o6"]["kind"] == "alert.notified" and by_id["A1/logs/o6"]["title"] == "alert.notified"
+
+
+# ---- throughput (not a test) -----------------------------------------------------------
+
+def _throughput(raw: pa.Table, spec: SourceSpec) -> None:
+    kw = dict(entities=build_entities(raw, MAPPERS[spec.type].entity_streams), jira_projects=["OPS"],
+              ingested_at=NOW, run_id="r")
+    rates = {}
+    for vectorized in (False, True):
+        started = time.perf_counter()
+        events = normalize_raw(raw, spec, vectorized=vectorized, **kw).events.num_rows
+        rates[vectorized] = events / (time.perf_counter() - started)
+    print(f"{spec.type:13} {raw.num_rows:>8,} records {events:>8,} events   per-record mapper "
+          f"{rates[False]:>9,.0f} events/s   vectorised {rates[True]:>9,.0f} events/s   "
+          f"{rates[True] / rates[False]:.1f}x", flush=True)
+
+
+if __name__ == "__main__":
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    for batch, spec in ((am_batch(rows), AM), (og_batch(rows // 10), OG)):
+        _throughput(batch, spec)
