@@ -25,7 +25,9 @@ TABLES_DDL = ";\n".join(t.ddl() for t in tables.ALL_TABLES) + ";\n"
 
 INCIDENT_TABLES = tuple(t.name for t in tables.INCIDENT_TABLES)
 SCHEMA_TABLE = "catalog_schema"
-VIEW_SOURCES = "view_sources"   # the SQL digest each lake view was last created from
+VIEW_SOURCES = "view_sources"   # the SQL digest each lake view (and file macro) was last created from
+FILE_MACROS = {"events": "live_event_files", "rejects": "live_reject_files"}
+MACRO_COMMENT = "The live {kind} files (paths or URLs) the {kind} view reads; replaced at each publish."
 # A hash of the layout: a catalog written by another version gets its columns, comments
 # and views brought up to date once.
 SCHEMA_VERSION = hashlib.sha256(repr((tables.ALL_TABLES, CROSS_INCIDENT_VIEWS)).encode()).hexdigest()[:16]
@@ -56,30 +58,40 @@ def events_relation_sql(lake_root: Path, files: list[Path] | None = None, union:
     `files` is the published list of event files (see incident_timeline/catalog_store.py):
     local paths or URLs (s3://...); None globs a local lake, which a one-off reader may do.
     """
-    source = _parquet_source(lake_root / "events", files, union)
+    return _events_over(_parquet_source(lake_root / "events", _listing(lake_root / "events", files), union))
+
+
+def rejects_relation_sql(lake_root: Path, files: list[Path] | None = None) -> str:
+    return _rejects_over(_parquet_source(lake_root / "rejects", _listing(lake_root / "rejects", files)))
+
+
+def _events_over(source: str | None) -> str:
     if source is None:
         return _empty_select(EVENT_SCHEMA)
     return (f"SELECT * EXCLUDE (date) FROM {source} QUALIFY row_number() OVER (PARTITION BY event_id "
             f"ORDER BY ingested_at DESC) = 1")
 
 
-def rejects_relation_sql(lake_root: Path, files: list[Path] | None = None) -> str:
-    source = _parquet_source(lake_root / "rejects", files)
+def _rejects_over(source: str | None) -> str:
     if source is None:
         return _empty_select(REJECT_SCHEMA)
     return f"SELECT * EXCLUDE (date) FROM {source}"
 
 
-def _parquet_source(folder: Path, files: list[Path] | None, union: bool = True) -> str | None:
+def _listing(folder: Path, files: list[Path] | None) -> str | None:
+    """A DuckDB list literal of `files` (None: a glob of the local folder); None when empty."""
     if files is None:
-        files = sorted(folder.glob("source=*/date=*/*.parquet"))
-        if not files:
+        if not any(folder.glob("source=*/date=*/*.parquet")):
             return None
-        listing = _sql_str(str(folder.resolve() / "source=*" / "date=*" / "*.parquet"))
-    elif not files:
+        return _sql_str(str(folder.resolve() / "source=*" / "date=*" / "*.parquet"))
+    if not files:
         return None
-    else:
-        listing = "[" + ", ".join(_sql_str(_location(f)) for f in files) + "]"
+    return "[" + ", ".join(_sql_str(_location(f)) for f in files) + "]"
+
+
+def _parquet_source(folder: Path, listing: str | None, union: bool = True) -> str | None:
+    if listing is None:
+        return None
     return f"read_parquet({listing}, hive_partitioning = true, union_by_name = {str(union).lower()})"
 
 
@@ -94,29 +106,66 @@ def _location(file: Path | str) -> str:
 def refresh(con: duckdb.DuckDBPyConnection, lake_root: Path, events_files: list[Path] | None = None,
             rejects_files: list[Path] | None = None) -> None:
     """(Re)create the views and tables, and bring the ref index up to the live event files.
-    Views hold the lake's absolute paths; a view whose SQL has not changed is left alone
-    (re-creating one opens the footer of every file it reads)."""
+
+    The views read the live files through a macro holding their list (`live_event_files()`,
+    `live_reject_files()`): a publish that adds files replaces the macro, a statement DuckDB
+    only parses, and leaves the views alone. Creating a view over ~3,000 files binds them (every
+    path's partitions, a footer) and its comments copy it again; at every publish that was the
+    largest memory a catalog write needed. A view is re-created only when its SQL or the
+    layouts of the files under it change (its columns do)."""
     ensure_tables(con)
-    one_layout = False
+    layouts: list[str] | None = None
     if events_files is not None:
         refindex.update(con, [_location(f) for f in events_files])
-        one_layout = refindex.one_layout(con)
-    _set_view(con, "events", events_relation_sql(lake_root, events_files, union=not one_layout),
-              EVENT_COLUMN_COMMENTS)
-    _set_view(con, "rejects", rejects_relation_sql(lake_root, rejects_files), REJECT_COLUMN_COMMENTS)
+        layouts = refindex.layouts(con)
+    union = layouts is None or len(layouts) != 1
+    events = _events_over(_parquet_source(lake_root / "events",
+                                          _file_macro(con, "events", lake_root / "events", events_files), union))
+    _set_view(con, "events", events, EVENT_COLUMN_COMMENTS, extra=repr(layouts))
+    rejects = _rejects_over(_parquet_source(lake_root / "rejects",
+                                            _file_macro(con, "rejects", lake_root / "rejects", rejects_files)))
+    _set_view(con, "rejects", rejects, REJECT_COLUMN_COMMENTS)
 
 
-def _set_view(con: duckdb.DuckDBPyConnection, view: str, sql: str, comments: dict[str, str]) -> None:
-    digest = hashlib.sha256(sql.encode()).hexdigest()
-    con.execute(f"CREATE TABLE IF NOT EXISTS {VIEW_SOURCES} (view VARCHAR PRIMARY KEY, digest VARCHAR)")
-    current = con.execute(f"SELECT digest FROM {VIEW_SOURCES} WHERE view = ?", [view]).fetchall()
-    exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT temporary",
-                         [view]).fetchall()[0][0]
-    if exists and current and current[0][0] == digest:
+def _file_macro(con: duckdb.DuckDBPyConnection, kind: str, folder: Path, files: list[Path] | None) -> str | None:
+    """`files` as the catalog's macro for `kind` (re-created when the list changed); what a view
+    reads them through, or None when there are none. No list (None): a glob, no macro."""
+    listing = _listing(folder, files)
+    if files is None or listing is None:
+        return listing
+    name = FILE_MACROS[kind]
+    if _entry_changed(con, f"macro {name}", listing,
+                      "SELECT count(*) FROM duckdb_functions() WHERE function_name = ? AND NOT internal", name):
+        _in_one_transaction(con, [f"CREATE OR REPLACE MACRO {name}() AS {listing}",
+                                  f"COMMENT ON MACRO {name} IS {_sql_str(MACRO_COMMENT.format(kind=kind))}"])
+        _entry_made(con, f"macro {name}", listing)
+    return f"{name}()"
+
+
+def _set_view(con: duckdb.DuckDBPyConnection, view: str, sql: str, comments: dict[str, str],
+              extra: str = "") -> None:
+    if not _entry_changed(con, view, sql + extra,
+                          "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT temporary", view):
         return
     con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}")
     _comment_view(con, view, comments)
-    con.execute(f"INSERT OR REPLACE INTO {VIEW_SOURCES} VALUES (?, ?)", [view, digest])
+    _entry_made(con, view, sql + extra)
+
+
+def _entry_changed(con: duckdb.DuckDBPyConnection, key: str, source: str, exists_sql: str, name: str) -> bool:
+    """Whether the catalog entry `key` (a view, a macro) is missing or was made from another source."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {VIEW_SOURCES} (view VARCHAR PRIMARY KEY, digest VARCHAR)")
+    current = con.execute(f"SELECT digest FROM {VIEW_SOURCES} WHERE view = ?", [key]).fetchall()
+    exists = con.execute(exists_sql, [name]).fetchall()[0][0]
+    return not (exists and current and current[0][0] == _digest(source))
+
+
+def _entry_made(con: duckdb.DuckDBPyConnection, key: str, source: str) -> None:
+    con.execute(f"INSERT OR REPLACE INTO {VIEW_SOURCES} VALUES (?, ?)", [key, _digest(source)])
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

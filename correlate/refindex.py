@@ -28,8 +28,9 @@ COMMENT ON TABLE event_ref_files IS 'The event files the ref index covers, with 
     'file''s columns (layout): when every live file has one layout, the events view needs no union by name.';
 """
 # Files read per indexing query: a lake indexed for the first time (a catalog from before
-# the index) is read in passes, so memory stays that of one pass.
-FILES_PER_PASS = 200
+# the index) is read in passes, so memory stays that of one pass. 25 rather than 200: an
+# ingest's publish indexing 151 new files peaked ~8 MB lower, no slower.
+FILES_PER_PASS = 25
 
 
 def file_key(location: str) -> str:
@@ -50,9 +51,12 @@ def update(con: duckdb.DuckDBPyConnection, live_files: list[str]) -> int:
     con.register("_live_files", pa.table({"location": pa.array(live_files, pa.string()),
                                           "file": pa.array([file_key(f) for f in live_files], pa.string())}))
     try:
-        con.execute("DELETE FROM event_ref_index WHERE file NOT IN (SELECT file FROM _live_files)")
-        con.execute("DELETE FROM event_ref_files WHERE file NOT IN (SELECT file FROM _live_files)")
-        con.execute("DELETE FROM event_people WHERE file NOT IN (SELECT file FROM _live_files)")
+        # The big tables are scanned only when some file was retired: an ingest only adds.
+        gone = [f for (f,) in con.execute("SELECT file FROM event_ref_files WHERE file NOT IN "
+                                          "(SELECT file FROM _live_files)").fetchall()]
+        if gone:
+            for table in ("event_ref_index", "event_ref_files", "event_people"):
+                con.execute(f"DELETE FROM {table} WHERE list_contains(?, file)", [gone])
         new = con.sql("SELECT location, file FROM _live_files WHERE file NOT IN "
                       "(SELECT file FROM event_ref_files) ORDER BY file").to_arrow_table()
     finally:
@@ -104,14 +108,16 @@ def has_index(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_ref_files'").fetchall()[0][0] > 0
 
 
-def one_layout(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether every indexed (live) file has the same columns: then a view over them can
-    bind from one file's footer instead of reading every footer to union them by name."""
+def layouts(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    """The distinct column layouts of the indexed (live) files, or None when some file's is
+    unknown. One layout: a view over them binds from one file's footer instead of reading
+    every footer to union them by name."""
     if not has_index(con):
-        return False
-    layouts, unknown = con.execute("SELECT count(DISTINCT layout), count(*) FILTER (WHERE layout IS NULL) "
-                                   "FROM event_ref_files").fetchall()[0]
-    return layouts == 1 and unknown == 0
+        return None
+    rows = con.execute("SELECT DISTINCT layout FROM event_ref_files ORDER BY layout NULLS FIRST").fetchall()
+    if rows and rows[0][0] is None:
+        return None
+    return [layout for (layout,) in rows]
 
 
 def people(con: duckdb.DuckDBPyConnection, except_source: str) -> list[tuple[str, str, int]] | None:
