@@ -14,6 +14,8 @@ FAST_PATHS: dict[str, FastPath] = {}
 
 def _register() -> None:
     from .alertmanager import alertmanager_fast
+    from .grafana import grafana_fast
+    from .jira import jira_fast
     from .opsgenie import opsgenie_fast
     from .pagerduty import pagerduty_fast
     from .slack import slack_fast
@@ -23,6 +25,8 @@ def _register() -> None:
     FAST_PATHS["pagerduty"] = pagerduty_fast
     FAST_PATHS["alertmanager"] = alertmanager_fast
     FAST_PATHS["opsgenie"] = opsgenie_fast
+    FAST_PATHS["grafana"] = grafana_fast
+    FAST_PATHS["jira"] = jira_fast
 
 
 _register()

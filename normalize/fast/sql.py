@@ -146,3 +146,8 @@ def drafts_and_declined(raw: "pa.Table", rows: "pa.Table", mapped: dict) -> tupl
     declined = np.ones(raw.num_rows, dtype=bool)
     declined[taken["rid"].to_numpy()] = False
     return split(raw, drafts, pa.table({"rid": pa.array(np.flatnonzero(declined), pa.int64())}))
+
+
+def strip_sql(text: str) -> str:
+    """str.strip() for text holding no ODD_TEXT whitespace (rows with it are declined)."""
+    return f"trim({text}, {_WS})"

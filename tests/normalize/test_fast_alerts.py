@@ -300,6 +300,94 @@ def test_awkward_opsgenie_records_agree_and_go_the_right_way():
     assert by_id["A1/logs/o6"]["kind"] == "alert.notified" and by_id["A1/logs/o6"]["title"] == "alert.notified"
 
 
+# ---- Grafana -------------------------------------------------------------------------
+
+GF = SourceSpec("grafana", "grafana")
+GF_CHANGES = (("Normal", "Pending", ""), ("Pending", "Alerting", ""), ("Alerting", "Normal", ""),
+              ("Normal", "NoData", ""), ("NoData", "Alerting (NoData)", ""), ("Alerting (NoData)", "Recovering", ""),
+              ("Recovering", "Normal", ""), ("Normal", "Error", "query failed: see INC0010001 and OPS-99"))
+
+
+def gf_line(i: int, previous: str, current: str, error: str = "", **fields) -> dict:
+    labels = {"alertname": "CheckoutErrors", "instance": f"web-{i % 40}", "severity": ("critical", "warning")[i % 2]}
+    if i % 3:
+        labels["service"] = "checkout-api"
+    line = {"schemaVersion": 1, "previous": previous, "current": current,
+            "values": {"B": round(7.5 + i % 13 * 0.1, 2), "C": i % 2} if i % 5 else None, "condition": "C",
+            "dashboardUID": "", "panelID": 0, "fingerprint": f"{0xab00 + i % 500:016x}", "ruleTitle": "Checkout 5xx",
+            "ruleID": 7, "ruleUID": f"rule-{i % 7}", "labels": labels, **fields}
+    if error:
+        line["error"] = error
+    return line
+
+
+def gf_batch(n: int) -> pa.Table:
+    """State changes of many alert instances, as the connector yields them."""
+    rows = []
+    for i in range(n):
+        previous, current, error = GF_CHANGES[i % len(GF_CHANGES)]
+        ms = 1_791_986_850_000 + 1_250 * i
+        line = gf_line(i, previous, current, error)
+        rows.append(("history", f"{line['ruleUID']}/{line['fingerprint']}/{ms}/{current}", line["ruleUID"],
+                     {"time": ms, "line": line, "labels": {"folder": "Checkout", "from": "state-history"}}))
+    return raw_table("grafana", rows)
+
+
+def test_grafana_fake_api_gives_identical_events(httpserver, monkeypatch, tmp_path):
+    from tests.ingest.fakes.grafana import GrafanaFake
+    from tests.ingest.lakeview import fetch, serve
+
+    fake = serve(GrafanaFake, httpserver, monkeypatch, START, 4, timedelta(hours=1))
+    records = fetch(tmp_path, fake.source_entry(), Window())
+    raw = raw_table("grafana", [(r.stream, r.native_id, r.parent_id, r.payload_json()) for r in records])
+    events = assert_same(raw, GF)
+    assert taken_ids(raw, GF) == {r.native_id for r in records} and len(events) == 4 * 3
+
+
+def test_grafana_generated_history_gives_identical_events():
+    raw = gf_batch(400)
+    events = assert_same(raw, GF)
+    assert len(taken_ids(raw, GF)) == 400 == len(events)
+    assert {e["kind"] for e in events} == {"alert.triggered", "alert.resolved", "alert.state"}
+
+
+def _gf(i: int, previous="Normal", current="Alerting", error="", time=1_791_986_850_000, **fields) -> tuple:
+    at = time + i if isinstance(time, int) else time
+    return ("history", f"h{i}", "rule", {"time": at, "line": gf_line(i, previous, current, error, **fields)})
+
+
+def test_awkward_grafana_rows_agree_and_go_the_right_way():
+    plain = canonical(_gf(0)[3])
+    taken = [
+        _gf(1), _gf(2, "Alerting", "Normal (MissingSeries)"), _gf(3, None, "Pending"),
+        _gf(4, "Recovering", "Normal", fingerprint="", ruleTitle="", labels={"job": "j", "service": ""}),
+        _gf(5, " Pending ", "Alerting", error="see https://acme.pagerduty.com/incidents/Q2W3E4R"),
+        _gf(6, labels="not an object", values={"A": 0.1, "B": -2, "C": None, "D": 100.0, "E": -0.25}),
+        _gf(7, time="1791986850007", fingerprint=None, ruleUID=None), _gf(8, error="café, no ref"),
+    ]
+    declined = [
+        _gf(20, values={"A": 1e-05}), _gf(21, values={"A": 1e16}), _gf(22, values={"A": {"nested": 1}}),
+        _gf(23, labels={"alertname": "A", "n": 1}), _gf(24, current=5), _gf(25, time=1.5), _gf(26, time=None),
+        _gf(27, current=""), _gf(28, "Normal\u00a0"), _gf(29, error="naïve INC0010001"),
+        ("history", "h30", "rule", plain.replace('"previous":', '"error":null,"error":"x","previous":')),
+        ("history", "h31", "rule", plain.replace('"current":', '"current":"Normal","current":')),
+        ("history", "h32", "rule", plain.replace('"values":', '"values":{"B":1,"A":2},"x":')),   # unsorted values
+        ("history", "h33", "rule", canonical({"time": 1, "line": None})),
+        ("history", "h34", "rule", plain.replace('"ruleTitle":"Checkout 5xx",', '')),   # a field Grafana writes
+        ("history", "h35", "rule", plain[:-1] + ",}"), ("other", "h36", None, {"time": 1}),
+    ]
+    raw = raw_table("grafana", taken + declined)
+    events = assert_same(raw, GF)
+    assert taken_ids(raw, GF) == {row[1] for row in taken}
+    by_time = {e["ts_raw"]: e for e in events}
+    assert by_time["1791986850002"]["kind"] == "alert.resolved"
+    assert by_time["1791986850003"]["title"] == "Checkout 5xx: ? → Pending"
+    assert by_time["1791986850004"]["refs"] == [] and by_time["1791986850004"]["service"] == "j"
+    assert by_time["1791986850004"]["title"] == "Grafana alert: Recovering → Normal"
+    assert json.loads(by_time["1791986850006"]["attrs"])["values"]["D"] == 100.0
+    assert by_time["1791986850007"]["native_id"] == "None/None/1791986850007/Alerting"
+
+
 # ---- throughput (not a test) -----------------------------------------------------------
 
 def _throughput(raw: pa.Table, spec: SourceSpec) -> None:
@@ -317,5 +405,5 @@ def _throughput(raw: pa.Table, spec: SourceSpec) -> None:
 
 if __name__ == "__main__":
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    for batch, spec in ((am_batch(rows), AM), (og_batch(rows // 10), OG)):
+    for batch, spec in ((am_batch(rows), AM), (og_batch(rows // 10), OG), (gf_batch(rows), GF)):
         _throughput(batch, spec)
