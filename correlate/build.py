@@ -72,7 +72,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
         "timeline": table(tables.TIMELINE, rows),
         "incident_events": table(tables.INCIDENT_EVENTS, [
             {"event_id": e["event_id"], "source": e["source"], "kind": e["kind"], "ts": e["ts"],
-             "seq": seq_of[e["event_id"]]} for e in events]),
+             "seq": seq_of[e["event_id"]], "native_id": e["native_id"]} for e in events]),
         "milestones": table(tables.MILESTONES, [
             {"name": m.name, "ts": m.ts, "event_id": m.event["event_id"], "source": m.event["source"],
              "evidence": m.event["title"], "rule": m.rule} for m in marks.values()]),

@@ -103,6 +103,7 @@ INCIDENT_EVENTS = Table("incident_events", "Membership: every event of every bui
     ("kind", "VARCHAR", "the event's own kind"),
     ("ts", "TIMESTAMPTZ", "the event's own time"),
     ("seq", "INTEGER", "the timeline row (timeline.seq) holding it"),
+    ("native_id", "VARCHAR", "the event's id in its own system (kept here so a report never scans the lake)"),
 ))
 
 MILESTONES = Table("milestones", "Each milestone with the event it came from and the rule that chose it.", (

@@ -33,16 +33,27 @@ def optional_table(con: duckdb.DuckDBPyConnection, name: str, incident_id: str) 
             "rows": [dict(zip(names, row)) for row in cur.fetchall()]}
 
 
-def source_records(con: duckdb.DuckDBPyConnection, event_ids: list[str]) -> dict[str, dict[str, str]]:
-    """event_id -> {"source", "native_id"}: where to find each event in its own system."""
-    if not event_ids or not has_table(con, "events"):
+def source_records(con: duckdb.DuckDBPyConnection, incident_id: str,
+                   event_ids: list[str]) -> dict[str, dict[str, str]]:
+    """event_id -> {"source", "native_id"}: where to find each event in its own system.
+
+    Read from the incident's membership table; only an incident built before it kept
+    native ids is looked up in the events view (which reads the whole lake)."""
+    wanted = sorted(set(event_ids))
+    if not wanted:
         return {}
+    rows = con.execute("SELECT event_id, source, native_id FROM incident_events "
+                       "WHERE incident_id = ? AND native_id IS NOT NULL", [incident_id]).fetchall()
+    found = {e: {"source": s, "native_id": n} for e, s, n in rows}
+    missing = [e for e in wanted if e not in found]
+    if not missing or not has_table(con, "events"):
+        return found
     try:
         rows = con.execute("SELECT event_id, source, native_id FROM events WHERE list_contains(?, event_id)",
-                           [sorted(set(event_ids))]).fetchall()
+                           [missing]).fetchall()
     except duckdb.Error:   # the view's Parquet moved or is unreadable: links fall back to urls
-        return {}
-    return {e: {"source": s, "native_id": n} for e, s, n in rows}
+        return found
+    return {**found, **{e: {"source": s, "native_id": n} for e, s, n in rows}}
 
 
 def rejects_by_source(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, int]:

@@ -28,7 +28,7 @@ def load(con: duckdb.DuckDBPyConnection, incident_id: str) -> dict[str, Any]:
     if not inc:
         raise NotBuilt(f"incident {incident_id} has not been built: run `incident-timeline build {incident_id}`")
     timeline = _rows(con, "SELECT * FROM timeline WHERE incident_id = ? ORDER BY seq", incident_id)
-    records = source_records(con, [e for row in timeline for e in (row["event_ids"] or [])])
+    records = source_records(con, incident_id, [e for row in timeline for e in (row["event_ids"] or [])])
     events_by_source: dict[str, int] = {}
     for row in timeline:
         row["records"] = [records.get(e) or {"source": row["source"], "native_id": None}
