@@ -95,7 +95,7 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
         parts.append(fast)
     parts.append(_map_each(rest, mapper, spec, ctx, rejects))
     drafts = pa.concat_tables(parts)
-    events = _finish(drafts, raw, mapper.time_format if mapper else "iso8601", spec, ingested_at, rejects)
+    events = _finish(drafts, raw, mapper, ctx, ingested_at, rejects)
     events = canonicalise(events, People.from_events(events).merged(people))
     return Normalized(events=events, rejects=rejects.table())
 
@@ -139,8 +139,10 @@ def _draft_row(draft: Mapping[str, Any], src: int) -> dict:
     return row
 
 
-def _finish(drafts: pa.Table, raw: pa.Table, default_format: str, spec: SourceSpec, ingested_at: datetime,
+def _finish(drafts: pa.Table, raw: pa.Table, mapper, ctx: Context, ingested_at: datetime,
             rejects: _Rejects) -> pa.Table:
+    spec = ctx.spec
+    default_format = mapper.time_format if mapper else "iso8601"
     drafts = drafts.append_column("pos", pa.array(range(drafts.num_rows), pa.int64()))
     formats = pc.fill_null(drafts["ts_format"], default_format)
     parsed_parts = []
@@ -150,8 +152,10 @@ def _finish(drafts: pa.Table, raw: pa.Table, default_format: str, spec: SourceSp
         part = drafts if len(declared) == 1 else drafts.filter(pc.equal(formats, fmt))
         parsed = parse_times(part["ts_raw"], fmt, spec.timezone, spec.clock_offset_s)
         for i in (i for i, err in enumerate(parsed.errors) if err):
-            rejects.add(part["native_id"][i].as_py(), "ts", parsed.errors[i],
-                        raw["payload"][part["src"][i].as_py()].as_py())
+            src = part["src"][i].as_py()
+            record = raw["payload"][src].as_py()
+            field = _time_field(mapper, ctx, raw["stream"][src].as_py(), part["kind"][i].as_py(), record)
+            rejects.add(part["native_id"][i].as_py(), field, parsed.errors[i], record)
         parsed_parts.append(part.append_column("ts", parsed.ts)
                             .append_column("ts_assumed_tz", pa.array(parsed.assumed_tz, pa.string()))
                             .append_column("warnings", parsed.warnings_array()))
@@ -174,6 +178,16 @@ def _finish(drafts: pa.Table, raw: pa.Table, default_format: str, spec: SourceSp
         "ingested_at": fetched,
     }
     return pa.table([columns[c] if c in columns else timed[c] for c in EVENT_SCHEMA.names], schema=EVENT_SCHEMA)
+
+
+def _time_field(mapper, ctx: Context, stream: str, kind: str, record: str) -> str:
+    """The source's name for the time field a reject names (the canonical `ts` if unknown)."""
+    if mapper is None:
+        return "ts"
+    try:
+        return mapper.time_field(stream, kind, json.loads(record), ctx)
+    except (ValueError, TypeError, AttributeError):
+        return "ts"
 
 
 def _event_ids(drafts: pa.Table, source: str) -> pa.Array:

@@ -49,10 +49,29 @@ class Mapper:
     source_type: ClassVar[str]
     time_format: ClassVar[str]
     entity_streams: ClassVar[tuple[str, ...]] = ()   # context only: they emit no events
+    # stream -> where its records keep the time, dotted, the first present one used: what a
+    # time reject names as its field
+    time_fields: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def time_field(self, stream: str, kind: str, payload: Any, ctx: Context) -> str:
+        """The source's own name of the field an event's time came from."""
+        candidates = self.time_fields.get(stream) or ("ts",)
+        for name in candidates:
+            if _dotted(payload, name) not in (None, ""):
+                return name
+        return candidates[0]
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
         raise RecordError("stream", f"stream {stream!r} is not known to the {self.source_type} mapper")
+
+
+def _dotted(payload: Any, path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(payload, Mapping):
+            return None
+        payload = payload.get(key)
+    return payload
 
 
 def require(payload: Mapping[str, Any], key: str) -> Any:

@@ -43,7 +43,7 @@ def test_good_and_bad_records_events_and_rejects():
     assert event["event_id"] == event_id("pd", "R1", "alert.acknowledged")
     rejects = {r["native_id"]: r for r in out.rejects.to_pylist()}
     assert set(rejects) == {"R2", "R3", "R4"}
-    assert rejects["R2"]["field"] == "ts" and "last tuesday" in rejects["R2"]["reason"]
+    assert rejects["R2"]["field"] == "created_at" and "last tuesday" in rejects["R2"]["reason"]
     assert rejects["R3"]["field"] == "created_at" and rejects["R3"]["reason"] == "missing"
     assert rejects["R4"]["field"] == "payload"
     assert all(r["stage"] == "normalize" and r["record"] for r in rejects.values())

@@ -19,6 +19,10 @@ class AlertmanagerMapper(Mapper):
     source_type = "alertmanager"
     time_format = "iso8601"
 
+    def time_field(self, stream: str, kind: str, payload: Any, ctx: Context) -> str:
+        name = "endsAt" if kind == "alert.resolved" else "startsAt"
+        return f"alert.{name}" if stream == "notifications" else name
+
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
         if stream == "unreadable":

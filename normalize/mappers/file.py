@@ -52,6 +52,10 @@ class FileMapper(Mapper):
     source_type = "file"
     time_format = "iso8601"
 
+    def time_field(self, stream: str, kind: str, payload: Any, ctx: Context) -> str:
+        fields = ctx.spec.options.get("fields")
+        return str(fields.get("ts") or "ts") if isinstance(fields, Mapping) else "ts"
+
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
         if stream == "unreadable":

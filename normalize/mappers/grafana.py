@@ -27,6 +27,7 @@ def transition_kind(previous: str, current: str) -> str:
 class GrafanaMapper(Mapper):
     source_type = "grafana"
     time_format = "epoch_ms"
+    time_fields = {"history": ("time",)}
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:

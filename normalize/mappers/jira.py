@@ -14,6 +14,7 @@ class JiraMapper(Mapper):
     source_type = "jira"
     time_format = "iso8601"
     entity_streams = ()
+    time_fields = {"issues": ("fields.created",), "changelog": ("created",), "comments": ("created",)}
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:

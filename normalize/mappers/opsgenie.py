@@ -45,6 +45,7 @@ def _actor(owner: str | None) -> tuple[str, str]:
 class OpsgenieMapper(Mapper):
     source_type = "opsgenie"
     time_format = "iso8601"
+    time_fields = {"alerts": ("createdAt",), "logs": ("createdAt",), "notes": ("createdAt",)}
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:

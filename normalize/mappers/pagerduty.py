@@ -24,6 +24,7 @@ class PagerDutyMapper(Mapper):
     source_type = "pagerduty"
     time_format = "iso8601"
     entity_streams = ("incidents",)
+    time_fields = {"log_entries": ("created_at",), "alerts": ("created_at",)}
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:

@@ -32,6 +32,13 @@ def _state(value: str | None) -> str | None:
 class ServiceNowMapper(Mapper):
     source_type = "servicenow"
     time_format = "naive"
+    time_fields = {"incident": ("opened_at", "sys_created_on"), "sys_journal_field": ("sys_created_on",),
+                   "sys_audit": ("sys_created_on",)}
+
+    def time_field(self, stream: str, kind: str, payload: Any, ctx: Context) -> str:
+        if stream == "incident" and kind == "ticket.resolved":
+            return next((f for f in ("resolved_at", "closed_at") if payload.get(f)), "resolved_at")
+        return super().time_field(stream, kind, payload, ctx)
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:

@@ -14,6 +14,7 @@ class SlackMapper(Mapper):
     source_type = "slack"
     time_format = "slack_ts"
     entity_streams = ("users", "channels")
+    time_fields = {"messages": ("ts",), "replies": ("ts",)}
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
