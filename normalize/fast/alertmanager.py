@@ -19,8 +19,8 @@ import pyarrow as pa
 from ..mapping import Context
 from ..severity import to_sev
 from .frame import register_raw
-from .sql import (drafts_and_declined, is_string_sql, lit, odd_json_sql, odd_ref_text_sql, refs_sql,
-                  sorted_keys_sql, string_map_sql, unique_sql)
+from .sql import (drafts_and_declined, is_string_sql, lit, odd_json_sql, odd_ref_text_sql,
+                  own_and_found_sql, refs_sql, sorted_keys_sql, string_map_sql)
 
 # Every field Alertmanager's webhook always sends and the mapper reads: the strict reader
 # refuses a payload missing one or repeating one (left to the mapper). Strings stay JSON
@@ -94,8 +94,7 @@ SELECT CASE WHEN is_end THEN 'alert.resolved' ELSE 'alert.triggered' END AS kind
        CASE WHEN description <> '' THEN description ELSE summary END AS body, l.severity AS severity,
        CASE WHEN coalesce(l.service, '') <> '' THEN l.service ELSE l.job END AS service,
        nullif(generator_url, '') AS url, fingerprint || '@' || starts AS native_id,
-       CASE WHEN len(found) = 0 THEN ['alert:' || fingerprint]
-            ELSE {unique_sql("list_concat(['alert:' || fingerprint], found)")} END AS refs,
+       {own_and_found_sql("'alert:' || fingerprint", "found")} AS refs,
        json_object('alertname', name, 'external_url', external_url, 'fingerprint', fingerprint,
                    'group_key', group_key, 'labels', labels::JSON, 'receiver', receiver) AS attrs,
        rid, taken, true AS emit

@@ -22,7 +22,7 @@ from ..mapping import Context
 from ..severity import to_sev
 from .frame import register_raw
 from .sql import (ODD_TEXT, cut_line_sql, drafts_and_declined, first_line_sql, is_string_sql, lit, odd_json_sql,
-                  odd_ref_text_sql, refs_sql, unique_sql)
+                  odd_ref_text_sql, own_and_found_sql, refs_sql)
 
 # One parse serves every stream: fields of alerts, logs and notes, all as JSON text so
 # that a string is told from anything else.
@@ -115,7 +115,7 @@ SELECT kind, createdAt AS ts_raw, NULL::VARCHAR AS ts_format,
        CASE WHEN stream = 'alerts' THEN nullif(entity, '') END AS service, NULL::VARCHAR AS url,
        CASE WHEN stream = 'alerts' THEN id ELSE alert_id || '/' || stream || '/' || coalesce(nullif(item_offset, ''), createdAt) END
            AS native_id,
-       CASE WHEN len(found) = 0 THEN [own] ELSE {unique_sql("list_concat([own], found)")} END AS refs,
+       {own_and_found_sql("own", "found")} AS refs,
        CASE WHEN stream = 'alerts'
             THEN json_object('alias', alias, 'count', count_j::JSON, 'last_occurred_at', lastOccurredAt,
                              'priority', priority, 'status', status, 'tags', tags::JSON, 'tiny_id', tinyId)
