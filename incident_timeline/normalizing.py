@@ -18,6 +18,7 @@ from normalize.schema import RAW_SCHEMA
 
 from .catalog_store import read_catalog
 from .config import Config, clock_offset_seconds
+from .entity_snapshot import read_entity_rows
 from .lake import Lake
 
 _JQL_PROJECT = re.compile(r"project\s*(?:=|in)\s*\(?\s*([A-Za-z0-9_,\s\"']+)\)?", re.IGNORECASE)
@@ -31,7 +32,7 @@ def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files:
         else RAW_SCHEMA.empty_table()
     mapper = MAPPERS.get(settings.type)
     streams = mapper.entity_streams if mapper else ()
-    history = _read_entities(lake, settings.name, streams, exclude=set(files))
+    history = read_entity_rows(lake, settings.name, streams, exclude=set(files))
     entities = build_entities(pa.concat_tables([history, raw]), streams)
     now = datetime.now(timezone.utc)
     out = normalize_raw(raw, source_spec(settings), entities=entities, jira_projects=jira_projects(config),
@@ -101,14 +102,6 @@ def _indexed_people(lake: Lake, source: str) -> list | None:
         return refindex.people(con, source)
     finally:
         con.close()
-
-
-def _read_entities(lake: Lake, source: str, streams, exclude: set) -> pa.Table:
-    files = [f for f in lake.raw_files(source) if f not in exclude]
-    if not streams or not files:
-        return RAW_SCHEMA.empty_table()
-    flt = pc.field("stream").isin(list(streams))
-    return pa.concat_tables([lake.storage.read_parquet(f, schema=RAW_SCHEMA, filters=flt) for f in files])
 
 
 def source_spec(settings: SourceSettings) -> SourceSpec:
