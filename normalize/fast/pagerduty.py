@@ -22,7 +22,7 @@ from ..mappers.pagerduty import KINDS, _urgency_sev
 from ..mapping import Context
 from ..severity import to_sev
 from .frame import register_raw, split
-from .sql import lit, own_and_found_sql, refs_sql
+from .sql import lit, odd_ref_text_sql, own_and_found_sql, refs_sql
 from .strict import parse_strict
 
 _S = pa.string()
@@ -100,11 +100,6 @@ def _entries(raw: pa.Table) -> pa.Table:
     return pa.table(columns)
 
 
-def _hint_sql(ctx: Context, text: str) -> str:
-    hints = sorted({h for _prefix, _pattern, hs in ctx.refs.patterns for h in hs})
-    return "(" + " OR ".join(f"contains({text}, {lit(h)})" for h in hints) + ")"
-
-
 # Every entry read cleanly, joined to its incident, and whether this path takes it.
 _ENTRIES_SQL = """
 WITH vals AS (SELECT *, coalesce(nullif(ref_id, ''), nullif(parent_id, '')) AS incident_id FROM raw WHERE ok)
@@ -118,7 +113,7 @@ FROM vals LEFT JOIN incidents i ON inc_id = incident_id"""
 
 def _drafts_sql(ctx: Context) -> str:
     kinds = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in KINDS.items())
-    odd_text = " OR ".join(f"(strlen({t}) <> length({t}) AND {_hint_sql(ctx, t)})" for t in ("body", "title"))
+    odd_text = " OR ".join(odd_ref_text_sql(ctx.refs, t) for t in ("body", "title"))
     return f"""
     WITH e AS ({_ENTRIES_SQL}),
     a AS (

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from ..mapping import Context
 from .frame import register_raw, split
 from .strict import parse_strict
-from .sql import (ODD_TEXT, OTHER_ENTITY, cut_line_sql, first_line_sql, html_unescape_sql, lit,
+from .sql import (ODD_TEXT, OTHER_ENTITY, odd_ref_text_sql, cut_line_sql, first_line_sql, html_unescape_sql, lit,
                   own_and_found_sql, refs_sql)
 
 _S = pa.string()
@@ -65,7 +65,7 @@ def slack_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
         register_raw(con, _messages(raw))
         con.register("users", _users(ctx))
         con.register("channels", _channels(ctx))
-        con.execute(_MESSAGES)
+        con.execute(_messages_sql(ctx))
         con.execute(_USER_NAMES)
         drafts = con.sql(_drafts_sql(ctx)).to_arrow_table().sort_by("rid")
     finally:
@@ -88,8 +88,12 @@ def _messages(raw: pa.Table) -> pa.Table:
                      "p_user_real_name": pc.struct_field(parsed["user_profile"], "real_name")})
 
 
-# Every message read cleanly, with what the mapper reads, and whether this path takes it.
-_MESSAGES = f"""
+def _messages_sql(ctx: Context) -> str:
+    """Every message read cleanly, with what the mapper reads, and whether this path takes it.
+    Declined: text with whitespace this SQL does not strip as Python does, entities other
+    than the three Slack writes, and non-ASCII text naming a ref (RE2's \\w, \\d and \\b
+    are ASCII, Python's are not)."""
+    return f"""
 CREATE TEMP TABLE m AS
 WITH msg AS (
     SELECT * EXCLUDE (ok, parent_id, p_channel, p_ts, p_thread_ts, p_text),
@@ -100,6 +104,7 @@ SELECT msg.*, u.name AS user_name, u.email AS email, c.name AS channel_name,
        (p_subtype = 'bot_message' OR coalesce(p_bot_id, '') <> '' OR coalesce(u.is_bot, false)) AS is_bot,
        channel IS NOT NULL AND coalesce(ts, '') <> ''
            AND NOT (strlen(raw_text) <> length(raw_text) AND regexp_matches(raw_text, {lit(ODD_TEXT)}))
+           AND NOT {odd_ref_text_sql(ctx.refs, 'raw_text')}
            AND NOT (contains(raw_text, '&') AND regexp_matches(
                     replace(replace(replace(raw_text, '&amp;', ''), '&lt;', ''), '&gt;', ''), {lit(OTHER_ENTITY)}))
            AS taken

@@ -198,3 +198,16 @@ def test_awkward_pagerduty_entries_agree_and_go_the_right_way():
     assert by_id["R5"]["kind"] == "alert.escalated" and by_id["R5"]["severity"] == "SEV3"
     assert by_id["R7"]["url"] == "https://x.example/i"
     assert by_id["R31"]["refs"] == ["pagerduty:Q1"] and by_id["R31"]["kind"] == "alert.made_up"
+
+
+def test_non_ascii_text_naming_a_ref_is_left_to_the_mapper():
+    # Python's \b and \w know é is a letter, RE2's do not: "éOPS-1" names no Jira key
+    texts = ["éOPS-1 down", "OPS-1é", "voir INC0012345é", "naïve but no ref", "plain OPS-7"]
+    msgs = [{"type": "message", "user": "U1", "ts": f"17919868{i:02d}.000100", "text": t} for i, t in enumerate(texts)]
+    raw = _slack_raw([("messages", "C0INC42", m) for m in msgs])
+    spec = SourceSpec("slack", "slack")
+    fast, slow, _fo, _so = _both(raw, spec)
+    assert fast == slow
+    assert [e["refs"] for e in sorted(fast, key=lambda e: e["ts_raw"])] == [
+        ["slack:C0INC42"], ["slack:C0INC42"], ["slack:C0INC42"], ["slack:C0INC42"], ["slack:C0INC42", "jira:OPS-7"]]
+    assert _split(raw, spec) == (2, 3)
