@@ -4,6 +4,8 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from normalize.mapping import Context
 from normalize.refs import RefFinder
@@ -211,3 +213,23 @@ def test_non_ascii_text_naming_a_ref_is_left_to_the_mapper():
     assert [e["refs"] for e in sorted(fast, key=lambda e: e["ts_raw"])] == [
         ["slack:C0INC42"], ["slack:C0INC42"], ["slack:C0INC42"], ["slack:C0INC42"], ["slack:C0INC42", "jira:OPS-7"]]
     assert _split(raw, spec) == (2, 3)
+
+
+_SLACK_PIECES = st.sampled_from([
+    "deploy", " ", "\n", "\t", "é", "ß", "&amp;", "&lt;", "&gt;", "&", "&eacute;", "<@U1>", "<@U9|bob>", "<@UX>",
+    "<#C0OTHER1|other>", "<#C0OTHER2>", "<https://x.example|x>", "<https://y.example>", "<mailto:a@b.c|a>",
+    "<!here>", "<!subteam^S1|@sre>", "OPS-12", "INC0010001", "https://acme.pagerduty.com/incidents/Q1ABC",
+    "/browse/OPS-3", "<", ">", "|", "\u00a0", "\u2028", "x" * 150])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(_SLACK_PIECES, max_size=8).map("".join), min_size=1, max_size=6),
+       st.sampled_from([None, "bot_message", "channel_join"]))
+def test_generated_slack_texts_agree(texts, subtype):
+    users = [("users", None, {"id": "U1", "real_name": "Ann Lee", "profile": {"email": "ann@acme.example"}})]
+    msgs = [{"type": "message", "user": "U1", "ts": f"17919868{i:02d}.000100", "text": t,
+             **({"subtype": subtype} if subtype else {})} for i, t in enumerate(texts)]
+    raw = _slack_raw(users + [("messages", "C0INC42", m) for m in msgs])
+    fast, slow, fo, so = _both(raw, SourceSpec("slack", "slack", options={"workspace_url": "https://acme.slack.com"}))
+    assert fast == slow
+    assert fo.rejects.to_pylist() == so.rejects.to_pylist()
