@@ -26,7 +26,7 @@ from ..mapping import Context
 from ..severity import to_sev
 from ..text import _BLOCKS
 from .frame import register_raw, split
-from .sql import _WS, ODD_TEXT, cut_line_sql, first_line_sql, lit, refs_sql, unique_sql
+from .sql import ODD_TEXT, cut_line_sql, first_line_sql, lit, odd_ref_text_sql, own_and_found_sql, refs_sql, strip_sql
 
 # Comments are read twice at most: every one as ADF up to doc > paragraph > text (levels 0..2,
 # the common shape, and cheap), then those not taken up to doc > list > item > paragraph > text.
@@ -110,9 +110,8 @@ def _render_sql(n: str, depth: int, deepest: int) -> str:
 
 def _odd_text_sql(ctx: Context, text: str) -> str:
     """Non-ASCII text that Python strips, or searches for refs, differently from this SQL."""
-    hints = sorted({h for _prefix, _pattern, hs in ctx.refs.patterns for h in hs})
-    has_hint = " OR ".join(f"contains({text}, {lit(h)})" for h in hints)
-    return f"(strlen({text}) <> length({text}) AND (regexp_matches({text}, {lit(ODD_TEXT)}) OR {has_hint}))"
+    return (f"(coalesce(strlen({text}) <> length({text}) AND regexp_matches({text}, {lit(ODD_TEXT)}), false) "
+            f"OR {odd_ref_text_sql(ctx.refs, text)})")
 
 
 def _once(keys: str, names: tuple[str, ...], present: str | None = None) -> str:
@@ -153,6 +152,10 @@ parsed AS MATERIALIZED (
           AND (p.author IS NULL OR len(keys[1]) > 0) AND {keys_once})"""
 
 
+# text.adf_to_text's re.sub(r"\n{3,}", "\n\n", text) of the walked text
+_COLLAPSED = "regexp_replace(walked, '\\n{3,}', chr(10) || chr(10), 'g')"
+
+
 def _comments_sql(ctx: Context, deepest: int) -> str:
     """The comments of `raw` not yet in `c`, with ADF read down to level `deepest`."""
     fields = {"id": "VARCHAR", "created": "VARCHAR", "author": _AUTHOR, "body": _node_type(0, deepest)}
@@ -171,8 +174,8 @@ strings AS (
 texts AS MATERIALIZED (
     SELECT *, CASE WHEN walked IS NULL THEN coalesce(body_string, '')
                    WHEN contains(walked, chr(10) || chr(10) || chr(10))
-                   THEN trim(regexp_replace(walked, '\\n{{3,}}', chr(10) || chr(10), 'g'), {_WS})
-                   ELSE trim(walked, {_WS}) END AS text
+                   THEN {strip_sql(_COLLAPSED)}
+                   ELSE {strip_sql('walked')} END AS text
     FROM strings
     WHERE (walked IS NOT NULL OR body_string IS NOT NULL OR body_json IS NULL)
           AND tokens = {seen})
@@ -216,7 +219,7 @@ SELECT rid FROM hp WHERE rid NOT IN (SELECT rid FROM h WHERE odd_text)"""
 
 
 def _drafts_sql(ctx: Context) -> str:
-    refs = _with_key_sql('found')
+    refs = own_and_found_sql("'jira:' || key", 'found')
     title = f"key || ' comment: ' || {cut_line_sql('line', 100)}"
     attrs = ("'{\"field\":' || to_json(field) || ',\"from\":' || coalesce(to_json(before)::VARCHAR, 'null') "
              "|| ',\"key\":' || key_json || ',\"to\":' || coalesce(to_json(after)::VARCHAR, 'null') || '}'")
@@ -240,12 +243,6 @@ SELECT kind, ts_raw, NULL, actor, actor_type, actor_id, CASE WHEN kind = 'ticket
        key || '/' || history_id || '/' || field, {refs}, {attrs}, rid, idx
 FROM item_refs LEFT JOIN severities s USING (after)
 ORDER BY rid, idx"""
-
-
-def _with_key_sql(found: str) -> str:
-    """unique(['jira:' + key] + found); most texts name no ref, and skip the de-duplication."""
-    listed = unique_sql(f"list_concat(['jira:' || key], {found})")
-    return f"CASE WHEN len({found}) = 0 THEN ['jira:' || key] ELSE {listed} END"
 
 
 def _keys(raw: pa.Table) -> pa.Table:
