@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -201,13 +202,14 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
     if not pending:
         return
     existing = _live_event_files(lake, settings.name)
+    new_files: list = []
     for number, chunk in enumerate(_raw_chunks(lake, pending)):
         part = f"-{number:04d}" if number else ""
         out, written = normalize_files(config, lake, settings, chunk, run_id, part)
-        res.events += count_new_events(lake, existing, out.events)
         res.rejects += out.rejects.num_rows
-        existing = existing + [f for f in written if lake.rel(f).startswith("events/")]
+        new_files += [f for f in written if lake.rel(f).startswith("events/")]
     del out, written     # the last pass's tables are not kept through the catalog write
+    res.events += _count_new_events(lake, existing, new_files)
     with catalog_store.catalog_writer(lake, [settings.name]) as con:
         catalog_store.mark_normalized(con, lake, settings.name, pending, run_id)
         catalog_store.publish(con, lake, [settings.name])
@@ -226,6 +228,23 @@ def _raw_chunks(lake: Lake, files: list):
         records += n
     if chunk:
         yield chunk
+
+
+def _count_new_events(lake: Lake, existing: list, written: list) -> int:
+    """Events of `written` whose event_id no file of `existing` holds, one day folder at a
+    time: every version of an event has the same ts, so only that day's files can hold it
+    (checking each pass against the source's whole history read it again for every pass)."""
+    by_day: dict = defaultdict(list)
+    for f in existing:
+        by_day[f.parent].append(f)
+    written_by_day: dict = defaultdict(list)
+    for f in written:
+        written_by_day[f.parent].append(f)
+    new = 0
+    for folder, files in written_by_day.items():
+        ids = pa.concat_tables([lake.storage.read_parquet(f, columns=["event_id"]) for f in files])
+        new += count_new_events(lake, by_day[folder], ids)
+    return new
 
 
 def _live_event_files(lake: Lake, source: str) -> list:
