@@ -24,6 +24,13 @@ from .lake import Lake
 _JQL_PROJECT = re.compile(r"project\s*(?:=|in)\s*\(?\s*([A-Za-z0-9_,\s\"']+)\)?", re.IGNORECASE)
 
 
+def in_identity_order(sources: list[SourceSettings]) -> list[SourceSettings]:
+    """Sources whose people come with e-mails first (Slack, Jira, Opsgenie), the others in
+    their configured order after: each source is published before the next is normalised,
+    so a name-only source (PagerDuty, ServiceNow) finds the e-mails in the same run."""
+    return sorted(sources, key=lambda s: not getattr(MAPPERS.get(s.type), "knows_emails", False))
+
+
 def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files: list,
                     run_id: str, part: str = "") -> tuple[Normalized, list]:
     """Normalise `files`; write events by day and rejects; return what was written.

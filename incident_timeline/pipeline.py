@@ -27,7 +27,7 @@ from .compaction import compact_partitions
 from .config import Config, parse_duration
 from .lake import Lake, new_run_id
 from .locks import file_lock
-from .normalizing import count_new_events, normalize_files
+from .normalizing import count_new_events, in_identity_order, normalize_files
 
 log = logging.getLogger("incident_timeline")
 
@@ -100,7 +100,7 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
         owned = [s.name for s in selected]
         _sync_from_lake(lake)
         log.info("%s %s started: %s", command, result.run_id, ", ".join(s.name for s in selected))
-        for settings in selected:
+        for settings in in_identity_order(selected):
             res = SourceResult(settings.name)
             result.sources.append(res)
             t0 = time.monotonic()
@@ -291,7 +291,7 @@ def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> Run
         for settings in selected:
             locks.enter_context(_source_lock(lake, settings.name, 300.0))
         _sync_from_lake(lake)
-        for settings in selected:
+        for settings in in_identity_order(selected):
             t0 = time.monotonic()
             res = SourceResult(settings.name)
             result.sources.append(res)

@@ -52,6 +52,9 @@ class Mapper:
     # stream -> where its records keep the time, dotted, the first present one used: what a
     # time reject names as its field
     time_fields: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # Whether its people come with e-mails (then other sources' names are matched to them):
+    # such sources are normalised first in a run, so one run already names one person once.
+    knows_emails: ClassVar[bool] = False
 
     def time_field(self, stream: str, kind: str, payload: Any, ctx: Context) -> str:
         """The source's own name of the field an event's time came from."""

@@ -15,6 +15,7 @@ class JiraMapper(Mapper):
     time_format = "iso8601"
     entity_streams = ()
     time_fields = {"issues": ("fields.created",), "changelog": ("created",), "comments": ("created",)}
+    knows_emails = True
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:

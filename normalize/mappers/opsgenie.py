@@ -46,6 +46,7 @@ class OpsgenieMapper(Mapper):
     source_type = "opsgenie"
     time_format = "iso8601"
     time_fields = {"alerts": ("createdAt",), "logs": ("createdAt",), "notes": ("createdAt",)}
+    knows_emails = True
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:

@@ -15,6 +15,7 @@ class SlackMapper(Mapper):
     time_format = "slack_ts"
     entity_streams = ("users", "channels")
     time_fields = {"messages": ("ts",), "replies": ("ts",)}
+    knows_emails = True
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:

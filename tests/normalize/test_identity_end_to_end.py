@@ -37,3 +37,24 @@ def test_one_alice_across_pagerduty_slack_and_jira(tmp_path: Path):
     assert names.count("Alice Chen") == 1 and "alice" not in names
     alice = [row for row in report["timeline"] if row["actor"] == "Alice Chen"]
     assert {s for row in alice for s in row["sources"]} >= {"pagerduty", "slack", "jira"}
+
+
+def test_one_run_names_each_person_once_across_sources(tmp_path: Path):
+    """PagerDuty knows people by name only; the sources that know e-mails are normalised
+    first in a run, so its events already carry the e-mail after the very first run."""
+    import duckdb
+
+    config = write_config(tmp_path, demo_sources())
+    result = CliRunner().invoke(main, ["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    files = [str(f) for f in tmp_path.rglob("events/source=*/date=*/*.parquet")]
+    rows = duckdb.sql("SELECT source, actor, actor_id FROM read_parquet(?, union_by_name = true) "
+                      "WHERE actor_type = 'human'", params=[files]).fetchall()
+    by_name: dict[str, set] = {}
+    for source, actor, actor_id in rows:
+        by_name.setdefault(actor, set()).add(actor_id)
+    pagerduty_people = {actor for source, actor, _ in rows if source == "pagerduty"}
+    assert pagerduty_people >= {"Alice Chen", "Bob Martin", "Carol Diaz"}
+    for name in pagerduty_people:
+        (actor_id,) = by_name[name]              # one id per person, whichever source named them
+        assert actor_id.endswith("@acme.example"), (name, by_name[name])
