@@ -2,7 +2,7 @@
 
     python -m benchmarks.child TASK '{"json": "args"}'
 
-prints one JSON object: the task's figures plus `peak_rss_mb` and `seconds`.
+prints one JSON object: the task's figures plus `peak_rss_mb`, `seconds` and `cpu_s`.
 """
 from __future__ import annotations
 
@@ -107,7 +107,10 @@ TASKS = {"build": build, "naive_build": naive_build, "ingest": ingest, "naive_in
 def main() -> None:
     task, args = sys.argv[1], json.loads(sys.argv[2])
     figures = TASKS[task](args)
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures["peak_rss_mb"] = usage.ru_maxrss / 1024
+    # CPU seconds of the whole child (imports included): steadier than wall time on a shared machine
+    figures["cpu_s"] = usage.ru_utime + usage.ru_stime
     print(json.dumps(figures, default=str))
 
 

@@ -44,13 +44,13 @@ def _build(build: dict, targets: dict) -> list[str]:
 
 def _ingest(ingest: dict, targets: dict) -> list[str]:
     lines = ["ingest from recorded pages (Slack export) and normalise",
-             _row(["case", "records", "ingest s", "records/s", "peak RSS MB", "naive s", "naive RSS MB"]),
-             _row(["---"] * 7)]
+             _row(["case", "records", "ingest s", "CPU s", "records/s", "peak RSS MB", "naive s", "naive RSS MB"]),
+             _row(["---"] * 8)]
     peak = 0.0
     for case, r in ingest.items():
         ours, naive = r["ingest"], r["naive"]
         peak = max(peak, ours["peak_rss_mb"])
-        lines.append(_row([case, f"{ours['fetched']:,}", f"{ours['seconds']:.2f}",
+        lines.append(_row([case, f"{ours['fetched']:,}", f"{ours['seconds']:.2f}", f"{ours.get('cpu_s', 0):.1f}",
                            f"{ours['fetched'] / ours['seconds']:,.0f}", f"{ours['peak_rss_mb']:.0f}",
                            f"{naive['seconds']:.2f}", f"{naive['peak_rss_mb']:.0f}"]))
     lines.append(f"target: peak RSS of ingest <= {targets['ingest_peak_rss_mb']:.0f} MB: {peak:.0f} MB "
