@@ -6,8 +6,8 @@ mapper: other streams (the API snapshot is small), payloads that only DuckDB's l
 reader accepts, with a repeated key where one is read, or escapes DuckDB and Python read
 or write differently; a notification missing one of the fields Alertmanager always sends;
 anything but a string where the mapper reads one; labels or annotations that are not an
-object of strings in sorted order (labels are copied into `attrs`, as json.dumps sorts
-them); a resolved alert without an end; and non-ASCII text that names a ref.
+object of strings (labels are copied into `attrs`, sorted as json.dumps sorts them); a
+resolved alert without an end; and non-ASCII text that names a ref.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import pyarrow as pa
 from ..mapping import Context
 from ..severity import to_sev
 from .frame import register_raw
-from .sql import (drafts_and_declined, is_string_sql, lit, odd_json_sql, odd_ref_text_sql,
-                  own_and_found_sql, refs_sql, sorted_keys_sql, string_map_sql)
+from .sql import (distinct_keys_sql, drafts_and_declined, is_string_sql, lit, odd_json_sql, odd_ref_text_sql,
+                  own_and_found_sql, refs_sql, sorted_object_sql, string_map_sql)
 
 # Every field Alertmanager's webhook always sends and the mapper reads: the strict reader
 # refuses a payload missing one or repeating one (left to the mapper). Strings stay JSON
@@ -64,13 +64,14 @@ fields AS (
     FROM parsed),
 keyed AS (SELECT *, json_keys(labels) AS label_keys, json_keys(notes) AS note_keys FROM fields),
 vals AS (
-    SELECT rid, coalesce(resolved, false) AS resolved, coalesce(labels, '{{}}') AS labels,
+    SELECT rid, coalesce(resolved, false) AS resolved,
+           coalesce({sorted_object_sql("labels", "label_keys", "VARCHAR")}, '{{}}') AS labels,
            {", ".join(f"{c}_j ->> '$' AS {c}" for c in _STRINGS)},
            json_transform(labels, {lit(json.dumps(_LABELS))}) AS l,
            json_transform(notes, {lit(json.dumps(_NOTES))}) AS a,
            parsed AND {" AND ".join(is_string_sql(c + "_j") for c in _STRINGS)}
-               AND (labels IS NULL OR ({string_map_sql("labels")} AND {sorted_keys_sql("label_keys")}))
-               AND (notes IS NULL OR ({string_map_sql("notes")} AND {sorted_keys_sql("note_keys")}))
+               AND (labels IS NULL OR ({string_map_sql("labels")} AND {distinct_keys_sql("label_keys")}))
+               AND (notes IS NULL OR ({string_map_sql("notes")} AND {distinct_keys_sql("note_keys")}))
                AND NOT {odd_json_sql("payload")} AS shapes_ok
     FROM keyed),
 texts AS (

@@ -5,8 +5,8 @@ the same events. Declined, and left to the mapper: payloads that only DuckDB's l
 reader accepts, with a repeated key where one is read, or with escapes DuckDB and Python
 write differently; a state line missing a field Grafana always writes; anything but a
 string where the mapper reads one, or a time that is not an integer or a string; labels
-that are not an object of strings in sorted order, and values that are not an object of
-plain numbers in sorted order (both are copied into `attrs`, as json.dumps writes them);
+that are not an object of strings, and values that are not an object of plain numbers
+(both are copied into `attrs`, sorted as json.dumps writes them);
 states with whitespace str.strip() knows and this SQL does not; and non-ASCII error text
 that names a ref.
 """
@@ -20,8 +20,8 @@ import pyarrow as pa
 from ..mapping import Context
 from ..severity import to_sev
 from .frame import register_raw
-from .sql import (ODD_TEXT, drafts_and_declined, is_string_sql, lit, odd_json_sql, odd_ref_text_sql,
-                  own_and_found_sql, refs_sql, sorted_keys_sql, string_map_sql, strip_sql)
+from .sql import (ODD_TEXT, distinct_keys_sql, drafts_and_declined, is_string_sql, lit, odd_json_sql,
+                  odd_ref_text_sql, own_and_found_sql, refs_sql, sorted_object_sql, string_map_sql, strip_sql)
 
 # Every field Grafana's state history line always carries and the mapper reads (`error`
 # is left out when empty, so it is read on its own): the strict reader refuses a payload
@@ -71,16 +71,17 @@ fields AS (
     FROM parsed),
 keyed AS (SELECT *, json_keys(labels) AS label_keys, json_keys(vals) AS value_keys FROM fields),
 vals AS (
-    SELECT rid, coalesce(labels, '{{}}') AS labels, vals,
+    SELECT rid, coalesce({sorted_object_sql("labels", "label_keys", "VARCHAR")}, '{{}}') AS labels,
+           {sorted_object_sql("vals", "value_keys", "JSON")} AS vals,
            CASE WHEN starts_with(time_j, '"') THEN time_j ->> '$' ELSE time_j END AS time_ms,
            {", ".join(f"{name}_j ->> '$' AS {name}" for name in _STRINGS)},
            json_transform(labels, {lit(json.dumps(_LABELS))}) AS l,
            coalesce(has_line AND {" AND ".join(is_string_sql(name + "_j") for name in _STRINGS)}
                AND regexp_full_match(time_j, {lit(_TIME)})
-               AND (labels IS NULL OR ({string_map_sql("labels")} AND {sorted_keys_sql("label_keys")}))
+               AND (labels IS NULL OR ({string_map_sql("labels")} AND {distinct_keys_sql("label_keys")}))
                AND (vals IS NULL OR (regexp_full_match(vals, {lit(_NUMBER_MAP)})
                                      AND NOT regexp_matches(vals, {lit(_TINY_FRACTION)})
-                                     AND {sorted_keys_sql("value_keys")}))
+                                     AND {distinct_keys_sql("value_keys")}))
                AND NOT CASE WHEN contains(payload, '"error"') THEN regexp_matches(payload, {lit(_TWO_ERRORS)})
                             ELSE false END
                AND NOT {odd_json_sql("payload")}, false) AS shapes_ok

@@ -113,6 +113,21 @@ def sorted_keys_sql(keys: str) -> str:
     return f"coalesce(list_bool_and(list_transform(range(1, len({keys})), lambda i: {keys}[i] < {keys}[i + 1])), true)"
 
 
+def distinct_keys_sql(keys: str) -> str:
+    """A list of keys (json_keys) holds no key twice (DuckDB reads the first, Python the last)."""
+    return f"(len({keys}) = len(list_distinct({keys})))"
+
+
+def sorted_object_sql(json_text: str, keys: str, value_type: str) -> str:
+    """A flat JSON object of distinct keys (DuckDB-written text, its json_keys) as
+    json.dumps(sort_keys=True) writes it: as it is when already in order (the usual case:
+    ingest writes payloads so), else rebuilt from its sorted entries."""
+    as_map = lit(f'"MAP(VARCHAR, {value_type})"')
+    entries = f"map_entries(json_transform({json_text}, {as_map}))"
+    return (f"CASE WHEN {sorted_keys_sql(keys)} THEN {json_text} "
+            f"ELSE to_json(map_from_entries(list_sort({entries})))::VARCHAR END")
+
+
 def odd_ref_text_sql(finder: RefFinder, text: str) -> str:
     """Non-ASCII text holding a ref's hint: RE2's \\w, \\d and \\b are ASCII, Python's are not."""
     hints = sorted({h for _prefix, _pattern, hs in finder.patterns for h in hs})

@@ -154,10 +154,12 @@ def test_awkward_alertmanager_notifications_agree_and_go_the_right_way():
         _am(6, annotations={"summary": "see https://acme.pagerduty.com/incidents/Q2W3E4R and OPS-7",
                             "description": "OPS-7 INC0010001 CHG0000001 <#C0INC42|inc>"}),
         _am(7, labels={"alertname": "A", "severity": "SEV-2", "service": "s"}),
+        # not in json.dumps's order (ingest writes them sorted): labels are sorted for attrs
+        _am_text(8, plain.replace('"labels":{"alertname"', '"labels":{"zzz":"x","é":"e","Z":"z","alertname"')
+                 .replace('"annotations":{', '"annotations":{"zz":"last",')),
     ]
     declined = [
         _am(20, labels={"alertname": "A", "severity": 1}),                 # a label that is not a string
-        _am_text(21, plain.replace('"labels":{"alertname"', '"labels":{"zzz":"x","alertname"')),   # unsorted
         _am_text(22, plain.replace('"labels":{', '"labels":{"job":"twice",')),   # a repeated label
         _am_text(23, plain.replace('"annotations":{', '"annotations":{"summary":"first",')),
         _am_text(24, plain.replace('"receiver":', '"receiver":"first","receiver":')),
@@ -364,6 +366,8 @@ def test_awkward_grafana_rows_agree_and_go_the_right_way():
         _gf(5, " Pending ", "Alerting", error="see https://acme.pagerduty.com/incidents/Q2W3E4R"),
         _gf(6, labels="not an object", values={"A": 0.1, "B": -2, "C": None, "D": 100.0, "E": -0.25}),
         _gf(7, time="1791986850007", fingerprint=None, ruleUID=None), _gf(8, error="café, no ref"),
+        ("history", "h9", "rule", canonical(_gf(9)[3]).replace('"values":', '"values":{"B":1,"A":2.5},"x":')
+         .replace('"labels":{', '"labels":{"zz":"last",')),          # unsorted: sorted for attrs
     ]
     declined = [
         _gf(20, values={"A": 1e-05}), _gf(21, values={"A": 1e16}), _gf(22, values={"A": {"nested": 1}}),
@@ -371,7 +375,7 @@ def test_awkward_grafana_rows_agree_and_go_the_right_way():
         _gf(27, current=""), _gf(28, "Normal\u00a0"), _gf(29, error="naïve INC0010001"),
         ("history", "h30", "rule", plain.replace('"previous":', '"error":null,"error":"x","previous":')),
         ("history", "h31", "rule", plain.replace('"current":', '"current":"Normal","current":')),
-        ("history", "h32", "rule", plain.replace('"values":', '"values":{"B":1,"A":2},"x":')),   # unsorted values
+        ("history", "h32", "rule", plain.replace('"values":', '"values":{"A":1,"A":2},"x":')),   # repeated key
         ("history", "h33", "rule", canonical({"time": 1, "line": None})),
         ("history", "h34", "rule", plain.replace('"ruleTitle":"Checkout 5xx",', '')),   # a field Grafana writes
         ("history", "h35", "rule", plain[:-1] + ",}"), ("other", "h36", None, {"time": 1}),
@@ -386,6 +390,7 @@ def test_awkward_grafana_rows_agree_and_go_the_right_way():
     assert by_time["1791986850004"]["title"] == "Grafana alert: Recovering → Normal"
     assert json.loads(by_time["1791986850006"]["attrs"])["values"]["D"] == 100.0
     assert by_time["1791986850007"]["native_id"] == "None/None/1791986850007/Alerting"
+    assert by_time["1791986850009"]["attrs"].startswith('{"current":"Alerting","labels":{"alertname"')
 
 
 # ---- throughput (not a test) -----------------------------------------------------------
