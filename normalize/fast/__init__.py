@@ -18,6 +18,7 @@ def _register() -> None:
     from .jira import jira_fast
     from .opsgenie import opsgenie_fast
     from .pagerduty import pagerduty_fast
+    from .servicenow import servicenow_fast
     from .slack import slack_fast
 
     for source_type in ("slack", "slack_export"):
@@ -27,6 +28,7 @@ def _register() -> None:
     FAST_PATHS["opsgenie"] = opsgenie_fast
     FAST_PATHS["grafana"] = grafana_fast
     FAST_PATHS["jira"] = jira_fast
+    FAST_PATHS["servicenow"] = servicenow_fast
 
 
 _register()
