@@ -73,25 +73,31 @@ def _attrs_seen(a: str) -> str:
     return f"{_seen(a)} + " + " + ".join(_seen(f"{a}.{k}") for k in _ATTRS)
 
 
-def _count_sql(n: str, depth: int, deepest: int) -> str:
-    """How many keys of _COUNTED node `n` and its descendants hold, as the transform saw them."""
-    m, c = f"m{depth}", f"c{depth}"
+def _own_count_sql(n: str, depth: int, has_content: bool = True) -> str:
+    """How many keys of _COUNTED node `n` holds, its children aside, as the transform saw them."""
+    m = f"m{depth}"
     marks = (f"coalesce(list_sum(list_transform({n}.marks, lambda {m}: "
              f"CASE WHEN {m}.type IS NULL THEN {_MISMATCH} ELSE 1 + {_attrs_seen(m + '.attrs')} END)), 0)")
-    own = (f"CASE WHEN {n}.type IS NULL THEN {_MISMATCH} ELSE 1 END + {_seen(n + '.text')} + "
-           f"{_attrs_seen(n + '.attrs')} + {_seen(n + '.marks')} + {marks}")
+    return (f"CASE WHEN {n}.type IS NULL THEN {_MISMATCH} ELSE 1 END + {_seen(n + '.text')} + "
+            f"{_attrs_seen(n + '.attrs')} + {_seen(n + '.marks')} + {marks}"
+            + (f" + {_seen(n + '.content')}" if has_content else ""))
+
+
+def _count_sql(n: str, depth: int, deepest: int) -> str:
+    """How many keys of _COUNTED node `n` and its descendants hold, as the transform saw them."""
     if depth == deepest:
-        return f"({own})"
+        return f"({_own_count_sql(n, depth, has_content=False)})"
+    c = f"c{depth}"
     children = f"coalesce(list_sum(list_transform({n}.content, lambda {c}: {_count_sql(c, depth + 1, deepest)})), 0)"
-    return f"({own} + {_seen(n + '.content')} + {children})"
+    return f"({_own_count_sql(n, depth)} + {children})"
 
 
-def _render_sql(n: str, depth: int, deepest: int) -> str:
-    """text.adf_to_text's walk of node `n`, before the newline collapse and the strip."""
-    m, c = f"m{depth}", f"c{depth}"
+def _opening_sql(n: str, depth: int) -> str:
+    """What text.adf_to_text writes for node `n` before its children."""
+    m = f"m{depth}"
     text = f"coalesce({n}.text, '')"
     href = f"list_filter({n}.marks, lambda {m}: {m}.type = 'link')[1].attrs.href"
-    opening = f"""CASE {n}.type
+    return f"""CASE {n}.type
         WHEN 'text' THEN CASE WHEN {n}.marks IS NULL THEN {text}
                               ELSE {text} || coalesce(' (' || nullif(nullif({href}, ''), {text}) || ')', '') END
         WHEN 'hardBreak' THEN chr(10)
@@ -99,13 +105,22 @@ def _render_sql(n: str, depth: int, deepest: int) -> str:
         WHEN 'inlineCard' THEN coalesce({n}.attrs.url, '') WHEN 'blockCard' THEN coalesce({n}.attrs.url, '')
         WHEN 'emoji' THEN coalesce(nullif({n}.attrs.text, ''), {n}.attrs.shortName, '')
         WHEN 'listItem' THEN '- ' ELSE '' END"""
+
+
+def _closing_sql(n: str) -> str:
+    """What text.adf_to_text writes for node `n` after its children."""
     closing_types = ", ".join(lit(t) for t in sorted(_BLOCKS | {"listItem"}))
-    closing = f"CASE WHEN {n}.type IN ({closing_types}) THEN chr(10) ELSE '' END"
+    return f"CASE WHEN {n}.type IN ({closing_types}) THEN chr(10) ELSE '' END"
+
+
+def _render_sql(n: str, depth: int, deepest: int) -> str:
+    """text.adf_to_text's walk of node `n`, before the newline collapse and the strip."""
     if depth == deepest:
-        return f"({opening} || {closing})"
-    children = (f"coalesce(array_to_string(list_transform({n}.content, lambda {c}: {_render_sql(c, depth + 1, deepest)}), ''),"
-                f" '')")
-    return f"({opening} || {children} || {closing})"
+        return f"({_opening_sql(n, depth)} || {_closing_sql(n)})"
+    c = f"c{depth}"
+    children = (f"coalesce(array_to_string(list_transform({n}.content, lambda {c}: {_render_sql(c, depth + 1, deepest)}),"
+                f" ''), '')")
+    return f"({_opening_sql(n, depth)} || {children} || {_closing_sql(n)})"
 
 
 def _odd_text_sql(ctx: Context, text: str) -> str:
@@ -179,6 +194,54 @@ texts AS MATERIALIZED (
     FROM strings
     WHERE (walked IS NOT NULL OR body_string IS NOT NULL OR body_json IS NULL)
           AND tokens = {seen})
+SELECT rid, key, key_json, p.created AS ts_raw, actor, actor_type, actor_id, text,
+       key || '/comment/' || p.id AS native_id
+FROM texts WHERE NOT {_odd_text_sql(ctx, 'text')}"""
+
+
+# One ADF node as the deep pass reads it: its children stay JSON text, read a level later.
+_FLAT_NODE = {**{k: v for k, v in _node_type(0, 0).items()}, "content": "JSON"}
+_LAST = 1_000_000_000   # sorts a node's closing after every child
+
+
+def _deep_comments_sql(ctx: Context) -> str:
+    """The comments of `raw` not yet in `c`, ADF read at any depth: one row per node (a
+    recursive CTE: nested lambdas as deep as a list's items take DuckDB seconds to bind),
+    each node's opening and closing text put in document order by its path."""
+    fields = {"id": "VARCHAR", "created": "VARCHAR", "author": _AUTHOR, "body": "JSON"}
+    seen = (f"{_seen('p.id')} + {_seen('p.created')} + {_seen('p.author')} "
+            "+ (doc IS NOT NULL OR body_string IS NOT NULL)::INT + coalesce(adf_seen, 0)")
+    return f"""
+INSERT INTO c
+WITH RECURSIVE {_parsed_ctes('comments', fields, [_AUTHOR_KEYS], 'c', count_tokens=True)},
+bodies AS MATERIALIZED (
+    SELECT *, CASE WHEN starts_with(p.body, '{{') THEN p.body END AS doc,
+           CASE WHEN starts_with(p.body, '"') THEN p.body ->> '$' END AS body_string
+    FROM parsed),
+tree(rid, path, node) AS (
+    SELECT rid, []::INTEGER[], doc FROM bodies WHERE doc IS NOT NULL
+    UNION ALL
+    SELECT rid, list_append(path, i), child
+    FROM (SELECT rid, path, unnest(kids) AS child, unnest(range(len(kids)))::INTEGER AS i
+          FROM (SELECT rid, path, json_transform(node, '{{"content": ["JSON"]}}').content AS kids
+                FROM tree WHERE len(path) < 32 AND starts_with(node, '{{')))),
+nodes AS MATERIALIZED (
+    SELECT rid, path, json_transform(node, {lit(json.dumps(_FLAT_NODE))}) AS n FROM tree),
+walked AS (
+    SELECT rid, string_agg(piece, '' ORDER BY place) AS walked, sum(seen) AS adf_seen
+    FROM (SELECT rid, list_append(path, -1) AS place, {_opening_sql('n', 0)} AS piece,
+                 {_own_count_sql('n', 0)}
+                 + CASE WHEN starts_with(n.content, '[') OR n.content IS NULL THEN 0 ELSE {_MISMATCH} END AS seen
+          FROM nodes
+          UNION ALL
+          SELECT rid, list_append(path, {_LAST}), {_closing_sql('n')}, 0 FROM nodes)
+    GROUP BY rid),
+texts AS MATERIALIZED (
+    SELECT b.*, CASE WHEN doc IS NULL THEN coalesce(body_string, '')
+                     WHEN contains(walked, chr(10) || chr(10) || chr(10)) THEN {strip_sql(_COLLAPSED)}
+                     ELSE {strip_sql('walked')} END AS text
+    FROM bodies b LEFT JOIN walked w USING (rid)
+    WHERE (doc IS NOT NULL OR body_string IS NOT NULL OR p.body IS NULL) AND tokens = {seen})
 SELECT rid, key, key_json, p.created AS ts_raw, actor, actor_type, actor_id, text,
        key || '/comment/' || p.id AS native_id
 FROM texts WHERE NOT {_odd_text_sql(ctx, 'text')}"""
@@ -268,7 +331,7 @@ def jira_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
                     "actor_type VARCHAR, actor_id VARCHAR, text VARCHAR, native_id VARCHAR)")
         con.execute(_comments_sql(ctx, _SHALLOW))
         if con.execute("SELECT count(*) FROM raw WHERE stream = 'comments' AND rid NOT IN (SELECT rid FROM c)").fetchone()[0]:
-            con.execute(_comments_sql(ctx, _DEEP))
+            con.execute(_deep_comments_sql(ctx))
         con.execute(_histories_sql(ctx))
         con.register("severities", _severities(con))
         drafts = con.sql(_drafts_sql(ctx)).to_arrow_table().drop_columns(["idx"])
