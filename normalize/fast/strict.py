@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 CHUNK_ROWS = 16_384
+CHUNK_BYTES = 64 << 20     # one chunk is one block of the reader: kept well under its 2 GiB limit
 # Past this many refused payloads in one chunk, the rest of the chunk is left to the
 # mapper: each refusal costs a re-read of what follows it.
 MAX_REFUSALS = 32
@@ -38,7 +39,7 @@ def parse_strict(payloads: pa.Array | pa.ChunkedArray, schema: pa.Schema) -> tup
     plain = pc.and_(pc.match_substring_regex(arr, r"^ *\{"),
                     pc.invert(pc.match_substring_regex(arr, r"[\x00-\x1f]|\\u0000")))
     candidates = pc.indices_nonzero(pc.fill_null(plain, False)).to_numpy()
-    chunks = [candidates[i:i + CHUNK_ROWS] for i in range(0, len(candidates), CHUNK_ROWS)]
+    chunks = _chunks(candidates, pc.binary_length(arr).to_numpy(zero_copy_only=False)[candidates])
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     workers = min(len(chunks), os.cpu_count() or 1)
     if workers > 1:
@@ -58,6 +59,20 @@ def parse_strict(payloads: pa.Array | pa.ChunkedArray, schema: pa.Schema) -> tup
     where[positions] = np.arange(len(positions))
     index = pa.array(where, mask=where < 0)
     return read.take(index), ok
+
+
+def _chunks(positions: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
+    """`positions` cut into runs of at most CHUNK_ROWS payloads and about CHUNK_BYTES."""
+    chunks = []
+    for start in range(0, len(positions), CHUNK_ROWS):
+        part, part_sizes = positions[start:start + CHUNK_ROWS], sizes[start:start + CHUNK_ROWS]
+        total = int(part_sizes.sum())
+        if total <= CHUNK_BYTES:
+            chunks.append(part)
+            continue
+        cuts = np.searchsorted(np.cumsum(part_sizes), np.arange(CHUNK_BYTES, total, CHUNK_BYTES), side="right")
+        chunks += [piece for piece in np.split(part, cuts) if len(piece)]
+    return chunks
 
 
 def _all_null(schema: pa.Schema, n: int) -> pa.Table:

@@ -106,3 +106,18 @@ _json_values = st.recursive(
                 min_size=1, max_size=12))
 def test_agrees_with_json_loads_on_generated_documents(docs):
     _check([json.dumps(d) for d in docs])
+
+
+def test_large_payloads_are_read_in_chunks_of_bounded_size(monkeypatch):
+    payloads = [json.dumps({"id": "x" * (i * 37 % 500), "n": i}) for i in range(300)] + ['{"id": 1}']
+    whole = parse_strict(pa.array(payloads, S), SCHEMA)
+    monkeypatch.setattr(strict, "CHUNK_BYTES", 2_000)     # a few payloads a chunk
+    chunked = parse_strict(pa.array(payloads, S), SCHEMA)
+    assert len(strict._chunks(*_positions_and_sizes(payloads))) > 50
+    assert chunked[0].equals(whole[0]) and (chunked[1] == whole[1]).all() and whole[1].sum() == 300
+
+
+def _positions_and_sizes(payloads):
+    import numpy as np
+
+    return np.arange(len(payloads)), np.array([len(p) for p in payloads])
