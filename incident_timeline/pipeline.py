@@ -300,8 +300,14 @@ def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> Run
                 catalog_store.register_files(con, lake, [settings.name])
                 old = (catalog_store.live_files(con, lake, "events", settings.name)
                        + catalog_store.live_files(con, lake, "rejects", settings.name))
-            out, _ = normalize_files(config, lake, settings, raw, result.run_id)
-            res.fetched, res.events, res.rejects = len(raw), out.events.num_rows, out.rejects.num_rows
+            res.fetched = len(raw)
+            # In passes, as ingest does: memory stays that of one pass however old the lake.
+            for number, chunk in enumerate(_raw_chunks(lake, raw)):
+                out, _ = normalize_files(config, lake, settings, chunk, result.run_id,
+                                         f"-{number:04d}" if number else "")
+                res.events += out.events.num_rows
+                res.rejects += out.rejects.num_rows
+                del out
             # The new generation is on disk; the catalog switches to it and retires the old
             # one in one atomic write (deleted after the grace period by a later backfill).
             with catalog_store.catalog_writer(lake, [settings.name]) as con:

@@ -1,0 +1,47 @@
+"""`normalize` re-reads a source's whole raw history in bounded passes, and gives the
+events ingest gave."""
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+
+from benchmarks import ingestgen
+from incident_timeline import catalog_store, pipeline
+from incident_timeline.config import load_config
+from incident_timeline.lake import Lake
+
+
+def _events(config) -> list[tuple]:
+    con = catalog_store.read_catalog(Lake.for_config(config))
+    try:
+        return con.execute("SELECT event_id, ts, kind, actor, actor_id, title, refs FROM events "
+                           "ORDER BY event_id").fetchall()
+    finally:
+        con.close()
+
+
+def test_renormalising_in_passes_gives_the_same_events(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "BATCH_ROWS", 150)
+    pages = ingestgen.generate(tmp_path / "pages", 1_500, days=3)
+    path = tmp_path / "connectors.yaml"
+    path.write_text(json.dumps({"lake": str(tmp_path / "lake"), "timezone": "UTC", "sources": [
+        {"name": "slack-archive", "type": "slack_export", "path": str(pages)}]}))
+    config = load_config(path)
+    assert pipeline.ingest(config).sources[0].error is None
+    before = _events(config)
+
+    monkeypatch.setattr(pipeline, "NORMALIZE_RECORDS_AT_ONCE", 400)
+    passes = []
+    real = pipeline.normalize_files
+
+    def recording(config, lake, settings, files, run_id, part=""):
+        passes.append(sum(pq.ParquetFile(f).metadata.num_rows for f in files))
+        return real(config, lake, settings, files, run_id, part)
+
+    monkeypatch.setattr(pipeline, "normalize_files", recording)
+    result = pipeline.normalize(config).sources[0]
+    assert len(passes) >= 4 and max(passes) <= 400
+    assert sum(passes) == 1_500 + len(ingestgen.USERS) + len(ingestgen.CHANNELS)
+    assert result.events == len(before) > 1_000
+    assert _events(config) == before
