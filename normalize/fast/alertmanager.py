@@ -85,9 +85,8 @@ checked AS (
                     AND NOT (resolved AND (coalesce(ends, '') = '' OR starts_with(ends, '0001-')))
                     AND NOT ({odd_text}), false) AS taken
     FROM texts),
-events AS (SELECT *, unnest(CASE WHEN taken AND resolved THEN [false, true] ELSE [false] END) AS is_end,
-                  CASE WHEN taken THEN {found} END AS found
-           FROM checked)
+refd AS (SELECT *, CASE WHEN taken THEN {found} END AS found FROM checked),
+events AS (SELECT *, unnest(CASE WHEN taken AND resolved THEN [false, true] ELSE [false] END) AS is_end FROM refd)
 SELECT CASE WHEN is_end THEN 'alert.resolved' ELSE 'alert.triggered' END AS kind,
        CASE WHEN is_end THEN ends ELSE starts END AS ts_raw, NULL::VARCHAR AS ts_format,
        'Alertmanager' AS actor, 'system' AS actor_type, NULL::VARCHAR AS actor_id, receiver AS subject,

@@ -393,6 +393,13 @@ def test_awkward_grafana_rows_agree_and_go_the_right_way():
     assert by_time["1791986850009"]["attrs"].startswith('{"current":"Alerting","labels":{"alertname"')
 
 
+@pytest.mark.parametrize("spec", [AM, OG, GF], ids=lambda s: s.type)
+def test_a_batch_with_nothing_to_take_gives_the_same_rejects(spec):
+    for rows in ([], [("unknown_stream", "x1", None, {"id": 1}), ("unknown_stream", "x2", None, "[]")]):
+        raw = raw_table(spec.type, rows)
+        assert assert_same(raw, spec) == [] and taken_ids(raw, spec) == set()
+
+
 # ---- throughput (not a test) -----------------------------------------------------------
 
 def _throughput(raw: pa.Table, spec: SourceSpec) -> None:
