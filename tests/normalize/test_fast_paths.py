@@ -233,3 +233,25 @@ def test_generated_slack_texts_agree(texts, subtype):
     fast, slow, fo, so = _both(raw, SourceSpec("slack", "slack", options={"workspace_url": "https://acme.slack.com"}))
     assert fast == slow
     assert fo.rejects.to_pylist() == so.rejects.to_pylist()
+
+
+_PD_TEXT = st.lists(st.sampled_from([
+    "CPU", " ", "\n", "é", "OPS-12", "INC0010001", "https://acme.pagerduty.com/incidents/Q9ZZZ",
+    "/browse/OPS-3", "\u2028", "\u00a0", "\"", "\\", "x" * 90, "<#C0OTHER1|other>"]), max_size=6).map("".join)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["trigger", "acknowledge", "annotate", "notify", "made_up"]),
+                          st.one_of(st.none(), _PD_TEXT), st.one_of(st.none(), _PD_TEXT),
+                          st.one_of(st.none(), _PD_TEXT),
+                          st.sampled_from([None, {"type": "user_reference", "summary": "Alice Chen", "id": "PA"},
+                                           {"type": "service_reference", "summary": ""}])),
+                min_size=1, max_size=6))
+def test_generated_pagerduty_entries_agree(entries):
+    incidents = [("incidents", None, {"id": "Q1", "title": "db down", "urgency": "high", "incident_number": 7})]
+    rows = [("log_entries", "", _entry(i, type=f"{kind}_log_entry", summary=summary, note=note,
+                                       event_details={"description": description}, agent=agent))
+            for i, (kind, summary, note, description, agent) in enumerate(entries)]
+    fast, slow, fo, so = _both(_pd_raw(incidents + rows), SourceSpec("pd", "pagerduty"))
+    assert fast == slow
+    assert fo.rejects.to_pylist() == so.rejects.to_pylist()
