@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -52,23 +53,32 @@ def connect(path: Path, *, read_only: bool, wait_s: float = DEFAULT_WAIT_S) -> d
             delay = min(delay * 2, 0.5)
 
 
-def events_relation_sql(lake_root: Path, files: list[Path] | None = None, union: bool = True) -> str:
+def events_relation_sql(lake_root: Path, files: list[Path] | None = None, union: bool = True,
+                        ts_between: tuple[datetime, datetime] | None = None) -> str:
     """SQL for the deduplicated events: one row per event_id, the newest ingest wins.
 
     `files` is the published list of event files (see incident_timeline/catalog_store.py):
     local paths or URLs (s3://...); None globs a local lake, which a one-off reader may do.
+    `ts_between` keeps only events in [start, end], filtered before deduplicating: every
+    version of an event has the same ts, so the rows are those of filtering after, and the
+    filter reaches the Parquet scan (row groups skipped by their ts statistics).
     """
-    return _events_over(_parquet_source(lake_root / "events", _listing(lake_root / "events", files), union))
+    return _events_over(_parquet_source(lake_root / "events", _listing(lake_root / "events", files), union),
+                        ts_between)
 
 
 def rejects_relation_sql(lake_root: Path, files: list[Path] | None = None) -> str:
     return _rejects_over(_parquet_source(lake_root / "rejects", _listing(lake_root / "rejects", files)))
 
 
-def _events_over(source: str | None) -> str:
+def _events_over(source: str | None, ts_between: tuple[datetime, datetime] | None = None) -> str:
     if source is None:
         return _empty_select(EVENT_SCHEMA)
-    return (f"SELECT * EXCLUDE (date) FROM {source} QUALIFY row_number() OVER (PARTITION BY event_id "
+    where = ""
+    if ts_between is not None:
+        start, end = (_sql_str(t.isoformat()) for t in ts_between)
+        where = f" WHERE ts >= CAST({start} AS TIMESTAMPTZ) AND ts <= CAST({end} AS TIMESTAMPTZ)"
+    return (f"SELECT * EXCLUDE (date) FROM {source}{where} QUALIFY row_number() OVER (PARTITION BY event_id "
             f"ORDER BY ingested_at DESC) = 1")
 
 

@@ -28,9 +28,9 @@ class EventFiles:
     catalog_path: Path | None = None
 
     def relation(self, start: datetime, end: datetime) -> str:
-        """SQL for the deduplicated events of the days [start, end] touches (a superset of
-        the window: the caller filters on ts)."""
-        return catalog.events_relation_sql(self.lake_root, self.between(start, end))
+        """SQL for the deduplicated events with ts in [start, end], read from the files of the
+        days that window touches."""
+        return catalog.events_relation_sql(self.lake_root, self.between(start, end), ts_between=(start, end))
 
     def between(self, start: datetime, end: datetime) -> list[str] | None:
         if self.files is None:
