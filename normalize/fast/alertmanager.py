@@ -1,8 +1,8 @@
 """Alertmanager webhook notifications mapped in DuckDB, a column at a time.
 
 Mirrors `normalize.mappers.alertmanager.AlertmanagerMapper` for the `notifications` stream
-(the alert storms); a test checks both give the same events. Declined, and left to the
-mapper: other streams (the API snapshot is small), payloads that only DuckDB's lenient
+(the alert storms) and the `alerts` API snapshot; a test checks both give the same events.
+Declined, and left to the mapper: other streams, payloads that only DuckDB's lenient
 reader accepts, with a repeated key where one is read, or escapes DuckDB and Python read
 or write differently; a notification missing one of the fields Alertmanager always sends;
 anything but a string where the mapper reads one; labels or annotations that are not an
@@ -28,6 +28,9 @@ from .sql import (distinct_keys_sql, drafts_and_declined, is_string_sql, lit, od
 _PAYLOAD = {"receiver": "JSON", "groupKey": "JSON", "externalURL": "JSON",
             "alert": {"fingerprint": "JSON", "startsAt": "JSON", "endsAt": "JSON", "status": "VARCHAR",
                       "generatorURL": "JSON", "labels": "JSON", "annotations": "JSON"}}
+# An alert of the API snapshot is read as a notification of no group (its status, an
+# object there, is not read: the mapper counts every snapshot alert as firing).
+_SNAPSHOT_GROUP = '{"receiver":null,"groupKey":null,"externalURL":null,"alert":'
 # Read from labels and annotations once they are known to hold only strings.
 _LABELS = {"alertname": "VARCHAR", "severity": "VARCHAR", "service": "VARCHAR", "job": "VARCHAR"}
 _NOTES = {"summary": "VARCHAR", "message": "VARCHAR", "description": "VARCHAR", "runbook_url": "VARCHAR"}
@@ -55,10 +58,13 @@ def _drafts_sql(ctx: Context) -> str:
     # taken is a column, applied to the Arrow result.
     return f"""
 WITH parsed AS (
-    SELECT rid, payload, try(json_transform_strict(payload, {lit(json.dumps(_PAYLOAD))})) AS p
-    FROM raw WHERE stream = 'notifications' AND starts_with(payload, '{{')),
+    SELECT rid, stream, payload, try(json_transform_strict(CASE stream WHEN 'notifications' THEN payload
+                                                                 ELSE {lit(_SNAPSHOT_GROUP)} || payload || '}}' END,
+                                                            {lit(json.dumps(_PAYLOAD))})) AS p
+    FROM raw WHERE stream IN ('notifications', 'alerts') AND starts_with(payload, '{{')),
 fields AS (
-    SELECT rid, payload, p IS NOT NULL AS parsed, {strings}, p.alert.status = 'resolved' AS resolved,
+    SELECT rid, payload, p IS NOT NULL AS parsed, {strings},
+           stream = 'notifications' AND p.alert.status = 'resolved' AS resolved,
            CASE WHEN starts_with(p.alert.labels, '{{') THEN p.alert.labels::VARCHAR END AS labels,
            CASE WHEN starts_with(p.alert.annotations, '{{') THEN p.alert.annotations::VARCHAR END AS notes
     FROM parsed),

@@ -157,6 +157,10 @@ def test_awkward_alertmanager_notifications_agree_and_go_the_right_way():
         # not in json.dumps's order (ingest writes them sorted): labels are sorted for attrs
         _am_text(8, plain.replace('"labels":{"alertname"', '"labels":{"zzz":"x","é":"e","Z":"z","alertname"')
                  .replace('"annotations":{', '"annotations":{"zz":"last",')),
+        # the API snapshot: every alert counts as firing, whatever its status says
+        ("alerts", "s1", None, {**am_alert(41, "resolved"), "status": {"state": "active", "silencedBy": []},
+                                "updatedAt": "2026-10-14T14:02:00Z", "receivers": [{"name": "sre"}]}),
+        ("alerts", "s2", None, am_alert(42, "resolved")),
     ]
     declined = [
         _am(20, labels={"alertname": "A", "severity": 1}),                 # a label that is not a string
@@ -174,7 +178,9 @@ def test_awkward_alertmanager_notifications_agree_and_go_the_right_way():
         _am(34, "resolved", endsAt=NOT_ENDED), _am(35, "resolved", endsAt=""),
         ("notifications", "n36", "group", {**am_notification(am_alert(36)), "alert": "not an object"}),
         ("notifications", "n37", "group", "[1, 2]"), ("notifications", "n38", "group", "{broken"),
-        ("alerts", "n39", None, am_alert(39)), ("unreadable", "n40", None, {"file": "w.jsonl", "line": 3, "error": "x"}),
+        ("unreadable", "n40", None, {"file": "w.jsonl", "line": 3, "error": "x"}),
+        ("alerts", "s3", None, {**am_alert(43), "fingerprint": None}),
+        ("alerts", "s4", None, canonical(am_alert(44)).replace('"startsAt":', '"startsAt":"first","startsAt":')),
     ]
     raw = raw_table("alertmanager", taken + declined)
     events = assert_same(raw, AM)
@@ -187,6 +193,8 @@ def test_awkward_alertmanager_notifications_agree_and_go_the_right_way():
     three = next(e for e in events if e["service"] == "batch")
     assert json.loads(three["attrs"])["labels"]["Zeta"] == "\"quoted\" \\ back\nslash"
     assert sum(e["kind"] == "alert.resolved" for e in events) == 1
+    snapshot = [e for e in events if e["subject"] is None and e["native_id"].startswith(am_alert(41)["fingerprint"])]
+    assert [e["kind"] for e in snapshot] == ["alert.triggered"]
 
 
 # ---- Opsgenie ------------------------------------------------------------------------
