@@ -9,6 +9,8 @@ def table(results: dict) -> str:
         lines += _build(results["build"], targets)
     if "ingest" in results:
         lines += _ingest(results["ingest"], targets)
+    if results.get("layouts"):
+        lines += _layouts(results["layouts"])
     if "normalize" in results:
         lines += _normalize(results["normalize"], targets)
     return "\n".join(lines)
@@ -20,15 +22,16 @@ def _row(cells) -> str:
 
 def _build(build: dict, targets: dict) -> list[str]:
     lines = ["build of one incident (correlate + store), median of repeats",
-             _row(["lake events", "files", "build s", "x smallest lake", "peak RSS MB", "naive s", "naive / build",
-                   "naive RSS MB"]),
-             _row(["---"] * 8)]
+             _row(["lake events", "files", "build s", "x smallest lake", "build CPU s", "peak RSS MB", "naive s",
+                   "naive / build", "naive RSS MB"]),
+             _row(["---"] * 9)]
     sizes = sorted(build, key=int)
     smallest = build[sizes[0]]["build"]["seconds"]
     for n in sizes:
         b, naive, lake = build[n]["build"], build[n]["naive"], build[n]["lake"]
         lines.append(_row([f"{lake['events']:,}", f"{lake['files']:,}", f"{b['seconds']:.3f}",
-                           f"{b['seconds'] / smallest:.2f}", f"{b['peak_rss_mb']:.0f}",
+                           f"{b['seconds'] / smallest:.2f}", f"{b.get('cpu_seconds', 0):.3f}",
+                           f"{b['peak_rss_mb']:.0f}",
                            f"{naive['seconds']:.2f}" if naive else "-",
                            f"{naive['seconds'] / b['seconds']:.1f}x" if naive else "-",
                            f"{naive['peak_rss_mb']:.0f}" if naive else "-"]))
@@ -55,6 +58,18 @@ def _ingest(ingest: dict, targets: dict) -> list[str]:
                            f"{naive['seconds']:.2f}", f"{naive['peak_rss_mb']:.0f}"]))
     lines.append(f"target: peak RSS of ingest <= {targets['ingest_peak_rss_mb']:.0f} MB: {peak:.0f} MB "
                  f"({_met(peak <= targets['ingest_peak_rss_mb'])})")
+    return lines + [""]
+
+
+def _layouts(variants: dict) -> list[str]:
+    lines = ["build of one incident on the largest lake cut differently, median of repeats",
+             _row(["layout", "files", "build s", "x first", "build CPU s", "x first", "peak RSS MB"]),
+             _row(["---"] * 7)]
+    first = next(iter(variants.values()))
+    for name, b in variants.items():
+        lines.append(_row([name, f"{b['files']:,}", f"{b['seconds']:.3f}", f"{b['seconds'] / first['seconds']:.2f}",
+                           f"{b['cpu_seconds']:.3f}", f"{b['cpu_seconds'] / first['cpu_seconds']:.2f}",
+                           f"{b['peak_rss_mb']:.0f}"]))
     return lines + [""]
 
 

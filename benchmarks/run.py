@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import ingestgen, lakegen  # noqa: E402
+from benchmarks import ingestgen, lakegen, layouts  # noqa: E402
 
 MODES = {
     "quick": {"lakes": [10_000, 100_000], "days": 30, "normalize_rows": 20_000, "ingest": [2_000, 20_000],
@@ -84,6 +84,23 @@ def bench_build(out: Path, mode: dict, fresh: bool, naive: bool) -> dict:
     return results
 
 
+def bench_layouts(out: Path, mode: dict) -> dict:
+    """The build of the largest lake's incident on variants of that lake (row-group sizes,
+    files per source-day): the same events, cut differently."""
+    source = out / f"lake-{max(mode['lakes'])}-d{mode['days']}"
+    if not (source / "READY.json").exists():
+        return {}
+    results = {}
+    for name, cut in layouts.VARIANTS.items():
+        print(f"  {name}", flush=True)
+        root = source if not cut else layouts.variant(
+            source, out / ("layout-" + "-".join(f"{k}{v}" for k, v in sorted(cut.items()))), **cut)
+        results[name] = child("build", {"lake": str(root), "seed": lakegen.BENCH_INCIDENT,
+                                        "repeats": mode["repeats"]})
+        results[name]["files"] = sum(1 for _ in (root / "events").rglob("*.parquet"))
+    return results
+
+
 def bench_ingest(out: Path, mode: dict, history: Path | None) -> dict:
     """Ingest N Slack messages from recorded pages into an empty lake, and into one that
     already holds the largest generated lake's history (hard links, not copies)."""
@@ -98,7 +115,9 @@ def bench_ingest(out: Path, mode: dict, history: Path | None) -> dict:
             if base is not None:   # the history as a backfill left it: files published, index built
                 shutil.copytree(base / "events", lake / "events", copy_function=os.link)
                 shutil.copy2(base / "catalog.duckdb", lake / "catalog.duckdb")
-                republish(lake)
+                # the first write of a catalog an older version made migrates its views: not an
+                # ingest's cost, a backfill by this version would have done it
+                layouts.publish_catalog(lake)
             config = out / f"ingest-{n}.yaml"
             config.write_text(json.dumps({"lake": str(lake.resolve()), "timezone": "UTC", "sources": [
                 {"name": "slack-archive", "type": "slack_export", "path": str(pages.resolve())}]}))
@@ -107,18 +126,6 @@ def bench_ingest(out: Path, mode: dict, history: Path | None) -> dict:
             results[f"{n} {label}"] = {"ingest": ours, "naive": naive}
             shutil.rmtree(lake, ignore_errors=True)
     return results
-
-
-def republish(root: Path) -> None:
-    """Publish a copied catalog once with this version, outside the measured child: the first
-    write of a catalog an older version made migrates its views, which a backfill by this
-    version would already have done."""
-    from incident_timeline import catalog_store
-    from incident_timeline.lake import Lake
-
-    lake = Lake(root.resolve())
-    with catalog_store.catalog_writer(lake) as con:
-        catalog_store.publish(con, lake)
 
 
 _RATES = {"values_per_s": r"all of them\s+([\d,]+) values/s", "events_per_s": r"all sources\s+([\d,]+) events/s",
@@ -165,8 +172,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out", help="where lakes and results go")
     ap.add_argument("--json", type=Path, default=None, help="figures file [default: OUT/results-<mode>.json]")
     ap.add_argument("--fresh", action="store_true", help="regenerate cached lakes")
-    ap.add_argument("--only", choices=["build", "ingest", "normalize"], action="append",
-                    help="run only these parts (repeatable)")
+    ap.add_argument("--only", choices=["build", "ingest", "normalize", "layouts"], action="append",
+                    help="run only these parts (repeatable); `layouts` (not run by default) builds on "
+                         "variants of the largest lake: row-group sizes, files per source-day")
     ap.add_argument("--no-naive-build", action="store_true", help="skip the full-scan baseline of build")
     args = ap.parse_args(argv)
     name = "full" if args.full else "quick"
@@ -182,6 +190,9 @@ def main(argv: list[str] | None = None) -> dict:
         print("ingest:", flush=True)
         biggest = args.out / f"lake-{max(mode['lakes'])}-d{mode['days']}"
         results["ingest"] = bench_ingest(args.out, mode, biggest if (biggest / "READY.json").exists() else None)
+    if "layouts" in parts:
+        print("layouts:", flush=True)
+        results["layouts"] = bench_layouts(args.out, mode)
     if "normalize" in parts:
         print("normalize:", flush=True)
         results["normalize"] = bench_normalize(mode)
