@@ -81,8 +81,13 @@ def test_a_lost_or_unreadable_snapshot_is_rebuilt_from_the_raw_files(tmp_path: P
     assert build_entities(read_entity_rows(lake, "slack", STREAMS, set()), STREAMS) == expected
     snapshot = Path(path_of(lake, "slack"))
     snapshot.write_bytes(b"not parquet")
-    with caplog.at_level(logging.WARNING):
-        assert build_entities(read_entity_rows(lake, "slack", STREAMS, set()), STREAMS) == expected
+    logger = logging.getLogger("incident_timeline.entity_snapshot")
+    logger.addHandler(caplog.handler)      # the CLI's log set-up stops propagation to the root
+    try:
+        with caplog.at_level(logging.WARNING, logger=logger.name):
+            assert build_entities(read_entity_rows(lake, "slack", STREAMS, set()), STREAMS) == expected
+    finally:
+        logger.removeHandler(caplog.handler)
     assert "rebuilding" in caplog.text
     snapshot.unlink()
     assert build_entities(read_entity_rows(lake, "slack", STREAMS, set()), STREAMS) == expected
