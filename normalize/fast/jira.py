@@ -36,9 +36,8 @@ _AUTHOR = {"displayName": "VARCHAR", "emailAddress": "VARCHAR", "accountId": "VA
 # Keys of the top level and of ADF nodes whose every occurrence in a comment must be one the
 # transform saw: a repeated key (DuckDB keeps the first, json.loads the last), a null, a
 # value of another shape, or an object this SQL does not model all show as an extra token.
-_COUNTED = ("id", "created", "author", "body", "type", "text", "attrs", "marks", "content", "url", "shortName",
-            "href")
-_TOKEN = '"(?:' + "|".join(_COUNTED) + r')"\s*:'
+_COUNTED = ("type", "text", "attrs", "marks", "content", "id", "url", "shortName", "href")
+_TOKEN = '"(?:' + "|".join(_COUNTED) + ')":'   # in a body as DuckDB writes it: compact
 # What DuckDB reads differently from json.loads (a trailing comma, NaN, Infinity, escapes),
 # strings read here that may hold nothing else (not even null), and those that may be null.
 _STRICT = ("id", "created", "text", "url", "shortName")
@@ -123,6 +122,11 @@ def _render_sql(n: str, depth: int, deepest: int) -> str:
     return f"({_opening_sql(n, depth)} || {children} || {_closing_sql(n)})"
 
 
+def _tokens_sql(body: str) -> str:
+    """How many keys of _COUNTED a JSON-typed body holds (DuckDB wrote it: compact, no escaped key)."""
+    return f"len(regexp_extract_all({body}, {lit(_TOKEN)}))"
+
+
 def _odd_text_sql(ctx: Context, text: str) -> str:
     """Non-ASCII text that Python strips, or searches for refs, differently from this SQL."""
     return (f"(coalesce(strlen({text}) <> length({text}) AND regexp_matches({text}, {lit(ODD_TEXT)}), false) "
@@ -138,29 +142,29 @@ def _once(keys: str, names: tuple[str, ...], present: str | None = None) -> str:
 
 
 def _parsed_ctes(stream: str, fields: dict, objects: list[tuple[str, tuple[str, ...]]], done: str | None = None,
-                 count_tokens: bool = False, present: dict[str, str] | None = None) -> str:
+                 present: dict[str, str] | None = None) -> str:
     """CTEs ending in `parsed`: one stream's payloads read once, with what both streams read
     alike. `objects`: (JSON path, keys read there) whose keys are listed in `keys`, the first
-    being the author (`present`: keys list -> when that object can exist); `done`: a table of the rids already taken. `tokens`, if counted: how many
-    keys of _COUNTED the payload holds. MATERIALIZED: DuckDB would otherwise copy the transform into
-    every filter that reads its result, and run it once per filter."""
+    being the author; `present`: keys list -> when its object can exist (its check is skipped
+    otherwise); `done`: a table of the rids already taken. MATERIALIZED: DuckDB would
+    otherwise copy the transform into every filter that reads its result, and run it once
+    per filter."""
     not_done = f" AND rid NOT IN (SELECT rid FROM {done})" if done else ""
     paths = "[" + ", ".join(lit(path) for path, _names in objects) + "]"
     keys_once = " AND ".join(_once(f"keys[{i}]", names, (present or {}).get(f"keys[{i}]"))
                              for i, (_path, names) in enumerate(objects, 1))
     literals = " OR ".join(f"contains(payload, {lit(x)})" for x in _ODD_LITERALS)
-    tokens = f"len(regexp_extract_all(payload, {lit(_TOKEN)}))" if count_tokens else "NULL"
     return f"""
 read AS MATERIALIZED (
     SELECT rid, payload, parent_id, json_transform(payload, {lit(json.dumps(fields))}) AS p,
-           json_keys(payload, {paths}) AS keys, {tokens} AS tokens
+           json_keys(payload, {paths}) AS keys
     FROM raw
     WHERE stream = {lit(stream)}{not_done} AND starts_with(payload, '{{') AND json_valid(payload)
           AND NOT ({literals}) AND NOT regexp_matches(payload, {lit(_ODD_JSON)})),
 parsed AS MATERIALIZED (
     SELECT rid, payload, p, k.key, k.key_json, p.author.displayName AS actor,
            CASE WHEN p.author IS NULL THEN 'system' ELSE 'human' END AS actor_type,
-           coalesce(nullif(p.author.emailAddress, ''), p.author.accountId) AS actor_id, keys, tokens
+           coalesce(nullif(p.author.emailAddress, ''), p.author.accountId) AS actor_id, keys
     FROM read JOIN keys k ON k.key = parent_id
     WHERE coalesce(p.created, '') <> '' AND coalesce(p.id, '') <> ''
           -- an author that is not an object, or an empty one, looks like neither to the transform
@@ -171,29 +175,32 @@ parsed AS MATERIALIZED (
 _COLLAPSED = "regexp_replace(walked, '\\n{3,}', chr(10) || chr(10), 'g')"
 
 
+_COMMENT_FIELDS = {"id": "VARCHAR", "created": "VARCHAR", "author": _AUTHOR, "body": "JSON"}
+_COMMENT_OBJECTS = [_AUTHOR_KEYS, ("$", tuple(_COMMENT_FIELDS))]
+
+
 def _comments_sql(ctx: Context, deepest: int) -> str:
     """The comments of `raw` not yet in `c`, with ADF read down to level `deepest`."""
-    fields = {"id": "VARCHAR", "created": "VARCHAR", "author": _AUTHOR, "body": _node_type(0, deepest)}
-    body_seen = "CASE WHEN p.body.type IS NOT NULL OR body_string IS NOT NULL THEN 1 ELSE 0 END"
-    seen = f"{_seen('p.id')} + {_seen('p.created')} + {_seen('p.author')} + {body_seen} + adf_seen"
     return f"""
 INSERT INTO c
-WITH {_parsed_ctes('comments', fields, [_AUTHOR_KEYS], 'c', count_tokens=True)},
-bodies AS MATERIALIZED (
-    SELECT *, CASE WHEN p.body.type IS NULL THEN json_extract(payload, '$.body') END AS body_json,
-           CASE WHEN p.body.type IS NOT NULL THEN {_render_sql('p.body', 0, deepest)} END AS walked,
-           CASE WHEN p.body.type IS NOT NULL THEN {_count_sql('p.body', 0, deepest)} ELSE 0 END AS adf_seen
+WITH {_parsed_ctes('comments', _COMMENT_FIELDS, _COMMENT_OBJECTS, 'c')},
+docs AS MATERIALIZED (
+    SELECT *, CASE WHEN starts_with(p.body, '{{') THEN json_transform(p.body, {lit(json.dumps(_node_type(0, deepest)))})
+              END AS adf,
+           CASE WHEN starts_with(p.body, '"') THEN p.body ->> '$' END AS body_string
     FROM parsed),
-strings AS (
-    SELECT *, CASE WHEN starts_with(body_json, '"') THEN body_json ->> '$' END AS body_string FROM bodies),
+bodies AS MATERIALIZED (
+    SELECT *, CASE WHEN adf IS NOT NULL THEN {_render_sql('adf', 0, deepest)} END AS walked,
+           {_count_sql('adf', 0, deepest)} AS adf_seen
+    FROM docs),
 texts AS MATERIALIZED (
     SELECT *, CASE WHEN walked IS NULL THEN coalesce(body_string, '')
                    WHEN contains(walked, chr(10) || chr(10) || chr(10))
                    THEN {strip_sql(_COLLAPSED)}
                    ELSE {strip_sql('walked')} END AS text
-    FROM strings
-    WHERE (walked IS NOT NULL OR body_string IS NOT NULL OR body_json IS NULL)
-          AND tokens = {seen})
+    FROM bodies
+    WHERE CASE WHEN adf IS NOT NULL THEN {_tokens_sql('p.body')} = adf_seen
+               ELSE body_string IS NOT NULL OR p.body IS NULL END)
 SELECT rid, key, key_json, p.created AS ts_raw, actor, actor_type, actor_id, text,
        key || '/comment/' || p.id AS native_id
 FROM texts WHERE NOT {_odd_text_sql(ctx, 'text')}"""
@@ -208,12 +215,9 @@ def _deep_comments_sql(ctx: Context) -> str:
     """The comments of `raw` not yet in `c`, ADF read at any depth: one row per node (a
     recursive CTE: nested lambdas as deep as a list's items take DuckDB seconds to bind),
     each node's opening and closing text put in document order by its path."""
-    fields = {"id": "VARCHAR", "created": "VARCHAR", "author": _AUTHOR, "body": "JSON"}
-    seen = (f"{_seen('p.id')} + {_seen('p.created')} + {_seen('p.author')} "
-            "+ (doc IS NOT NULL OR body_string IS NOT NULL)::INT + coalesce(adf_seen, 0)")
     return f"""
 INSERT INTO c
-WITH RECURSIVE {_parsed_ctes('comments', fields, [_AUTHOR_KEYS], 'c', count_tokens=True)},
+WITH RECURSIVE {_parsed_ctes('comments', _COMMENT_FIELDS, _COMMENT_OBJECTS, 'c')},
 bodies AS MATERIALIZED (
     SELECT *, CASE WHEN starts_with(p.body, '{{') THEN p.body END AS doc,
            CASE WHEN starts_with(p.body, '"') THEN p.body ->> '$' END AS body_string
@@ -241,7 +245,8 @@ texts AS MATERIALIZED (
                      WHEN contains(walked, chr(10) || chr(10) || chr(10)) THEN {strip_sql(_COLLAPSED)}
                      ELSE {strip_sql('walked')} END AS text
     FROM bodies b LEFT JOIN walked w USING (rid)
-    WHERE (doc IS NOT NULL OR body_string IS NOT NULL OR p.body IS NULL) AND tokens = {seen})
+    WHERE CASE WHEN doc IS NOT NULL THEN {_tokens_sql('p.body')} = adf_seen
+               ELSE body_string IS NOT NULL OR p.body IS NULL END)
 SELECT rid, key, key_json, p.created AS ts_raw, actor, actor_type, actor_id, text,
        key || '/comment/' || p.id AS native_id
 FROM texts WHERE NOT {_odd_text_sql(ctx, 'text')}"""
