@@ -26,10 +26,9 @@ from .sql import (ODD_TEXT, cut_line_sql, drafts_and_declined, first_line_sql, i
 
 # One parse serves every stream: fields of alerts, logs and notes, all as JSON text so
 # that a string is told from anything else.
-_FIELDS = ("id", "tinyId", "alias", "message", "description", "status", "priority", "source", "owner", "entity",
-           "createdAt", "lastOccurredAt", "count", "tags", "log", "note", "type", "offset")
 _STRINGS = ("id", "tinyId", "alias", "message", "description", "status", "priority", "source", "owner", "entity",
             "createdAt", "lastOccurredAt", "log", "note", "type", "offset")
+_FIELDS = _STRINGS + ("count", "tags")
 _COLUMN = {f: f for f in _STRINGS} | {"offset": "item_offset"}   # OFFSET is an SQL keyword
 _STRING_LIST = r'\[\]|\[(?:"(?:[^"\\]|\\.)*",)*"(?:[^"\\]|\\.)*"\]'
 _SMALL_INT = r"-?[0-9]{1,15}"
@@ -106,18 +105,19 @@ refd AS (
     FROM people)
 SELECT kind, createdAt AS ts_raw, NULL::VARCHAR AS ts_format,
        CASE WHEN stream = 'alerts' THEN coalesce(nullif(source, ''), 'Opsgenie')
-            WHEN notified OR NOT human THEN coalesce(CASE WHEN notified THEN NULL ELSE nullif(owner, '') END, 'Opsgenie')
+            WHEN notified THEN 'Opsgenie' WHEN NOT human THEN coalesce(nullif(owner, ''), 'Opsgenie')
             ELSE owner END AS actor,
        CASE WHEN stream <> 'alerts' AND human AND NOT notified THEN 'human' ELSE 'system' END AS actor_type,
        CASE WHEN stream <> 'alerts' AND human AND NOT notified THEN owner END AS actor_id,
        CASE WHEN stream = 'alerts' THEN nullif(owner, '') WHEN notified THEN owner END AS subject,
-       CASE WHEN stream = 'alerts' THEN coalesce(nullif(message_text, ''), 'Opsgenie alert ' || coalesce(nullif(tinyId, ''), id))
+       CASE WHEN stream = 'alerts'
+            THEN coalesce(nullif(message_text, ''), 'Opsgenie alert ' || coalesce(nullif(tinyId, ''), id))
             ELSE coalesce(nullif(log_title, ''), kind) END AS title,
        CASE WHEN stream = 'alerts' THEN description_text ELSE text END AS body,
        CASE WHEN stream = 'alerts' THEN priority END AS severity,
        CASE WHEN stream = 'alerts' THEN nullif(entity, '') END AS service, NULL::VARCHAR AS url,
-       CASE WHEN stream = 'alerts' THEN id ELSE alert_id || '/' || stream || '/' || coalesce(nullif(item_offset, ''), createdAt) END
-           AS native_id,
+       CASE WHEN stream = 'alerts' THEN id
+            ELSE alert_id || '/' || stream || '/' || coalesce(nullif(item_offset, ''), createdAt) END AS native_id,
        {own_and_found_sql("own", "found")} AS refs,
        CASE WHEN stream = 'alerts'
             THEN json_object('alias', alias, 'count', count_j::JSON, 'last_occurred_at', lastOccurredAt,

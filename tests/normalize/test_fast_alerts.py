@@ -39,7 +39,8 @@ def raw_table(source_type: str, rows: list[tuple]) -> pa.Table:
     """(stream, native_id, parent_id, payload dict or verbatim text) -> a raw batch."""
     return pa.Table.from_pylist([{
         "run_id": "r", "source": source_type, "source_type": source_type, "stream": stream, "partition": "",
-        "native_id": native_id, "parent_id": parent, "payload": payload if isinstance(payload, str) else canonical(payload),
+        "native_id": native_id, "parent_id": parent,
+        "payload": payload if isinstance(payload, str) else canonical(payload),
         "fetched_at": NOW} for stream, native_id, parent, payload in rows], schema=RAW_SCHEMA)
 
 
@@ -76,8 +77,8 @@ def assert_same(raw: pa.Table, spec: SourceSpec) -> list[dict]:
 def am_alert(i: int, status: str = "firing", **fields) -> dict:
     starts = (START + timedelta(seconds=37 * i)).strftime("%Y-%m-%dT%H:%M:%S.") + "%09dZ" % (i * 7_919_113 % 10**9)
     ends = (START + timedelta(seconds=37 * i + 420)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    labels = {"alertname": ("CheckoutHighErrorRate", "DiskFull", "HighLatency")[i % 3], "instance": f"web-{i % 50}:9100",
-              "job": "checkout", "severity": ("critical", "warning", "info", "Critical ", "page")[i % 5]}
+    labels = {"alertname": ("CheckoutHighErrorRate", "DiskFull", "HighLatency")[i % 3],
+              "instance": f"web-{i % 50}:9100", "job": "checkout", "severity": ("critical", "warning", "info", "Critical ", "page")[i % 5]}
     if i % 3:
         labels["service"] = "checkout-api"
     notes = {"summary": f"checkout-api 5xx above {i % 9}%", "runbook_url": "https://runbooks.acme.example/checkout-5xx",
