@@ -46,10 +46,11 @@ def opsgenie_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
 
 def _log_kind_sql(text: str) -> str:
     """normalize.mappers.opsgenie.log_kind for ASCII text ('' where it gives None)."""
-    # The patterns are lower case: on the lower-cased ASCII text they match as re.I does
-    # (and faster than RE2's case-insensitive mode).
-    assert all(pattern.pattern == pattern.pattern.lower() for pattern, _kind in LOG_KINDS)
+    # Lower-case patterns match the lower-cased ASCII text as re.I does, faster than RE2's
+    # case-insensitive mode (which any other pattern gets).
     cases = " ".join(f"WHEN regexp_matches(lower({text}), {lit(pattern.pattern)}) THEN {lit(kind or '')}"
+                     if pattern.pattern == pattern.pattern.lower() else
+                     f"WHEN regexp_matches({text}, {lit('(?i)' + pattern.pattern)}) THEN {lit(kind or '')}"
                      for pattern, kind in LOG_KINDS)
     return (f"CASE {cases} WHEN type = 'alertRecipient' THEN 'alert.notified' ELSE 'alert.updated' END")
 
