@@ -90,6 +90,12 @@ def test_demo_fixture_gives_identical_events_and_only_issues_are_declined():
     assert taken == len(fast) - streams.count("issues")
 
 
+def test_a_batch_of_issues_alone_is_left_to_the_mapper():
+    raw = _raw([("i", "issues", None, {"key": "OPS-1", "fields": {"created": CREATED, "summary": "db down"}})])
+    assert _declined(raw) == (0, ["i"])
+    assert [e["kind"] for e in _assert_same(raw)] == ["ticket.created"]
+
+
 def _generated(n: int, rng: random.Random) -> list:
     """Comments and histories in the shapes Jira Cloud and Data Center send."""
     names = ["Alice Chen", "Bob Martin", "Émile Zoë", "李雷"]
@@ -181,7 +187,8 @@ def test_awkward_records_are_declined_and_still_identical():
         ("d-number-text", "comments", "OPS-1", _comment(31, _doc(_para({"type": "text", "text": 5})))),
         ("d-trailing-comma", "comments", "OPS-1", '{"id": "32", "created": "%s", "body": "x",}' % CREATED),
         ("d-nan", "changelog", "OPS-1", '{"id": "33", "created": "%s", "items": [], "n": NaN}' % CREATED),
-        ("d-lone-surrogate", "comments", "OPS-1", '{"id": "34", "created": "%s", "body": "a", "x": "\\ud800"}' % CREATED),
+        ("d-lone-surrogate", "comments", "OPS-1",
+         '{"id": "34", "created": "%s", "body": "a", "x": "\\ud800"}' % CREATED),
         ("d-nul", "comments", "OPS-1", '{"id": "35", "created": "%s", "body": "a\\u0000b"}' % CREATED),
         ("d-control", "changelog", "OPS-1", _history(36, _item("status", "a", "b\x1fc"))),
         ("d-nbsp", "comments", "OPS-1", _comment(37, "\u00a0padded\u00a0")),
