@@ -55,7 +55,7 @@ def test_bad_rows_are_rejects_with_their_reason(notes_lake):
     assert reasons["n-3"] == ("time", "mapped field ts (time) is missing")
     assert reasons["notes.jsonl:4"][0] == "line"
     assert reasons["notes.jsonl:4"][1].startswith("notes.jsonl line 4: invalid JSON")
-    assert reasons["n-6"][0] == "ts" and "yesterday-ish" in reasons["n-6"][1]
+    assert reasons["n-6"][0] == "time" and "yesterday-ish" in reasons["n-6"][1]   # the mapped column
     assert reasons["notes.jsonl:7"] == ("note_id", "mapped field id (note_id) is missing")
     assert len(rejects) == 4
 
