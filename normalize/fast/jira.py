@@ -2,15 +2,16 @@
 
 Mirrors `normalize.mappers.jira.JiraMapper` field for field; a test checks both give the same
 events. One `json_transform` per payload. Comment bodies are plain strings (Data Center) or
-ADF documents (Cloud) up to `_DEEP` levels deep, rendered as `text.adf_to_text` does.
+ADF documents (Cloud), rendered as `text.adf_to_text` does: doc > paragraph > inline by
+list lambdas, and the comments that pass leaves (lists, panels) node by node.
 
 Declined, and left to the mapper: the `issues` stream and any other; payloads that are not
 a JSON object, or that only DuckDB's lenient reader accepts; any `\\u` escape (lone
 surrogates, NUL, control characters DuckDB writes in upper case, escaped keys); a repeated
 key in an object read here; a non-string where a string is read; a missing created, id or
-issue key; a comment body that is neither a string nor ADF, or ADF deeper than `_DEEP`,
+issue key; a comment body that is neither a string nor ADF, or ADF deeper than `_MAX_DEPTH`,
 with a node that is not an object or has no type, or a null where a node's key is read;
-items that are not a list of objects; text with non-ASCII whitespace (Python strips it),
+items that are not a list of objects, or more than `_MAX_ITEMS` of them; text with non-ASCII whitespace (Python strips it),
 and non-ASCII text that holds a ref's hint (RE2's \\w and \\b are ASCII, Python's are not).
 """
 from __future__ import annotations
@@ -29,9 +30,10 @@ from ..text import _BLOCKS
 from .frame import register_raw, split
 from .sql import ODD_TEXT, cut_line_sql, first_line_sql, lit, odd_ref_text_sql, own_and_found_sql, refs_sql, strip_sql
 
-# Comments are read twice at most: every one as ADF up to doc > paragraph > text (levels 0..2,
-# the common shape, and cheap), then those not taken up to doc > list > item > paragraph > text.
-_SHALLOW, _DEEP = 2, 4
+# Comments are read twice at most: every one as ADF down to doc > paragraph > text (levels
+# 0..2: the common shape, and cheap), then those not taken node by node, at any depth up to
+# _MAX_DEPTH (lambdas nested four levels deep took DuckDB about half a second to bind).
+_SHALLOW, _MAX_DEPTH = 2, 32
 _ATTRS = {k: "VARCHAR" for k in ("text", "id", "url", "shortName", "href")}
 _AUTHOR = {"displayName": "VARCHAR", "emailAddress": "VARCHAR", "accountId": "VARCHAR"}
 # Keys of the top level and of ADF nodes whose every occurrence in a comment must be one the
@@ -214,8 +216,8 @@ _LAST = 1_000_000_000   # sorts a node's closing after every child
 
 def _deep_comments_sql(ctx: Context) -> str:
     """The comments of `raw` not yet in `c`, ADF read at any depth: one row per node (a
-    recursive CTE: nested lambdas as deep as a list's items take DuckDB seconds to bind),
-    each node's opening and closing text put in document order by its path."""
+    recursive CTE; a node below _MAX_DEPTH is not read, its keys go uncounted and its comment
+    declined), each node's opening and closing text put in document order by its path."""
     return f"""
 INSERT INTO c
 WITH RECURSIVE {_parsed_ctes('comments', _COMMENT_FIELDS, _COMMENT_OBJECTS, 'c')},
@@ -229,7 +231,7 @@ tree(rid, path, node) AS (
     SELECT rid, list_append(path, i), child
     FROM (SELECT rid, path, unnest(kids) AS child, unnest(range(len(kids)))::INTEGER AS i
           FROM (SELECT rid, path, json_transform(node, '{{"content": ["JSON"]}}').content AS kids
-                FROM tree WHERE len(path) < 32 AND starts_with(node, '{{')))),
+                FROM tree WHERE len(path) < {_MAX_DEPTH} AND starts_with(node, '{{')))),
 nodes AS MATERIALIZED (
     SELECT rid, path, json_transform(node, {lit(json.dumps(_FLAT_NODE))}) AS n FROM tree),
 walked AS (
