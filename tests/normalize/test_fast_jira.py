@@ -72,6 +72,13 @@ def _para(*inline) -> dict:
     return {"type": "paragraph", "content": list(inline)}
 
 
+def _nested(levels: int) -> dict:
+    node = _para(_text("deep down"))
+    for _ in range(levels):
+        node = {"type": "blockquote", "content": [node]}
+    return _doc(node)
+
+
 def _text(text, *marks) -> dict:
     return {"type": "text", "text": text, **({"marks": list(marks)} if marks else {})}
 
@@ -162,6 +169,7 @@ def test_awkward_records_are_declined_and_still_identical():
         ("t-nested-list", "comments", "OPS-1", _comment(50, _doc({"type": "bulletList", "content": [
             {"type": "listItem", "content": [_para(_text("top")), {"type": "bulletList", "content": [
                 {"type": "listItem", "content": [_para(_text("deep"))]}]}]}]}))),
+        ("t-dc-newlines", "comments", "OPS-1", _comment(56, "first\n\n\n\nafter four newlines ")),
         ("t-visibility", "comments", "OPS-1", _comment(51, "x", visibility={"type": "role", "value": "Admins"})),
         ("t-no-email", "changelog", "OPS-1", _history(10, _item("status", "a", "b"),
                                                         author={"accountId": "5b03", "emailAddress": ""})),
@@ -207,6 +215,7 @@ def test_awkward_records_are_declined_and_still_identical():
         ("d-no-key", "comments", "", _comment(52, "x")),
         ("d-no-created", "changelog", "OPS-1", _history(53, _item("status", "a", "b"), created="")),
         ("d-no-id", "comments", "OPS-1", _comment(54, "x", id=None)),
+        ("d-deeper-than-32", "comments", "OPS-1", _comment(57, _nested(40))),
         ("d-not-object", "comments", "OPS-1", "[1, 2]"),
         ("d-broken", "changelog", "OPS-1", "{broken"),
         ("d-space-before-colon", "comments", "OPS-1",
@@ -220,6 +229,7 @@ def test_awkward_records_are_declined_and_still_identical():
     assert by_native["OPS-1/comment/3"]["body"] == "@5b9"
     assert by_native["OPS-1/comment/1"]["actor_type"] == "system"
     assert by_native["OPS-1/comment/50"]["body"] == "- top\n- deep"
+    assert by_native["OPS-1/comment/56"]["body"] == "first\n\n\n\nafter four newlines "
     assert by_native["OPS-1/6/prİority"]["kind"] == "ticket.updated"
     assert json.loads(by_native["OPS-1/6/Link"]["attrs"])["from"] == "line\u2028sep\x7f"
     assert not any(e["native_id"].startswith("OPS-1/8/") for e in fast)
