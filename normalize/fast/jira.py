@@ -151,7 +151,7 @@ def _parsed_ctes(stream: str, fields: dict, objects: list[tuple[str, tuple[str, 
     being the author; `present`: keys list -> when its object can exist (its check is skipped
     otherwise); `done`: a table of the rids already taken. MATERIALIZED: DuckDB would
     otherwise copy the transform into every filter that reads its result, and run it once
-    per filter."""
+    per filter; the payload is not carried past `read`, which would copy it each time."""
     not_done = f" AND rid NOT IN (SELECT rid FROM {done})" if done else ""
     paths = "[" + ", ".join(lit(path) for path, _names in objects) + "]"
     keys_once = " AND ".join(_once(f"keys[{i}]", names, (present or {}).get(f"keys[{i}]"))
@@ -159,13 +159,13 @@ def _parsed_ctes(stream: str, fields: dict, objects: list[tuple[str, tuple[str, 
     literals = " OR ".join(f"contains(payload, {lit(x)})" for x in _ODD_LITERALS)
     return f"""
 read AS MATERIALIZED (
-    SELECT rid, payload, parent_id, json_transform(payload, {lit(json.dumps(fields))}) AS p,
+    SELECT rid, parent_id, json_transform(payload, {lit(json.dumps(fields))}) AS p,
            json_keys(payload, {paths}) AS keys
     FROM raw
     WHERE stream = {lit(stream)}{not_done} AND starts_with(payload, '{{') AND json_valid(payload)
           AND NOT ({literals}) AND NOT regexp_matches(payload, {lit(_ODD_JSON)})),
 parsed AS MATERIALIZED (
-    SELECT rid, payload, p, k.key, k.key_json, p.author.displayName AS actor,
+    SELECT rid, p, k.key, k.key_json, p.author.displayName AS actor,
            CASE WHEN p.author IS NULL THEN 'system' ELSE 'human' END AS actor_type,
            coalesce(nullif(p.author.emailAddress, ''), p.author.accountId) AS actor_id, keys
     FROM read JOIN keys k ON k.key = parent_id
@@ -262,7 +262,7 @@ def _histories_sql(ctx: Context) -> str:
     # most histories have one item: the later items' checks are skipped for them
     present = {f"keys[{i + 3}]": f"len(p.items) > {i}" for i in range(1, _MAX_ITEMS)}
     # an item that is not an object, or an empty one, looks like neither to the transform
-    items_ok = ("CASE WHEN p.items IS NULL THEN NOT json_exists(payload, '$.items') "
+    items_ok = ("CASE WHEN p.items IS NULL THEN NOT list_contains(keys[2], 'items') "
                 f"ELSE len(p.items) <= {_MAX_ITEMS} AND "
                 + " AND ".join(f"(len(p.items) <= {i} OR len(keys[{i + 3}]) > 0)" for i in range(_MAX_ITEMS)) + " END")
     kinds = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _FIELD_KINDS.items())
