@@ -24,6 +24,7 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Iterable, Iterator
 
 import duckdb
@@ -117,11 +118,14 @@ def register_files(con: duckdb.DuckDBPyConnection, lake: Lake, owned: Iterable[s
         scope = sorted(set(owned or ()))
         if not scope:
             return
-    on_disk = {}
-    for source in scope:
-        for kind, files in (("events", lake.event_files(source)), ("rejects", lake.reject_files(source))):
-            for f in files:
-                on_disk[lake.rel(f)] = (kind, f.parent.parent.name.removeprefix("source="))
+    if lake.remote:
+        on_disk = {}
+        for source in scope:
+            for kind, files in (("events", lake.event_files(source)), ("rejects", lake.reject_files(source))):
+                for f in files:
+                    on_disk[lake.rel(f)] = (kind, f.parent.parent.name.removeprefix("source="))
+    else:
+        on_disk = _local_lake_files(Path(lake.root))
     sql, params = "SELECT path FROM lake_files", []
     if scope != [None]:
         sql, params = sql + " WHERE list_contains(?, source)", [scope]
@@ -133,6 +137,28 @@ def register_files(con: duckdb.DuckDBPyConnection, lake: Lake, owned: Iterable[s
     gone = sorted(known - set(on_disk))
     if gone:
         con.execute("DELETE FROM lake_files WHERE list_contains(?, path)", [gone])
+
+
+def _local_lake_files(root: Path) -> dict[str, tuple[str, str]]:
+    """{path inside the lake: (kind, source)} of `<kind>/source=*/date=*/*.parquet`, as plain
+    strings: pathlib objects for every file of a year's lake cost ~0.1 s per catalog write."""
+    found = {}
+    for kind in ("events", "rejects"):
+        for source in _subfolders(root / kind, "source="):
+            for day in _subfolders(Path(source.path), "date="):
+                with os.scandir(day.path) as entries:
+                    for f in entries:
+                        if f.name.endswith(".parquet") and f.is_file():
+                            found[f"{kind}/{source.name}/{day.name}/{f.name}"] = (kind, source.name[len("source="):])
+    return found
+
+
+def _subfolders(folder: Path, prefix: str) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as entries:
+            return [e for e in entries if e.name.startswith(prefix) and e.is_dir()]
+    except FileNotFoundError:
+        return []
 
 
 def live_files(con: duckdb.DuckDBPyConnection, lake: Lake, kind: str, source: str | None = None) -> list:

@@ -101,3 +101,16 @@ def test_a_lake_whose_files_are_all_retired_has_empty_views(tmp_path):
     assert entries["events"] == 0
     assert "read_parquet" not in entries["views"]["events"]
     assert catalog.FILE_MACROS["events"] + "()" not in entries["views"]["events"]
+
+
+def test_a_local_lake_is_listed_as_the_glob_lists_it(tmp_path):
+    lake, files = _published(tmp_path)
+    (files[0].parent / f".{files[0].name}.abcd1234.tmp").write_bytes(b"half a file")   # a write under way
+    rejects = lake.root / "rejects" / "source=jira" / "date=2026-10-14"
+    rejects.mkdir(parents=True)
+    (rejects / "r1.parquet").write_bytes(b"")
+    (lake.root / "events" / "notes.txt").write_text("not a partition")
+    listed = catalog_store._local_lake_files(lake.root)
+    expected = {lake.rel(f): ("events", f.parent.parent.name.removeprefix("source=")) for f in lake.event_files()}
+    expected |= {lake.rel(f): ("rejects", "jira") for f in lake.reject_files()}
+    assert listed == expected and len(listed) == len(files) + 1
