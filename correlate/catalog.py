@@ -28,7 +28,7 @@ INCIDENT_TABLES = tuple(t.name for t in tables.INCIDENT_TABLES)
 SCHEMA_TABLE = "catalog_schema"
 VIEW_SOURCES = "view_sources"   # the SQL digest each lake view (and file macro) was last created from
 FILE_MACROS = {"events": "live_event_files", "rejects": "live_reject_files"}
-MACRO_COMMENT = "The live {kind} files (paths or URLs) the {kind} view reads; replaced at each publish."
+MACRO_COMMENT = "The live {kind} files (paths or URLs) the {kind} view reads; replaced when a publish changes them."
 # A hash of the layout: a catalog written by another version gets its columns, comments
 # and views brought up to date once.
 SCHEMA_VERSION = hashlib.sha256(repr((tables.ALL_TABLES, CROSS_INCIDENT_VIEWS)).encode()).hexdigest()[:16]
