@@ -48,6 +48,9 @@ _NULLABLE = ("displayName", "emailAddress", "accountId", "field", "fromString", 
 _ODD_JSON = "|".join([r",\s*[}\]]", '"(?:' + "|".join(_STRICT) + r')"\s*:\s*[^"\s]',
                       '"(?:' + "|".join(_NULLABLE) + r')"\s*:\s*[^"n\s]'])
 _ODD_LITERALS = ("NaN", "Infinity", "\\u")   # cheaper as plain searches than in the regex
+# Binding the queries takes about 0.15 s a batch: below this many comments and histories
+# the mapper is as fast (measured: 0.8-1.1x at 10k, 0.3-0.5x at 2k), and takes them all.
+MIN_ROWS = 10_000
 _MAX_ITEMS = 4       # items of one history whose keys are checked (paths must be constants)
 _MISMATCH = -1_000_000   # what a node or mark that is not an object counts for
 _KEYS = pa.schema([("key", pa.string()), ("key_json", pa.string())])
@@ -332,7 +335,8 @@ def _severities(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
 def jira_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
     streams = set(pc.unique(raw["stream"]).to_pylist())
-    if not streams & {"comments", "changelog"}:   # a batch of issues: nothing to do here
+    wanted = pc.sum(pc.is_in(raw["stream"], pa.array(["comments", "changelog"]))).as_py() or 0
+    if wanted < MIN_ROWS:
         return DRAFT_SCHEMA.empty_table(), raw
     con = duckdb.connect()
     try:

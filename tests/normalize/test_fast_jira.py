@@ -4,9 +4,11 @@ import random
 from datetime import datetime, timezone
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import normalize.fast.jira as jira_module
 from normalize.engine import normalize_raw
 from normalize.fast import FAST_PATHS
 from normalize.fast.jira import jira_fast
@@ -20,6 +22,17 @@ NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 SPEC = SourceSpec("jira", "jira")
 CREATED = "2026-10-14T16:18:00.000+0200"
 ALICE = {"accountId": "5b01", "emailAddress": "alice@acme.example", "displayName": "Alice Chen"}
+
+
+SHIPPED_MIN_ROWS = jira_module.MIN_ROWS
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _small_batches_vectorised_too():
+    """The batches here are small: below MIN_ROWS the path would leave them all to the mapper."""
+    jira_module.MIN_ROWS = 0
+    yield
+    jira_module.MIN_ROWS = SHIPPED_MIN_ROWS
 
 
 def _raw(rows: list) -> pa.Table:
@@ -95,6 +108,14 @@ def test_demo_fixture_gives_identical_events_and_only_issues_are_declined():
     streams = raw["stream"].to_pylist()
     assert declined == [n for n, s in zip(raw["native_id"].to_pylist(), streams) if s == "issues"]
     assert taken == len(fast) - streams.count("issues")
+
+
+def test_a_batch_below_min_rows_is_left_to_the_mapper(monkeypatch):
+    monkeypatch.setattr(jira_module, "MIN_ROWS", SHIPPED_MIN_ROWS)
+    raw = _raw(_generated(50, random.Random(1)))
+    assert SHIPPED_MIN_ROWS > raw.num_rows
+    assert _declined(raw) == (0, raw["native_id"].to_pylist())
+    _assert_same(raw)
 
 
 def test_a_batch_of_issues_alone_is_left_to_the_mapper():
