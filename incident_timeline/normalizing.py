@@ -32,9 +32,10 @@ def in_identity_order(sources: list[SourceSettings]) -> list[SourceSettings]:
 
 
 def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files: list,
-                    run_id: str, part: str = "") -> tuple[Normalized, list]:
+                    run_id: str, part: str = "", people: People | None = None) -> tuple[Normalized, list]:
     """Normalise `files`; write events by day and rejects; return what was written.
-    `part` tells apart the files of one run normalised in several chunks."""
+    `part` tells apart the files of one run normalised in several chunks; `people`, who the
+    other sources name (read from the catalog when not given: once per source and run is enough)."""
     raw = pa.concat_tables([lake.storage.read_parquet(f, schema=RAW_SCHEMA) for f in files]) if files \
         else RAW_SCHEMA.empty_table()
     mapper = MAPPERS.get(settings.type)
@@ -43,7 +44,8 @@ def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files:
     entities = build_entities(pa.concat_tables([history, raw]), streams)
     now = datetime.now(timezone.utc)
     out = normalize_raw(raw, source_spec(settings), entities=entities, jira_projects=jira_projects(config),
-                        ingested_at=now, run_id=run_id, people=known_people(lake, settings.name))
+                        ingested_at=now, run_id=run_id,
+                        people=known_people(lake, settings.name) if people is None else people)
     written = write_by_day(lake, settings.name, out.events, run_id + part)
     if out.rejects.num_rows:
         path = lake.rejects_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}{part}.parquet"

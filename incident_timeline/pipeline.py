@@ -27,7 +27,7 @@ from .compaction import compact_partitions
 from .config import Config, parse_duration
 from .lake import Lake, new_run_id
 from .locks import file_lock
-from .normalizing import count_new_events, in_identity_order, normalize_files
+from .normalizing import count_new_events, in_identity_order, known_people, normalize_files
 
 log = logging.getLogger("incident_timeline")
 
@@ -203,9 +203,10 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
         return
     existing = _live_event_files(lake, settings.name)
     new_files: list = []
+    people = known_people(lake, settings.name)    # other sources' people: unchanged until this one publishes
     for number, chunk in enumerate(_raw_chunks(lake, pending)):
         part = f"-{number:04d}" if number else ""
-        out, written = normalize_files(config, lake, settings, chunk, run_id, part)
+        out, written = normalize_files(config, lake, settings, chunk, run_id, part, people=people)
         res.rejects += out.rejects.num_rows
         new_files += [f for f in written if lake.rel(f).startswith("events/")]
     del out, written     # the last pass's tables are not kept through the catalog write
@@ -302,9 +303,10 @@ def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> Run
                        + catalog_store.live_files(con, lake, "rejects", settings.name))
             res.fetched = len(raw)
             # In passes, as ingest does: memory stays that of one pass however old the lake.
+            people = known_people(lake, settings.name)
             for number, chunk in enumerate(_raw_chunks(lake, raw)):
                 out, _ = normalize_files(config, lake, settings, chunk, result.run_id,
-                                         f"-{number:04d}" if number else "")
+                                         f"-{number:04d}" if number else "", people=people)
                 res.events += out.events.num_rows
                 res.rejects += out.rejects.num_rows
                 del out

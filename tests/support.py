@@ -30,3 +30,32 @@ def demo_sources() -> list[dict]:
     return sources
 
 
+
+
+def slack_export_config(tmp_path: Path, messages: int, days: int = 3):
+    """A loaded config with one source: a generated Slack export of `messages` messages."""
+    from benchmarks import ingestgen
+    from incident_timeline.config import load_config
+
+    pages = ingestgen.generate(tmp_path / "pages", messages, days=days)
+    path = tmp_path / "connectors.yaml"
+    path.write_text(json.dumps({"lake": str(tmp_path / "lake"), "timezone": "UTC", "sources": [
+        {"name": "slack-archive", "type": "slack_export", "path": str(pages)}]}))
+    return load_config(path)
+
+
+def record_passes(monkeypatch) -> list[int]:
+    """The number of raw records each normalise pass of the pipeline is given, as it runs."""
+    import pyarrow.parquet as pq
+
+    from incident_timeline import pipeline
+
+    passes: list[int] = []
+    real = pipeline.normalize_files
+
+    def recording(config, lake, settings, files, *args, **kwargs):
+        passes.append(sum(pq.ParquetFile(f).metadata.num_rows for f in files))
+        return real(config, lake, settings, files, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "normalize_files", recording)
+    return passes

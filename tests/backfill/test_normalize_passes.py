@@ -2,14 +2,10 @@
 events ingest gave."""
 from __future__ import annotations
 
-import json
-
-import pyarrow.parquet as pq
-
 from benchmarks import ingestgen
 from incident_timeline import catalog_store, pipeline
-from incident_timeline.config import load_config
 from incident_timeline.lake import Lake
+from tests.support import record_passes, slack_export_config
 
 
 def _events(config) -> list[tuple]:
@@ -23,23 +19,12 @@ def _events(config) -> list[tuple]:
 
 def test_renormalising_in_passes_gives_the_same_events(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "BATCH_ROWS", 150)
-    pages = ingestgen.generate(tmp_path / "pages", 1_500, days=3)
-    path = tmp_path / "connectors.yaml"
-    path.write_text(json.dumps({"lake": str(tmp_path / "lake"), "timezone": "UTC", "sources": [
-        {"name": "slack-archive", "type": "slack_export", "path": str(pages)}]}))
-    config = load_config(path)
+    config = slack_export_config(tmp_path, 1_500)
     assert pipeline.ingest(config).sources[0].error is None
     before = _events(config)
 
     monkeypatch.setattr(pipeline, "NORMALIZE_RECORDS_AT_ONCE", 400)
-    passes = []
-    real = pipeline.normalize_files
-
-    def recording(config, lake, settings, files, run_id, part=""):
-        passes.append(sum(pq.ParquetFile(f).metadata.num_rows for f in files))
-        return real(config, lake, settings, files, run_id, part)
-
-    monkeypatch.setattr(pipeline, "normalize_files", recording)
+    passes = record_passes(monkeypatch)
     result = pipeline.normalize(config).sources[0]
     assert len(passes) >= 4 and max(passes) <= 400
     assert sum(passes) == 1_500 + len(ingestgen.USERS) + len(ingestgen.CHANNELS)
