@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,7 +78,10 @@ class _Rejects:
                           "record": record})
 
     def table(self) -> pa.Table:
-        return pa.Table.from_pylist(self.rows, schema=REJECT_SCHEMA)
+        try:
+            return pa.Table.from_pylist(self.rows, schema=REJECT_SCHEMA)
+        except UnicodeEncodeError:   # a reason quoting a lone surrogate the record held
+            return pa.Table.from_pylist([_without_surrogates(r) for r in self.rows], schema=REJECT_SCHEMA)
 
 
 def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Mapping[str, Any]],
@@ -127,7 +131,25 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
             # the record is kept with the reason, and the run goes on.
             rejects.add(native_id, "payload", f"unexpected shape in {stream}: {type(exc).__name__}: {exc}",
                         payload_text)
-    return pa.Table.from_pylist(drafts, schema=DRAFT_SCHEMA)
+    try:
+        return pa.Table.from_pylist(drafts, schema=DRAFT_SCHEMA)
+    except UnicodeEncodeError:
+        # json.loads keeps an escaped lone surrogate ("\\ud800"), which UTF-8 cannot hold:
+        # the event is kept with U+FFFD in its place (the raw record keeps the original).
+        return pa.Table.from_pylist([_without_surrogates(d) for d in drafts], schema=DRAFT_SCHEMA)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _draft_row(draft: Mapping[str, Any], src: int) -> dict:

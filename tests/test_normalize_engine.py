@@ -92,3 +92,22 @@ def test_the_newest_fetch_of_a_record_wins_within_one_batch():
                             vectorized=vectorized)
         (event,) = out.events.to_pylist()
         assert event["title"] == "Acknowledged by Alice Chen (edited)." and event["ingested_at"] == new
+
+
+def test_an_escaped_lone_surrogate_does_not_stop_the_run():
+    """json.loads keeps "\\ud800", UTF-8 cannot: the text keeps U+FFFD in its place, a time
+    holding one is a reject, and the rest of the batch is normalised."""
+    raw = _raw("log_entries", [
+        ("R1", '{"id": "R1", "type": "annotate_log_entry", "created_at": "2026-10-14T10:06:40Z", '
+               '"note": "broken \\ud800 emoji", "incident": {"id": "Q2W3E4R"}}', "Q2W3E4R"),
+        ("R2", '{"id": "R2", "type": "trigger_log_entry", "created_at": "2026-10-14T10:0\\udfff", '
+               '"incident": {"id": "Q2W3E4R"}}', "Q2W3E4R"),
+        ("R3", _entry("R3", "2026-10-14T10:07:00Z"), "Q2W3E4R"),
+    ])
+    for vectorized in (True, False):
+        out = normalize_raw(raw, SourceSpec("pd", "pagerduty"), entities={}, ingested_at=NOW, vectorized=vectorized)
+        events = {e["native_id"]: e for e in out.events.to_pylist()}
+        assert set(events) == {"R1", "R3"}
+        assert events["R1"]["body"] == "broken \ufffd emoji" and events["R1"]["title"] == "Note: broken \ufffd emoji"
+        (reject,) = out.rejects.to_pylist()
+        assert reject["native_id"] == "R2" and reject["field"] == "created_at" and "\ufffd" in reject["reason"]
