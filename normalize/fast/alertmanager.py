@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pyarrow as pa
 
 from ..mapping import Context
 from ..severity import to_sev
-from .frame import register_raw
-from .sql import (distinct_keys_sql, drafts_and_declined, is_string_sql, lit, odd_json_sql, odd_ref_text_sql,
+from .sql import (distinct_keys_sql, drafts_from_query, is_string_sql, lit, odd_json_sql, odd_ref_text_sql,
                   own_and_found_sql, refs_sql, sorted_object_sql, string_map_sql)
 
 # Every field Alertmanager's webhook always sends and the mapper reads: the strict reader
@@ -40,13 +38,7 @@ _STRINGS = {"receiver": "p.receiver", "group_key": "p.groupKey", "external_url":
 
 
 def alertmanager_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
-    con = duckdb.connect()
-    try:
-        register_raw(con, raw)
-        rows = con.sql(_drafts_sql(ctx)).to_arrow_table()
-    finally:
-        con.close()
-    return drafts_and_declined(raw, rows, {"severity": to_sev})
+    return drafts_from_query(raw, _drafts_sql(ctx), {"severity": to_sev})
 
 
 def _drafts_sql(ctx: Context) -> str:

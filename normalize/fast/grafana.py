@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pyarrow as pa
 
 from ..mapping import Context
 from ..severity import to_sev
-from .frame import register_raw
-from .sql import (ODD_TEXT, distinct_keys_sql, drafts_and_declined, is_string_sql, lit, odd_json_sql,
+from .sql import (ODD_TEXT, distinct_keys_sql, drafts_from_query, is_string_sql, lit, odd_json_sql,
                   odd_ref_text_sql, own_and_found_sql, refs_sql, sorted_object_sql, string_map_sql, strip_sql)
 
 # Every field Grafana's state history line always carries and the mapper reads (`error`
@@ -40,13 +38,7 @@ _TWO_ERRORS = r'"error"\s*:(?s:.*)"error"\s*:'
 
 
 def grafana_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
-    con = duckdb.connect()
-    try:
-        register_raw(con, raw)
-        rows = con.sql(_drafts_sql(ctx)).to_arrow_table()
-    finally:
-        con.close()
-    return drafts_and_declined(raw, rows, {"severity": to_sev})
+    return drafts_from_query(raw, _drafts_sql(ctx), {"severity": to_sev})
 
 
 def _state_sql(text: str) -> str:

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pyarrow as pa
 
 from ..mappers.opsgenie import LOG_KINDS
 from ..mapping import Context
 from ..severity import to_sev
-from .frame import register_raw
-from .sql import (ODD_TEXT, cut_line_sql, drafts_and_declined, first_line_sql, is_string_sql, lit, odd_json_sql,
+from .sql import (ODD_TEXT, cut_line_sql, drafts_from_query, first_line_sql, is_string_sql, lit, odd_json_sql,
                   odd_ref_text_sql, own_and_found_sql, refs_sql)
 
 # One parse serves every stream: fields of alerts, logs and notes, all as JSON text so
@@ -35,13 +33,7 @@ _SMALL_INT = r"-?[0-9]{1,15}"
 
 
 def opsgenie_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
-    con = duckdb.connect()
-    try:
-        register_raw(con, raw)
-        rows = con.sql(_drafts_sql(ctx)).to_arrow_table()
-    finally:
-        con.close()
-    return drafts_and_declined(raw, rows, {"severity": to_sev})
+    return drafts_from_query(raw, _drafts_sql(ctx), {"severity": to_sev})
 
 
 def _log_kind_sql(text: str) -> str:

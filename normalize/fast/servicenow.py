@@ -11,15 +11,13 @@ would change.
 """
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mappers.servicenow import AUDIT_KINDS, JOURNAL_AUDIT, STATES
 from ..mapping import Context
 from ..severity import to_sev
-from .frame import register_raw
-from .sql import (ODD_TEXT, cut_line_sql, drafts_and_declined, first_line_sql, lit, odd_ref_text_sql,
+from .sql import (ODD_TEXT, cut_line_sql, drafts_from_query, first_line_sql, lit, odd_ref_text_sql,
                   own_and_found_sql, refs_sql)
 from .strict import parse_strict
 
@@ -32,13 +30,7 @@ _UNRESERVED = r"^[A-Za-z0-9_.~-]+$"
 
 
 def servicenow_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
-    con = duckdb.connect()
-    try:
-        register_raw(con, _rows(raw))
-        rows = con.sql(_drafts_sql(ctx)).to_arrow_table()
-    finally:
-        con.close()
-    return drafts_and_declined(raw, rows, {"severity": to_sev})
+    return drafts_from_query(raw, _drafts_sql(ctx), {"severity": to_sev}, registered=_rows(raw))
 
 
 def _rows(raw: pa.Table) -> pa.Table:

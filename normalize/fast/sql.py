@@ -1,6 +1,8 @@
 """SQL building blocks the vectorised paths share (DuckDB dialect)."""
 from __future__ import annotations
 
+import pyarrow as pa
+
 from ..refs import RefFinder
 
 
@@ -135,6 +137,23 @@ def odd_ref_text_sql(finder: RefFinder, text: str) -> str:
             + " OR ".join(f"contains({text}, {lit(h)})" for h in hints) + "), false)")
 
 
+def drafts_from_query(raw: "pa.Table", sql: str, mapped: dict,
+                      registered: "pa.Table | None" = None) -> tuple["pa.Table", "pa.Table"]:
+    """Run `sql` over `registered` (rows picked from raw, with their `rid`; by default raw
+    itself, numbered) as the view `raw`, and hand its rows to drafts_and_declined."""
+    import duckdb
+
+    from .frame import register_raw
+
+    con = duckdb.connect()
+    try:
+        register_raw(con, raw if registered is None else registered)
+        rows = con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+    return drafts_and_declined(raw, rows, mapped)
+
+
 def drafts_and_declined(raw: "pa.Table", rows: "pa.Table", mapped: dict) -> tuple["pa.Table", "pa.Table"]:
     """frame.split for a path whose query gives, in raw order (one pipeline, no ORDER BY),
     one row per draft, with `taken` (false on the rows of a record left to the mapper) and
@@ -143,7 +162,6 @@ def drafts_and_declined(raw: "pa.Table", rows: "pa.Table", mapped: dict) -> tupl
     per distinct value of the column (severities, priorities: a few values get the
     per-record code's own answer)."""
     import numpy as np
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     from .frame import split
