@@ -226,15 +226,16 @@ def _event_ids(drafts: pa.Table, source: str) -> pa.Array:
 
 def _last_of_each_id(table: pa.Table) -> pa.Table:
     """The same record twice in one batch is one event: the newest fetch wins, and within
-    one fetch the later draft (fast paths put their drafts before the mapper's, so draft
-    position alone would not say which copy was fetched last)."""
+    one fetch the later raw row (then the later draft of it). Raw order, not draft order:
+    fast paths put their drafts before the mapper's, and which path took a copy must not
+    decide which copy wins."""
     ids = table["event_id"]
     if len(pc.unique(ids)) == table.num_rows:
         return table
     fetched = pc.fill_null(table["fetched_at"].cast(pa.int64()), 0).to_pylist()
-    last: dict[str, tuple[tuple[int, int], int]] = {}   # event_id -> ((fetched, position), row)
-    for row, (eid, pos) in enumerate(zip(ids.to_pylist(), table["pos"].to_pylist())):
-        key = (fetched[row], pos)
+    last: dict[str, tuple[tuple[int, int, int], int]] = {}   # event_id -> ((fetched, raw row, draft), row)
+    for row, (eid, src, pos) in enumerate(zip(ids.to_pylist(), table["src"].to_pylist(), table["pos"].to_pylist())):
+        key = (fetched[row], src, pos)
         if eid not in last or key > last[eid][0]:
             last[eid] = (key, row)
     return table.take(pa.array(sorted(row for _key, row in last.values()), pa.int64()))
