@@ -123,9 +123,16 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
             if compact:
                 catalog_store.purge_superseded(con, lake, owned=owned)
             catalog_store.publish(con, lake, owned)
+        _in_config_order(result, selected)
         state.record_run(lake, result.run_id, command, started, "failed" if result.failed else "ok",
                          {s.source: asdict(s) for s in result.sources})
     return result
+
+
+def _in_config_order(result: RunResult, selected: list[SourceSettings]) -> None:
+    """The summary lists sources as the config does, whatever order they were normalised in."""
+    order = {s.name: i for i, s in enumerate(selected)}
+    result.sources.sort(key=lambda res: order.get(res.source, len(order)))
 
 
 def _source_lock(lake: Lake, source: str, wait_s: float):
@@ -319,6 +326,7 @@ def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> Run
                 catalog_store.publish(con, lake, [settings.name])
             on_records(settings.name, res.fetched)
             res.seconds = time.monotonic() - t0
+        _in_config_order(result, selected)
         state.record_run(lake, result.run_id, "normalize", started, "ok",
                          {s.source: asdict(s) for s in result.sources})
     return result
