@@ -35,6 +35,20 @@ def canonical(payload: dict) -> str:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def fetched_raw(source_type: str, records: list) -> pa.Table:
+    """A raw batch of what a connector fetched."""
+    return raw_table(source_type, [(r.stream, r.native_id, r.parent_id, r.payload_json()) for r in records])
+
+
+def from_fake(fake_type, source_type: str, httpserver, monkeypatch, tmp_path, *args) -> tuple[list, pa.Table]:
+    """A fake API on the local server, fetched through the real connector: (records, raw batch)."""
+    from tests.ingest.lakeview import fetch, serve
+
+    fake = serve(fake_type, httpserver, monkeypatch, START, *args)
+    records = fetch(tmp_path, fake.source_entry(), Window())
+    return records, fetched_raw(source_type, records)
+
+
 def raw_table(source_type: str, rows: list[tuple]) -> pa.Table:
     """(stream, native_id, parent_id, payload dict or verbatim text) -> a raw batch."""
     return pa.Table.from_pylist([{
@@ -117,7 +131,7 @@ def test_alertmanager_webhook_fixture_gives_identical_events():
         records = [r for p in connector.partitions() for r in connector.fetch(p, Window())]
     finally:
         connector.close()
-    raw = raw_table("alertmanager", [(r.stream, r.native_id, r.parent_id, r.payload_json()) for r in records])
+    raw = fetched_raw("alertmanager", records)
     events = assert_same(raw, AM)
     assert sorted(e["kind"] for e in events) == ["alert.resolved"] * 2 + ["alert.triggered"] * 2
     notifications = {r.native_id for r in records if r.stream == "notifications"}
@@ -243,11 +257,8 @@ def og_batch(alerts: int) -> pa.Table:
 
 def test_opsgenie_fake_api_gives_identical_events(httpserver, monkeypatch, tmp_path):
     from tests.ingest.fakes.opsgenie import OpsgenieFake
-    from tests.ingest.lakeview import fetch, serve
 
-    fake = serve(OpsgenieFake, httpserver, monkeypatch, START, 3, timedelta(hours=4))
-    records = fetch(tmp_path, fake.source_entry(), Window())
-    raw = raw_table("opsgenie", [(r.stream, r.native_id, r.parent_id, r.payload_json()) for r in records])
+    records, raw = from_fake(OpsgenieFake, "opsgenie", httpserver, monkeypatch, tmp_path, 3, timedelta(hours=4))
     events = assert_same(raw, OG)
     assert taken_ids(raw, OG) == {r.native_id for r in records}
     # three alerts; of each log, the "created" line gives no event
@@ -346,11 +357,8 @@ def gf_batch(n: int) -> pa.Table:
 
 def test_grafana_fake_api_gives_identical_events(httpserver, monkeypatch, tmp_path):
     from tests.ingest.fakes.grafana import GrafanaFake
-    from tests.ingest.lakeview import fetch, serve
 
-    fake = serve(GrafanaFake, httpserver, monkeypatch, START, 4, timedelta(hours=1))
-    records = fetch(tmp_path, fake.source_entry(), Window())
-    raw = raw_table("grafana", [(r.stream, r.native_id, r.parent_id, r.payload_json()) for r in records])
+    records, raw = from_fake(GrafanaFake, "grafana", httpserver, monkeypatch, tmp_path, 4, timedelta(hours=1))
     events = assert_same(raw, GF)
     assert taken_ids(raw, GF) == {r.native_id for r in records} and len(events) == 4 * 3
 
