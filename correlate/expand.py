@@ -9,8 +9,11 @@ two guards that keep other incidents of the same hours out:
 - a chat channel is followed only when it is dedicated to this incident: a channel whose
   messages also name another incident (an #alerts feed) is shared, and only its messages
   that name the cluster's own refs come in;
-- an incident ref (pagerduty:, opsgenie:, servicenow:, alert:) whose events are all on
-  services the cluster has never seen is another incident, and is not followed.
+- an incident ref (pagerduty:, opsgenie:, servicenow:, alert:, dedup:, ...) whose events
+  are all on services the cluster has never seen is another incident, and is not followed.
+
+A message ref (`slack:C0123:1791986534.000100`, from a pasted permalink) brings in that
+message and the replies in its thread, never its channel.
 """
 from __future__ import annotations
 
@@ -19,11 +22,18 @@ from datetime import datetime, timedelta
 
 import duckdb
 
+from contract.links import CONTAINER_PREFIXES, INCIDENT_PREFIXES, MESSAGE_SOURCE_TYPES, is_container_ref
+
 from .event_files import EventFiles
 from .seed import Seed, parse_seed
 
-INCIDENT_PREFIXES = ("pagerduty:", "opsgenie:", "servicenow:", "alert:")
-CONTAINER_PREFIXES = ("slack:",)
+# The refs that name a chat message itself (its own, and its thread's parent): a message
+# ref in another event's refs brings the message, and its replies, in.
+_MESSAGE_REFS = ("CASE WHEN source_type IN (" + ", ".join(f"'{t}'" for t in MESSAGE_SOURCE_TYPES) + ") "
+                 "THEN list_filter(['slack:' || native_id, 'slack:' || json_extract_string(attrs, '$.channel') "
+                 "|| ':' || json_extract_string(attrs, '$.thread_ts')], lambda r: r IS NOT NULL) "
+                 "ELSE []::VARCHAR[] END")
+_LINKED = "(len(list_intersect(refs, $cluster)) > 0 OR len(list_intersect(msg_refs, $cluster)) > 0)"
 
 
 class IncidentNotFound(Exception):
@@ -52,27 +62,26 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
     cluster, bounds = _seed_refs(con, seed, files)
     seed_ref = min(cluster, default=seed.text)
     start, end = bounds[0] - pad_before, bounds[1] + pad_after
-    con.execute(f"CREATE OR REPLACE TEMP TABLE w AS SELECT * FROM {_events(files, start, end)} "
-                "WHERE ts >= ? AND ts <= ?", [start, end])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE w AS SELECT *, {_MESSAGE_REFS} AS msg_refs "
+                f"FROM {_events(files, start, end)} WHERE ts >= ? AND ts <= ?", [start, end])
     shared: set[str] = set()
     foreign: set[str] = set()
     for _ in range(depth):
         found = {r for (r,) in con.execute(
-            "SELECT DISTINCT unnest(refs) FROM w WHERE len(list_intersect(refs, ?)) > 0",
-            [sorted(cluster)]).fetchall()}
+            f"SELECT DISTINCT unnest(refs) FROM w WHERE {_LINKED}", {"cluster": sorted(cluster)}).fetchall()}
         new = found - cluster - shared - foreign
         services = _services(con, cluster)
         foreign |= {r for r in new if r.startswith(INCIDENT_PREFIXES) and _is_foreign(con, r, services)}
         new -= foreign
-        shared |= {r for r in new if r.startswith(CONTAINER_PREFIXES) and _is_shared(con, r, cluster | new)}
+        shared |= {r for r in new if is_container_ref(r) and _is_shared(con, r, cluster | new)}
         new -= shared
         if not new:
             break
         cluster |= new
     # a window seed's own events belong even when they carry no ref to follow
-    con.execute("CREATE OR REPLACE TEMP TABLE members AS SELECT * FROM w "
-                "WHERE len(list_intersect(refs, ?)) > 0 OR (lower(service) = lower(?) AND ts >= ? AND ts < ?)",
-                [sorted(cluster), seed.service, seed.start, seed.end])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE members AS SELECT * EXCLUDE (msg_refs) FROM w "
+                f"WHERE {_LINKED} OR (lower(service) = lower($service) AND ts >= $start AND ts < $end)",
+                {"cluster": sorted(cluster), "service": seed.service, "start": seed.start, "end": seed.end})
     return Expansion(seed.text, sorted(cluster), start, end, sorted(shared), sorted(foreign), seed.kind,
                      seed_ref)
 

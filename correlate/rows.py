@@ -28,7 +28,8 @@ from datetime import timedelta
 import duckdb
 import pyarrow as pa
 
-INCIDENT_REF_PREFIXES = ("pagerduty:", "opsgenie:", "servicenow:", "alert:")
+from contract.links import INCIDENT_PREFIXES as INCIDENT_REF_PREFIXES
+
 PHASES = ("triggered", "acknowledged", "escalated", "resolved")
 STORM_PHASES = ("triggered", "resolved")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ..refs import RefFinder
+from ..refs import REWRITES, RefFinder
 
 
 def lit(text: str) -> str:
@@ -15,7 +15,8 @@ def refs_sql(finder: RefFinder, *texts: str) -> str:
     """list<string> of the refs `finder.find(*texts)` would return, before de-duplication."""
     # A regex only runs on texts holding one of its pattern's literal hints (memchr-fast).
     parts = [f"CASE WHEN {' OR '.join(f'contains({t}, {lit(h)})' for h in hints)} "
-             f"THEN list_transform(regexp_extract_all({t}, {lit(pattern)}, 1), lambda m: {lit(prefix + ':')} || m) "
+             f"THEN list_transform(regexp_extract_all({t}, {lit(pattern)}, 1), lambda m: {lit(prefix + ':')} || "
+             f"{_rewrite_sql(pattern, 'm')}) "
              f"ELSE []::VARCHAR[] END"
              for t in texts for prefix, pattern, hints in finder.patterns]
     if len(parts) == 1:
@@ -26,10 +27,25 @@ def refs_sql(finder: RefFinder, *texts: str) -> str:
     return f"CASE WHEN {any_hint} THEN list_concat({', '.join(parts)}) ELSE []::VARCHAR[] END"
 
 
-def own_and_found_sql(own: str, found: str) -> str:
-    """unique([own] + found): the record's own ref first. `found` should be a column (it is
-    read twice); most texts name no ref, and for them the lambda below is skipped."""
-    listed = f"list_concat([{own}], {found})"
+def _rewrite_sql(pattern: str, match: str) -> str:
+    """refs.REWRITES for one match, as refs._rewrite does it in Python."""
+    if pattern not in REWRITES:
+        return match
+    search, replace = REWRITES[pattern]
+    return f"regexp_replace({match}, {lit(search)}, {lit(replace)})"
+
+
+def own_and_found_sql(own: str, found: str, *after: str) -> str:
+    """unique([own] + found + after): the record's own ref first, then the refs found in
+    its text, then `after` (refs of its own added later, each of another prefix than `own`
+    and one another; NULL when it has none). `found`
+    should be a column (it is read twice); most texts name no ref, and for them the lambda
+    below is skipped."""
+    tail = "".join(f", CASE WHEN {a} IS NULL THEN []::VARCHAR[] ELSE [{a}] END" for a in after)
+    listed = f"list_concat([{own}], {found}{tail})"
+    if after:
+        alone = f"list_filter([{own}, {', '.join(after)}], lambda r: r IS NOT NULL AND r <> '')"
+        return f"CASE WHEN len({found}) = 0 AND coalesce({own}, '') <> '' THEN {alone} ELSE {unique_sql(listed)} END"
     return f"CASE WHEN len({found}) = 0 AND coalesce({own}, '') <> '' THEN [{own}] ELSE {unique_sql(listed)} END"
 
 
