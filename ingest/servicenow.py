@@ -27,7 +27,9 @@ from .timefilter import local_time
 TABLE = "api/now/table/"
 INCIDENT_FIELDS = ("sys_id,number,short_description,description,priority,severity,urgency,impact,state,"
                    "category,cmdb_ci,business_service,assignment_group,assigned_to,opened_by,caller_id,"
-                   "opened_at,resolved_at,closed_at,sys_created_on,sys_updated_on,close_code,close_notes")
+                   "opened_at,resolved_at,closed_at,sys_created_on,sys_updated_on,close_code,close_notes,"
+                   # the names of the configuration item and service (dot-walked; the fields hold sys_ids)
+                   "cmdb_ci.name,business_service.name")
 JOURNAL_FIELDS = "sys_id,element,element_id,name,value,sys_created_on,sys_created_by"
 AUDIT_FIELDS = "sys_id,documentkey,tablename,fieldname,oldvalue,newvalue,user,sys_created_on,record_checkpoint"
 # journal and audit rows hang off incidents; work_notes/comments audit rows repeat the journal

@@ -83,7 +83,9 @@ checked AS (
                     AND NOT (resolved AND (coalesce(ends, '') = '' OR starts_with(ends, '0001-')))
                     AND NOT ({odd_text}), false) AS taken
     FROM texts),
-refd AS (SELECT *, CASE WHEN taken THEN {found} END AS found FROM checked),
+refd AS (SELECT *, CASE WHEN taken THEN {found} END AS found,
+                CASE WHEN coalesce(group_key, '') <> '' THEN 'dedup:' || sha256(group_key) END AS group_ref
+         FROM checked),
 events AS (SELECT *, unnest(CASE WHEN taken AND resolved THEN [false, true] ELSE [false] END) AS is_end FROM refd)
 SELECT CASE WHEN is_end THEN 'alert.resolved' ELSE 'alert.triggered' END AS kind,
        CASE WHEN is_end THEN ends ELSE starts END AS ts_raw, NULL::VARCHAR AS ts_format,
@@ -92,7 +94,7 @@ SELECT CASE WHEN is_end THEN 'alert.resolved' ELSE 'alert.triggered' END AS kind
        CASE WHEN description <> '' THEN description ELSE summary END AS body, l.severity AS severity,
        CASE WHEN coalesce(l.service, '') <> '' THEN l.service ELSE l.job END AS service,
        nullif(generator_url, '') AS url, fingerprint || '@' || starts AS native_id,
-       {own_and_found_sql("'alert:' || fingerprint", "found")} AS refs,
+       {own_and_found_sql("'alert:' || fingerprint", "found", "group_ref")} AS refs,
        json_object('alertname', name, 'external_url', external_url, 'fingerprint', fingerprint,
                    'group_key', group_key, 'labels', labels::JSON, 'receiver', receiver) AS attrs,
        rid, taken, true AS emit

@@ -100,8 +100,8 @@ SELECT CASE WHEN cur_state = 'Alerting' THEN 'alert.triggered'
        CASE WHEN coalesce(l.service, '') <> '' THEN l.service ELSE l.job END AS service, NULL::VARCHAR AS url,
        coalesce(rule_uid, 'None') || '/' || coalesce(fingerprint, 'None') || '/' || time_ms || '/' || current
            AS native_id,
-       {own_and_found_sql("CASE WHEN coalesce(fingerprint, '') <> '' THEN 'alert:' || fingerprint END", "found")}
-           AS refs,
+       {own_and_found_sql("CASE WHEN coalesce(fingerprint, '') <> '' THEN 'alert:' || fingerprint END", "found",
+                           "CASE WHEN coalesce(rule_uid, '') <> '' THEN 'grafana:' || rule_uid END")} AS refs,
        json_object('current', current, 'labels', labels::JSON, 'previous', previous, 'rule_uid', rule_uid,
                    'values', vals::JSON) AS attrs,
        rid, taken, true AS emit

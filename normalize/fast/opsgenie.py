@@ -26,10 +26,13 @@ from .sql import (ODD_TEXT, cut_line_sql, drafts_from_query, first_line_sql, is_
 # that a string is told from anything else.
 _STRINGS = ("id", "tinyId", "alias", "message", "description", "status", "priority", "source", "owner", "entity",
             "createdAt", "lastOccurredAt", "log", "note", "type", "offset")
-_FIELDS = _STRINGS + ("count", "tags")
+_FIELDS = _STRINGS + ("count", "tags", "details")
 _COLUMN = {f: f for f in _STRINGS} | {"offset": "item_offset"}   # OFFSET is an SQL keyword
 _STRING_LIST = r'\[\]|\[(?:"(?:[^"\\]|\\.)*",)*"(?:[^"\\]|\\.)*"\]'
 _SMALL_INT = r"-?[0-9]{1,15}"
+# mappers.opsgenie._tag_service: the first `service:NAME` or `service=NAME` tag
+_TAG_SERVICE = ("list_transform(list_filter(from_json(tags, '[\"VARCHAR\"]'), lambda t: left(t, 8) IN "
+                "('service:', 'service=') AND length(t) > 8), lambda t: substr(t, 9))[1]")
 
 
 def opsgenie_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
@@ -61,15 +64,20 @@ WITH parsed AS (
     FROM raw WHERE stream IN ('alerts', 'logs', 'notes') AND starts_with(payload, '{{')),
 fields AS (
     SELECT rid, stream, alert_id, payload, json_keys(payload) AS keys, p.count AS count_j, p.tags AS tags_j,
+           p.details AS details_j,
            {", ".join(f'p."{f}" AS {_COLUMN[f]}_j' for f in _STRINGS)}
     FROM parsed),
 vals AS (
     SELECT rid, stream, alert_id, count_j, coalesce(tags_j, '[]') AS tags,
+           CASE WHEN json_type(details_j, '$.service') = 'VARCHAR' THEN nullif(details_j ->> '$.service', '')
+                END AS detail_service,
            {", ".join(f"{_COLUMN[f]}_j ->> '$' AS {_COLUMN[f]}" for f in _STRINGS)},
            len(keys) = len(list_distinct(keys))
                AND {" AND ".join(is_string_sql(_COLUMN[f] + "_j") for f in _STRINGS)}
                AND (count_j IS NULL OR regexp_full_match(count_j, {lit(_SMALL_INT)}))
                AND (tags_j IS NULL OR regexp_full_match(tags_j, {lit(_STRING_LIST)}))
+               AND (details_j IS NULL OR NOT starts_with(details_j, '{{')
+                    OR len(json_keys(details_j)) = len(list_distinct(json_keys(details_j))))
                AND NOT {odd_json_sql("payload")} AS shapes_ok
     FROM fields),
 activity AS (
@@ -94,6 +102,7 @@ people AS (
     FROM kinds),
 refd AS (
     SELECT *, CASE WHEN stream = 'alerts' THEN 'opsgenie:' || id ELSE 'opsgenie:' || alert_id END AS own,
+           CASE WHEN stream = 'alerts' AND coalesce(alias, '') <> '' THEN 'dedup:' || alias END AS alias_ref,
            CASE WHEN taken THEN {found} END AS found
     FROM people)
 SELECT kind, createdAt AS ts_raw, NULL::VARCHAR AS ts_format,
@@ -108,10 +117,11 @@ SELECT kind, createdAt AS ts_raw, NULL::VARCHAR AS ts_format,
             ELSE coalesce(nullif(log_title, ''), kind) END AS title,
        CASE WHEN stream = 'alerts' THEN description_text ELSE text END AS body,
        CASE WHEN stream = 'alerts' THEN priority END AS severity,
-       CASE WHEN stream = 'alerts' THEN nullif(entity, '') END AS service, NULL::VARCHAR AS url,
+       CASE WHEN stream = 'alerts' THEN coalesce(nullif(entity, ''), detail_service, {_TAG_SERVICE}) END AS service,
+       NULL::VARCHAR AS url,
        CASE WHEN stream = 'alerts' THEN id
             ELSE alert_id || '/' || stream || '/' || coalesce(nullif(item_offset, ''), createdAt) END AS native_id,
-       {own_and_found_sql("own", "found")} AS refs,
+       {own_and_found_sql("own", "found", "alias_ref")} AS refs,
        CASE WHEN stream = 'alerts'
             THEN json_object('alias', alias, 'count', count_j::JSON, 'last_occurred_at', lastOccurredAt,
                              'priority', priority, 'status', status, 'tags', tags::JSON, 'tiny_id', tinyId)

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..mappers.pagerduty import KINDS, _urgency_sev
+from ..mappers.pagerduty import KINDS, _key_refs, _urgency_sev
 from ..mapping import Context
 from ..severity import to_sev
 from .frame import register_raw, split
@@ -48,7 +48,7 @@ _LEAVES = (("agent_id", "agent", "id"), ("agent_type", "agent", "type"), ("agent
 _EMPTY_SERVICE = r'"service"\s*:\s*\{\s*\}'
 _INCIDENTS = pa.schema([("inc_id", pa.string()), ("inc_severity", pa.string()), ("inc_service", pa.string()),
                         ("inc_url", pa.string()), ("inc_number", pa.string()), ("inc_title", pa.string()),
-                        ("inc_odd", pa.bool_())])
+                        ("inc_key", pa.string()), ("inc_odd", pa.bool_())])
 
 
 def _incident_row(iid: str, inc: Any) -> dict:
@@ -57,7 +57,8 @@ def _incident_row(iid: str, inc: Any) -> dict:
         priority = (inc.get("priority") or {}).get("summary")
         row = {"inc_id": iid, "inc_severity": to_sev(priority) or _urgency_sev(inc.get("urgency")),
                "inc_service": (inc.get("service") or {}).get("summary"), "inc_url": inc.get("html_url"),
-               "inc_number": json.dumps(inc.get("incident_number")), "inc_title": inc.get("title") or None}
+               "inc_number": json.dumps(inc.get("incident_number")), "inc_title": inc.get("title") or None,
+               "inc_key": (_key_refs(inc.get("incident_key")) or [None])[0]}
     except (AttributeError, TypeError, ValueError):
         return {"inc_id": iid, "inc_odd": True}
     strings_ok = all(row[k] is None or isinstance(row[k], str) for k in ("inc_service", "inc_url", "inc_title"))
@@ -136,7 +137,7 @@ def _drafts_sql(ctx: Context) -> str:
            CASE WHEN human THEN agent_id END AS actor_id,
            nullif(user_summary, '') AS subject, title, body, inc_severity AS severity,
            CASE WHEN has_service THEN service_summary ELSE inc_service END AS service,
-           coalesce(nullif(ref_url, ''), inc_url) AS url, id AS native_id, {own_and_found_sql("'pagerduty:' || incident_id", 'found')} AS refs,
+           coalesce(nullif(ref_url, ''), inc_url) AS url, id AS native_id, {own_and_found_sql("'pagerduty:' || incident_id", 'found', 'inc_key')} AS refs,
            json_object('channel', channel_type, 'incident_number', coalesce(inc_number, 'null')::JSON,
                        'incident_title', coalesce(nullif(inc_title, ''), ref_summary)) AS attrs,
            rid, ({odd_text}) AS odd_text

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from contract.links import DEDUP, group_key_hash
+
 from ..mapping import Context, Mapper, RecordError, require
 from ..severity import to_sev
 from .file import unreadable
@@ -37,6 +39,12 @@ class AlertmanagerMapper(Mapper):
         return super().map(stream, payload, parent_id, ctx)
 
 
+def _group_refs(group_key: Any) -> list[str]:
+    """The key Alertmanager's Opsgenie and PagerDuty notifiers send for this group (alias,
+    dedup_key): the SHA-256 of the group key the webhook carries."""
+    return [DEDUP + group_key_hash(group_key)] if isinstance(group_key, str) and group_key else []
+
+
 def _events(alert: Mapping[str, Any], group: Mapping[str, Any], ctx: Context) -> list[dict]:
     fingerprint = str(require(alert, "fingerprint"))
     starts = str(require(alert, "startsAt"))
@@ -49,7 +57,8 @@ def _events(alert: Mapping[str, Any], group: Mapping[str, Any], ctx: Context) ->
         "actor": "Alertmanager", "actor_type": "system", "subject": group.get("receiver"),
         "body": description or summary, "severity": to_sev(labels.get("severity")),
         "service": labels.get("service") or labels.get("job"),
-        "refs": [f"alert:{fingerprint}"] + ctx.refs.find(summary, description, notes.get("runbook_url")),
+        "refs": [f"alert:{fingerprint}"] + ctx.refs.find(summary, description, notes.get("runbook_url"))
+        + _group_refs(group.get("groupKey")),
         "url": alert.get("generatorURL") or None, "native_id": f"{fingerprint}@{starts}",
         "attrs": {"alertname": name, "labels": labels, "fingerprint": fingerprint,
                   "group_key": group.get("groupKey"), "receiver": group.get("receiver"),

@@ -41,7 +41,10 @@ class GrafanaMapper(Mapper):
         title = line.get("ruleTitle") or labels.get("alertname") or "Grafana alert"
         fingerprint = line.get("fingerprint")
         error = str(line.get("error") or "")
-        refs = ([f"alert:{fingerprint}"] if fingerprint else []) + ctx.refs.find(error)
+        rule_uid = line.get("ruleUID")
+        # the rule's own ref last: what a pasted rule link (/alerting/grafana/<uid>/view) names
+        refs = ([f"alert:{fingerprint}"] if fingerprint else []) + ctx.refs.find(error) + (
+            [f"grafana:{rule_uid}"] if isinstance(rule_uid, str) and rule_uid else [])
         time_ms = require(payload, "time")
         return [{
             "kind": transition_kind(previous, current), "ts_raw": str(time_ms),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
+from contract.links import DEDUP
+
 from ..mapping import Context, Mapper, RecordError, require
 from ..severity import to_sev
 from ..text import first_line
@@ -34,6 +36,20 @@ def log_kind(text: str, log_type: str | None) -> str | None:
         if pattern.search(text):
             return kind
     return "alert.notified" if log_type == "alertRecipient" else "alert.updated"
+
+
+def _detail_service(details: Any) -> str | None:
+    """`details.service` (Alertmanager's Opsgenie notifier copies the common labels there)."""
+    value = details.get("service") if isinstance(details, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _tag_service(tags: list[str]) -> str | None:
+    """The first `service:NAME` or `service=NAME` tag."""
+    for tag in tags:
+        if tag[:8] in ("service:", "service=") and len(tag) > 8:
+            return tag[8:]
+    return None
 
 
 def _actor(owner: str | None) -> tuple[str, str]:
@@ -63,14 +79,17 @@ class OpsgenieMapper(Mapper):
         message = str(alert.get("message") or "")
         description = str(alert.get("description") or "")
         tags = [str(t) for t in alert.get("tags") or []]
+        alias = alert.get("alias")
         return {
             "kind": "alert.triggered", "ts_raw": require(alert, "createdAt"),
             "actor": alert.get("source") or "Opsgenie", "actor_type": "system",
             "subject": alert.get("owner") or None,
             "title": message or f"Opsgenie alert {alert.get('tinyId') or alert_id}",
             "body": description, "severity": to_sev(alert.get("priority")),
-            "service": alert.get("entity") or None,
-            "refs": [f"opsgenie:{alert_id}"] + ctx.refs.find(message, description),
+            "service": alert.get("entity") or _detail_service(alert.get("details")) or _tag_service(tags),
+            # the alias is the key the sender deduplicates by (Alertmanager: its group key's hash)
+            "refs": [f"opsgenie:{alert_id}"] + ctx.refs.find(message, description)
+            + ([DEDUP + alias] if isinstance(alias, str) and alias else []),
             "url": None, "native_id": alert_id,
             "attrs": {"tiny_id": alert.get("tinyId"), "alias": alert.get("alias"), "status": alert.get("status"),
                       "priority": alert.get("priority"), "count": alert.get("count"), "tags": tags,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from contract.links import DEDUP
+
 from ..mapping import Context, Mapper, RecordError, require
 from ..severity import to_sev
 
@@ -65,7 +67,7 @@ class PagerDutyMapper(Mapper):
             "body": body or "",
             "severity": to_sev(priority) or _urgency_sev(incident.get("urgency")),
             "service": service,
-            "refs": [f"pagerduty:{incident_id}"] + ctx.refs.find(body, title),
+            "refs": [f"pagerduty:{incident_id}"] + ctx.refs.find(body, title) + _key_refs(incident.get("incident_key")),
             "url": incident_ref.get("html_url") or incident.get("html_url"),
             "native_id": require(payload, "id"),
             "attrs": {"channel": channel.get("type"), "incident_number": incident.get("incident_number"),
@@ -88,11 +90,17 @@ class PagerDutyMapper(Mapper):
             "title": title or f"Alert {key or alert.get('id')}", "body": "",
             "severity": to_sev(alert.get("severity")) or _urgency_sev(incident.get("urgency")),
             "service": (alert.get("service") or incident.get("service") or {}).get("summary"),
-            "refs": refs + ctx.refs.find(title),
+            # the alert's own id (what an alert link names) and its dedup key
+            "refs": refs + ctx.refs.find(title) + _key_refs(alert.get("id"), "pagerduty:") + _key_refs(key),
             "url": alert.get("html_url"),
             "native_id": f"alert/{require(alert, 'id')}",
             "attrs": {"alert_key": key, "status": alert.get("status"), "suppressed": alert.get("suppressed")},
         }
+
+
+def _key_refs(value: Any, prefix: str = DEDUP) -> list[str]:
+    """An incident_key / alert_key (the Events API's dedup_key) as a ref."""
+    return [prefix + value] if isinstance(value, str) and value else []
 
 
 def _subject(payload: Mapping[str, Any]) -> str | None:

@@ -25,6 +25,12 @@ def value_of(field: Any) -> str | None:
     return None if field in (None, "") else str(field)
 
 
+def _named(inc: Mapping[str, Any], field: str) -> str | None:
+    """A reference field by its name: the dot-walked `<field>.name` the connector asks for,
+    else its display value, else the sys_id it holds."""
+    return value_of(inc.get(f"{field}.name")) or value_of(inc.get(field))
+
+
 def _state(value: str | None) -> str | None:
     return STATES.get(value or "", value)
 
@@ -65,8 +71,10 @@ class ServiceNowMapper(Mapper):
         description = str(inc.get("description") or "")
         base = {
             "actor_type": "human", "severity": to_sev(value_of(inc.get("priority"))),
-            "service": value_of(inc.get("business_service")) or value_of(inc.get("cmdb_ci")),
-            "refs": [f"servicenow:{number}"] + ctx.refs.find(summary, description),
+            "service": _named(inc, "business_service") or _named(inc, "cmdb_ci"),
+            # the record's sys_id too: what a pasted record link (incident.do?sys_id=...) names
+            "refs": [f"servicenow:{number}"] + ctx.refs.find(summary, description) + (
+                [f"servicenow:{sys_id}"] if (sys_id := value_of(inc.get("sys_id"))) else []),
             "url": self._url(ctx, value_of(inc.get("sys_id"))), "native_id": number,
             "attrs": {"key": number, "summary": summary, "status": _state(value_of(inc.get("state"))),
                       "priority": value_of(inc.get("priority")),

@@ -300,6 +300,13 @@ def test_awkward_opsgenie_records_agree_and_go_the_right_way():
         ("notes", "n11", "A1", {"note": "  \n  ", "owner": "bob@acme.example", "createdAt": "2026-10-14T14:08:00Z"}),
         ("notes", "n12", "A1", {"note": "café OK", "createdAt": "2026-10-14T14:05:00Z", "offset": "1"}),
         _og_log(13, log="Alert viewed\tby ana\r\nsecond"),
+        # where the service comes from: entity, details.service (what Alertmanager's notifier
+        # fills), a service:/service= tag; and the alias as a dedup ref
+        _og_alert(14, details={"service": "payments-settlement", "severity": "critical"}, tags=["service=other"]),
+        _og_alert(15, tags=["team-pay", "service:ci-pay"], alias=""),
+        _og_alert(16, entity="", details={"service": 7}, tags=["service:", "service=pay"]),
+        _og_alert(17, details="not an object", alias=None), _og_alert(18, details={}, tags=["Service:x"]),
+        _og_alert(19, entity="checkout", details={"service": "payments"}),
     ]
     declined = [
         _og_log(20, log="Acknowledged – by ana"),                        # non-ASCII log line
@@ -310,6 +317,8 @@ def test_awkward_opsgenie_records_agree_and_go_the_right_way():
         ("logs", "l30", "A1", plain_log.replace('"log":', '"log":"first","log":')),
         ("logs", "l31", "A1", plain_log[:-1] + ',}'), _og_alert(32, id=""), _og_log(33, createdAt=None),
         _og_alert(34, count=10**20), ("logs", "l35", "A1", "[]"), ("other", "x36", None, {"id": "x"}),
+        ("alerts", "A37", None, canonical(_og_alert(37)[3])[:-1] + ',"details":{"service":"a","service":"b"}}'),
+        _og_alert(38, alias=5),
     ]
     raw = raw_table("opsgenie", taken + declined)
     events = assert_same(raw, OG)
@@ -320,6 +329,9 @@ def test_awkward_opsgenie_records_agree_and_go_the_right_way():
     assert by_id["A1/notes/2026-10-14T14:05:00Z"]["body"] == "None"                 # str(None), as the mapper
     assert by_id["A1/logs/o8"]["title"].endswith("…") and by_id["A1/logs/o8"]["actor_type"] == "system"
     assert by_id["A1/logs/o6"]["kind"] == "alert.notified" and by_id["A1/logs/o6"]["title"] == "alert.notified"
+    assert [by_id[f"A{i}"]["service"] for i in (14, 15, 16, 17, 18, 19)] == [
+        "payments-settlement", "ci-pay", "pay", None, None, "checkout"]
+    assert by_id["A14"]["refs"] == ["opsgenie:A14", "dedup:a"] and by_id["A15"]["refs"] == ["opsgenie:A15"]
 
 
 # ---- Grafana -------------------------------------------------------------------------
@@ -403,7 +415,8 @@ def test_awkward_grafana_rows_agree_and_go_the_right_way():
     by_time = {e["ts_raw"]: e for e in events}
     assert by_time["1791986850002"]["kind"] == "alert.resolved"
     assert by_time["1791986850003"]["title"] == "Checkout 5xx: ? → Pending"
-    assert by_time["1791986850004"]["refs"] == [] and by_time["1791986850004"]["service"] == "j"
+    # no fingerprint, so no alert ref; the rule's own ref (what a rule link names) stays
+    assert by_time["1791986850004"]["refs"] == ["grafana:rule-4"] and by_time["1791986850004"]["service"] == "j"
     assert by_time["1791986850004"]["title"] == "Grafana alert: Recovering → Normal"
     assert json.loads(by_time["1791986850006"]["attrs"])["values"]["D"] == 100.0
     assert by_time["1791986850007"]["native_id"] == "None/None/1791986850007/Alerting"
