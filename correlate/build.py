@@ -7,7 +7,7 @@ Arrow tables shaped like the catalog's incident tables.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import duckdb
@@ -33,6 +33,8 @@ class Settings:
     storm_window: timedelta = timedelta(minutes=10)
     dedup_window: timedelta = timedelta(minutes=2)
     gap: timedelta = timedelta(minutes=15)
+    # the config's `services:`: one service -> every name tools give it
+    services: dict[str, list[str]] = field(default_factory=dict)
 
 
 def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
@@ -41,7 +43,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
     """Every incident table's rows for `seed` (a str as typed on the command line).
     With `files`, reads only what the incident's window needs (see event_files.py)."""
     found = expand(con, parse_seed(seed), pad_before=settings.pad_before, pad_after=settings.pad_after,
-                   depth=settings.depth, files=files)
+                   depth=settings.depth, files=files, services=settings.services)
     events = con.sql("SELECT * FROM members ORDER BY ts, source, event_id").to_arrow_table().to_pylist()
     rows = timeline_rows(con, settings.storm_window, settings.dedup_window)
     marks = find_milestones(events)
@@ -52,7 +54,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
     rejects = {s: (rejects_by_source or {}).get(s, 0) for s in sources}
     incident = {
         "incident_id": seed, "seed": seed, "seed_kind": found.seed_kind, "title": _title(events, found.seed_ref),
-        "severity": _severity(events), "services": sorted({e["service"] for e in events if e["service"]}),
+        "severity": _severity(events), "services": sorted({e["svc"] for e in events if e["svc"]}),
         "sources": sources, "refs": found.refs,
         **{name: (marks[name].ts if name in marks else None) for name in MILESTONES},
         **metrics(marks, rows), "gaps": len(silences),
@@ -81,6 +83,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
         "gaps": table(tables.GAPS, silences),
         "decision_points": table(tables.DECISION_POINTS, decision_points(rows, mitigation)),
         "action_items": table(tables.ACTION_ITEMS, action_items(events, found.seed_ref, detected)),
+        "incident_links": table(tables.INCIDENT_LINKS, [asdict(link) for link in found.links]),
     }
 
 

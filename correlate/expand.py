@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Mapping, Sequence
 
 import duckdb
 
-from contract.links import CONTAINER_PREFIXES, INCIDENT_PREFIXES, MESSAGE_SOURCE_TYPES, is_container_ref
+from contract.links import INCIDENT_PREFIXES, MESSAGE_SOURCE_TYPES, is_container_ref
 
 from .event_files import EventFiles
 from .seed import Seed, parse_seed
@@ -41,6 +42,20 @@ class IncidentNotFound(Exception):
 
 
 @dataclass
+class Link:
+    """Why a ref is in the incident, or why it was kept out (what `build --explain` shows)."""
+
+    ref: str
+    status: str                 # seed, joined, shared (a shared channel), foreign (another incident)
+    hop: int                    # 0 for the seed's refs, then the expansion step that met it
+    via_event_id: str | None = None
+    via_source: str | None = None
+    via_ref: str | None = None  # the cluster ref that event also carries
+    via_title: str | None = None
+    reason: str = ""
+
+
+@dataclass
 class Expansion:
     seed: str
     refs: list[str]
@@ -50,54 +65,96 @@ class Expansion:
     foreign_incidents: list[str] = field(default_factory=list)
     seed_kind: str = "ref"
     seed_ref: str = ""          # the ref the seed stands for (a channel's id, a window's first incident)
+    links: list[Link] = field(default_factory=list)
 
 
 def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: timedelta,
-           pad_after: timedelta, depth: int, files: EventFiles | None = None) -> Expansion:
+           pad_after: timedelta, depth: int, files: EventFiles | None = None,
+           services: Mapping[str, Sequence[str]] | None = None) -> Expansion:
     """Leaves a temp table `members` holding the incident's events; returns how it got there.
 
     With `files`, only the day partitions the window touches are read (and the seed's span
-    comes from the catalog's ref index); without, `con` must have an `events` relation."""
+    comes from the catalog's ref index); without, `con` must have an `events` relation.
+    `services` (the config's `services:`) names one service by every name tools give it:
+    the events get `svc`, their service's one name, which the guards compare."""
     seed = parse_seed(seed) if isinstance(seed, str) else seed
-    cluster, bounds = _seed_refs(con, seed, files)
+    register_services(con, services or {})
+    seed_names = service_names(services or {}, seed.service) if seed.service else []
+    cluster, bounds = _seed_refs(con, seed, files, seed_names)
     seed_ref = min(cluster, default=seed.text)
     start, end = bounds[0] - pad_before, bounds[1] + pad_after
-    con.execute(f"CREATE OR REPLACE TEMP TABLE w AS SELECT *, {_MESSAGE_REFS} AS msg_refs "
-                f"FROM {_events(files, start, end)} WHERE ts >= ? AND ts <= ?", [start, end])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE w AS SELECT e.*, {_MESSAGE_REFS} AS msg_refs, "
+                f"coalesce(s.service, e.service) AS svc FROM {_events(files, start, end)} AS e "
+                "LEFT JOIN _service_alias AS s ON s.alias = lower(e.service) WHERE e.ts >= ? AND e.ts <= ?",
+                [start, end])
+    links = [Link(r, "seed", 0, reason=_seed_reason(seed)) for r in sorted(cluster)]
     shared: set[str] = set()
     foreign: set[str] = set()
-    for _ in range(depth):
-        found = {r for (r,) in con.execute(
-            f"SELECT DISTINCT unnest(refs) FROM w WHERE {_LINKED}", {"cluster": sorted(cluster)}).fetchall()}
-        new = found - cluster - shared - foreign
-        services = _services(con, cluster)
-        foreign |= {r for r in new if r.startswith(INCIDENT_PREFIXES) and _is_foreign(con, r, services)}
+    for hop in range(1, depth + 1):
+        found = _found(con, cluster)
+        new = set(found) - cluster - shared - foreign
+        services_seen = _services(con, cluster)
+        for r in sorted(new):
+            if r.startswith(INCIDENT_PREFIXES) and (theirs := _foreign_services(con, r, services_seen, cluster)):
+                foreign.add(r)
+                links.append(Link(r, "foreign", hop, *found[r], reason=(
+                    f"another incident: its events are on {', '.join(sorted(theirs))}, none of this incident's "
+                    f"services ({', '.join(sorted(services_seen))}); if they are one service, list its names "
+                    f"under services: in the configuration")))
         new -= foreign
-        shared |= {r for r in new if is_container_ref(r) and _is_shared(con, r, cluster | new)}
+        for r in sorted(new):
+            if is_container_ref(r) and (other := _shared_by(con, r, cluster | new)):
+                shared.add(r)
+                links.append(Link(r, "shared", hop, *found[r], reason=(
+                    f"a shared channel: its messages also name {other}, another incident; only its messages "
+                    f"naming this incident come in")))
         new -= shared
+        links += [Link(r, "joined", hop, *found[r], reason="carried by an event that names this incident")
+                  for r in sorted(new)]
         if not new:
             break
         cluster |= new
     # a window seed's own events belong even when they carry no ref to follow
     con.execute(f"CREATE OR REPLACE TEMP TABLE members AS SELECT * EXCLUDE (msg_refs) FROM w "
-                f"WHERE {_LINKED} OR (lower(service) = lower($service) AND ts >= $start AND ts < $end)",
-                {"cluster": sorted(cluster), "service": seed.service, "start": seed.start, "end": seed.end})
+                f"WHERE {_LINKED} OR (list_contains($names, lower(service)) AND ts >= $start AND ts < $end)",
+                {"cluster": sorted(cluster), "names": seed_names, "start": seed.start, "end": seed.end})
     return Expansion(seed.text, sorted(cluster), start, end, sorted(shared), sorted(foreign), seed.kind,
-                     seed_ref)
+                     seed_ref, links)
+
+
+def _seed_reason(seed: Seed) -> str:
+    if seed.kind == "service_window":
+        return f"an incident ref of service {seed.service} in the seed's window"
+    if seed.kind == "channel" and not seed.ref:
+        return f"the channel named #{seed.channel_name}"
+    return "the seed"
+
+
+def _found(con: duckdb.DuckDBPyConnection, cluster: set[str]) -> dict[str, tuple]:
+    """Every ref carried by an event linked to the cluster -> (the earliest such event's id,
+    source, the cluster ref it carries, its title)."""
+    rows = con.execute(f"""
+        SELECT r, arg_min(event_id, (ts, event_id)), arg_min(source, (ts, event_id)),
+               arg_min(list_intersect(list_concat(refs, msg_refs), $cluster)[1], (ts, event_id)),
+               arg_min(title, (ts, event_id))
+        FROM (SELECT unnest(refs) AS r, * FROM w WHERE {_LINKED}) GROUP BY r""",
+        {"cluster": sorted(cluster)}).fetchall()
+    return {r: tuple(rest) for r, *rest in rows}
 
 
 def _events(files: EventFiles | None, start: datetime, end: datetime) -> str:
     return "events" if files is None else f"({files.relation(start, end)})"
 
 
-def _seed_refs(con: duckdb.DuckDBPyConnection, seed: Seed,
-               files: EventFiles | None = None) -> tuple[set[str], tuple[datetime, datetime]]:
-    """The cluster's first refs and the seed events' span."""
+def _seed_refs(con: duckdb.DuckDBPyConnection, seed: Seed, files: EventFiles | None = None,
+               names: Sequence[str] = ()) -> tuple[set[str], tuple[datetime, datetime]]:
+    """The cluster's first refs and the seed events' span (`names`: a service window's
+    service by every name it has, lower-cased)."""
     if seed.kind == "service_window":
         rows = con.execute(
             "SELECT min(ts), max(ts), count(*), list_distinct(flatten(list(refs))) "
-            f"FROM {_events(files, seed.start, seed.end)} WHERE lower(service) = lower(?) AND ts >= ? AND ts < ?",
-            [seed.service, seed.start, seed.end]).fetchone()
+            f"FROM {_events(files, seed.start, seed.end)} WHERE list_contains(?, lower(service)) AND ts >= ? AND ts < ?",
+            [list(names), seed.start, seed.end]).fetchone()
         if not rows[2]:
             raise IncidentNotFound(f"no event of service {seed.service!r} between {seed.start:%Y-%m-%dT%H:%MZ} "
                                    f"and {seed.end:%Y-%m-%dT%H:%MZ}: ingest that window first")
@@ -131,23 +188,45 @@ def _channel_ref(con: duckdb.DuckDBPyConnection, seed: Seed) -> str:
 
 def _services(con: duckdb.DuckDBPyConnection, cluster: set[str]) -> set[str]:
     return {s for (s,) in con.execute(
-        "SELECT DISTINCT lower(service) FROM w WHERE service IS NOT NULL AND len(list_intersect(refs, ?)) > 0",
+        "SELECT DISTINCT lower(svc) FROM w WHERE svc IS NOT NULL AND len(list_intersect(refs, ?)) > 0",
         [sorted(cluster)]).fetchall()}
 
 
-def _is_foreign(con: duckdb.DuckDBPyConnection, ref: str, services: set[str]) -> bool:
+def _foreign_services(con: duckdb.DuckDBPyConnection, ref: str, services: set[str],
+                      cluster: set[str]) -> set[str]:
+    """The services of an incident ref's own events (not the ones that name it next to the
+    cluster's refs: a note saying "not the ledger page" is on this incident's service) when
+    none is one of `services`: then it is another incident. Else nothing."""
     if not services:
-        return False
+        return set()
     theirs = {s for (s,) in con.execute(
-        "SELECT DISTINCT lower(service) FROM w WHERE service IS NOT NULL AND list_contains(refs, ?)",
-        [ref]).fetchall()}
-    return bool(theirs) and not theirs & services
+        "SELECT DISTINCT lower(svc) FROM w WHERE svc IS NOT NULL AND list_contains(refs, ?) "
+        "AND len(list_intersect(refs, ?)) = 0", [ref, sorted(cluster)]).fetchall()}
+    return theirs if theirs and not theirs & services else set()
 
 
-def _is_shared(con: duckdb.DuckDBPyConnection, container: str, cluster: set[str]) -> bool:
-    foreign = con.execute(
-        """SELECT count(*) FROM (SELECT unnest(refs) AS r FROM w WHERE list_contains(refs, ?))
+def _shared_by(con: duckdb.DuckDBPyConnection, container: str, cluster: set[str]) -> str | None:
+    """An incident ref of another incident that the container's messages name, if any."""
+    row = con.execute(
+        """SELECT min(r) FROM (SELECT unnest(refs) AS r FROM w WHERE list_contains(refs, ?))
            WHERE (""" + " OR ".join("starts_with(r, ?)" for _ in INCIDENT_PREFIXES) + """)
              AND NOT list_contains(?, r)""",
-        [container, *INCIDENT_PREFIXES, sorted(cluster)]).fetchone()[0]
-    return foreign > 0
+        [container, *INCIDENT_PREFIXES, sorted(cluster)]).fetchone()
+    return row[0] if row else None
+
+
+def register_services(con: duckdb.DuckDBPyConnection, services: Mapping[str, Sequence[str]]) -> None:
+    """`_service_alias`: every name of a configured service (lower-cased) -> its one name."""
+    rows = sorted({(str(a).lower(), name) for name, aliases in services.items() for a in [name, *aliases]})
+    con.execute("CREATE OR REPLACE TEMP TABLE _service_alias (alias VARCHAR PRIMARY KEY, service VARCHAR)")
+    if rows:
+        con.executemany("INSERT INTO _service_alias VALUES (?, ?)", rows)
+
+
+def service_names(services: Mapping[str, Sequence[str]], service: str) -> list[str]:
+    """Every name (lower-cased) of the service `service` is one name of."""
+    for name, aliases in services.items():
+        names = [str(a).lower() for a in [name, *aliases]]
+        if service.lower() in names:
+            return names
+    return [service.lower()]

@@ -79,9 +79,10 @@ def _says_mitigated(event: dict) -> bool:
 
 
 def _resolved(events: list[dict]) -> Milestone | None:
-    triggered = {_alert_key(e) for e in events if e["kind"] == "alert.triggered"}
+    triggered = [_alert_keys(e) for e in events if e["kind"] == "alert.triggered"]
     resolved_alerts = [e for e in events if e["kind"] == "alert.resolved"]
-    if triggered and triggered <= {_alert_key(e) for e in resolved_alerts}:
+    done = {k for e in resolved_alerts for k in _alert_keys(e)}
+    if triggered and all(keys & done for keys in triggered):
         last = resolved_alerts[-1]
         return Milestone("resolved", last["ts"], last, "last alert.resolved, every alert resolved")
     ticket = _first(e for e in events if e["kind"] == "ticket.resolved")
@@ -90,10 +91,23 @@ def _resolved(events: list[dict]) -> Milestone | None:
     return None
 
 
-def _alert_key(event: dict) -> str:
-    """What identifies one alert across its triggered/resolved events: its alert or incident ref."""
+_ALERT_PREFIXES = ("alert:", "pagerduty:", "opsgenie:")
+
+
+def _alert_keys(event: dict) -> set[str]:
+    """What identifies one alert across its triggered/resolved events: its alert or incident
+    ref, and its own record's ref (the first of its refs: a PagerDuty alert is resolved by
+    its incident's resolution)."""
     refs = event.get("refs") or []
-    for prefix in ("alert:", "pagerduty:", "opsgenie:"):
+    keys = {_alert_key(event)}
+    own = next((r for r in refs if r.startswith(_ALERT_PREFIXES)), None)
+    return keys | {own} if own else keys
+
+
+def _alert_key(event: dict) -> str:
+    """The alert's ref by preference: alert:, then pagerduty:, then opsgenie:."""
+    refs = event.get("refs") or []
+    for prefix in _ALERT_PREFIXES:
         for ref in refs:
             if ref.startswith(prefix):
                 return ref

@@ -28,23 +28,40 @@ from datetime import timedelta
 import duckdb
 import pyarrow as pa
 
+from contract.links import DEDUP
 from contract.links import INCIDENT_PREFIXES as INCIDENT_REF_PREFIXES
 
 PHASES = ("triggered", "acknowledged", "escalated", "resolved")
 STORM_PHASES = ("triggered", "resolved")
 
+_INC_REFS = ' OR '.join(f"starts_with(r, '{p}')" for p in INCIDENT_REF_PREFIXES)
+# An alert's activity (an Opsgenie acknowledgement, a PagerDuty resolve) names only the
+# alert's own ref: it takes the alert's dedup keys and service from the alert's other
+# events, so that the resolution is one row with the resolution its sender saw.
 _EVENTS_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _ev AS
-SELECT *,
-       list_filter(refs, lambda r: {' OR '.join(f"starts_with(r, '{p}')" for p in INCIDENT_REF_PREFIXES)}) AS inc_refs,
-       CASE WHEN category = 'alert' AND split_part(kind, '.', 2) IN {PHASES}
-                THEN split_part(kind, '.', 2)
-            WHEN category = 'chat' AND actor_type = 'bot'
-                THEN replace(nullif(lower(regexp_extract(coalesce(title, ''),
-                            '^\\W*(triggered|firing|acknowledged|escalated|resolved)\\b', 1, 'i')), ''),
-                             'firing', 'triggered')
-       END AS phase
-FROM members
+WITH base AS (
+    SELECT *, list_filter(refs, lambda r: {_INC_REFS}) AS own_refs,
+           CASE WHEN category = 'alert' AND split_part(kind, '.', 2) IN {PHASES}
+                    THEN split_part(kind, '.', 2)
+                WHEN category = 'chat' AND actor_type = 'bot'
+                    THEN replace(nullif(lower(regexp_extract(coalesce(title, ''),
+                                '^\\W*(triggered|firing|acknowledged|escalated|resolved)\\b', 1, 'i')), ''),
+                                 'firing', 'triggered')
+           END AS phase
+    FROM members
+), alerts AS (
+    SELECT own_refs[1] AS own_ref,
+           list_distinct(flatten(list(list_filter(own_refs, lambda r: starts_with(r, '{DEDUP}'))))) AS keys,
+           min(svc) AS alert_svc
+    FROM base WHERE category = 'alert' AND len(own_refs) > 0 GROUP BY 1
+)
+SELECT base.* EXCLUDE (own_refs, svc),
+       CASE WHEN base.category = 'alert' AND len(alerts.keys) > 0
+            THEN list_concat(own_refs, list_filter(alerts.keys, lambda k: NOT list_contains(own_refs, k)))
+            ELSE own_refs END AS inc_refs,
+       CASE WHEN base.category = 'alert' THEN coalesce(base.svc, alerts.alert_svc) ELSE base.svc END AS svc
+FROM base LEFT JOIN alerts ON alerts.own_ref = base.own_refs[1]
 """
 
 _GROUPS_SQL = f"""
@@ -65,9 +82,10 @@ SELECT CASE WHEN stormy THEN concat_ws('|', source, kind, phase, alert_key, isla
        any_value(source) AS source, arg_min(source_type, (ts, event_id)) AS source_type,
        arg_min(native_id, (ts, event_id)) AS native_id, arg_min(kind, (ts, event_id)) AS kind,
        arg_min(category, (ts, event_id)) AS category, any_value(phase) AS phase,
-       arg_min(service, (ts, event_id)) AS service,
+       arg_min(svc, (ts, event_id)) AS service,
        list_distinct(flatten(list(inc_refs))) AS inc_refs,
-       list_filter(list_distinct(flatten(list(inc_refs))), lambda r: starts_with(r, 'alert:')) AS alert_refs
+       list_filter(list_distinct(flatten(list(inc_refs))), lambda r: starts_with(r, 'alert:')) AS alert_refs,
+       list_filter(list_distinct(flatten(list(inc_refs))), lambda r: starts_with(r, '{DEDUP}')) AS dedup_refs
 FROM islands
 GROUP BY gid
 """
@@ -81,7 +99,9 @@ SELECT a.gid, b.gid FROM _groups AS a JOIN _groups AS b
       OR (a.category = 'alert' AND b.category = 'alert' AND lower(a.service) = lower(b.service)))
  -- two different alerts (other services, other fingerprints) of one incident stay apart
  AND NOT coalesce(lower(a.service) <> lower(b.service), false)
- AND NOT (len(a.alert_refs) > 0 AND len(b.alert_refs) > 0 AND len(list_intersect(a.alert_refs, b.alert_refs)) = 0)
+ AND NOT (len(a.alert_refs) > 0 AND len(b.alert_refs) > 0 AND len(list_intersect(a.alert_refs, b.alert_refs)) = 0
+          -- unless one sender's key names both (Alertmanager's group key hash, as Opsgenie's alias)
+          AND len(list_intersect(a.dedup_refs, b.dedup_refs)) = 0)
 UNION
 SELECT a.gid, b.gid FROM _groups AS a JOIN _groups AS b
   ON split_part(a.source_type, '_', 1) = split_part(b.source_type, '_', 1) AND a.native_id = b.native_id

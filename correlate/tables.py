@@ -175,6 +175,20 @@ ACTION_ITEMS = Table("action_items", "Follow-ups: linked tickets created after d
     ("origin", "VARCHAR", "the event it came from"),
 ))
 
+INCIDENT_LINKS = Table("incident_links", "Why each ref is in the incident or was kept out: the event "
+                       "that linked it, or the guard that refused it (what build --explain prints).", (
+    _IID,
+    ("ref", "VARCHAR", "the ref (pagerduty:Q1ABC, dedup:<key>, slack:C0123, ...)"),
+    ("status", "VARCHAR", "seed, joined, shared (a shared channel: not followed) or foreign (another incident: "
+                          "left out)"),
+    ("hop", "INTEGER", "0 for the seed, else the expansion step that met it"),
+    ("via_event_id", "VARCHAR", "the earliest event that carries it next to a ref of the incident"),
+    ("via_source", "VARCHAR", "that event's source"),
+    ("via_ref", "VARCHAR", "the incident's ref that event carries"),
+    ("via_title", "VARCHAR", "that event's title"),
+    ("reason", "VARCHAR", "why, in words"),
+))
+
 RUNS = Table("runs", "The pipeline's runs (ingest, normalize, backfill).", (
     ("run_id", "VARCHAR", "the run"), ("command", "VARCHAR", "ingest, normalize, backfill, ..."),
     ("started_at", "TIMESTAMPTZ", "start"), ("finished_at", "TIMESTAMPTZ", "end"),
@@ -187,5 +201,5 @@ CURSORS = Table("cursors", "Where each source's partition is ingested up to.", (
 ), key=("source", '"partition"'))
 
 INCIDENT_TABLES = (INCIDENTS, TIMELINE, INCIDENT_EVENTS, MILESTONES, RESPONDERS, ESCALATIONS, GAPS,
-                   DECISION_POINTS, ACTION_ITEMS)
+                   DECISION_POINTS, ACTION_ITEMS, INCIDENT_LINKS)
 ALL_TABLES = INCIDENT_TABLES + (RUNS, CURSORS)

@@ -19,7 +19,7 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap"}
-TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage"}
+TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services"}
 # `storage:` for a lake on s3://; each falls back to the usual AWS environment variable.
 STORAGE_KEYS = {"endpoint_url": "AWS_ENDPOINT_URL", "region": "AWS_REGION",
                 "access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY",
@@ -80,6 +80,9 @@ class Config:
     lake_url: str | None = None
     catalog: Path | None = None
     storage: dict[str, Any] = field(default_factory=dict)
+    # `services:`: one service -> the names each tool gives it (PagerDuty service names or
+    # ids, ServiceNow CIs, Opsgenie tags, alert labels), compared without regard to case
+    services: dict[str, list[str]] = field(default_factory=dict)
 
     def s3_credentials(self):
         from .storage import S3Credentials
@@ -159,11 +162,43 @@ def parse_config(data: Any, path: Path) -> Config:
             except ValueError as exc:
                 problems.append(f"correlation.{key}: {exc}")
         correlation[key] = value
+    services = _parse_services(data.get("services"), problems)
     sources = _parse_sources(data.get("sources"), base_dir, zone, problems)
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
-                  lake_url=lake_url, catalog=catalog_file, storage=storage)
+                  lake_url=lake_url, catalog=catalog_file, storage=storage, services=services)
+
+
+def _parse_services(items: Any, problems: list[str]) -> dict[str, list[str]]:
+    """`services: {payments: [payments-settlement, PSVC123, ci-pay]}`: a name used by two
+    services, or an empty one, is a problem (which one it means could not be told)."""
+    if items is None:
+        return {}
+    if not isinstance(items, dict):
+        problems.append("services must be a mapping of a service to the names tools give it")
+        return {}
+    out: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}
+    for name, aliases in items.items():
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"services: {name!r} is not a service name")
+            continue
+        if isinstance(aliases, (str, int)) and not isinstance(aliases, bool):
+            aliases = [aliases]
+        if aliases is None:
+            aliases = []
+        if not isinstance(aliases, list) or not all(isinstance(a, (str, int)) and not isinstance(a, bool)
+                                                    and str(a).strip() for a in aliases):
+            problems.append(f"services.{name}: must be a list of the names tools give it (strings)")
+            continue
+        for alias in [name, *aliases]:
+            key = str(alias).strip().lower()
+            if owner.get(key, name) != name:
+                problems.append(f"services: {str(alias)!r} is listed under both {owner[key]} and {name}")
+            owner[key] = name
+        out[name] = [str(a).strip() for a in aliases]
+    return out
 
 
 def _local_path(text: str, base_dir: Path) -> Path:

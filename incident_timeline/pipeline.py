@@ -340,7 +340,8 @@ def correlation_settings(config: Config) -> CorrelationSettings:
                                depth=int(config.correlation["depth"]),
                                storm_window=config.duration("storm_window"),
                                dedup_window=config.duration("dedup_window"),
-                               gap=config.duration("gap"))
+                               gap=config.duration("gap"),
+                               services={k: list(v) for k, v in config.services.items()})
 
 
 def correlate_incident(config: Config, incident: str) -> None:

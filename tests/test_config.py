@@ -53,3 +53,21 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path):
 def test_the_repository_config_loads():
     config = load_config(Path(__file__).resolve().parent.parent / "connectors.yaml")
     assert {s.type for s in config.sources} == {"pagerduty", "slack_export", "jira"}
+
+
+def test_services_name_one_service_by_every_tools_name(tmp_path):
+    config = load_config(write_config(tmp_path, demo_sources(), services={
+        "payments": ["payments-settlement", "PSVC123", "ci-pay"], "checkout": "checkout-api"}))
+    assert config.services == {"payments": ["payments-settlement", "PSVC123", "ci-pay"], "checkout": ["checkout-api"]}
+
+
+@pytest.mark.parametrize("services,problem", [
+    ({"payments": ["ci-pay"], "billing": ["CI-PAY"]}, "'CI-PAY' is listed under both payments and billing"),
+    ({"payments": [["nested"]]}, "services.payments: must be a list"),
+    ({"payments": [""]}, "services.payments: must be a list"),
+    (["payments"], "services must be a mapping"),
+])
+def test_bad_services_are_reported(tmp_path, services, problem):
+    with pytest.raises(ConfigInvalid) as info:
+        load_config(write_config(tmp_path, demo_sources(), services=services))
+    assert problem in str(info.value)
