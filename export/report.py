@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from .extras import optional_table, rejects_by_source, source_records
+from .extras import has_table, optional_table, rejects_by_source, source_records
 from .redact import redact_value
 
 SCHEMA_VERSION = 1
@@ -47,8 +47,28 @@ def load(con: duckdb.DuckDBPyConnection, incident_id: str) -> dict[str, Any]:
         "events_by_source": dict(sorted(events_by_source.items())),
         "rejects_by_source": rejects_by_source(con, list(inc[0]["sources"] or [])),
         **{name: optional_table(con, name, incident_id) for name in OPTIONAL_TABLES},
+        "links": _links(con, incident_id),
     }
     return redact_value(report)
+
+
+def _links(con: duckdb.DuckDBPyConnection, incident_id: str) -> list[dict[str, Any]] | None:
+    """Why each ref joined or was kept out (`incident_links`); None when an older build did
+    not write the table."""
+    if not has_table(con, "incident_links"):
+        return None
+    return _rows(con, "SELECT * FROM incident_links WHERE incident_id = ? ORDER BY hop, status <> 'seed', "
+                      "status <> 'joined', ref", incident_id)
+
+
+def explain_rows(report: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The JSON export's `explain`: one entry per ref, how it joined or which guard refused it."""
+    if report.get("links") is None:
+        return None
+    return [{"ref": r["ref"], "status": r["status"], "hop": r["hop"],
+             "via": ({"event_id": r["via_event_id"], "source": r["via_source"], "ref": r["via_ref"],
+                      "title": r["via_title"]} if r["via_event_id"] else None),
+             "reason": r["reason"]} for r in report["links"]]
 
 
 def to_contract(report: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +97,7 @@ def to_contract(report: dict[str, Any]) -> dict[str, Any]:
                          "warnings": list(inc["warnings"] or []),
                          "rejects_by_source": report["rejects_by_source"]},
         **{name: _json_rows(report[name]) for name in OPTIONAL_TABLES},
+        "explain": explain_rows(report),
     }
 
 

@@ -12,7 +12,7 @@ import click
 from correlate.expand import IncidentNotFound
 from correlate.seed import SeedInvalid
 from export import render
-from export.report import NotBuilt, jsonable
+from export.report import NotBuilt, explain_rows, jsonable
 from export.report import load as load_report
 from ingest.errors import SourceError
 
@@ -162,7 +162,7 @@ def _zone(value: str | None) -> str | None:
 
 
 def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: Path | None,
-           display_tz: str | None) -> None:
+           display_tz: str | None, explain: bool = False) -> None:
     fmts = _formats(formats)
     pipeline.correlate_incident(obj.config, incident)
     con = catalog_store.read_only_catalog(Lake.for_config(obj.config))
@@ -173,6 +173,27 @@ def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: P
     out_dir = out or Path("reports") / incident.replace(":", "-").replace("/", "-")
     for path in render.write(report, out_dir, fmts, templates, display_tz):
         click.echo(str(path))
+    if explain:
+        for line in explain_lines(explain_rows(report) or []):
+            click.echo(line)
+
+
+_CONTROL = dict.fromkeys(range(32), " ") | {127: " "}
+
+
+def explain_lines(links: list[dict]) -> list[str]:
+    """One line per ref: how it joined the incident, or which guard kept it out. Titles are
+    untrusted text: control characters are blanked so they cannot drive the terminal."""
+    lines = []
+    for link in links:
+        line = f"{link['status']:<8} {link['ref']}"
+        via = link.get("via")
+        if via:
+            title = str(via.get("title") or "").translate(_CONTROL).strip()
+            title = title if len(title) <= 80 else title[:79] + "…"
+            line += f"  (hop {link['hop']}, via {via['source']} event {via['event_id']} \"{title}\" with {via['ref']})"
+        lines.append(f"{line}: {link['reason']}")
+    return lines
 
 
 _build_options = [
@@ -185,6 +206,8 @@ _build_options = [
                  help="A folder of Jinja2 templates overriding the built-in ones."),
     click.option("--display-tz", default=None, callback=lambda _ctx, _param, value: _zone(value),
                  help="Also show local times in this IANA zone."),
+    click.option("--explain", is_flag=True, default=False,
+                 help="Also print why each ref joined the incident or was kept out."),
 ]
 
 
@@ -197,15 +220,15 @@ def build_options(fn):
 @main.command()
 @build_options
 @click.pass_obj
-def build(obj: Ctx, incident, formats, out, templates, display_tz) -> None:
+def build(obj: Ctx, incident, formats, out, templates, display_tz, explain) -> None:
     """Correlate and export one incident from what is already in the lake (no API calls)."""
-    _build(obj, incident, formats, out, templates, display_tz)
+    _build(obj, incident, formats, out, templates, display_tz, explain)
 
 
 @main.command()
 @build_options
 @click.pass_obj
-def run(obj: Ctx, incident, formats, out, templates, display_tz) -> None:
+def run(obj: Ctx, incident, formats, out, templates, display_tz, explain) -> None:
     """Ingest the window the incident needs, then build it: the one command after an incident."""
     window = pipeline.incident_window(obj.config, incident)
     since = until = None
@@ -215,7 +238,7 @@ def run(obj: Ctx, incident, formats, out, templates, display_tz) -> None:
     with RecordBars() as bars:
         result = pipeline.ingest(obj.config, None, since, until, on_records=bars.update)
     _print_summary(result, "fetched")
-    _build(obj, incident, formats, out, templates, display_tz)
+    _build(obj, incident, formats, out, templates, display_tz, explain)
     _exit_for(result)
 
 

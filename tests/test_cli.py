@@ -46,3 +46,24 @@ def test_build_writes_the_requested_formats(demo_config, demo_report, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["postmortem.json", "timeline.csv"]
     header = (out / "timeline.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("ts,source,kind,actor")
+
+
+def test_build_explain_says_why_each_ref_joined_or_stayed_out(demo_config, demo_report, tmp_path):
+    result = CliRunner().invoke(main, ["--config", str(demo_config), "build", DEMO_INCIDENT,
+                                       "--format", "json", "--out", str(tmp_path / "x"), "--explain"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert f"seed     {DEMO_INCIDENT}: the seed" in lines
+    # the #alerts feed is refused by the shared-channel guard, naming the other incident
+    (shared,) = [line for line in lines if line.startswith("shared   slack:C05ALRT7Q2")]
+    assert "via slack event" in shared and "pagerduty:Q9Z8Y7X, another incident" in shared
+    assert any(line.startswith("joined   jira:OPS-1234  (hop 1, via jira event") for line in lines)
+
+
+def test_explain_lines_cannot_drive_the_terminal():
+    from incident_timeline.cli import explain_lines
+
+    (line,) = explain_lines([{"ref": "slack:C1", "status": "joined", "hop": 1, "reason": "r",
+                              "via": {"event_id": "e", "source": "slack", "ref": "pagerduty:P1",
+                                      "title": "hi\x1b[31m red\x07\nnext"}}])
+    assert "\x1b" not in line and "\x07" not in line and "\n" not in line
