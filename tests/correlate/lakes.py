@@ -69,9 +69,9 @@ def build(config: Config, seed: str) -> dict[str, list[dict]]:
         con.execute("SET TimeZone = 'UTC'")
         out = {}
         for table in ("incidents", "timeline", "incident_events", "milestones", "responders", "escalations",
-                      "gaps", "decision_points", "action_items"):
+                      "gaps", "decision_points", "action_items", "incident_links"):
             order = {"timeline": "seq", "incident_events": "event_id", "milestones": "ts, name",
-                     "responders": "first_seen, name"}.get(table, "1")
+                     "responders": "first_seen, name", "incident_links": "hop, ref"}.get(table, "1")
             cur = con.execute(f"SELECT * FROM {table} WHERE incident_id = ? ORDER BY {order}", [seed])
             names = [d[0] for d in cur.description]
             out[table] = [dict(zip(names, row)) for row in cur.fetchall()]
