@@ -11,11 +11,17 @@ Two steps, over the temp table `members` that expansion leaves:
      within `dedup_window` of each other, and share an incident ref (pagerduty:, opsgenie:,
      servicenow:, alert:) or are both alerts on the same service (a PagerDuty trigger and
      the Alertmanager alert that caused it), unless they name different services or
-     different alert fingerprints (two alerts of one incident stay two rows); a bot's chat
+     different alert fingerprints (two alerts of one incident stay two rows) and share no
+     dedup: key (one sender's key: the Alertmanager alert and the Opsgenie alert or
+     PagerDuty incident its notifier opened are one alert); a bot's chat
      post takes its phase from its first word ("Triggered: #4213 ...", "[FIRING:1] ...",
      "Resolved: ..."); or
    - they are the same record (native id and kind) of one product fetched through two
      sources (the Slack API and a Slack export of the same workspace: slack, slack_export).
+
+Services are compared by their one name (`svc`, from the config's `services:`). An
+alert's activity that names only its alert (an Opsgenie close) takes the alert's dedup
+keys and service first.
 
 A row's primary event is its non-chat event first, then the earliest: it gives the row its
 time, source, kind, actor and text. `count` is the largest storm among the row's sources
