@@ -83,10 +83,20 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
     cluster, bounds = _seed_refs(con, seed, files, seed_names)
     seed_ref = min(cluster, default=seed.text)
     start, end = bounds[0] - pad_before, bounds[1] + pad_after
-    con.execute(f"CREATE OR REPLACE TEMP TABLE w AS SELECT e.*, {_MESSAGE_REFS} AS msg_refs, "
-                f"coalesce(s.service, e.service) AS svc FROM {_events(files, start, end)} AS e "
-                "LEFT JOIN _service_alias AS s ON s.alias = lower(e.service) WHERE e.ts >= ? AND e.ts <= ?",
-                [start, end])
+    # A service by its name, else by the id a tool keeps next to it (PagerDuty's PSVC123);
+    # an event that names none, by a tag that is a configured name (an Opsgenie alert's).
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE w AS
+        WITH e AS (SELECT * FROM {_events(files, start, end)} WHERE ts >= $start AND ts <= $end),
+        tagged AS (
+            SELECT t.event_id, min(a.service) AS service
+            FROM (SELECT event_id, lower(unnest(from_json(json_extract(attrs, '$.tags'), '["VARCHAR"]'))) AS tag
+                  FROM e WHERE service IS NULL AND contains(attrs, '"tags":["')) AS t
+            JOIN _service_alias AS a ON a.alias = t.tag GROUP BY t.event_id)
+        SELECT e.*, {_MESSAGE_REFS} AS msg_refs, coalesce(s.service, i.service, e.service, tagged.service) AS svc
+        FROM e LEFT JOIN _service_alias AS s ON s.alias = lower(e.service)
+        LEFT JOIN _service_alias AS i ON e.service IS NOT NULL
+             AND i.alias = lower(json_extract_string(e.attrs, '$.service_id'))
+        LEFT JOIN tagged ON tagged.event_id = e.event_id""", {"start": start, "end": end})
     links = [Link(r, "seed", 0, reason=_seed_reason(seed)) for r in sorted(cluster)]
     shared: set[str] = set()
     foreign: set[str] = set()

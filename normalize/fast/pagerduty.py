@@ -32,7 +32,7 @@ _ENTRY = pa.schema([
     ("id", _S), ("type", _S), ("created_at", _S), ("summary", _S), ("note", _S),
     ("agent", pa.struct([("id", _S), ("type", _S), ("summary", _S)])),
     ("channel", pa.struct([("type", _S), ("summary", _S)])), ("user", pa.struct([("summary", _S)])),
-    ("event_details", pa.struct([("description", _S)])), ("service", pa.struct([("summary", _S)])),
+    ("event_details", pa.struct([("description", _S)])), ("service", pa.struct([("id", _S), ("summary", _S)])),
     ("incident", pa.struct([("id", _S), ("type", _S), ("html_url", _S), ("summary", _S)])),
     ("assignees", pa.list_(pa.struct([("summary", _S)]))),
 ])
@@ -40,13 +40,14 @@ _ENTRY = pa.schema([
 _LEAVES = (("agent_id", "agent", "id"), ("agent_type", "agent", "type"), ("agent_summary", "agent", "summary"),
            ("channel_type", "channel", "type"), ("channel_summary", "channel", "summary"),
            ("user_summary", "user", "summary"), ("description", "event_details", "description"),
-           ("service_summary", "service", "summary"), ("ref_id", "incident", "id"),
+           ("service_summary", "service", "summary"), ("service_id", "service", "id"), ("ref_id", "incident", "id"),
            ("ref_type", "incident", "type"), ("ref_url", "incident", "html_url"),
            ("ref_summary", "incident", "summary"))
 # `payload.get("service") or incident.get("service")`: an empty service object falls
 # back to the incident's, which a struct cannot tell from a service without a summary.
 _EMPTY_SERVICE = r'"service"\s*:\s*\{\s*\}'
 _INCIDENTS = pa.schema([("inc_id", pa.string()), ("inc_severity", pa.string()), ("inc_service", pa.string()),
+                        ("inc_service_id", pa.string()),
                         ("inc_url", pa.string()), ("inc_number", pa.string()), ("inc_title", pa.string()),
                         ("inc_key", pa.string()), ("inc_odd", pa.bool_())])
 
@@ -56,12 +57,14 @@ def _incident_row(iid: str, inc: Any) -> dict:
     try:
         priority = (inc.get("priority") or {}).get("summary")
         row = {"inc_id": iid, "inc_severity": to_sev(priority) or _urgency_sev(inc.get("urgency")),
-               "inc_service": (inc.get("service") or {}).get("summary"), "inc_url": inc.get("html_url"),
+               "inc_service": (inc.get("service") or {}).get("summary"),
+               "inc_service_id": (inc.get("service") or {}).get("id"), "inc_url": inc.get("html_url"),
                "inc_number": json.dumps(inc.get("incident_number")), "inc_title": inc.get("title") or None,
                "inc_key": (_key_refs(inc.get("incident_key")) or [None])[0]}
     except (AttributeError, TypeError, ValueError):
         return {"inc_id": iid, "inc_odd": True}
-    strings_ok = all(row[k] is None or isinstance(row[k], str) for k in ("inc_service", "inc_url", "inc_title"))
+    strings_ok = all(row[k] is None or isinstance(row[k], str)
+                     for k in ("inc_service", "inc_service_id", "inc_url", "inc_title"))
     number = inc.get("incident_number")
     number_ok = number is None or isinstance(number, str) or (isinstance(number, int) and not isinstance(number, bool))
     return {**row, "inc_odd": False} if strings_ok and number_ok else {"inc_id": iid, "inc_odd": True}
@@ -139,6 +142,7 @@ def _drafts_sql(ctx: Context) -> str:
            CASE WHEN has_service THEN service_summary ELSE inc_service END AS service,
            coalesce(nullif(ref_url, ''), inc_url) AS url, id AS native_id, {own_and_found_sql("'pagerduty:' || incident_id", 'found', 'inc_key')} AS refs,
            json_object('channel', channel_type, 'incident_number', coalesce(inc_number, 'null')::JSON,
-                       'incident_title', coalesce(nullif(inc_title, ''), ref_summary)) AS attrs,
+                       'incident_title', coalesce(nullif(inc_title, ''), ref_summary),
+                       'service_id', CASE WHEN has_service THEN service_id ELSE inc_service_id END) AS attrs,
            rid, ({odd_text}) AS odd_text
     FROM d"""

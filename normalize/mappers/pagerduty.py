@@ -55,7 +55,8 @@ class PagerDutyMapper(Mapper):
         else:
             body = (payload.get("event_details") or {}).get("description") or ""
         priority = (incident.get("priority") or {}).get("summary") if incident else None
-        service = (payload.get("service") or incident.get("service") or {}).get("summary")
+        service_ref = payload.get("service") or incident.get("service") or {}
+        service = service_ref.get("summary")
         return [{
             "kind": KINDS.get(action, f"alert.{action}"),
             "ts_raw": require(payload, "created_at"),
@@ -71,7 +72,8 @@ class PagerDutyMapper(Mapper):
             "url": incident_ref.get("html_url") or incident.get("html_url"),
             "native_id": require(payload, "id"),
             "attrs": {"channel": channel.get("type"), "incident_number": incident.get("incident_number"),
-                      "incident_title": incident.get("title") or incident_ref.get("summary")},
+                      "incident_title": incident.get("title") or incident_ref.get("summary"),
+                      "service_id": service_ref.get("id")},   # `services:` may name a service by its id
         }]
 
     def _alert(self, alert: Mapping[str, Any], parent_id: str | None, ctx: Context) -> dict:
@@ -89,12 +91,13 @@ class PagerDutyMapper(Mapper):
             "actor_type": "system", "actor_id": None, "subject": None,
             "title": title or f"Alert {key or alert.get('id')}", "body": "",
             "severity": to_sev(alert.get("severity")) or _urgency_sev(incident.get("urgency")),
-            "service": (alert.get("service") or incident.get("service") or {}).get("summary"),
+            "service": (service_ref := alert.get("service") or incident.get("service") or {}).get("summary"),
             # the alert's own id (what an alert link names) and its dedup key
             "refs": refs + ctx.refs.find(title) + _key_refs(alert.get("id"), "pagerduty:") + _key_refs(key),
             "url": alert.get("html_url"),
             "native_id": f"alert/{require(alert, 'id')}",
-            "attrs": {"alert_key": key, "status": alert.get("status"), "suppressed": alert.get("suppressed")},
+            "attrs": {"alert_key": key, "status": alert.get("status"), "suppressed": alert.get("suppressed"),
+                      "service_id": service_ref.get("id")},
         }
 
 

@@ -50,3 +50,20 @@ def test_a_human_saying_resolved_is_not_a_bot_post(tmp_path):
             title="Resolved: P1 is fine now", refs=["pagerduty:P1"]),
     ], "pagerduty:P1")
     assert rows == [(["pagerduty/r"], 1), (["slack/said"], 1)]
+
+
+def test_services_map_joins_names_ids_and_tags_into_one_service(tmp_path):
+    config = lake_config(tmp_path)
+    config.services = {"payments": ["payments-settlement", "PSVC9", "ci-pay"]}
+    write_events(config.lake, [
+        _ev("t", "08:00:00", "pagerduty", "alert.triggered", service="Payments (prod)", refs=["pagerduty:P1"],
+            attrs={"service_id": "PSVC9"}),
+        _ev("a", "08:00:40", "alertmanager", "alert.triggered", service="payments-settlement",
+            refs=["alert:fp1", "pagerduty:P1"]),
+        # an Opsgenie alert naming no service: a tag that is one of the service's names counts
+        _ev("o", "08:01:00", "opsgenie", "alert.triggered", refs=["opsgenie:o1", "pagerduty:P1"],
+            attrs={"tags": ["critical", "CI-PAY"]}),
+    ])
+    built = build(config, "pagerduty:P1")
+    assert [r["event_ids"] for r in built["timeline"]] == [["pagerduty/t", "alertmanager/a", "opsgenie/o"]]
+    assert built["incidents"][0]["services"] == ["payments"]

@@ -126,6 +126,10 @@ def test_states_audits_and_journals_read_as_tickets(snow, tmp_path):
     assert not any("work_notes" in e["title"] for e in events.get("ticket.updated", []))
     created = events["ticket.created"][0]
     assert created["url"].startswith(snow.url("/").rstrip("/") + "/nav_to.do?uri=incident.do")
+    # cmdb_ci holds the CI's sys_id; the connector asks for its name (dot-walked) and the
+    # event names the service by it; a record link by sys_id names the ticket too
+    assert created["service"] == "checkout-api"
+    assert created["refs"][0] == "servicenow:INC0010001" and created["refs"][-1] == "servicenow:" + "%032x" % 0x5000
 
 
 @pytest.mark.parametrize("offset, total, page, follows", [

@@ -21,6 +21,9 @@ from tests.ingest.fakes import Expected, FakeApi, paged
 
 USER, PASSWORD = "svc.timeline", "s3cret-fake-snow-Pa55"
 TABLES = ("incident", "sys_journal_field", "sys_audit")
+# Reference fields hold a sys_id; the records they point at (the cmdb_ci table, here one CI)
+CI_SYS_ID = "0c5f3cecdb2a9010b7f3a1b2c3d4e5f6"
+REFERENCED = {CI_SYS_ID: {"name": "checkout-api", "sys_class_name": "cmdb_ci_service"}}
 # audit rows: (field, old, new, minutes after opening); the insert audits the first state
 AUDITS = (("state", "", "1", 0), ("state", "1", "2", 5), ("assigned_to", "", "ana.ops", 5),
           ("priority", "3", "2", 7), ("work_notes", "", "rolled back to v41", 10), ("state", "2", "6", 90))
@@ -54,7 +57,7 @@ class ServiceNowFake(FakeApi):
             self.rows["incident"].append({
                 "sys_id": sys_id, "number": f"INC{10001 + i:07d}", "short_description": f"Checkout 5xx ({i})",
                 "description": "Error rate above 5% after deploy", "priority": "2", "state": "6",
-                "opened_by": "ana.ops", "assigned_to": "ana.ops", "cmdb_ci": "checkout-api",
+                "opened_by": "ana.ops", "assigned_to": "ana.ops", "cmdb_ci": CI_SYS_ID,
                 "opened_at": opened, "sys_created_on": opened, "resolved_at": opened + timedelta(minutes=90),
                 "sys_updated_on": opened + timedelta(minutes=90), "close_notes": "Rolled back"})
             for n, (field, old, new, minutes) in enumerate(AUDITS):
@@ -113,6 +116,13 @@ class ServiceNowFake(FakeApi):
         page, more = paged(rows, offset, limit)
         fields = [f for f in request.args.get("sysparm_fields", "").split(",") if f]
         result = [{k: self._text(v) for k, v in row.items() if not fields or k in fields} for row in page]
+        # a dot-walked field (cmdb_ci.name) reads the referenced record, as the real API does
+        for row, out in zip(page, result):
+            for f in (f for f in fields if "." in f):
+                ref, _, column = f.partition(".")
+                target = REFERENCED.get(str(row.get(ref) or ""))
+                if target is not None and column in target:
+                    out[f] = target[column]
         links = [f'<{self._link(request, 0)}>;rel="first"']
         if more:
             links.append(f'<{self._link(request, offset if self.looping else offset + limit)}>;rel="next"')
