@@ -219,7 +219,12 @@ _SLACK_PIECES = st.sampled_from([
     "deploy", " ", "\n", "\t", "é", "ß", "&amp;", "&lt;", "&gt;", "&", "&eacute;", "<@U1>", "<@U9|bob>", "<@UX>",
     "<#C0OTHER1|other>", "<#C0OTHER2>", "<https://x.example|x>", "<https://y.example>", "<mailto:a@b.c|a>",
     "<!here>", "<!subteam^S1|@sre>", "OPS-12", "INC0010001", "https://acme.pagerduty.com/incidents/Q1ABC",
-    "/browse/OPS-3", "<", ">", "|", "\u00a0", "\u2028", "x" * 150])
+    "/browse/OPS-3", "<", ">", "|", "\u00a0", "\u2028", "x" * 150,
+    # the tools' own link shapes (refs.py): a permalink's rewrite, sys_id links, uuid-epochms ids
+    "https://acme.slack.com/archives/C0ALERTS1/p1791986534000100", "/archives/C0X1234/p179198653400010",
+    "<https://acme.service-now.com/nav_to.do?uri=incident.do%3Fsys_id%3D9d385017c611228701d22104cc95c371|INC>",
+    "https://acme.app.eu.opsgenie.com/alert/detail/909993c0-72e7-4433-9e9e-30a2196e8f87-1698695490940/details",
+    "/alerting/grafana/fe3k9x2lmq8w0a/view", "?selectedIssue=OPS-9", "statuspage.io/incidents/p8s0wqr2mb7c"])
 
 
 @settings(max_examples=40, deadline=None)
