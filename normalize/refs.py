@@ -28,9 +28,11 @@ _SERVICENOW_SYS_ID = (r"(?:\b" + _SN_TABLES + r"\.do(?:\?|%3[fF])sys_id(?:=|%3[d
 # Opsgenie alert ids are `<uuid>-<epoch ms>` (incident ids are plain uuids), on the US and
 # EU hosts alike (`acme.app.opsgenie.com`, `acme.app.eu.opsgenie.com`).
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-_OPSGENIE_URL = r"opsgenie\.com/(?:alert|incident)/detail/(" + _UUID + r"(?:-[0-9]{10,13})?)"
+_OPSGENIE_URL = r"opsgenie\.com/(?:alert/detail/|incident/detail/|alert/V2#/show/)(" + _UUID + r"(?:-[0-9]{10,13})?)"
 # Grafana's alert rule links (`/alerting/grafana/<rule uid>/view`, `/alerting/<uid>/edit`)
 _GRAFANA_RULE = r"/alerting/(?:grafana/)?([A-Za-z0-9_-]{6,40})/(?:view|edit)\b"
+# and the silence link of its notifications (`/alerting/silence/new?matcher=__alert_rule_uid__%3D<uid>`)
+_GRAFANA_SILENCE = r"__alert_rule_uid__(?:=|%3[dD])([A-Za-z0-9_-]{6,40})"
 # Statuspage incidents: the public page and the management app
 _STATUSPAGE = r"statuspage\.io/(?:pages/[a-z0-9]+/)?incidents/([a-z0-9]{12})\b"
 
@@ -57,8 +59,9 @@ class RefFinder:
             ("slack", _SLACK_MESSAGE, ("slack.com/archives/",)),
             ("servicenow", _SERVICENOW, ("INC", "CHG", "PRB", "RITM")),
             ("servicenow", _SERVICENOW_SYS_ID, ("sys_id", "/record/")),
-            ("opsgenie", _OPSGENIE_URL, ("opsgenie.com/alert/detail/", "opsgenie.com/incident/detail/")),
-            ("grafana", _GRAFANA_RULE, ("/alerting/",)),
+            ("opsgenie", _OPSGENIE_URL, ("opsgenie.com/alert/detail/", "opsgenie.com/incident/detail/",
+                                         "opsgenie.com/alert/V2#/show/")),
+            ("grafana", _GRAFANA_RULE, ("/alerting/",)), ("grafana", _GRAFANA_SILENCE, ("__alert_rule_uid__",)),
             ("statuspage", _STATUSPAGE, ("statuspage.io/",))]
         # each pattern with one compiled search for any of its hints (a C loop, not a Python one)
         self._compiled = [(prefix, re.compile(p), _any_of(hints), _rewrite(p)) for prefix, p, hints in self.patterns]

@@ -31,6 +31,8 @@ REAL_SHAPES = [
      ["opsgenie:0d2f6a51-8c3e-4b7a-9f10-2b6c5d4e3f21-1791986530123"]),
     ("incident: https://acme.app.opsgenie.com/incident/detail/5be0c7a4-1d2e-4f3a-8b9c-0a1b2c3d4e5f/timeline",
      ["opsgenie:5be0c7a4-1d2e-4f3a-8b9c-0a1b2c3d4e5f"]),
+    ("old UI: https://app.opsgenie.com/alert/V2#/show/909993c0-72e7-4433-9e9e-30a2196e8f87-1698695490940/details",
+     ["opsgenie:909993c0-72e7-4433-9e9e-30a2196e8f87-1698695490940"]),
     # PagerDuty incidents (also on the EU service region) and alerts
     ("https://acme.eu.pagerduty.com/incidents/Q0RIJJZL24RC6W/timeline", ["pagerduty:Q0RIJJZL24RC6W"]),
     ("alert https://acme.pagerduty.com/alerts/PQ1AB2C", ["pagerduty:PQ1AB2C"]),
@@ -62,6 +64,8 @@ REAL_SHAPES = [
     ("https://app.slack.com/client/T01ACME/C05INC4213", ["slack:C05INC4213"]),
     # Grafana alert rules and Statuspage incidents
     ("https://grafana.acme.io/alerting/grafana/fe3k9x2lmq8w0a/view?orgId=1", ["grafana:fe3k9x2lmq8w0a"]),
+    ("Silence: https://grafana.acme.io/alerting/silence/new?alertmanager=grafana&matcher=__alert_rule_uid__%3Dfe3k9x2lmq8w0a"
+     "&matcher=instance%3Dweb-1", ["grafana:fe3k9x2lmq8w0a"]),
     ("https://manage.statuspage.io/pages/x1y2z3w4v5u6/incidents/p8s0wqr2mb7c", ["statuspage:p8s0wqr2mb7c"]),
 ]
 
