@@ -31,8 +31,8 @@ from .seed import Seed, parse_seed
 # The refs that name a chat message itself (its own, and its thread's parent): a message
 # ref in another event's refs brings the message, and its replies, in.
 _MESSAGE_REFS = ("CASE WHEN source_type IN (" + ", ".join(f"'{t}'" for t in MESSAGE_SOURCE_TYPES) + ") "
-                 "THEN list_filter(['slack:' || native_id, 'slack:' || json_extract_string(attrs, '$.channel') "
-                 "|| ':' || json_extract_string(attrs, '$.thread_ts')], lambda r: r IS NOT NULL) "
+                 "THEN list_filter(['slack:' || native_id, 'slack:' || try(json_extract_string(attrs, '$.channel')) "
+                 "|| ':' || try(json_extract_string(attrs, '$.thread_ts'))], lambda r: r IS NOT NULL) "
                  "ELSE []::VARCHAR[] END")
 _LINKED = "(len(list_intersect(refs, $cluster)) > 0 OR len(list_intersect(msg_refs, $cluster)) > 0)"
 
@@ -89,13 +89,13 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
         WITH e AS (SELECT * FROM {_events(files, start, end)} WHERE ts >= $start AND ts <= $end),
         tagged AS (
             SELECT t.event_id, min(a.service) AS service
-            FROM (SELECT event_id, lower(unnest(from_json(json_extract(attrs, '$.tags'), '["VARCHAR"]'))) AS tag
+            FROM (SELECT event_id, lower(unnest(try(from_json(json_extract(attrs, '$.tags'), '["VARCHAR"]')))) AS tag
                   FROM e WHERE service IS NULL AND contains(attrs, '"tags":["')) AS t
             JOIN _service_alias AS a ON a.alias = t.tag GROUP BY t.event_id)
         SELECT e.*, {_MESSAGE_REFS} AS msg_refs, coalesce(s.service, i.service, e.service, tagged.service) AS svc
         FROM e LEFT JOIN _service_alias AS s ON s.alias = lower(e.service)
         LEFT JOIN _service_alias AS i ON e.service IS NOT NULL
-             AND i.alias = lower(json_extract_string(e.attrs, '$.service_id'))
+             AND i.alias = lower(try(json_extract_string(e.attrs, '$.service_id')))
         LEFT JOIN tagged ON tagged.event_id = e.event_id""", {"start": start, "end": end})
     links = [Link(r, "seed", 0, reason=_seed_reason(seed)) for r in sorted(cluster)]
     shared: set[str] = set()

@@ -67,3 +67,4 @@ def test_services_map_joins_names_ids_and_tags_into_one_service(tmp_path):
     built = build(config, "pagerduty:P1")
     assert [r["event_ids"] for r in built["timeline"]] == [["pagerduty/t", "alertmanager/a", "opsgenie/o"]]
     assert built["incidents"][0]["services"] == ["payments"]
+
