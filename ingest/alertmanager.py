@@ -17,6 +17,8 @@ import json
 from pathlib import Path
 from typing import Iterator
 
+from contract.alertmanager import alert_fingerprint
+
 from .base import Connector, RawRecord, Window
 from .errors import SourceError
 from .file import MAX_SHOWN, line_records, matching_files, placed
@@ -34,8 +36,11 @@ def alert_time(alert: dict) -> str | None:
     return alert.get("startsAt")
 
 
-def alert_key(alert: dict) -> str:
-    return f"{alert.get('fingerprint')}@{alert.get('startsAt')}"
+def alert_key(alert: dict) -> str | None:
+    """fingerprint@startsAt: one alert instance. An alert without a fingerprint gets the one
+    Alertmanager would compute from its labels; None when it has no labels to compute from."""
+    fingerprint, _computed = alert_fingerprint(alert)
+    return f"{fingerprint}@{alert.get('startsAt')}" if fingerprint else None
 
 
 class AlertmanagerConnector(Connector):
@@ -89,7 +94,10 @@ class AlertmanagerConnector(Connector):
                         "file": path.name, "line": line_no, "error": f"alerts[{i}] is not an object",
                         "text": json.dumps(alert)[:MAX_SHOWN]}, "webhook", where)
                     continue
-                native = f"{alert_key(alert)}:{alert.get('status')}"
+                key = alert_key(alert)
+                # no fingerprint and no labels to compute one: its own id, so that it is
+                # kept (and rejected by normalize) rather than merged with another
+                native = f"{key}:{alert.get('status')}" if key else f"unidentified@{where}#{i}"
                 yield iso_time(alert_time(alert)), RawRecord("notifications", native, {**group, "alert": alert},
                                                              "webhook", payload.get("groupKey"))
 
@@ -99,8 +107,8 @@ class AlertmanagerConnector(Connector):
         if not isinstance(alerts, list):
             raise SourceError(self.name, "GET /api/v2/alerts did not return a list", stream="alerts")
         for alert in alerts:
-            if iso_time(alert.get("startsAt")) in window:
-                yield RawRecord("alerts", alert_key(alert), alert, "api")
+            if iso_time(alert.get("startsAt")) in window:   # the API always sends a fingerprint
+                yield RawRecord("alerts", str(alert_key(alert)), alert, "api")
 
     @property
     def http(self) -> HttpClient:
