@@ -102,7 +102,7 @@ class PagerDutyConnector(ApiConnector):
         query = {**params, "time_zone": "UTC", "total": "true",
                  "since": _iso(window.since), "until": _iso(window.until)}
         items: list[dict] = []
-        for page in offset_pages(self.http, endpoint, query, limit=self.page_size, more=_more):
+        for page in offset_pages(self.http, endpoint, query, limit=self.page_size, more=_more, items_key=key):
             total = page.get("total")
             if isinstance(total, int) and total > MAX_OFFSET:
                 raise TooManyForOffsetPaging()
@@ -112,7 +112,8 @@ class PagerDutyConnector(ApiConnector):
         return items
 
     def _alerts(self, incident_id: str, partition: str, window: Window) -> Iterator[RawRecord]:
-        paginate = lambda c, p, q: offset_pages(c, p, q, limit=self.page_size, more=_more)  # noqa: E731
+        paginate = lambda c, p, q: offset_pages(c, p, q, limit=self.page_size, more=_more,  # noqa: E731
+                                               items_key="alerts")
         for page in self.pages(f"incidents/{incident_id}/alerts", {"time_zone": "UTC"}, paginate):
             for alert in page.get("alerts") or []:
                 if iso_time(alert.get("created_at")) in window:

@@ -15,19 +15,35 @@ MAX_PAGES = 100_000
 
 
 def offset_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
-                 limit: int = 100, more: Callable[[Any, int], bool],
+                 limit: int = 100, more: Callable[[Any, int], bool], items_key: str,
                  offset_param: str = "offset", limit_param: str = "limit") -> Iterator[Any]:
-    """offset/limit paging; `more(page, items_seen)` says whether another page follows."""
+    """offset/limit paging; `more(page, items_seen)` says whether another page follows.
+
+    The next offset follows what the server says it returned, not what was asked: a server
+    that caps pages below `limit` (PagerDuty's own maximum, a proxy's) answers with its
+    `limit`, else only `items_key`'s items show it; advancing by the asked limit would skip
+    the rest. A page that advances nothing is asked again and caught by the repeat guard.
+    """
     offset = 0
     repeats = RepeatGuard(client.source, path)
     for _ in range(MAX_PAGES):
         page = client.get_json(path, {**params, offset_param: offset, limit_param: limit})
         repeats.check_page(page)
         yield page
-        if not more(page, offset + limit):
+        offset += returned(page, limit_param, items_key)
+        if not more(page, offset):
             return
-        offset += limit
     raise PaginationError(client.source, f"more than {MAX_PAGES} pages", stream=path)
+
+
+def returned(page: Any, limit_param: str, items_key: str) -> int:
+    """How far a page moves the offset: the `limit` the response names when it is a
+    positive integer, else the number of items it holds."""
+    said = page.get(limit_param) if isinstance(page, dict) else None
+    if isinstance(said, int) and not isinstance(said, bool) and said > 0:
+        return said
+    items = page.get(items_key) if isinstance(page, dict) else None
+    return len(items) if isinstance(items, list) else 0
 
 
 def token_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
