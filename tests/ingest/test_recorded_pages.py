@@ -47,7 +47,10 @@ def test_opsgenie_from_recorded_pages(tmp_path):
     result = ingest(tmp_path, [entry])
     assert result.exit_code == 0, result.output
     kinds = sorted((e["kind"], e["severity"]) for e in lake_table(tmp_path, "events").to_pylist())
-    assert kinds == [("alert.acknowledged", None), ("alert.triggered", "SEV1")]
+    # closed, and its log has no close line: the close is derived from report.closeTime
+    assert kinds == [("alert.acknowledged", None), ("alert.resolved", None), ("alert.triggered", "SEV1")]
+    closed = [e for e in lake_table(tmp_path, "events").to_pylist() if e["kind"] == "alert.resolved"]
+    assert closed[0]["ts"] == datetime(2026, 10, 14, 14, 40, tzinfo=UTC)
 
 
 def test_servicenow_from_recorded_pages(tmp_path):
