@@ -167,3 +167,10 @@ def test_window_is_half_open_on_message_ts():
     early = [r for p in conn.partitions() for r in conn.fetch(p, Window(until=until)) if r.stream == "messages"]
     assert all(epoch_time(r.payload["ts"]) < until for r in early)
     assert "C05ALRT7Q2:1791986534.000200" not in {r.native_id for r in early}
+
+
+def test_a_file_that_is_not_a_zip_fails_only_that_source(tmp_path):
+    (tmp_path / "export.zip").write_bytes(b"<html>Sign in to Slack</html>")   # a login page saved as the export
+    result = ingest(tmp_path, [{"name": "archive", "type": "slack_export", "path": str(tmp_path / "export.zip")}])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "source archive: export.zip is not a readable zip: File is not a zip file" in result.output
