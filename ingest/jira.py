@@ -40,6 +40,16 @@ def _next_token(page: Any) -> str | None:
     return None if page.get("isLast") else page.get("nextPageToken")
 
 
+def _in_project(issue: Any, project: str) -> bool:
+    """Whether a recorded issue belongs to `project` (its key, id or name, as JQL's
+    `project = X` takes them; else the prefix of the issue's key)."""
+    found = (issue.get("fields") or {}).get("project") if isinstance(issue, dict) else None
+    if isinstance(found, dict) and any(found.get(k) for k in ("key", "id", "name")):
+        return project in {str(found.get(k)) for k in ("key", "id", "name") if found.get(k)}
+    key = str(issue.get("key") or "") if isinstance(issue, dict) else ""
+    return key.rsplit("-", 1)[0] == project
+
+
 class JiraConnector(ApiConnector):
     type = "jira"
     native_id = "key"
@@ -49,6 +59,10 @@ class JiraConnector(ApiConnector):
     partition_by = "project"
     api_keys = ("base_url", "token")
     optional_keys = ("jql", "projects", "email", "deployment", "jql_timezone", "page_size")
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self._recorded_issues: list[dict] | None = None
 
     @classmethod
     def required_keys(cls, options) -> tuple[str, ...]:
@@ -104,14 +118,24 @@ class JiraConnector(ApiConnector):
             if window.since is not None and updated is not None and updated < window.since:
                 continue  # the widened JQL's margin: nothing of it lies in the window
             key = issue["key"]
-            histories = (issue.pop("changelog", None) or {}).get("histories")
+            histories = (issue.get("changelog") or {}).get("histories")
+            issue = {k: v for k, v in issue.items() if k != "changelog"}   # read again for another window
             if iso_time(fields.get("created")) in window or updated in window:
                 yield RawRecord("issues", key, issue, partition, None)
             yield from self._changelog(key, partition, window, histories)
             yield from self._comments(key, partition, window)
 
     def _issues(self, partition: str, window: Window) -> Iterator[dict]:
-        jql = self.jql(partition, window) if self.recorded is None else ""
+        if self.recorded is not None and partition:
+            # The recorded pages hold every project's issues: they are read once, and each
+            # project takes its own (one read per project fetched every issue per project).
+            if self._recorded_issues is None:
+                self._recorded_issues = list(self._pages_of_issues(""))
+            yield from (i for i in self._recorded_issues if _in_project(i, partition))
+            return
+        yield from self._pages_of_issues(self.jql(partition, window) if self.recorded is None else "")
+
+    def _pages_of_issues(self, jql: str) -> Iterator[dict]:
         if self.datacenter:
             params = {"jql": jql, "fields": FIELDS, "expand": "changelog"}
             paginate = lambda c, p, q: start_at_pages(  # noqa: E731

@@ -141,6 +141,12 @@ class SlackConnector(ApiConnector):
         except (URLError, OSError) as exc:
             raise RetriesExhausted(self.name, f"connection error ({type(exc).__name__}) after retries",
                                    stream=method) from None
+        except ValueError as exc:
+            # json.JSONDecodeError: a body cut short (a dropped connection, a proxy) under a
+            # JSON content type; slack_sdk lets it through bare. The body is never quoted.
+            where = f"channel {params['channel']}" if params.get("channel") else None
+            raise SourceError(self.name, f"the answer is not complete JSON ({_json_problem(exc)}): "
+                              "cut short or damaged on the way", stream=method, page=where) from None
 
     def _channel_ids(self) -> list[str]:
         """Configured channels as ids; names are looked up once with conversations.list."""
@@ -197,6 +203,14 @@ def _bounds(since, until) -> dict[str, Any]:
 
 def _next_cursor(page: dict) -> str | None:
     return (page.get("response_metadata") or {}).get("next_cursor") or None
+
+
+def _json_problem(exc: ValueError) -> str:
+    """What json said, and where in the body it stopped (`Expecting value, character 32 of 32`)."""
+    msg, pos, doc = getattr(exc, "msg", None), getattr(exc, "pos", None), getattr(exc, "doc", None)
+    if msg is None or pos is None or not isinstance(doc, str):
+        return type(exc).__name__
+    return f"{msg}, character {pos} of {len(doc)}"
 
 
 def _slack_error(source: str, method: str, response: Any) -> SourceError:
