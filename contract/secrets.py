@@ -102,4 +102,10 @@ def snippet(body: Any, known: Iterable[str] = (), limit: int = SNIPPET_CHARS) ->
     """A response body as an error line may quote it: one line, secrets redacted (before
     it is cut, so no cut leaves part of one), at most `limit` characters."""
     text = scrub(" ".join(str(body if body is not None else "").split()), known)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    marker = cut.rfind("[REDACTED")
+    if marker >= 0 and "]" not in cut[marker:]:
+        cut = cut[:marker]   # never half a label
+    return cut + "…"
