@@ -4,7 +4,7 @@ every text), so no untrusted text is ever formatted into markup here."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 WIDTH = 1000
@@ -54,6 +54,7 @@ def swimlanes(rows: list[dict[str, Any]], milestones: dict[str, datetime | None]
     times = [r["ts"] for r in rows] + [r["last_ts"] for r in rows if r.get("last_ts")]
     times += [t for t in milestones.values() if t is not None]
     start, end = min(times), max(times)
+    dated = len({r["ts"].astimezone(timezone.utc).date() for r in rows}) > 1   # tooltips name their day
     span = max((end - start).total_seconds(), 60.0)
     start -= timedelta(seconds=span * 0.03)
     span *= 1.06
@@ -76,7 +77,7 @@ def swimlanes(rows: list[dict[str, Any]], milestones: dict[str, datetime | None]
             count = r["count"] or 1
             chart.marks.append(Mark(
                 x=x, y=lane_mid[source] + NUDGES[crowd % len(NUDGES)], anchor=r["anchor"],
-                actor_type=r["actor_type"] or "system", tooltip=_tooltip(r),
+                actor_type=r["actor_type"] or "system", tooltip=_tooltip(r, dated),
                 x_end=x_of(r["last_ts"]) if count > 1 and r.get("last_ts") else None, count=count))
     bottom = top + len(lanes) * LANE_H
     chart.milestones = _milestones(milestones, x_of, top, bottom)
@@ -87,10 +88,11 @@ def swimlanes(rows: list[dict[str, Any]], milestones: dict[str, datetime | None]
     return chart
 
 
-def _tooltip(row: dict[str, Any]) -> str:
+def _tooltip(row: dict[str, Any], dated: bool = False) -> str:
     who = row["actor"] or "unknown"
     count = f" (×{row['count']})" if (row["count"] or 1) > 1 else ""
-    return f"{row['ts']:%H:%M:%S} UTC · {row['source']} · {who}: {row['title'] or row['kind']}{count}"[:300]
+    when = row["ts"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S" if dated else "%H:%M:%S")
+    return f"{when} UTC · {row['source']} · {who}: {row['title'] or row['kind']}{count}"[:300]
 
 
 def _milestones(milestones: dict[str, datetime | None], x_of, top: float, bottom: float) -> list[dict[str, Any]]:

@@ -83,7 +83,7 @@ def _render_template(fmt: str, report: dict[str, Any], template_dir: Path | None
 def context(report: dict[str, Any], display_tz: str | None) -> dict[str, Any]:
     """What every template sees (documented in the README's export section)."""
     inc = report["incident"]
-    view = draft(report)
+    view = draft(report, display_tz)
     return {"inc": inc, "report": report, "contract": to_contract(report), "draft": view,
             "chart": swimlanes(view["rows"], {m: inc[m] for m in MILESTONES}),
             "display_tz": display_tz, "milestone_names": MILESTONES,
