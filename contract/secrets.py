@@ -8,6 +8,7 @@ group (the label, e.g. `password=`) and replaces the rest.
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Iterable
 
@@ -83,6 +84,26 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: redact_value(v) for k, v in value.items()}
     return value
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_TRIGGERS = frozenset(word for _name, words, _pattern in _PATTERNS for word in words)
+
+
+def redact_json(text: str) -> str:
+    """JSON text with every string in it redacted, whatever its nesting (no recursion: a
+    record nested a thousand deep is redacted like any other), still valid JSON."""
+    lowered = text.lower()
+    if not any(word in lowered for word in _TRIGGERS):
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        literal = match.group(0)
+        value = json.loads(literal) if "\\" in literal else literal[1:-1]
+        redacted = redact(value)
+        # ASCII escapes: a lone surrogate the record escaped stays an escape
+        return literal if redacted == value else json.dumps(redacted)
+    return _JSON_STRING.sub(one, text)
 
 
 # What an error line may quote of a response body: enough to recognise a proxy's login

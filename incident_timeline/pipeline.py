@@ -5,7 +5,7 @@ import logging
 import time
 from collections import defaultdict
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 import correlate.catalog as catalog
-from contract.secrets import redact_value
+from contract.secrets import redact_json
 from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
 from correlate.event_files import EventFiles
@@ -194,12 +194,11 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
 def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,
                batch: list[RawRecord]):
     now = datetime.now(timezone.utc)
-    if "raw" in (settings.options.get("redact") or ()):   # asked for: raw is verbatim otherwise
-        batch = [replace(r, payload=redact_value(r.payload)) for r in batch]
+    payload = redact_json if "raw" in (settings.options.get("redact") or ()) else str   # raw is verbatim unless asked
     table = pa.Table.from_pylist([{
         "run_id": run_id, "source": settings.name, "source_type": settings.type, "stream": r.stream,
         "partition": r.partition, "native_id": str(r.native_id), "parent_id": r.parent_id,
-        "payload": r.payload_json(), "fetched_at": now} for r in batch], schema=RAW_SCHEMA)
+        "payload": payload(r.payload_json()), "fetched_at": now} for r in batch], schema=RAW_SCHEMA)
     part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
     path = lake.raw_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}-{part}-{seq:05d}.parquet"
     return lake.write_parquet(table, path)

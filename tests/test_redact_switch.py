@@ -77,3 +77,25 @@ def test_redact_raw_and_events_keep_secrets_out_of_the_whole_lake(tmp_path):
     for secret in SECRETS.values():
         assert not any(secret in t for t in texts)
     assert any("[REDACTED slack-token]" in t for t in texts)
+
+
+def test_with_the_switch_on_every_record_still_ends_as_events_or_a_reject(tmp_path):
+    import duckdb
+    deep = "[" * 900 + '"token=abc123def"' + "]" * 900
+    lines = ['{"time": "2026-10-14T14:00:00Z", "note": "password=hunter2", "id": "a"}',
+             '{"time": "2026-10-14T14:01:00Z", "note": "nested", "id": "b", "extra": ' + deep + '}',
+             '{"time": "2026-10-14T14:02:00Z", "note": 42, "id": "c", "extra": {"k": null}}',
+             '{"time": "2026-10-14T14:03:00Z", "note": "\\ud800 lone surrogate, key AKIAIOSFODNN7QWERTYU", "id": "d"}',
+             '{"time": "yesterday-ish", "note": "password=hunter2", "id": "e"}']
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = write_config(tmp_path, [{"name": "notes", "type": "file", "path": str(notes), "redact": "raw",
+                                      "fields": {"ts": "time", "text": "note", "id": "id", "title": "extra"}}])
+    result = CliRunner().invoke(main, ["--config", str(config), "ingest"])
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(tmp_path / "lake" / "catalog.duckdb"), read_only=True)
+    ids = sorted(r[0] for r in con.execute("SELECT native_id FROM events UNION ALL SELECT native_id FROM rejects")
+                 .fetchall())
+    text = str(con.execute("SELECT * FROM events").fetchall()) + str(con.execute("SELECT * FROM rejects").fetchall())
+    assert len(ids) == len(lines)
+    assert "hunter2" not in text and "AKIAIOSFODNN7QWERTYU" not in text and "abc123def" not in text

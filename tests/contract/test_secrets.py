@@ -2,10 +2,12 @@
 be applied twice (correlate redacts the catalog, export redacts again)."""
 from __future__ import annotations
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.secrets import SNIPPET_CHARS, redact, scrub, snippet
+from contract.secrets import SNIPPET_CHARS, redact, redact_json, redact_value, scrub, snippet
 
 TOKEN = "xoxb-1111-2222-FAKEslackTOKEN"
 
@@ -39,3 +41,22 @@ def test_the_cut_comes_after_redaction():
 def test_redacting_twice_changes_nothing_more(parts):
     once = redact("".join(parts))
     assert redact(once) == once
+
+
+_json = st.recursive(st.none() | st.integers() | st.text(max_size=8)
+                     | st.sampled_from(["password=hunter2", "xoxb-1111-2222-FAKEslackTOKEN", 'say "hi" \\ ok']),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text("abxyz", max_size=5), inner, max_size=3),
+                     max_leaves=12)
+
+
+@settings(max_examples=50, deadline=None)
+@given(_json)
+def test_redact_json_redacts_every_string_and_stays_json(value):
+    out = json.loads(redact_json(json.dumps(value, ensure_ascii=False)))
+    assert out == redact_value(value)
+    assert "hunter2" not in json.dumps(out) and TOKEN not in json.dumps(out)
+
+
+def test_redact_json_takes_any_depth():
+    deep = "[" * 5000 + f'"{TOKEN}"' + "]" * 5000
+    assert redact_json(deep) == "[" * 5000 + '"[REDACTED slack-token]"' + "]" * 5000
