@@ -34,8 +34,9 @@ from .refs import RefFinder, unique
 from .schema import DRAFT_SCHEMA, EVENT_SCHEMA, REJECT_SCHEMA, TS
 from .timeparse import parse_times
 
-# What `redact: events` redacts: the text people wrote, and links (a token in a query).
-REDACTED_COLUMNS = ("title", "body", "url")
+# What `redact: events` redacts: the text people wrote, links (a token in a query), and
+# attrs (JSON: string by string, as a pattern run over the text could eat its quotes).
+_REDACTORS = {"title": redact, "body": redact, "url": redact, "attrs": redact_json}
 _TEXT_COLUMNS = ("kind", "ts_raw", "ts_format", "actor", "actor_type", "actor_id", "subject", "title",
                  "body", "severity", "service", "url", "native_id")
 
@@ -115,16 +116,11 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
 def redact_events(events: pa.Table) -> pa.Table:
     """Secrets in the events' title, body, url and attrs replaced with [REDACTED <kind>];
     ids, times and everything else as they were."""
-    for name in REDACTED_COLUMNS:
+    for name, redactor in _REDACTORS.items():
         values = events[name].to_pylist()
-        redacted = [redact(v) for v in values]
+        redacted = [v if v is None else redactor(v) for v in values]
         if redacted != values:
             events = events.set_column(events.schema.get_field_index(name), name, pa.array(redacted, pa.string()))
-    attrs = events["attrs"].to_pylist()
-    # string by string: a pattern run over the JSON text could eat its quotes
-    fixed = [a if a is None else redact_json(a) for a in attrs]
-    if fixed != attrs:
-        events = events.set_column(events.schema.get_field_index("attrs"), "attrs", pa.array(fixed, pa.string()))
     return events
 
 
