@@ -85,6 +85,6 @@ def context(report: dict[str, Any], display_tz: str | None) -> dict[str, Any]:
     inc = report["incident"]
     view = draft(report, display_tz)
     return {"inc": inc, "report": report, "contract": to_contract(report), "draft": view,
-            "chart": swimlanes(view["rows"], {m: inc[m] for m in MILESTONES}),
+            "chart": swimlanes(view["rows"], {m: inc[m] for m in MILESTONES}, view["clock"]),
             "display_tz": display_tz, "milestone_names": MILESTONES,
             "generated_at": rfc3339(datetime.now(timezone.utc).replace(microsecond=0))}

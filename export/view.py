@@ -58,8 +58,7 @@ def clocks(report: dict[str, Any], display_tz: str | None = None) -> dict[str, A
     local_days = sorted({t.astimezone(zone).date() for t in times}) if zone else []
     local_dated = bool(zone) and (len(local_days) > 1 or local_days != utc_days)
     return {"clock": DATE_TIME if len(utc_days) > 1 else TIME,
-            "local_clock": (DATE_TIME if local_dated else TIME) + " %Z",
-            "days": utc_days, "local_days": local_days}
+            "local_clock": (DATE_TIME if local_dated else TIME) + " %Z", "days": utc_days}
 
 
 def timeline_row(index: int, row: dict[str, Any], marks: dict[str, list[str]]) -> dict[str, Any]:
