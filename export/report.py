@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 
 from .extras import optional_table, rejects_by_source, source_records
-from .redact import redact_value
+from contract.secrets import redact_value
 
 SCHEMA_VERSION = 1
 MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")

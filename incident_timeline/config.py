@@ -18,8 +18,11 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
-COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap"}
-TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage"}
+COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap", "redact"}
+TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "redact"}
+# `redact:` what a source's secrets are redacted in besides the catalog and the exports
+# (always): `events` (normalised text), `raw` (the payloads as fetched; implies events).
+REDACT_TARGETS = ("events", "raw")
 # `storage:` for a lake on s3://; each falls back to the usual AWS environment variable.
 STORAGE_KEYS = {"endpoint_url": "AWS_ENDPOINT_URL", "region": "AWS_REGION",
                 "access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY",
@@ -159,7 +162,8 @@ def parse_config(data: Any, path: Path) -> Config:
             except ValueError as exc:
                 problems.append(f"correlation.{key}: {exc}")
         correlation[key] = value
-    sources = _parse_sources(data.get("sources"), base_dir, zone, problems)
+    redact = parse_redact(data.get("redact"), "redact", problems)
+    sources = _parse_sources(data.get("sources"), base_dir, zone, problems, redact)
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
@@ -208,7 +212,19 @@ def _parse_storage(items: Any, problems: list[str]) -> dict[str, Any]:
     return out
 
 
-def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str]) -> list[SourceSettings]:
+def parse_redact(value: Any, label: str, problems: list[str]) -> tuple[str, ...]:
+    """`events`, `raw`, a list of them, or `none`/`[]`: as a tuple (`raw` brings `events`)."""
+    if value is None or value is False or value == "none":
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v in REDACT_TARGETS for v in items):
+        problems.append(f"{label}: must be events, raw, a list of them or none, not {value!r}")
+        return ()
+    return tuple(v for v in REDACT_TARGETS if v in items or "raw" in items)
+
+
+def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str],
+                   redact: tuple[str, ...] = ()) -> list[SourceSettings]:
     if not isinstance(items, list) or not items:
         problems.append("sources must be a non-empty list")
         return []
@@ -235,6 +251,8 @@ def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str]) -
             problems.append(f"{label}: unknown key {key!r} for type {type_}")
         options = {k: v for k, v in item.items() if k not in ("name", "type")}
         options.setdefault("timezone", zone)
+        if "redact" in options or redact:
+            options["redact"] = parse_redact(options.get("redact", list(redact)), f"{label}: redact", problems)
         _check_zone(str(options["timezone"]), f"{label}: timezone", problems)
         if "overlap" in options:
             try:

@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 
 import correlate.catalog as catalog
+from contract.secrets import redact_json
 from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
 from correlate.event_files import EventFiles
@@ -193,10 +194,11 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
 def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,
                batch: list[RawRecord]):
     now = datetime.now(timezone.utc)
+    payload = redact_json if "raw" in (settings.options.get("redact") or ()) else str   # raw is verbatim unless asked
     table = pa.Table.from_pylist([{
         "run_id": run_id, "source": settings.name, "source_type": settings.type, "stream": r.stream,
         "partition": r.partition, "native_id": str(r.native_id), "parent_id": r.parent_id,
-        "payload": r.payload_json(), "fetched_at": now} for r in batch], schema=RAW_SCHEMA)
+        "payload": payload(r.payload_json()), "fetched_at": now} for r in batch], schema=RAW_SCHEMA)
     part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
     path = lake.raw_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}-{part}-{seq:05d}.parquet"
     return lake.write_parquet(table, path)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from .errors import PaginationError, SourceError
+from .errors import PaginationError
 from .http import HttpClient
 
 MAX_PAGES = 100_000
@@ -124,7 +124,7 @@ def next_link_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
         try:
             page = resp.json()
         except ValueError:
-            raise SourceError(client.source, "the page is not JSON", stream=path) from None
+            raise client.not_json(resp, path) from None
         repeats.check_page(page)
         yield page
         link = next_link(resp, page)

@@ -17,6 +17,7 @@ a late reply to an old thread lands inside the window while its parent does not.
 """
 from __future__ import annotations
 
+import logging
 import random
 import re
 from datetime import timedelta
@@ -29,6 +30,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
                                                    RateLimitErrorRetryHandler,
                                                    ServerErrorRetryHandler)
+
+from contract.secrets import snippet
 
 from . import http
 from .api import ApiConnector
@@ -43,6 +46,9 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 DEFAULT_LOOKBACK = "7d"
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# slack_sdk puts a body it cannot decode (the first 100 characters: a proxy's page may echo
+# the token, and cut it where no pattern finds it) into its error text and its log.
+NOT_JSON = "Received a response in a non-JSON format"
 
 
 class SlackConnector(ApiConnector):
@@ -66,6 +72,7 @@ class SlackConnector(ApiConnector):
         if self._web is None:  # built lazily: no network work while config loads
             self._web = WebClient(
                 token=self.settings.get("token"), base_url=self.settings.get("base_url"), timeout=30,
+                logger=_sdk_logger(),
                 retry_handlers=[_ConnectionRetry(max_retry_count=3), _RateLimitRetry(max_retry_count=5),
                                 _ServerErrorRetry(max_retry_count=4)])
         return self._web
@@ -137,7 +144,7 @@ class SlackConnector(ApiConnector):
         try:
             return self.web.api_call(method, http_verb="GET", params=params).data
         except SlackApiError as exc:
-            raise _slack_error(self.name, method, exc.response) from None
+            raise _slack_error(self.name, method, exc.response, [self.web.token or ""]) from None
         except (URLError, OSError) as exc:
             raise RetriesExhausted(self.name, f"connection error ({type(exc).__name__}) after retries",
                                    stream=method) from None
@@ -213,22 +220,47 @@ def _json_problem(exc: ValueError) -> str:
     return f"{msg}, character {pos} of {len(doc)}"
 
 
-def _slack_error(source: str, method: str, response: Any) -> SourceError:
-    """One line for what Slack said, from its `ok: false` body or the HTTP status."""
+def _slack_error(source: str, method: str, response: Any, secrets: list[str]) -> SourceError:
+    """One line for what Slack said, from its `ok: false` body or the HTTP status; what it
+    quotes of the body is a redacted snippet, and a body that was not JSON is not quoted."""
     status = getattr(response, "status_code", None)
     data = getattr(response, "data", None)
     data = data if isinstance(data, dict) else {}
-    error = str(data.get("error") or "")
+    error = snippet(data.get("error") or "", secrets, limit=80)
+    if error.startswith(NOT_JSON):
+        return SourceError(source, f"the answer was not JSON (HTTP {status}): a proxy or login page "
+                           "in front of base_url?", stream=method)
     if status == 429 or error == "ratelimited":
         return RetriesExhausted(source, "still rate limited (HTTP 429) after retries", stream=method)
     if status is not None and status >= 500:
         return RetriesExhausted(source, f"HTTP {status} after retries", stream=method)
     if error == "missing_scope":
-        return AuthError(source, f"the token is missing the scope {data.get('needed')!r} "
-                         f"(it has: {data.get('provided') or 'none'})", stream=method)
+        return AuthError(source, f"the token is missing the scope {snippet(data.get('needed'), secrets, 80)!r} "
+                         f"(it has: {snippet(data.get('provided'), secrets, 200) or 'none'})", stream=method)
     if error in AUTH_ERRORS:
         return AuthError(source, f"authentication failed: {error} (check the token)", stream=method)
     return SourceError(source, f"Slack said {error or f'HTTP {status}'}", stream=method)
+
+
+class _NoBodies(logging.Filter):
+    """slack_sdk's own log lines: none that quotes a body it could not decode, the rest redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if NOT_JSON in message:
+            return False
+        record.msg, record.args = snippet(message, limit=300), None
+        return True
+
+
+def _sdk_logger() -> logging.Logger:
+    """The logger WebClient writes to: under ours (so our handlers and scrubber see it),
+    warnings and up only (its debug lines hold whole pages of messages)."""
+    logger = logging.getLogger("incident_timeline.slack_sdk")
+    if not logger.filters:
+        logger.addFilter(_NoBodies())
+        logger.setLevel(logging.WARNING)
+    return logger
 
 
 def _wait(seconds: float) -> None:

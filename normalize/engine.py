@@ -6,6 +6,8 @@ DuckDB, a whole column at a time; everything else, and every record the vectoris
 declines, goes through the source's `Mapper` one record at a time. Both produce the same
 draft table, and from there one columnar finish converts times per declared format,
 hashes event ids, sends unplaceable times to rejects and unifies people across sources.
+A source configured with `redact: events` then has the secrets in its events' text
+replaced (contract.secrets), after both paths, so they cannot differ in it.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from contract.secrets import redact, redact_json
+
 from .fast import FAST_PATHS
 from .identity import People, canonicalise
 from .mappers import MAPPERS
@@ -30,6 +34,9 @@ from .refs import RefFinder, unique
 from .schema import DRAFT_SCHEMA, EVENT_SCHEMA, REJECT_SCHEMA, TS
 from .timeparse import parse_times
 
+# What `redact: events` redacts: the text people wrote, links (a token in a query), and
+# attrs (JSON: string by string, as a pattern run over the text could eat its quotes).
+_REDACTORS = {"title": redact, "body": redact, "url": redact, "attrs": redact_json}
 _TEXT_COLUMNS = ("kind", "ts_raw", "ts_format", "actor", "actor_type", "actor_id", "subject", "title",
                  "body", "severity", "service", "url", "native_id")
 
@@ -101,7 +108,20 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
     drafts = pa.concat_tables(parts)
     events = _finish(drafts, raw, mapper, ctx, ingested_at, rejects)
     events = canonicalise(events, People.from_events(events).merged(people))
+    if "events" in (spec.options.get("redact") or ()):
+        events = redact_events(events)
     return Normalized(events=events, rejects=rejects.table())
+
+
+def redact_events(events: pa.Table) -> pa.Table:
+    """Secrets in the events' title, body, url and attrs replaced with [REDACTED <kind>];
+    ids, times and everything else as they were."""
+    for name, redactor in _REDACTORS.items():
+        values = events[name].to_pylist()
+        redacted = [v if v is None else redactor(v) for v in values]
+        if redacted != values:
+            events = events.set_column(events.schema.get_field_index(name), name, pa.array(redacted, pa.string()))
+    return events
 
 
 def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _Rejects) -> pa.Table:
