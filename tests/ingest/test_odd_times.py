@@ -4,6 +4,7 @@ the real pipeline, and `ingest` (any window) and `backfill` agree on every one o
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -119,3 +120,26 @@ def test_ingest_wide_or_not_and_backfill_agree(outcomes):
     seen = {name: ({k: (r["field"], r["reason"]) for k, r in rejects.items()}, events)
             for name, (rejects, events, _, _) in outcomes.items()}
     assert seen["ingest"] == seen["wide ingest"] == seen["backfill"]
+
+
+def test_a_reject_is_reported_once_not_on_every_run(tmp_path):
+    """The recorded PagerDuty pages hold the odd entries on every run, and a window keeps
+    a record it cannot place: the rejects view and the run summary still count each once."""
+    from incident_timeline import pipeline
+    from incident_timeline.config import load_config
+
+    config = load_config(write_config(tmp_path, _sources(tmp_path)))
+    runs = [pipeline.backfill(config), pipeline.backfill(config),
+            pipeline.ingest(config, since=datetime(2025, 6, 1, tzinfo=timezone.utc),
+                            until=datetime(2025, 6, 2, tzinfo=timezone.utc))]
+    reported = [{s.source: s.rejects for s in run.sources} for run in runs]
+    assert reported[0] == {"pagerduty": 6, "notes": 7, "epochs": 1}
+    assert reported[1] == reported[2] == {"pagerduty": 0, "notes": 0, "epochs": 0}
+    assert runs[1].sources[0].fetched == 6       # fetched again: the pages are read whole
+    con = duckdb.connect(str(tmp_path / "lake" / "catalog.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT source, native_id, count(*) FROM rejects GROUP BY ALL").fetchall()
+    finally:
+        con.close()
+    assert sorted((s, n) for s, n, _ in rows) == sorted(_expected())
+    assert {count for _, _, count in rows} == {1}
