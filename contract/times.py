@@ -42,6 +42,9 @@ _SLACK_TS = re.compile(r"(\d{1,12})(?:\.(\d{1,6}))?")
 _BARE_NUMBER = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?")
 # isoparse also reads "2026" and "2026-10" (a reduced date): only a whole date is a time.
 _ISO_WHOLE_DATE = re.compile(r"\d{4}(-\d{2}-\d{2}|\d{4}|-?W\d{2}-?\d)(?!\d)")
+# The common shapes, read exactly by datetime.fromisoformat (normalize's Arrow cast reads
+# the same ones); dateutil only for the rest, which is 50-100x slower.
+_ISO_STRICT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?")
 # two defaults that differ in year, month and day: a part dateutil filled in shows up
 _DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
 _SHOWN = 80   # characters of a value quoted in a reason
@@ -165,6 +168,9 @@ def to_utc(dt: datetime, text: Any) -> datetime | str:
 
 def aware_time(text: str) -> datetime | str:
     """An ISO 8601 (or other dateutil-readable) time with an offset; not yet in UTC."""
+    strict = _strict(text)
+    if strict is not None:
+        return strict
     try:
         dt = dateutil_parser.isoparse(text)
     except Exception:  # noqa: BLE001 - dateutil raises more than ValueError on odd text
@@ -182,12 +188,22 @@ def aware_time(text: str) -> datetime | str:
 
 def wall_time(text: str) -> datetime | str:
     """A naive wall-clock time (the zone is applied by the caller), or why not."""
-    dt = _dateutil(text)
+    strict = _strict(text)
+    dt = strict if strict is not None else _dateutil(text)
     if isinstance(dt, str):
         return dt
     if dt.tzinfo is not None:
         return f"unparseable timestamp: {shown(text)} (an offset where a naive time is declared)"
     return dt
+
+
+def _strict(text: str) -> datetime | None:
+    if not _ISO_STRICT.fullmatch(text):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:   # 24:00, 2026-02-30, +25:00: dateutil and the checks say what it is
+        return None
 
 
 def _dateutil(text: str) -> datetime | str:
