@@ -91,7 +91,11 @@ def _when(value: str | None) -> datetime | None:
         raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from None
     if dt.tzinfo is None:
         raise click.BadParameter(f"{value!r} has no zone: add Z or an offset (times are UTC inside)")
-    return dt.astimezone(timezone.utc)
+    try:   # a bound may be as wide as a datetime holds (0001-01-01T00:00Z: everything)
+        return dt.astimezone(timezone.utc)
+    except OverflowError:
+        raise click.BadParameter(f"{value!r} is past the first or last instant a time can hold "
+                                 "once in UTC") from None
 
 
 def _print_summary(result: pipeline.RunResult, verb: str) -> None:

@@ -28,7 +28,8 @@ from .compaction import compact_partitions
 from .config import Config, parse_duration
 from .lake import Lake, new_run_id
 from .locks import file_lock
-from .normalizing import count_new_events, in_identity_order, known_people, normalize_files
+from .normalizing import (count_new_events, count_new_rejects, in_identity_order, known_people, normalize_files,
+                          reject_keys)
 
 log = logging.getLogger("incident_timeline")
 
@@ -210,13 +211,14 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
     pending = catalog_store.pending_raw(lake, settings.name)
     if not pending:
         return
-    existing = _live_event_files(lake, settings.name)
+    existing = _live_files(lake, settings.name, "events")
+    rejected = reject_keys(lake, _live_files(lake, settings.name, "rejects"))
     new_files: list = []
     people = known_people(lake, settings.name)    # other sources' people: unchanged until this one publishes
     for number, chunk in enumerate(_raw_chunks(lake, pending)):
         part = f"-{number:04d}" if number else ""
         out, written = normalize_files(config, lake, settings, chunk, run_id, part, people=people)
-        res.rejects += out.rejects.num_rows
+        res.rejects += count_new_rejects(out.rejects, rejected)
         new_files += [f for f in written if lake.rel(f).startswith("events/")]
     del out, written     # the last pass's tables are not kept through the catalog write
     res.events += _count_new_events(lake, existing, new_files)
@@ -257,17 +259,18 @@ def _count_new_events(lake: Lake, existing: list, written: list) -> int:
     return new
 
 
-def _live_event_files(lake: Lake, source: str) -> list:
+def _live_files(lake: Lake, source: str, kind: str) -> list:
+    listed = lake.event_files if kind == "events" else lake.reject_files
     con = catalog_store.read_catalog(lake)
     if con is None:
-        return lake.event_files(source)
+        return listed(source)
     try:
-        known = catalog_store.live_files(con, lake, "events", source) if _has_lake_files(con) else None
+        known = catalog_store.live_files(con, lake, kind, source) if _has_lake_files(con) else None
     finally:
         con.close()
     if known is None:
-        return lake.event_files(source)
-    present = set(lake.event_files(source))   # one listing, not a request per file
+        return listed(source)
+    present = set(listed(source))   # one listing, not a request per file
     return [f for f in known if f in present]
 
 
@@ -313,11 +316,12 @@ def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> Run
             res.fetched = len(raw)
             # In passes, as ingest does: memory stays that of one pass however old the lake.
             people = known_people(lake, settings.name)
+            rejected: set = set()   # a record fetched on several runs is one reject of the new generation
             for number, chunk in enumerate(_raw_chunks(lake, raw)):
                 out, _ = normalize_files(config, lake, settings, chunk, result.run_id,
                                          f"-{number:04d}" if number else "", people=people)
                 res.events += out.events.num_rows
-                res.rejects += out.rejects.num_rows
+                res.rejects += count_new_rejects(out.rejects, rejected)
                 del out
             # The new generation is on disk; the catalog switches to it and retires the old
             # one in one atomic write (deleted after the grace period by a later backfill).

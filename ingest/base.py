@@ -23,8 +23,12 @@ class Window:
     until: datetime | None = None
 
     def __contains__(self, ts: datetime | None) -> bool:
+        """The one window rule: a record whose time cannot be placed (None from
+        `timefilter`: unreadable, outside 1900-2200, no whole date) is kept, never dropped,
+        and normalize rejects it with its reason; a placeable time outside the window
+        belongs to another window and is left for it."""
         if ts is None:
-            return True  # unknown time: keep it and let normalize decide
+            return True
         if self.since is not None and ts < self.since:
             return False
         if self.until is not None and ts >= self.until:
@@ -70,7 +74,7 @@ class Connector(ABC):
     type: ClassVar[str]
     native_id: ClassVar[str]        # the field that identifies a record in its source
     cursor_field: ClassVar[str]     # the field the cursor follows
-    time_format: ClassVar[str]      # how the source writes time (see normalize.timeparse)
+    time_format: ClassVar[str]      # how the source writes time (see contract.times)
     time_zone: ClassVar[str | None] = "UTC"   # zone of naive times, None if always zoned
     partition_by: ClassVar[str] = "source"    # what one cursor covers
     # config keys: required in API mode, optional in any mode

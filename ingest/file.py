@@ -20,15 +20,14 @@ from pathlib import Path
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping
 
+from contract.times import FORMATS as TIME_FORMATS
+
 from .base import Connector, RawRecord, Window
 from .errors import ConfigError
-from .timefilter import epoch_time, local_time
+from .timefilter import record_time
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".log": "jsonl"}
 FIELD_NAMES = ("ts", "text", "actor", "id", "title", "kind", "severity", "service", "url", "refs")
-# normalize's time formats (normalize.timeparse.FORMATS; ingest may not import normalize)
-TIME_FORMATS = ("iso8601", "naive", "epoch_s", "epoch_ms", "epoch_us", "slack_ts", "rfc2822")
-_EPOCH_SCALE = {"epoch_s": 1, "epoch_ms": 1_000, "epoch_us": 1_000_000}
 MAX_SHOWN = 500   # characters of an unreadable line kept for the reject
 
 
@@ -151,14 +150,10 @@ class FileConnector(Connector):
     def _format(self, path: Path) -> str:
         return self.settings.get("format") or FORMATS.get(path.suffix.lower(), "jsonl")
 
-    def _time(self, value: Any):
+    def _time(self, value: Any) -> datetime | None:
+        """The row's time as normalize will read it (None: it cannot be placed)."""
         fmt = self.settings.get("time_format") or "iso8601"
-        if fmt in _EPOCH_SCALE:
-            try:
-                return epoch_time(float(value) / _EPOCH_SCALE[fmt])
-            except (TypeError, ValueError):
-                return None
-        return local_time(None if value is None else str(value), str(self.settings.get("timezone") or "UTC"))
+        return record_time(value, fmt, str(self.settings.get("timezone") or "UTC"))
 
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         fields = self._fields()

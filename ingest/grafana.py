@@ -7,6 +7,7 @@ epoch milliseconds.
 """
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timezone
 from typing import Any, Iterator
@@ -15,7 +16,7 @@ from .api import ApiConnector
 from .base import RawRecord, Window
 from .errors import PaginationError, SourceError
 from .http import HttpClient
-from .timefilter import EPOCH, epoch_time
+from .timefilter import EPOCH, record_time
 
 ENDPOINT = "api/v1/rules/history"
 
@@ -63,9 +64,9 @@ class GrafanaConnector(ApiConnector):
         else:
             lo = math.floor(((window.since or EPOCH) - EPOCH).total_seconds())
             hi = math.ceil(((window.until or datetime.now(timezone.utc)) - EPOCH).total_seconds()) + 1
-            rows = list(self._history(partition, lo, hi))
+            rows = list(self._history(partition, lo, hi, set()))
         for row in rows:
-            if epoch_time(_seconds(row.get("time"))) not in window:
+            if record_time(row.get("time"), self.time_format) not in window:
                 continue
             line = row.get("line") if isinstance(row.get("line"), dict) else {}
             if partition and line.get("ruleUID") not in (None, partition):
@@ -74,8 +75,10 @@ class GrafanaConnector(ApiConnector):
             payload = {"time": row.get("time"), "line": row.get("line"), "labels": row.get("labels")}
             yield RawRecord("history", native, payload, partition, line.get("ruleUID"))
 
-    def _history(self, rule: str, lo: int, hi: int) -> Iterator[dict]:
-        """Rows in [lo, hi) seconds; a full answer is split in halves until it fits."""
+    def _history(self, rule: str, lo: int, hi: int, unplaced: set[str]) -> Iterator[dict]:
+        """Rows in [lo, hi) seconds; a full answer is split in halves until it fits. A row
+        whose time cannot be placed is kept (normalize rejects it), once whichever halves
+        the server answered it in (`unplaced`: those already kept)."""
         params: dict[str, Any] = {"from": lo, "to": hi, "limit": self.page_size}
         if rule:
             params["ruleUID"] = rule
@@ -85,18 +88,16 @@ class GrafanaConnector(ApiConnector):
                 raise PaginationError(self.name, f"more than {self.page_size} state changes in one second; "
                                                  "raise `page_size:`", stream="history")
             mid = (lo + hi) // 2
-            yield from self._history(rule, lo, mid)
-            yield from self._history(rule, mid, hi)
+            yield from self._history(rule, lo, mid, unplaced)
+            yield from self._history(rule, mid, hi, unplaced)
             return
         for row in rows:
-            ms = row.get("time")
-            if isinstance(ms, (int, float)) and lo * 1000 <= ms < hi * 1000:
+            at = record_time(row.get("time"), self.time_format)
+            if at is None:
+                key = json.dumps(row, sort_keys=True, default=str)
+                if key not in unplaced:
+                    unplaced.add(key)
+                    yield row
+            elif lo <= (at - EPOCH).total_seconds() < hi:
                 yield row
 
-
-def _seconds(ms: Any) -> str | None:
-    """Epoch milliseconds as an exact "seconds.fraction" string for the window check."""
-    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
-        return None
-    ms = int(ms)
-    return f"{ms // 1000}.{ms % 1000:03d}"

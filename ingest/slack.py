@@ -38,7 +38,7 @@ from .api import ApiConnector
 from .base import RawRecord, Window
 from .errors import AuthError, ConfigError, RetriesExhausted, SourceError
 from .paging import cursor_pages
-from .timefilter import epoch_time, to_epoch_str
+from .timefilter import EPOCH, epoch_time, to_epoch_str
 
 AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
                "no_permission", "not_allowed_token_type", "ekm_access_denied", "team_access_not_granted"}
@@ -101,7 +101,7 @@ class SlackConnector(ApiConnector):
                 latest = epoch_time(message.get("latest_reply"))
                 if _is_thread_parent(message) and latest is not None and latest >= window.since:
                     threads.add(message["ts"])
-        for thread_ts in sorted(threads, key=lambda t: epoch_time(t)):
+        for thread_ts in sorted(threads, key=lambda t: epoch_time(t) or EPOCH):   # unplaceable first
             for reply in self._replies(channel, thread_ts, window):
                 ts = reply.get("ts")
                 if ts == thread_ts or ts in seen or epoch_time(ts) not in window:
