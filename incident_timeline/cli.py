@@ -17,7 +17,7 @@ from export.report import load as load_report
 from ingest.errors import SourceError
 
 from . import catalog_store, logs, pipeline
-from .config import ConfigInvalid, Config, default_config_path, load_config
+from .config import ConfigInvalid, Config, default_config_path, load_config, missing_secrets
 from .lake import Lake
 from .locks import LockBusy
 from .progress import RecordBars
@@ -265,10 +265,12 @@ def _print_table(names: list[str], rows: list[tuple]) -> None:
 @main.command()
 @click.pass_obj
 def sources(obj: Ctx) -> None:
-    """List the configured sources and how each one reads."""
+    """List the configured sources, how each one reads, and any secret it lacks."""
     for s in obj.config.sources:
         mode = f"recorded: {s.get('path')}" if s.get("path") is not None else f"api: {s.get('base_url')}"
-        click.echo(f"{s.name:<20} {s.type:<14} {mode}")
+        missing = missing_secrets(s)
+        note = f"  MISSING {', '.join(missing)}" if missing else ""
+        click.echo(f"{s.name:<20} {s.type:<14} {mode}{note}")
 
 
 @main.command("lake-files")
