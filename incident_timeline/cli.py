@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import sys
 from datetime import datetime, timezone
@@ -43,10 +44,40 @@ class Ctx:
         return self._config
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage error as one line on stderr that names the option (exit 2), not Click's
+    usage-and-hint block."""
+
+    def __init__(self, original: click.UsageError):
+        super().__init__(original.format_message(), original.ctx)
+
+    def show(self, file=None) -> None:
+        command = self.ctx.command_path if self.ctx is not None else "incident-timeline"
+        click.echo(f"error: {self.format_message()} (see {command} --help)", err=True)
+
+
+def _is_broken_pipe(exc: BaseException) -> bool:
+    return isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno == errno.EPIPE)
+
+
 class Main(click.Group):
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except OneLineUsageError:
+            raise
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc) from None
+
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            rv = super().invoke(ctx)
+            sys.stdout.flush()   # a reader that went away (`| head -1`) is met here, not at exit
+            return rv
+        except OneLineUsageError:
+            raise
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc) from None
         except EXPECTED as exc:
             obj = ctx.obj
             if obj is not None and obj.debug:
@@ -58,11 +89,17 @@ class Main(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line, the traceback only with --debug
-            if ctx.obj is not None and ctx.obj.debug:
-                raise
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            click.echo(f"error: {type(exc).__name__}: {first} (run with --debug for the traceback)", err=True)
-            ctx.exit(EXIT_FAILED)
+            if _is_broken_pipe(exc):
+                raise   # Click exits quietly (code 1), as other CLIs do when the reader stops
+            return self._failed(ctx, exc)
+
+    @staticmethod
+    def _failed(ctx: click.Context, exc: Exception):
+        if ctx.obj is not None and ctx.obj.debug:
+            raise exc
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(f"error: {type(exc).__name__}: {first} (run with --debug for the traceback)", err=True)
+        ctx.exit(EXIT_FAILED)
 
 
 @click.group(cls=Main)
@@ -81,16 +118,17 @@ def main(ctx: click.Context, config_path: Path | None, debug: bool, log_format: 
     ctx.obj = Ctx(config_path or default_config_path(), debug)
 
 
-def _when(value: str | None) -> datetime | None:
+def _when(value: str | None, option: str | None = None) -> datetime | None:
     if value is None:
         return None
     from dateutil import parser as dateutil_parser
     try:
         dt = dateutil_parser.isoparse(value)
     except ValueError:
-        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from None
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint=option) from None
     if dt.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no zone: add Z or an offset (times are UTC inside)")
+        raise click.BadParameter(f"{value!r} has no zone: add Z or an offset (times are UTC inside)",
+                                 param_hint=option)
     return dt.astimezone(timezone.utc)
 
 
@@ -109,13 +147,15 @@ def _exit_for(result: pipeline.RunResult) -> None:
 
 @main.command()
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
-@click.option("--since", help="Start of the window, ISO 8601 with a zone (inclusive).")
-@click.option("--until", help="End of the window, ISO 8601 with a zone (exclusive).")
+@click.option("--since", callback=lambda _ctx, param, value: _when(value, "--since"),
+              help="Start of the window, ISO 8601 with a zone (inclusive).")
+@click.option("--until", callback=lambda _ctx, param, value: _when(value, "--until"),
+              help="End of the window, ISO 8601 with a zone (exclusive).")
 @click.pass_obj
 def ingest(obj: Ctx, sources, since, until) -> None:
     """Fetch [since, until) from each source (default: from its cursor to now), then normalise."""
     with RecordBars() as bars:
-        result = pipeline.ingest(obj.config, sources, _when(since), _when(until), on_records=bars.update)
+        result = pipeline.ingest(obj.config, sources, since, until, on_records=bars.update)
     _print_summary(result, "fetched")
     _exit_for(result)
 
@@ -148,7 +188,8 @@ def _formats(value: str) -> tuple[str, ...]:
     formats = tuple(f.strip() for f in value.split(",") if f.strip())
     unknown = [f for f in formats if f not in render.FORMATS]
     if unknown:
-        raise click.BadParameter(f"unknown format(s) {', '.join(unknown)}; choose from {','.join(render.FORMATS)}")
+        raise click.BadParameter(f"unknown format(s) {', '.join(unknown)}; choose from {','.join(render.FORMATS)}",
+                                 param_hint="--format")
     return formats
 
 
@@ -163,7 +204,7 @@ def _zone(value: str | None) -> str | None:
 
 def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: Path | None,
            display_tz: str | None) -> None:
-    fmts = _formats(formats)
+    fmts = formats if isinstance(formats, tuple) else _formats(formats)
     pipeline.correlate_incident(obj.config, incident)
     con = catalog_store.read_only_catalog(Lake.for_config(obj.config))
     try:
@@ -178,6 +219,7 @@ def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: P
 _build_options = [
     click.argument("incident"),
     click.option("--format", "formats", default="md,html,json,csv", show_default=True,
+                 callback=lambda _ctx, _param, value: _formats(value),
                  help="Comma-separated: md, html, json, csv."),
     click.option("--out", type=click.Path(path_type=Path), default=None,
                  help="Output folder [default: reports/<incident>]."),

@@ -45,3 +45,41 @@ def test_one_missing_secret_blocks_only_the_source_that_needs_it(config_with_a_m
     errors = [line for line in failed.stderr.splitlines() if "IT_TEST_UNSET_TOKEN" in line]
     assert errors and all("source pd-live: token needs environment variable IT_TEST_UNSET_TOKEN, "
                           "which is not set" in line for line in errors)
+
+
+@pytest.mark.parametrize("args, option", [
+    (["ingest", "--since", "yesterday"], "--since"),
+    (["ingest", "--until", "2026-10-14T14:00:00"], "--until"),       # no zone
+    (["build", "pagerduty:Q1", "--format", "md,pdf"], "--format"),
+    (["run", "pagerduty:Q1", "--format", "docx"], "--format"),
+    (["query", "--format", "xml", "SELECT 1"], "--format"),
+    (["build", "pagerduty:Q1", "--display-tz", "Mars/Olympus"], "--display-tz"),
+    (["build", "pagerduty:Q1", "--colour"], "--colour"),
+    (["--verbose", "sources"], "--verbose"),
+])
+def test_a_usage_error_is_one_line_that_names_the_option(tmp_path, args, option):
+    cfg = write_config(tmp_path, demo_sources())
+    result = _invoke("--config", str(cfg), *args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and option in lines[0]
+    assert not (tmp_path / "lake").exists()            # refused before anything ran
+
+
+def test_an_unknown_command_is_one_line_too(tmp_path):
+    result = _invoke("--config", str(write_config(tmp_path, demo_sources())), "biuld", "x")
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and "biuld" in result.stderr
+
+
+def test_a_closed_pipe_ends_query_quietly(demo_config, demo_report):
+    # a real pipe: `incident-timeline query ... | head -1`
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    sql = "SELECT e.event_id, e.title FROM events e, range(200)"
+    proc = subprocess.run(
+        f'"{sys.executable}" -m incident_timeline --config "{demo_config}" query --format csv "{sql}" | head -1',
+        shell=True, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert proc.stdout.startswith("event_id,title")
+    assert proc.stderr == ""
