@@ -22,6 +22,7 @@ from .config import ConfigInvalid, Config, default_config_path, load_config, mis
 from .lake import Lake
 from .locks import LockBusy
 from .progress import RecordBars
+from .recovery import recover_catalog
 
 EXIT_FAILED = 1        # the command failed
 EXIT_CONFIG = 2        # bad configuration or usage
@@ -136,6 +137,8 @@ def _print_summary(result: pipeline.RunResult, verb: str) -> None:
     click.echo(f"{'source':<20} {verb:>8} {'new events':>10} {'rejects':>8} {'time':>7}  status", err=True)
     for s in result.sources:
         status = f"FAILED: {s.error}" if s.error else "ok"
+        if s.quarantined:
+            status += f"; set aside (not readable Parquet): {', '.join(s.quarantined)}"
         click.echo(f"{s.source:<20} {s.fetched:>8} {s.events:>10} {s.rejects:>8} {s.seconds:6.1f}s  {status}",
                    err=True)
 
@@ -268,6 +271,7 @@ def run(obj: Ctx, incident, formats, out, templates, display_tz) -> None:
 def query(obj: Ctx, sql: str, fmt: str) -> None:
     """Run SQL against the catalog, read-only."""
     import duckdb
+    recover_catalog(obj.config)   # an unreadable catalog: set aside and rebuilt from the lake
     lake = Lake.for_config(obj.config)
     pipeline.refresh_from_lake(lake)   # a lake on object storage: take what other machines published
     con = catalog_store.read_only_catalog(lake)
@@ -322,5 +326,6 @@ def lake_files(obj: Ctx, kind: str) -> None:
     """Print the lake's published Parquet files, one path or s3:// URL a line: what Spark,
     Trino or another DuckDB should read (a glob also finds retired or unpublished files)."""
     from .shared_tables import published_files
+    recover_catalog(obj.config)
     for uri in published_files(Lake.for_config(obj.config), kind):
         click.echo(uri)
