@@ -36,6 +36,10 @@ def test_one_missing_secret_blocks_only_the_source_that_needs_it(config_with_a_m
     landed = _invoke("--config", cfg, "ingest", "--source", "slack")
     assert landed.exit_code == 0, landed.stderr
     assert _invoke("--config", cfg, "lake-files").exit_code == 0
+    assert _invoke("--config", cfg, "normalize", "--source", "slack").exit_code == 0
+    built = _invoke("--config", cfg, "build", "slack:#inc-4213-checkout", "--format", "json",
+                    "--out", str(config_with_a_missing_secret.parent / "out"))
+    assert built.exit_code == 0, built.stderr
     counted = _invoke("--config", cfg, "query", "--format", "csv", "SELECT count(*) AS n FROM events")
     assert counted.exit_code == 0, counted.stderr
     assert int(counted.stdout.splitlines()[1]) > 0
