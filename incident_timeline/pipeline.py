@@ -368,7 +368,11 @@ def _renormalize_source(config: Config, lake: Lake, settings: SourceSettings, ru
 def _sift_source(lake: Lake, source: str, res: SourceResult, raw: bool = False) -> bool:
     """Set aside the source's events and rejects files (and with `raw`, its raw files) that
     are not readable Parquet; True when an events or rejects file was one (its events must
-    be made again from raw). A footer read per file: about a second for a year's lake."""
+    be made again from raw). A footer read per file: about a second for a year's local lake.
+    On object storage each object was written by one whole PUT, and a read there costs a
+    request: only the raw files a run reads are checked (in _raw_chunks)."""
+    if lake.remote:
+        return False
     _, bad = quarantine.sift(lake, lake.event_files(source) + lake.reject_files(source))
     res.quarantined += bad
     if raw:
