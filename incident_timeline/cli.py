@@ -57,6 +57,14 @@ class OneLineUsageError(click.UsageError):
         click.echo(f"error: {self.format_message()} (see {command} --help)", err=True)
 
 
+# `incident-timeline` alone shows the help (Click 8.2+ raises it as a usage error): kept whole
+_SHOWS_HELP = tuple(filter(None, [getattr(click.exceptions, "NoArgsIsHelpError", None)]))
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    return exc if isinstance(exc, (OneLineUsageError, *_SHOWS_HELP)) else OneLineUsageError(exc)
+
+
 def _is_broken_pipe(exc: BaseException) -> bool:
     return isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno == errno.EPIPE)
 
@@ -65,20 +73,16 @@ class Main(click.Group):
     def make_context(self, info_name, args, parent=None, **extra):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
-        except OneLineUsageError:
-            raise
         except click.UsageError as exc:
-            raise OneLineUsageError(exc) from None
+            raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context):
         try:
             rv = super().invoke(ctx)
             sys.stdout.flush()   # a reader that went away (`| head -1`) is met here, not at exit
             return rv
-        except OneLineUsageError:
-            raise
         except click.UsageError as exc:
-            raise OneLineUsageError(exc) from None
+            raise _one_line(exc) from None
         except EXPECTED as exc:
             obj = ctx.obj
             if obj is not None and obj.debug:

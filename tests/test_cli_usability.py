@@ -87,3 +87,8 @@ def test_a_closed_pipe_ends_query_quietly(demo_config, demo_report):
         shell=True, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert proc.stdout.startswith("event_id,title")
     assert proc.stderr == ""
+
+
+def test_no_command_still_shows_the_help():
+    result = _invoke()
+    assert "Commands:" in result.output and "backfill" in result.output
