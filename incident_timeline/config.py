@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from ingest.base import SourceSettings
+from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -40,8 +41,22 @@ class ConfigInvalid(Exception):
         super().__init__(f"{path}: {len(problems)} problem(s): {listing}")
 
 
+class SecretMissing(ConfigInvalid, SourceError):
+    """A `${VAR}` a source needs now (it is about to call its API) is not set: that source
+    fails with one line naming it, the key and the variable; other sources go on."""
+
+    def __init__(self, path: Path, source: str, key: str, variable: str):
+        self.problems = [f"source {source}: {key} needs environment variable {variable}, which is not set"]
+        self.path, self.source, self.key, self.variable = path, source, key, variable
+        self.stream = self.page = None
+        Exception.__init__(self, f"{path}: {self.problems[0]}")
+
+
 class Secret:
-    """A `${VAR}` value: resolved from the environment only when used, never printed."""
+    """A `${VAR}` value: resolved from the environment only when used, never printed.
+
+    A missing variable is not an error when the config loads: only a command that calls
+    the source's API reveals its secrets (a recorded `path:` source never does)."""
 
     _revealed: set[str] = set()
 
@@ -50,8 +65,9 @@ class Secret:
         """Every secret value read so far: log output scrubs them."""
         return set(cls._revealed)
 
-    def __init__(self, template: str, source: str, key: str):
+    def __init__(self, template: str, source: str, key: str, config_path: Path | None = None):
         self.template, self.source, self.key = template, source, key
+        self.config_path = config_path or Path("connectors.yaml")
 
     def missing(self) -> list[str]:
         return [v for v in _ENV_REF.findall(self.template) if v not in os.environ]
@@ -59,8 +75,7 @@ class Secret:
     def reveal(self) -> str:
         missing = self.missing()
         if missing:
-            raise ConfigInvalid(Path("connectors.yaml"), [
-                f"source {self.source}: {self.key} needs environment variable {missing[0]}, which is not set"])
+            raise SecretMissing(self.config_path, self.source, self.key, missing[0])
         value = _ENV_REF.sub(lambda m: os.environ[m.group(1)], self.template)
         Secret._revealed.add(value)
         return value
@@ -163,7 +178,7 @@ def parse_config(data: Any, path: Path) -> Config:
                 problems.append(f"correlation.{key}: {exc}")
         correlation[key] = value
     redact = parse_redact(data.get("redact"), "redact", problems)
-    sources = _parse_sources(data.get("sources"), base_dir, zone, problems, redact)
+    sources = _parse_sources(data.get("sources"), base_dir, zone, problems, redact, path)
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
@@ -224,7 +239,7 @@ def parse_redact(value: Any, label: str, problems: list[str]) -> tuple[str, ...]
 
 
 def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str],
-                   redact: tuple[str, ...] = ()) -> list[SourceSettings]:
+                   redact: tuple[str, ...] = (), config_path: Path | None = None) -> list[SourceSettings]:
     if not isinstance(items, list) or not items:
         problems.append("sources must be a non-empty list")
         return []
@@ -268,7 +283,7 @@ def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str],
         problems += [f"{label}: {problem}" for problem in cls.check_options(options)]
         for key in cls.secret_keys:
             if isinstance(options.get(key), str) and _ENV_REF.search(options[key]):
-                options[key] = Secret(options[key], str(name), key)
+                options[key] = Secret(options[key], str(name), key, config_path)
         out.append(SourceSettings(name=str(name), type=type_, options=options, base_dir=base_dir))
     return out
 
@@ -291,10 +306,19 @@ def _check_mode(cls, options: dict, label: str, base_dir: Path, problems: list[s
         value = options.get(key)
         if isinstance(value, str) and key in ("token", "password") and not _ENV_REF.search(value):
             problems.append(f"{label}: {key} must be an ${{ENV}} reference, not a literal secret")
-        if isinstance(value, str):
-            for var in _ENV_REF.findall(value):
-                if var not in os.environ:
-                    problems.append(f"{label}: {key} needs environment variable {var}, which is not set")
+    # An unset ${VAR} is not a problem here: it is reported when a command calls the API
+    # (Secret.reveal), so one missing token never blocks `query`, `build` or another source.
+
+
+def missing_secrets(settings: SourceSettings) -> list[str]:
+    """`key: $VAR` for each secret this source would need and cannot read; none in recorded
+    mode (`path:`), which never calls the API."""
+    calls_api = settings.options.get("base_url") is not None and (
+        settings.options.get("path") is None or settings.type == "alertmanager")  # it reads both
+    if not calls_api:
+        return []
+    return [f"{key}: ${var}" for key, value in settings.options.items() if isinstance(value, Secret)
+            for var in value.missing()]
 
 
 def _check_zone(zone: str, label: str, problems: list[str]) -> None:

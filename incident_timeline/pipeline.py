@@ -23,7 +23,8 @@ from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
 from normalize.schema import RAW_SCHEMA
 
-from . import catalog_store, shared_tables, state
+from . import catalog_store, quarantine, shared_tables, state
+from .recovery import cursor_metadata, recover_catalog
 from .compaction import compact_partitions
 from .config import Config, parse_duration
 from .lake import Lake, new_run_id
@@ -52,6 +53,7 @@ class SourceResult:
     rejects: int = 0
     seconds: float = 0.0
     error: str | None = None
+    quarantined: list[str] = field(default_factory=list)   # unreadable lake files set aside
 
 
 @dataclass
@@ -89,6 +91,7 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
     # Arrow's default pool (mimalloc) keeps what a chunk freed; the system allocator hands it
     # back, so a long job's peak stays that of one chunk
     pa.set_memory_pool(pa.system_memory_pool())
+    recover_catalog(config)   # an unreadable catalog: set aside and rebuilt from the lake first
     lake = Lake.for_config(config)
     selected = config.select(names)
     result = RunResult(new_run_id(), command)
@@ -112,7 +115,12 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
                 res.error = str(exc)
                 log.error("%s", exc)
             try:
-                _normalize_pending(config, lake, settings, result.run_id, res)
+                # the nightly job checks every file of the source it may read; a damaged
+                # events or rejects file is set aside and the source normalised again whole
+                if compact and _sift_source(lake, settings.name, res, raw=True):
+                    _renormalize_source(config, lake, settings, result.run_id, res, count_new=True)
+                else:
+                    _normalize_pending(config, lake, settings, result.run_id, res)
                 if compact:
                     _compact_source(lake, settings.name, result.run_id)
             except (OSError, ValueError, duckdb.Error, pa.ArrowException) as exc:
@@ -168,15 +176,17 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
                 start -= back   # re-read late edits and replies; event_id absorbs the repeats
             batch: list[RawRecord] = []
             seq = 0
+            # the cursor this fetch moves, kept in each raw file: a lost catalog's cursors come back from it
+            meta = cursor_metadata(partition, until if since is None else None)
             for record in connector.fetch(partition, Window(start, until)):
                 batch.append(record)
                 res.fetched += 1
                 if len(batch) >= BATCH_ROWS:
-                    _write_raw(lake, settings, run_id, partition, seq, batch)
+                    _write_raw(lake, settings, run_id, partition, seq, batch, meta)
                     seq, batch = seq + 1, []
                     on_records(settings.name, res.fetched)
             if batch:
-                _write_raw(lake, settings, run_id, partition, seq, batch)
+                _write_raw(lake, settings, run_id, partition, seq, batch, meta)
             on_records(settings.name, res.fetched)
             # The data is durable (fsynced and renamed): only now may the cursor move. An
             # explicit --since window is not contiguous with the cursor, so it moves nothing.
@@ -193,13 +203,15 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
 
 
 def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,
-               batch: list[RawRecord]):
+               batch: list[RawRecord], meta: dict[bytes, bytes] | None = None):
     now = datetime.now(timezone.utc)
     payload = redact_json if "raw" in (settings.options.get("redact") or ()) else str   # raw is verbatim unless asked
     table = pa.Table.from_pylist([{
         "run_id": run_id, "source": settings.name, "source_type": settings.type, "stream": r.stream,
         "partition": r.partition, "native_id": str(r.native_id), "parent_id": r.parent_id,
         "payload": payload(r.payload_json()), "fetched_at": now} for r in batch], schema=RAW_SCHEMA)
+    if meta:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
     part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
     path = lake.raw_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}-{part}-{seq:05d}.parquet"
     return lake.write_parquet(table, path)
@@ -215,7 +227,8 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
     rejected = reject_keys(lake, _live_files(lake, settings.name, "rejects"))
     new_files: list = []
     people = known_people(lake, settings.name)    # other sources' people: unchanged until this one publishes
-    for number, chunk in enumerate(_raw_chunks(lake, pending)):
+    out = written = None   # no pass at all when every pending file was set aside
+    for number, chunk in enumerate(_raw_chunks(lake, pending, res)):
         part = f"-{number:04d}" if number else ""
         out, written = normalize_files(config, lake, settings, chunk, run_id, part, people=people)
         res.rejects += count_new_rejects(out.rejects, rejected)
@@ -227,12 +240,18 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
         catalog_store.publish(con, lake, [settings.name])
 
 
-def _raw_chunks(lake: Lake, files: list):
-    """`files` in consecutive runs of up to NORMALIZE_RECORDS_AT_ONCE records (one file at least)."""
+def _raw_chunks(lake: Lake, files: list, res: SourceResult):
+    """`files` in consecutive runs of up to NORMALIZE_RECORDS_AT_ONCE records (one file at
+    least); a file that is not readable Parquet is set aside (quarantine.py) and skipped."""
     chunk: list = []
     records = 0
     for f in files:
-        n = lake.storage.read_parquet(f, columns=["run_id"]).num_rows
+        try:
+            n = lake.storage.read_parquet(f, columns=["run_id"]).num_rows
+        except (OSError, pa.ArrowException) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            res.quarantined.append(quarantine.set_aside(lake, f, reason))
+            continue
         if chunk and records + n > NORMALIZE_RECORDS_AT_ONCE:
             yield chunk
             chunk, records = [], 0
@@ -296,6 +315,7 @@ def _compact_source(lake: Lake, source: str, run_id: str) -> None:
 
 def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> RunResult:
     """Re-run normalisation over each source's whole raw history, replacing its events."""
+    recover_catalog(config)
     lake = Lake.for_config(config)
     result = RunResult(new_run_id(), "normalize")
     started = datetime.now(timezone.utc)
@@ -308,34 +328,64 @@ def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> Run
             t0 = time.monotonic()
             res = SourceResult(settings.name)
             result.sources.append(res)
-            raw = lake.raw_files(settings.name)
-            with catalog_store.catalog_writer(lake) as con:
-                catalog_store.register_files(con, lake, [settings.name])
-                old = (catalog_store.live_files(con, lake, "events", settings.name)
-                       + catalog_store.live_files(con, lake, "rejects", settings.name))
-            res.fetched = len(raw)
-            # In passes, as ingest does: memory stays that of one pass however old the lake.
-            people = known_people(lake, settings.name)
-            rejected: set = set()   # a record fetched on several runs is one reject of the new generation
-            for number, chunk in enumerate(_raw_chunks(lake, raw)):
-                out, _ = normalize_files(config, lake, settings, chunk, result.run_id,
-                                         f"-{number:04d}" if number else "", people=people)
-                res.events += out.events.num_rows
-                res.rejects += count_new_rejects(out.rejects, rejected)
-                del out
-            # The new generation is on disk; the catalog switches to it and retires the old
-            # one in one atomic write (deleted after the grace period by a later backfill).
-            with catalog_store.catalog_writer(lake, [settings.name]) as con:
-                catalog_store.register_files(con, lake, [settings.name])
-                catalog_store.supersede(con, lake, old)
-                catalog_store.mark_normalized(con, lake, settings.name, raw, result.run_id)
-                catalog_store.publish(con, lake, [settings.name])
+            _sift_source(lake, settings.name, res)
+            _renormalize_source(config, lake, settings, result.run_id, res)
             on_records(settings.name, res.fetched)
             res.seconds = time.monotonic() - t0
         _in_config_order(result, selected)
         state.record_run(lake, result.run_id, "normalize", started, "ok",
                          {s.source: asdict(s) for s in result.sources})
     return result
+
+
+def _renormalize_source(config: Config, lake: Lake, settings: SourceSettings, run_id: str,
+                        res: SourceResult, count_new: bool = False) -> None:
+    """Normalise the source's whole raw history into a new generation of files and retire
+    the old one. `normalize` counts every event; a backfill (count_new) those new to the lake."""
+    raw = lake.raw_files(settings.name)
+    with catalog_store.catalog_writer(lake) as con:
+        catalog_store.register_files(con, lake, [settings.name])
+        old = (catalog_store.live_files(con, lake, "events", settings.name)
+               + catalog_store.live_files(con, lake, "rejects", settings.name))
+    if not count_new:
+        res.fetched = len(raw)
+    # In passes, as ingest does: memory stays that of one pass however old the lake.
+    people = known_people(lake, settings.name)
+    new_files: list = []
+    # a record fetched on several runs is one reject of the new generation; a backfill
+    # counts only those new to the lake
+    rejected = reject_keys(lake, [f for f in old if lake.rel(f).startswith("rejects/")]) if count_new else set()
+    for number, chunk in enumerate(_raw_chunks(lake, raw, res)):
+        out, written = normalize_files(config, lake, settings, chunk, run_id,
+                                       f"-{number:04d}" if number else "", people=people)
+        res.events += 0 if count_new else out.events.num_rows
+        res.rejects += count_new_rejects(out.rejects, rejected)
+        new_files += [f for f in written if lake.rel(f).startswith("events/")]
+        del out
+    if count_new:
+        res.events += _count_new_events(lake, [f for f in old if lake.rel(f).startswith("events/")], new_files)
+    # The new generation is on disk; the catalog switches to it and retires the old
+    # one in one atomic write (deleted after the grace period by a later backfill).
+    with catalog_store.catalog_writer(lake, [settings.name]) as con:
+        catalog_store.register_files(con, lake, [settings.name])
+        catalog_store.supersede(con, lake, old)
+        catalog_store.mark_normalized(con, lake, settings.name, raw, run_id)
+        catalog_store.publish(con, lake, [settings.name])
+
+
+def _sift_source(lake: Lake, source: str, res: SourceResult, raw: bool = False) -> bool:
+    """Set aside the source's events and rejects files (and with `raw`, its raw files) that
+    are not readable Parquet; True when an events or rejects file was one (its events must
+    be made again from raw). A footer read per file: about a second for a year's local lake.
+    On object storage each object was written by one whole PUT, and a read there costs a
+    request: only the raw files a run reads are checked (in _raw_chunks)."""
+    if lake.remote:
+        return False
+    _, bad = quarantine.sift(lake, lake.event_files(source) + lake.reject_files(source))
+    res.quarantined += bad
+    if raw:
+        res.quarantined += quarantine.sift(lake, lake.raw_files(source))[1]
+    return bool(bad)
 
 
 # ---------------------------------------------------------------- build
@@ -351,6 +401,7 @@ def correlation_settings(config: Config) -> CorrelationSettings:
 
 def correlate_incident(config: Config, incident: str) -> None:
     """Compute in memory over the published Parquet, then store in one catalog write."""
+    recover_catalog(config)
     lake = Lake.for_config(config)
     refresh_from_lake(lake)
     events_files, rejects_files = _published(lake)
