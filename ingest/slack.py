@@ -32,10 +32,10 @@ from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
 
 from . import http
 from .api import ApiConnector
-from .base import RawRecord, Window
+from .base import RawRecord, Window, items_of
 from .errors import AuthError, ConfigError, RetriesExhausted, SourceError
 from .paging import cursor_pages
-from .timefilter import epoch_time, to_epoch_str
+from .timefilter import EPOCH, epoch_time, to_epoch_str
 
 AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
                "no_permission", "not_allowed_token_type", "ekm_access_denied", "team_access_not_granted"}
@@ -81,47 +81,65 @@ class SlackConnector(ApiConnector):
         channel = partition
         seen: set[str] = set()
         threads: set[str] = set()
-        for message in self._history(channel, window.since, window.until):
+
+        def message_record(message: dict) -> RawRecord | None:
             ts = message.get("ts")
-            if epoch_time(ts) in window and ts not in seen:
-                seen.add(ts)
-                yield RawRecord("messages", f"{channel}:{ts}", message, channel, channel)
-            if _is_thread_parent(message):
+            thread = _is_thread_parent(message)
+            fresh = epoch_time(ts) in window and ts not in seen
+            if thread:
                 threads.add(ts)
+            if fresh:
+                seen.add(ts)
+                return RawRecord("messages", f"{channel}:{ts}", message, channel, channel)
+            return None
+
+        yield from self.take("messages", self._history(channel, window.since, window.until), message_record,
+                             channel, channel)
         if window.since is not None:
             lookback = self._lookback()
-            for message in self._history(channel, window.since - lookback, window.since):
+
+            def old_thread(message: dict) -> None:
                 latest = epoch_time(message.get("latest_reply"))
                 if _is_thread_parent(message) and latest is not None and latest >= window.since:
                     threads.add(message["ts"])
-        for thread_ts in sorted(threads, key=lambda t: epoch_time(t)):
-            for reply in self._replies(channel, thread_ts, window):
+
+            # messages before the window were taken by an earlier run: only their threads count
+            for _ in self.take("messages", self._history(channel, window.since - lookback, window.since),
+                               old_thread):
+                pass
+        for thread_ts in sorted(threads, key=_thread_order):
+
+            def reply_record(reply: dict, thread_ts=thread_ts) -> RawRecord | None:
                 ts = reply.get("ts")
                 if ts == thread_ts or ts in seen or epoch_time(ts) not in window:
-                    continue
+                    return None
                 seen.add(ts)
-                yield RawRecord("replies", f"{channel}:{ts}", reply, channel, channel)
+                return RawRecord("replies", f"{channel}:{ts}", reply, channel, channel)
+
+            yield from self.take("replies", self._replies(channel, thread_ts, window), reply_record,
+                                 channel, channel)
 
     def _context(self) -> Iterator[RawRecord]:
         for page in self._pages("users.list", {}, "users.list"):
-            for user in page.get("members") or []:
-                yield RawRecord("users", user["id"], user, "")
+            yield from self.take("users", items_of(page, "members"),
+                                 lambda user: RawRecord("users", user["id"], user, ""))
         for channel in self._channel_ids():
             for page in self._pages("conversations.info", {"channel": channel},
                                     f"{channel}/conversations.info"):
-                info = page.get("channel") or {}
-                yield RawRecord("channels", info.get("id", channel), info, "")
+                info = [page.get("channel") or {}] if isinstance(page, dict) else items_of(page, "channel")
+                yield from self.take("channels", info, lambda info, channel=channel: RawRecord(
+                    "channels", info.get("id", channel), info, ""))
 
     def _history(self, channel: str, since, until) -> Iterator[dict]:
         params = {"channel": channel, **_bounds(since, until)}
         for page in self._pages("conversations.history", params, f"{channel}/conversations.history"):
-            yield from page.get("messages") or []
+            yield from items_of(page, "messages")
 
     def _replies(self, channel: str, thread_ts: str, window: Window) -> Iterator[dict]:
         params = {"channel": channel, "ts": thread_ts, **_bounds(window.since, window.until)}
         for page in self._pages("conversations.replies", params,
                                 f"{channel}/conversations.replies/{thread_ts}"):
-            yield from page.get("messages") or []
+            yield from items_of(page, "messages")
 
     def _pages(self, method: str, params: dict, recorded_as: str) -> Iterator[dict]:
         """Every page of one method: saved pages under `path:`, or the live API by cursor."""
@@ -159,8 +177,9 @@ class SlackConnector(ApiConnector):
         by_name: dict[str, str] = {}
         params = {"types": "public_channel,private_channel", "exclude_archived": "false"}
         for page in self._pages("conversations.list", params, "conversations.list"):
-            for channel in page.get("channels") or []:
-                by_name[channel.get("name", "")] = channel["id"]
+            for channel in items_of(page, "channels"):
+                if isinstance(channel, dict) and isinstance(channel.get("id"), str):
+                    by_name[str(channel.get("name", ""))] = channel["id"]
         ids = []
         for item in wanted:
             name = item.lstrip("#")
@@ -180,6 +199,13 @@ class SlackConnector(ApiConnector):
         return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
 
 
+def _thread_order(ts: Any):
+    try:
+        return epoch_time(ts) or EPOCH
+    except OverflowError:
+        return EPOCH
+
+
 def _is_thread_parent(message: dict) -> bool:
     ts = message.get("ts")
     return bool(ts and message.get("thread_ts") == ts and (message.get("reply_count") or 0) > 0)
@@ -195,8 +221,10 @@ def _bounds(since, until) -> dict[str, Any]:
     return params
 
 
-def _next_cursor(page: dict) -> str | None:
-    return (page.get("response_metadata") or {}).get("next_cursor") or None
+def _next_cursor(page: Any) -> str | None:
+    meta = page.get("response_metadata") if isinstance(page, dict) else None
+    cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
+    return cursor if isinstance(cursor, str) and cursor else None
 
 
 def _slack_error(source: str, method: str, response: Any) -> SourceError:

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
-from .base import Connector, RawRecord, Window
+from .base import Connector, PageProblem, RawRecord, Window
 from .errors import ConfigError, SourceError
 from .timefilter import epoch_time
 
@@ -65,6 +65,16 @@ class ExportReader:
             raise SourceError(self.source, f"{name} is not valid JSON: {exc.msg}") from None
 
 
+def listed_items(loaded: Any, name: str) -> list:
+    """A member that holds a JSON list (users.json, a day's messages); anything else in its
+    place is one unreadable record naming the file."""
+    if loaded is None:
+        return []
+    if isinstance(loaded, list):
+        return loaded
+    return [PageProblem("<file>", f"{name} holds {type(loaded).__name__}, not a list", loaded)]
+
+
 class SlackExportConnector(Connector):
     type = "slack_export"
     native_id = "ts"
@@ -89,31 +99,38 @@ class SlackExportConnector(Connector):
     def _channels(self) -> list[dict]:
         channels = []
         for listing in ("channels.json", "groups.json", "mpims.json", "dms.json"):
-            channels += self.reader.load(listing, []) or []
+            channels += listed_items(self.reader.load(listing, []), listing)
         wanted = set(self.settings.get("channels") or [])
-        return [c for c in channels if not wanted or c.get("id") in wanted or c.get("name") in wanted]
+        return [c for c in channels if not isinstance(c, dict) or not wanted
+                or any(isinstance(c.get(k), str) and c[k] in wanted for k in ("id", "name"))]
 
     def partitions(self) -> list[str]:
-        # "" carries the workspace's users and channels; then one partition per channel.
-        return [""] + [c["id"] for c in self._channels()]
+        # "" carries the workspace's users and channels; then one partition per channel
+        # (a listed channel without an id is an unreadable record of "")
+        return [""] + [c["id"] for c in self._channels()
+                       if isinstance(c, dict) and isinstance(c.get("id"), str)]
 
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         if partition == "":
-            for user in self.reader.load("users.json", []) or []:
-                yield RawRecord("users", user["id"], user, "")
-            for listed in self._channels():
-                yield RawRecord("channels", listed["id"], listed, "")
+            yield from self.take("users", listed_items(self.reader.load("users.json", []), "users.json"),
+                                 lambda user: RawRecord("users", user["id"], user, ""))
+            yield from self.take("channels", self._channels(),
+                                 lambda listed: RawRecord("channels", listed["id"], listed, ""))
             return
-        channel = next(c for c in self._channels() if c["id"] == partition)
-        folder = channel.get("name") or channel["id"]
+        channel = next(c for c in self._channels() if isinstance(c, dict) and c.get("id") == partition)
+        folder = str(channel.get("name") or channel["id"])
         days = sorted(n for n in self.reader.names()
                       if n.startswith(folder + "/") and n.endswith(".json") and n.count("/") == 1)
         for day in days:
-            for message in self.reader.load(day, []) or []:
-                ts = message.get("ts")
-                if epoch_time(ts) not in window:
-                    continue
-                yield RawRecord("messages", f"{partition}:{ts}", message, partition, partition)
+            yield from self.take("messages", listed_items(self.reader.load(day, []), day),
+                                 lambda message: self._message(message, partition, window), partition, partition)
+
+    @staticmethod
+    def _message(message: dict, channel: str, window: Window) -> RawRecord | None:
+        ts = message.get("ts")
+        if epoch_time(ts) not in window:
+            return None
+        return RawRecord("messages", f"{channel}:{ts}", message, channel, channel)
 
     def close(self) -> None:
         if self._reader is not None and self._reader._zip is not None:
