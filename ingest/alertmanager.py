@@ -102,7 +102,9 @@ class AlertmanagerConnector(Connector):
     def _snapshot(self, window: Window) -> Iterator[RawRecord]:
         alerts = self.http.get_json("api/v2/alerts", {"active": "true", "silenced": "true",
                                                       "inhibited": "true"})
-        if not isinstance(alerts, list):
+        if isinstance(alerts, PageProblem):
+            alerts = [alerts]
+        elif not isinstance(alerts, list):
             alerts = [PageProblem("<body>", f"GET /api/v2/alerts returned {type(alerts).__name__}, "
                                   "not a list", alerts)]
         yield from self.take("alerts", alerts, lambda alert: RawRecord("alerts", alert_key(alert), alert, "api")

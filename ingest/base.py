@@ -104,6 +104,12 @@ class Tracked(dict):
         return self._seen(key, dict.pop(self, key, *default))
 
 
+def too_deep(where: str, text: str) -> PageProblem:
+    """A body that is JSON nested deeper than Python reads: one unreadable record, not
+    the source's failure (what could be read of it is kept as text)."""
+    return PageProblem("<body>", f"{where} is JSON nested too deep to read", text[:MAX_SHOWN])
+
+
 @dataclass
 class PageProblem:
     """A page (or a file's document) that holds no list of items where one belongs: it
@@ -117,6 +123,8 @@ class PageProblem:
 def items_of(page: Any, key: str, what: str = "the page") -> list:
     """`page[key]`, the list of items in an API page. Absent or null is no items; a page
     that is not an object, or a `key` that is not a list, is one PageProblem instead."""
+    if isinstance(page, PageProblem):   # a body that could not be read as a page at all
+        return [page]
     if not isinstance(page, dict):
         return [PageProblem("<page>", f"{what} is {_kind(page)}, not an object holding {key}[]", page)]
     items = page.get(key)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 
 import requests
 
+from .base import too_deep
 from .errors import AuthError, RetriesExhausted, SourceError
 
 RESET_HEADERS = ("Retry-After", "ratelimit-reset", "X-RateLimit-Reset", "X-RateLimit-Period-In-Sec")
@@ -96,6 +97,8 @@ class HttpClient:
             return resp.json()
         except ValueError:
             raise SourceError(self.source, f"{path.split('?')[0]} did not return JSON") from None
+        except RecursionError:
+            return too_deep(f"the answer of {path.split('?')[0]}", resp.text)
 
 
 def rate_limit_wait(headers: Mapping[str, str], default: float, now: float | None = None) -> float:

@@ -32,7 +32,7 @@ from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
 
 from . import http
 from .api import ApiConnector
-from .base import RawRecord, Window, items_of
+from .base import RawRecord, Window, items_of, too_deep
 from .errors import AuthError, ConfigError, RetriesExhausted, SourceError
 from .paging import cursor_pages
 from .timefilter import EPOCH, epoch_time, to_epoch_str
@@ -159,6 +159,8 @@ class SlackConnector(ApiConnector):
         except (URLError, OSError) as exc:
             raise RetriesExhausted(self.name, f"connection error ({type(exc).__name__}) after retries",
                                    stream=method) from None
+        except RecursionError:   # JSON nested deeper than Python reads: that page's reject
+            return too_deep(f"the answer of {method}", "")
 
     def _channel_ids(self) -> list[str]:
         """Configured channels as ids; names are looked up once with conversations.list."""
