@@ -76,6 +76,8 @@ class OpsgenieConnector(ApiConnector):
                 created = iso_time(alert.get("createdAt"))
                 last_ms = _millis(created) if created is not None else last_ms
                 alert_id = alert["id"]
+                if not isinstance(alert_id, str):   # two alerts of one odd id are not repeats
+                    raise TypeError(f"the alert id is {type(alert_id).__name__}, not a string")
                 if alert_id in seen or not self._overlaps(window, alert, created):
                     return None
                 record = RawRecord("alerts", alert_id, alert, partition)

@@ -85,11 +85,13 @@ class SlackConnector(ApiConnector):
         def message_record(message: dict) -> RawRecord | None:
             ts = message.get("ts")
             thread = _is_thread_parent(message)
-            fresh = epoch_time(ts) in window and ts not in seen
+            # a repeated ts is the same message on two pages; a ts that is no string names none
+            fresh = epoch_time(ts) in window and not (isinstance(ts, str) and ts in seen)
             if thread:
                 threads.add(ts)
-            if fresh:
+            if fresh and isinstance(ts, str):
                 seen.add(ts)
+            if fresh:
                 return RawRecord("messages", f"{channel}:{ts}", message, channel, channel)
             return None
 
@@ -111,9 +113,10 @@ class SlackConnector(ApiConnector):
 
             def reply_record(reply: dict, thread_ts=thread_ts) -> RawRecord | None:
                 ts = reply.get("ts")
-                if ts == thread_ts or ts in seen or epoch_time(ts) not in window:
+                if ts == thread_ts or (isinstance(ts, str) and ts in seen) or epoch_time(ts) not in window:
                     return None
-                seen.add(ts)
+                if isinstance(ts, str):
+                    seen.add(ts)
                 return RawRecord("replies", f"{channel}:{ts}", reply, channel, channel)
 
             yield from self.take("replies", self._replies(channel, thread_ts, window), reply_record,
