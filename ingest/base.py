@@ -138,8 +138,11 @@ def items_of(page: Any, key: str, what: str = "the page") -> list:
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    for kind, name in ((bool, "a boolean"), (int, "a number"), (float, "a number"), (str, "a string"),
+                       (list, "a list"), (dict, "an object")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
 
 
 def shown(value: Any) -> str:
@@ -152,7 +155,7 @@ def shown(value: Any) -> str:
 
 
 def unreadable_record(stream: str, item: Any, field: str, error: str, partition: str = "",
-                      parent_id: str | None = None) -> RawRecord:
+                      parent_id: str | None = None, id_field: str = "id") -> RawRecord:
     """The raw record kept for an item that could not be taken: the item verbatim (as
     text when even that cannot be written), its stream, the field and the reason.
     normalize rejects it (stage `ingest`), so a re-normalise gives the same reject."""
@@ -163,13 +166,13 @@ def unreadable_record(stream: str, item: Any, field: str, error: str, partition:
     except RECORD_ERRORS:
         payload["text"] = shown(item)
     digest = hashlib.sha256(shown(item).encode("utf-8", "replace")).hexdigest()[:16]
-    return RawRecord(UNREADABLE, f"{stream}:{_hint(item) or digest}", payload, partition, parent_id)
+    return RawRecord(UNREADABLE, f"{stream}:{_hint(item, id_field) or digest}", payload, partition, parent_id)
 
 
-def _hint(item: Any) -> str | None:
-    """The item's own id, when it has one that reads as one."""
+def _hint(item: Any, id_field: str) -> str | None:
+    """The item's own id (the source's id field first), when it has one that reads as one."""
     if isinstance(item, dict):
-        for key in ("id", "key", "ts", "sys_id", "fingerprint"):
+        for key in (id_field, "id", "key", "ts", "sys_id", "fingerprint"):
             value = dict.get(item, key)
             if isinstance(value, (str, int)) and not isinstance(value, bool) and len(str(value)) <= 200:
                 return str(value)
@@ -177,13 +180,13 @@ def _hint(item: Any) -> str | None:
 
 
 def take(stream: str, items: Iterable[Any], build: Callable[[Any], Any], partition: str = "",
-         parent_id: str | None = None) -> Iterator[RawRecord]:
+         parent_id: str | None = None, id_field: str = "id") -> Iterator[RawRecord]:
     """The one guard around taking each record: `build(item)` gives the item's raw
     record(s) (or None: not in the window). Whatever the item holds, an error of its own
     content makes it one `unreadable` record naming the field, and the next item is taken."""
     for item in items:
         if isinstance(item, PageProblem):
-            yield unreadable_record(stream, item.page, item.field, item.reason, partition, parent_id)
+            yield unreadable_record(stream, item.page, item.field, item.reason, partition, parent_id, id_field)
             continue
         tracked = Tracked(item) if item.__class__ is dict else item
         try:
@@ -196,7 +199,7 @@ def take(stream: str, items: Iterable[Any], build: Callable[[Any], Any], partiti
         except RECORD_ERRORS as exc:
             field = tracked.last_field if isinstance(tracked, Tracked) else ""
             yield unreadable_record(stream, item, field or "<item>", _reason(stream, item, exc),
-                                    partition, parent_id)
+                                    partition, parent_id, id_field)
             continue
         yield from records
 
@@ -281,7 +284,7 @@ class Connector(ABC):
     def take(self, stream: str, items: Iterable[Any], build: Callable[[Any], Any], partition: str = "",
              parent_id: str | None = None) -> Iterator[RawRecord]:
         """See take(): every connector's item loop goes through it."""
-        return take(stream, items, build, partition, parent_id)
+        return take(stream, items, build, partition, parent_id, self.native_id.rsplit(".", 1)[-1])
 
     def close(self) -> None:
         pass
