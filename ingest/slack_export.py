@@ -70,6 +70,8 @@ def listed_items(loaded: Any, name: str) -> list:
     place is one unreadable record naming the file."""
     if loaded is None:
         return []
+    if isinstance(loaded, PageProblem):
+        return [loaded]
     if isinstance(loaded, list):
         return loaded
     return [PageProblem("<file>", f"{name} holds {type(loaded).__name__}, not a list", loaded)]
@@ -99,7 +101,7 @@ class SlackExportConnector(Connector):
     def _channels(self) -> list[dict]:
         channels = []
         for listing in ("channels.json", "groups.json", "mpims.json", "dms.json"):
-            channels += listed_items(self.reader.load(listing, []), listing)
+            channels += listed_items(self._member(listing), listing)
         wanted = set(self.settings.get("channels") or [])
         return [c for c in channels if not isinstance(c, dict) or not wanted
                 or any(isinstance(c.get(k), str) and c[k] in wanted for k in ("id", "name"))]
@@ -112,7 +114,7 @@ class SlackExportConnector(Connector):
 
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         if partition == "":
-            yield from self.take("users", listed_items(self.reader.load("users.json", []), "users.json"),
+            yield from self.take("users", listed_items(self._member("users.json"), "users.json"),
                                  lambda user: RawRecord("users", user["id"], user, ""))
             yield from self.take("channels", self._channels(),
                                  lambda listed: RawRecord("channels", listed["id"], listed, ""))
@@ -122,8 +124,18 @@ class SlackExportConnector(Connector):
         days = sorted(n for n in self.reader.names()
                       if n.startswith(folder + "/") and n.endswith(".json") and n.count("/") == 1)
         for day in days:
-            yield from self.take("messages", listed_items(self.reader.load(day, []), day),
+            yield from self.take("messages", listed_items(self._member(day), day),
                                  lambda message: self._message(message, partition, window), partition, partition)
+
+    def _member(self, name: str) -> Any:
+        """A member's JSON; one nested deeper than Python reads, or not UTF-8, is one
+        unreadable record of that member, not the source's failure."""
+        try:
+            return self.reader.load(name, [])
+        except RecursionError:
+            return PageProblem("<file>", f"{name} is JSON nested too deep to read", None)
+        except UnicodeDecodeError as exc:
+            return PageProblem("<file>", f"{name} is not UTF-8 (byte {exc.start})", None)
 
     @staticmethod
     def _message(message: dict, channel: str, window: Window) -> RawRecord | None:

@@ -220,3 +220,16 @@ def test_a_file_of_arbitrary_bytes_through_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     raw = assert_accounted(tmp_path, config, [])
     assert raw.num_rows == 4 == len(_rejects(tmp_path))
+
+
+@pytest.mark.parametrize("day", [DEEP.encode(), b'[{"type": "message", "text": "caf\xe9", "ts": "1760450001.000100"}]'])
+def test_a_slack_export_day_file_nested_too_deep_or_not_utf8_is_one_reject(tmp_path, day):
+    shape = SHAPES["slack_export"]
+    entry = shape.write(tmp_path / "pages", {ANCHOR: [shape.records[ANCHOR](0, "MARK-0")]})
+    (tmp_path / "pages" / "inc-robust" / "2025-10-15.json").write_bytes(day)
+    result, config = run_ingest(tmp_path, entry)
+    assert result.exit_code == 0, result.output
+    [reject] = _rejects(tmp_path)
+    assert (reject["source"], reject["stage"], reject["field"]) == ("archive", "ingest", "<file>")
+    assert reject["reason"].startswith("inc-robust/2025-10-15.json is ")
+    assert_accounted(tmp_path, config, ["MARK-0"], shape.entity_streams)
