@@ -25,6 +25,8 @@ from contract.unreadable import MAX_SHOWN, UNREADABLE
 RECORD_ERRORS = (TypeError, ValueError, LookupError, AttributeError, RecursionError, UnicodeError,
                  OverflowError)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# json.dumps with options builds an encoder per call; one serves every record
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,16 @@ class RawRecord:
     payload: Mapping[str, Any]
     partition: str = ""    # cursor partition: channel, service, project
     parent_id: str | None = None
+    _json: str | None = field(default=None, repr=False, compare=False)
 
     def payload_json(self) -> str:
         """The payload as stored in raw: verbatim JSON, except that a lone surrogate (an
-        escaped "\\ud800", which UTF-8 cannot hold) is stored as U+FFFD."""
-        text = json.dumps(self.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+        escaped "\\ud800", which UTF-8 cannot hold) is stored as U+FFFD. Written once: the
+        guard that takes the record writes it, the raw writer reuses it."""
+        if self._json is None:
+            text = _ENCODER.encode(self.payload)
+            self._json = _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+        return self._json
 
 
 def without_surrogates(value: Any) -> Any:
@@ -71,9 +77,8 @@ def without_surrogates(value: Any) -> Any:
 
 
 class Tracked(dict):
-    """An API item or file row as the connector reads it: a plain dict (it is stored
-    verbatim) that remembers the last field read, dotted (`fields.updated`), so that a
-    value of the wrong type names its field when taking the record fails."""
+    """An item that failed to be taken, taken again as a copy that remembers the last
+    field read, dotted (`fields.updated`): the field a value of the wrong type is in."""
 
     __slots__ = ("_path", "_last")
 
@@ -188,27 +193,47 @@ def take(stream: str, items: Iterable[Any], build: Callable[[Any], Any], partiti
         if isinstance(item, PageProblem):
             yield unreadable_record(stream, item.page, item.field, item.reason, partition, parent_id, id_field)
             continue
-        tracked = Tracked(item) if item.__class__ is dict else item
         try:
-            out = build(tracked)
+            out = build(item)
             records = () if out is None else (out,) if isinstance(out, RawRecord) else tuple(out)
+        except RECORD_ERRORS as exc:
+            yield unreadable_record(stream, item, _failing_field(build, item), _reason(stream, item, exc),
+                                    partition, parent_id, id_field)
+            continue
+        try:
             for record in records:
                 record.payload_json()     # a payload the raw writer could not store fails here
                 record.native_id = _id_text(record.native_id)
                 record.parent_id = None if record.parent_id is None else _id_text(record.parent_id)
         except RECORD_ERRORS as exc:
-            field = tracked.last_field if isinstance(tracked, Tracked) else ""
-            yield unreadable_record(stream, item, field or "<item>", _reason(stream, item, exc),
-                                    partition, parent_id, id_field)
+            field = id_field if isinstance(exc, _NoId) else "<item>"
+            yield unreadable_record(stream, item, field, _reason(stream, item, exc), partition, parent_id, id_field)
             continue
         yield from records
+
+
+def _failing_field(build: Callable[[Any], Any], item: Any) -> str:
+    """The field `build` was reading when it failed: found by taking the item again, this
+    time through a Tracked copy (only for an item that failed: the copy costs)."""
+    if item.__class__ is not dict:
+        return "<item>"
+    tracked = Tracked(item)
+    try:
+        build(tracked)
+    except RECORD_ERRORS:
+        return tracked.last_field or "<item>"
+    return "<item>"
 
 
 def _id_text(value: Any) -> str:
     """An id as raw stores it: a string; a number as its digits; an object is no id."""
     if isinstance(value, (str, int, float)):
         return str(value)
-    raise TypeError(f"an id is {_kind(value)}, not a string")
+    raise _NoId(f"an id is {_kind(value)}, not a string")
+
+
+class _NoId(TypeError):
+    pass
 
 
 def _reason(stream: str, item: Any, exc: BaseException) -> str:

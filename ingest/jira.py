@@ -110,8 +110,9 @@ class JiraConnector(ApiConnector):
                 if window.since is not None and updated is not None and updated < window.since:
                     return None  # the widened JQL's margin: nothing of it lies in the window
                 key = issue["key"]
-                histories = (issue.pop("changelog", None) or {}).get("histories")
-                record = (RawRecord("issues", key, issue, partition, None)
+                histories = (issue.get("changelog") or {}).get("histories")
+                snapshot = {k: v for k, v in issue.items() if k != "changelog"}   # the item stays whole
+                record = (RawRecord("issues", key, snapshot, partition, None)
                           if iso_time(fields.get("created")) in window or updated in window else None)
                 if isinstance(key, str) and key and "/" not in key:   # a key that names a path
                     children.append((key, histories))
