@@ -18,7 +18,8 @@ from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
 from correlate.event_files import EventFiles
 from correlate.seed import parse_seed
-from ingest.base import Connector, RawRecord, SourceSettings, Window
+from ingest.base import (RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window, unreadable_record,
+                         without_surrogates)
 from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
 from normalize.schema import RAW_SCHEMA
@@ -114,6 +115,12 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
             except SourceError as exc:
                 res.error = str(exc)
                 log.error("%s", exc)
+            except RECORD_ERRORS as exc:
+                # Not a record's content (the guard takes those): still this source's failure
+                # alone, one line naming it; the other sources run on.
+                res.error = (f"source {settings.name}: could not read a page: {type(exc).__name__}: "
+                             f"{str(exc)[:200]}")
+                log.error("%s", res.error)
             try:
                 # the nightly job checks every file of the source it may read; a damaged
                 # events or rejects file is set aside and the source normalised again whole
@@ -205,16 +212,31 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
 def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,
                batch: list[RawRecord], meta: dict[bytes, bytes] | None = None):
     now = datetime.now(timezone.utc)
-    payload = redact_json if "raw" in (settings.options.get("redact") or ()) else str   # raw is verbatim unless asked
-    table = pa.Table.from_pylist([{
-        "run_id": run_id, "source": settings.name, "source_type": settings.type, "stream": r.stream,
-        "partition": r.partition, "native_id": str(r.native_id), "parent_id": r.parent_id,
-        "payload": payload(r.payload_json()), "fetched_at": now} for r in batch], schema=RAW_SCHEMA)
+    redact_raw = "raw" in (settings.options.get("redact") or ())   # raw is verbatim unless asked
+    rows = [_raw_row(settings, run_id, r, now, redact_raw) for r in batch]
+    try:
+        table = pa.Table.from_pylist(rows, schema=RAW_SCHEMA)
+    except UnicodeEncodeError:   # a lone surrogate in an id: stored as U+FFFD, as in payloads
+        table = pa.Table.from_pylist([without_surrogates(row) for row in rows], schema=RAW_SCHEMA)
     if meta:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
     part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
     path = lake.raw_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}-{part}-{seq:05d}.parquet"
     return lake.write_parquet(table, path)
+
+
+def _raw_row(settings: SourceSettings, run_id: str, r: RawRecord, now: datetime, redact_raw: bool) -> dict:
+    """One raw row; a record whose payload cannot be stored (nested too deep for JSON) is
+    stored as an unreadable record instead: the raw writer never fails on a record."""
+    try:
+        payload = r.payload_json()
+    except RECORD_ERRORS as exc:
+        r = unreadable_record(r.stream, r.payload, "<item>", f"{r.stream} item cannot be stored: "
+                              f"{type(exc).__name__}", r.partition, r.parent_id)
+        payload = r.payload_json()
+    return {"run_id": run_id, "source": settings.name, "source_type": settings.type, "stream": r.stream,
+            "partition": r.partition, "native_id": str(r.native_id), "parent_id": r.parent_id,
+            "payload": redact_json(payload) if redact_raw else payload, "fetched_at": now}
 
 
 def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run_id: str,

@@ -20,6 +20,7 @@ import requests
 
 from contract.secrets import snippet
 
+from .base import too_deep
 from .errors import AuthError, RetriesExhausted, SourceError
 
 RESET_HEADERS = ("Retry-After", "ratelimit-reset", "X-RateLimit-Reset", "X-RateLimit-Period-In-Sec")
@@ -107,6 +108,8 @@ class HttpClient:
             return resp.json()
         except ValueError:
             raise self.not_json(resp, path) from None
+        except RecursionError:
+            return too_deep(f"the answer of {path.split('?')[0]}", resp.text)
 
     def not_json(self, resp: requests.Response, path: str) -> SourceError:
         """A 2xx answer that is not JSON (often a proxy's or SSO login page): its type and the

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from .base import too_deep
 from .errors import PaginationError
 from .http import HttpClient
 
@@ -102,10 +103,13 @@ def start_at_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
         page = client.get_json(path, {**params, "startAt": start, "maxResults": page_size})
         repeats.check_page(page)
         yield page
-        items = page.get(items_key) or []
+        if not isinstance(page, dict):
+            return   # no list to page through: the page's own reject says why (items_of)
+        items = page.get(items_key)
+        items = items if isinstance(items, list) else []
         start += len(items)
         total = page.get("total")
-        if page.get("isLast") is True or not items or (total is not None and start >= total):
+        if page.get("isLast") is True or not items or (isinstance(total, int) and start >= total):
             return
     raise PaginationError(client.source, f"more than {MAX_PAGES} pages", stream=path)
 
@@ -125,6 +129,8 @@ def next_link_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
             page = resp.json()
         except ValueError:
             raise client.not_json(resp, path) from None
+        except RecursionError:
+            page = too_deep(f"the answer of {path}", resp.text)
         repeats.check_page(page)
         yield page
         link = next_link(resp, page)

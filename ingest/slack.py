@@ -35,7 +35,7 @@ from contract.secrets import snippet
 
 from . import http
 from .api import ApiConnector
-from .base import RawRecord, Window
+from .base import RawRecord, Window, items_of, too_deep
 from .errors import AuthError, ConfigError, RetriesExhausted, SourceError
 from .paging import cursor_pages
 from .timefilter import EPOCH, epoch_time, to_epoch_str
@@ -88,47 +88,68 @@ class SlackConnector(ApiConnector):
         channel = partition
         seen: set[str] = set()
         threads: set[str] = set()
-        for message in self._history(channel, window.since, window.until):
+
+        def message_record(message: dict) -> RawRecord | None:
             ts = message.get("ts")
-            if epoch_time(ts) in window and ts not in seen:
-                seen.add(ts)
-                yield RawRecord("messages", f"{channel}:{ts}", message, channel, channel)
-            if _is_thread_parent(message):
+            thread = _is_thread_parent(message)
+            # a repeated ts is the same message on two pages; a ts that is no string names none
+            fresh = epoch_time(ts) in window and not (isinstance(ts, str) and ts in seen)
+            if thread:
                 threads.add(ts)
+            if fresh and isinstance(ts, str):
+                seen.add(ts)
+            if fresh:
+                return RawRecord("messages", f"{channel}:{ts}", message, channel, channel)
+            return None
+
+        yield from self.take("messages", self._history(channel, window.since, window.until), message_record,
+                             channel, channel)
         if window.since is not None:
             lookback = self._lookback()
-            for message in self._history(channel, window.since - lookback, window.since):
+
+            def old_thread(message: dict) -> None:
                 latest = epoch_time(message.get("latest_reply"))
                 if _is_thread_parent(message) and latest is not None and latest >= window.since:
                     threads.add(message["ts"])
-        for thread_ts in sorted(threads, key=lambda t: epoch_time(t) or EPOCH):   # unplaceable first
-            for reply in self._replies(channel, thread_ts, window):
+
+            # messages before the window were taken by an earlier run: only their threads count
+            for _ in self.take("messages", self._history(channel, window.since - lookback, window.since),
+                               old_thread):
+                pass
+        for thread_ts in sorted(threads, key=_thread_order):
+
+            def reply_record(reply: dict, thread_ts=thread_ts) -> RawRecord | None:
                 ts = reply.get("ts")
-                if ts == thread_ts or ts in seen or epoch_time(ts) not in window:
-                    continue
-                seen.add(ts)
-                yield RawRecord("replies", f"{channel}:{ts}", reply, channel, channel)
+                if ts == thread_ts or (isinstance(ts, str) and ts in seen) or epoch_time(ts) not in window:
+                    return None
+                if isinstance(ts, str):
+                    seen.add(ts)
+                return RawRecord("replies", f"{channel}:{ts}", reply, channel, channel)
+
+            yield from self.take("replies", self._replies(channel, thread_ts, window), reply_record,
+                                 channel, channel)
 
     def _context(self) -> Iterator[RawRecord]:
         for page in self._pages("users.list", {}, "users.list"):
-            for user in page.get("members") or []:
-                yield RawRecord("users", user["id"], user, "")
+            yield from self.take("users", items_of(page, "members"),
+                                 lambda user: RawRecord("users", user["id"], user, ""))
         for channel in self._channel_ids():
             for page in self._pages("conversations.info", {"channel": channel},
                                     f"{channel}/conversations.info"):
-                info = page.get("channel") or {}
-                yield RawRecord("channels", info.get("id", channel), info, "")
+                info = [page.get("channel") or {}] if isinstance(page, dict) else items_of(page, "channel")
+                yield from self.take("channels", info, lambda info, channel=channel: RawRecord(
+                    "channels", info.get("id", channel), info, ""))
 
     def _history(self, channel: str, since, until) -> Iterator[dict]:
         params = {"channel": channel, **_bounds(since, until)}
         for page in self._pages("conversations.history", params, f"{channel}/conversations.history"):
-            yield from page.get("messages") or []
+            yield from items_of(page, "messages")
 
     def _replies(self, channel: str, thread_ts: str, window: Window) -> Iterator[dict]:
         params = {"channel": channel, "ts": thread_ts, **_bounds(window.since, window.until)}
         for page in self._pages("conversations.replies", params,
                                 f"{channel}/conversations.replies/{thread_ts}"):
-            yield from page.get("messages") or []
+            yield from items_of(page, "messages")
 
     def _pages(self, method: str, params: dict, recorded_as: str) -> Iterator[dict]:
         """Every page of one method: saved pages under `path:`, or the live API by cursor."""
@@ -154,6 +175,8 @@ class SlackConnector(ApiConnector):
             where = f"channel {params['channel']}" if params.get("channel") else None
             raise SourceError(self.name, f"the answer is not complete JSON ({_json_problem(exc)}): "
                               "cut short or damaged on the way", stream=method, page=where) from None
+        except RecursionError:   # JSON nested deeper than Python reads: that page's reject
+            return too_deep(f"the answer of {method}", "")
 
     def _channel_ids(self) -> list[str]:
         """Configured channels as ids; names are looked up once with conversations.list."""
@@ -172,8 +195,9 @@ class SlackConnector(ApiConnector):
         by_name: dict[str, str] = {}
         params = {"types": "public_channel,private_channel", "exclude_archived": "false"}
         for page in self._pages("conversations.list", params, "conversations.list"):
-            for channel in page.get("channels") or []:
-                by_name[channel.get("name", "")] = channel["id"]
+            for channel in items_of(page, "channels"):
+                if isinstance(channel, dict) and isinstance(channel.get("id"), str):
+                    by_name[str(channel.get("name", ""))] = channel["id"]
         ids = []
         for item in wanted:
             name = item.lstrip("#")
@@ -193,6 +217,13 @@ class SlackConnector(ApiConnector):
         return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
 
 
+def _thread_order(ts: Any):
+    try:
+        return epoch_time(ts) or EPOCH
+    except OverflowError:
+        return EPOCH
+
+
 def _is_thread_parent(message: dict) -> bool:
     ts = message.get("ts")
     return bool(ts and message.get("thread_ts") == ts and (message.get("reply_count") or 0) > 0)
@@ -208,8 +239,10 @@ def _bounds(since, until) -> dict[str, Any]:
     return params
 
 
-def _next_cursor(page: dict) -> str | None:
-    return (page.get("response_metadata") or {}).get("next_cursor") or None
+def _next_cursor(page: Any) -> str | None:
+    meta = page.get("response_metadata") if isinstance(page, dict) else None
+    cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
+    return cursor if isinstance(cursor, str) and cursor else None
 
 
 def _json_problem(exc: ValueError) -> str:

@@ -19,6 +19,8 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping
 
+from contract.unreadable import UNREADABLE
+
 from .base import Connector, RawRecord, Window
 from .errors import ConfigError, SourceError
 from .timefilter import epoch_time
@@ -39,8 +41,8 @@ class MemberError(Exception):
 
 def unreadable(member: str, reason: str, partition: str = "") -> RawRecord:
     """The record normalize rejects for a member that was skipped: its name and why."""
-    return RawRecord("unreadable", member, {"where": member, "file": member, "error": reason},
-                     partition, member)
+    return RawRecord(UNREADABLE, member, {"stream": "members", "field": "member", "where": member,
+                                          "file": member, "error": reason}, partition, member)
 
 
 def _unsafe(name: str) -> bool:
@@ -155,8 +157,10 @@ class ExportReader:
         try:
             return json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else f"not UTF-8 (byte {exc.start})"
             raise MemberError(key, f"not valid JSON: {why}") from None
+        except RecursionError:
+            raise MemberError(key, "JSON nested too deep to read") from None
 
     def _read(self, key: str) -> bytes:
         """At most the cap: whatever the header said, reading stops past it."""
@@ -237,7 +241,8 @@ class SlackExportConnector(Connector):
                             f"{self.reader.member(listing)}#{i}", "a channel without an id"))
             self._listed = channels
         wanted = set(self.settings.get("channels") or [])
-        return [c for c in self._listed if not wanted or c.get("id") in wanted or c.get("name") in wanted]
+        return [c for c in self._listed if not wanted
+                or any(isinstance(c.get(k), str) and c[k] in wanted for k in ("id", "name"))]
 
     def partitions(self) -> list[str]:
         # "" carries the workspace's users and channels (and the members that were skipped);
@@ -249,9 +254,9 @@ class SlackExportConnector(Connector):
             yield from self._workspace()
             return
         channel = next(c for c in self._channels() if c["id"] == partition)
-        folder = channel.get("name") or channel["id"]
-        days = [n for n in self.reader.names()
-                if n.startswith(folder + "/") and n.endswith(".json") and n.count("/") == 1]
+        folder = str(channel.get("name") or channel["id"])
+        days = sorted(n for n in self.reader.names()
+                      if n.startswith(folder + "/") and n.endswith(".json") and n.count("/") == 1)
         for day in days:
             problems: list[RawRecord] = []
             messages = self._load(day, partition, problems)
@@ -259,14 +264,15 @@ class SlackExportConnector(Connector):
                 problems.append(unreadable(self.reader.member(day), "not a JSON array of messages", partition))
                 messages = None
             yield from problems
-            for i, message in enumerate(messages or []):
-                if not isinstance(message, dict):
-                    yield unreadable(f"{self.reader.member(day)}#{i}", "not a JSON object", partition)
-                    continue
-                ts = message.get("ts")
-                if epoch_time(ts) not in window:
-                    continue
-                yield RawRecord("messages", f"{partition}:{ts}", message, partition, partition)
+            yield from self.take("messages", messages or [],
+                                 lambda message: self._message(message, partition, window), partition, partition)
+
+    @staticmethod
+    def _message(message: dict, channel: str, window: Window) -> RawRecord | None:
+        ts = message.get("ts")
+        if epoch_time(ts) not in window:
+            return None
+        return RawRecord("messages", f"{channel}:{ts}", message, channel, channel)
 
     def _workspace(self) -> Iterator[RawRecord]:
         """Users, channels, and every member skipped (reported by each run that reads the export)."""
@@ -274,13 +280,12 @@ class SlackExportConnector(Connector):
         users = self._load("users.json", "", problems)
         for i, user in enumerate(users if isinstance(users, list) else []):
             if isinstance(user, dict) and isinstance(user.get("id"), str) and user["id"]:
-                yield RawRecord("users", user["id"], user, "")
+                yield from self.take("users", [user], lambda user: RawRecord("users", user["id"], user, ""))
             else:
                 problems.append(unreadable(f"{self.reader.member('users.json')}#{i}", "a user without an id"))
         if users is not None and not isinstance(users, list):
             problems.append(unreadable(self.reader.member("users.json"), "not a JSON array"))
-        for listed in self._channels():
-            yield RawRecord("channels", listed["id"], listed, "")
+        yield from self.take("channels", self._channels(), lambda listed: RawRecord("channels", listed["id"], listed, ""))
         for member, why in self.reader.problems.items():
             yield unreadable(member, why)
         yield from self._listing_problems

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import Context
+from ..mappers.slack import _name, _object, _text
 from .frame import register_raw, split
 from .strict import parse_strict
 from .sql import (ODD_TEXT, OTHER_ENTITY, odd_ref_text_sql, cut_line_sql, first_line_sql, html_unescape_sql, lit,
@@ -37,17 +38,18 @@ _MAPPER_SUBTYPES = "('file_comment', 'bot_add', 'bot_remove')"
 def _users(ctx: Context) -> pa.Table:
     rows = []
     for uid, user in (ctx.entities.get("users") or {}).items():
-        profile = user.get("profile") or {}
-        name = (user.get("real_name") or profile.get("real_name") or profile.get("display_name")
-                or user.get("name") or None)
-        rows.append({"id": uid, "name": name, "email": profile.get("email") or None,
+        if not isinstance(user, dict):
+            continue
+        profile = _object(user.get("profile"))
+        rows.append({"id": uid, "name": _name(user), "email": _text(profile.get("email")),
                      "is_bot": bool(user.get("is_bot"))})
     return pa.Table.from_pylist(rows, schema=pa.schema([("id", pa.string()), ("name", pa.string()),
                                                          ("email", pa.string()), ("is_bot", pa.bool_())]))
 
 
 def _channels(ctx: Context) -> pa.Table:
-    rows = [{"id": cid, "name": c.get("name")} for cid, c in (ctx.entities.get("channels") or {}).items()]
+    rows = [{"id": cid, "name": _text(c.get("name"))} for cid, c in (ctx.entities.get("channels") or {}).items()
+            if isinstance(c, dict)]
     return pa.Table.from_pylist(rows, schema=pa.schema([("id", pa.string()), ("name", pa.string())]))
 
 

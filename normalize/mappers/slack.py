@@ -47,7 +47,7 @@ class SlackMapper(Mapper):
         if kind is None:
             thread_ts = payload.get("thread_ts")
             kind = "chat.reply" if thread_ts and thread_ts != ts else "chat.message"
-        email = (user.get("profile") or {}).get("email")
+        email = _text(_object(user.get("profile")).get("email"))
         return [{
             "kind": kind,
             "ts_raw": ts,
@@ -62,7 +62,7 @@ class SlackMapper(Mapper):
             "refs": [f"slack:{channel}"] + ctx.refs.find(raw_text, _attachment_text(payload)),
             "url": _permalink(ctx.spec.options.get("workspace_url"), channel, ts),
             "native_id": f"{channel}:{ts}",
-            "attrs": {"channel": channel, "channel_name": (ctx.entity("channels", channel) or {}).get("name"),
+            "attrs": {"channel": channel, "channel_name": _text((ctx.entity("channels", channel) or {}).get("name")),
                       "thread_ts": payload.get("thread_ts"), "subtype": subtype},
         }]
 
@@ -74,8 +74,20 @@ class SlackExportMapper(SlackMapper):
 def _name(user: Mapping[str, Any] | None) -> str | None:
     if not user:
         return None
-    profile = user.get("profile") or {}
-    return user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user.get("name")
+    profile = _object(user.get("profile"))
+    return (_text(user.get("real_name")) or _text(profile.get("real_name")) or _text(profile.get("display_name"))
+            or _text(user.get("name")))
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    """A user's or channel's nested object; anything else in its place reads as empty."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    """A name or e-mail of a user or channel (context records): only a non-empty string
+    names anyone; another value in its place names no one (the vectorised path reads the same)."""
+    return value if isinstance(value, str) and value else None
 
 
 def author(payload: Mapping[str, Any]) -> str | None:
