@@ -98,7 +98,7 @@ class GrafanaConnector(ApiConnector):
             return
         for row in rows:
             # a row that is no object, or whose time cannot be placed, is kept (a reject), once
-            at = record_time(row.get("time"), self.time_format) if isinstance(row, dict) else None
+            at = record_time(row.get("time"), self.time_format, strict=False) if isinstance(row, dict) else None
             if at is None:
                 key = json.dumps(row, sort_keys=True, default=repr)
                 if key not in unplaced:

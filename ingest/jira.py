@@ -189,8 +189,8 @@ class JiraConnector(ApiConnector):
         if not issue:
             raise SourceError(self.name, f"issue {native_id} not found")
         fields = issue.get("fields") or {}
-        return Window(iso_time(fields.get("created")),
-                      iso_time(fields.get("resolutiondate") or fields.get("updated")))
+        return Window(iso_time(fields.get("created"), strict=False),
+                      iso_time(fields.get("resolutiondate") or fields.get("updated"), strict=False))
 
     def _paged(self, endpoint: str, items_key: str, params: dict) -> Iterator[dict]:
         paginate = lambda c, p, q: start_at_pages(  # noqa: E731

@@ -145,9 +145,9 @@ class OpsgenieConnector(ApiConnector):
             alert = self.http.get_json(f"v2/alerts/{native_id}", {"identifierType": "id"}).get("data")
         if not alert:
             raise SourceError(self.name, f"alert {native_id} not found")
-        start = iso_time(alert.get("createdAt"))
+        start = iso_time(alert.get("createdAt"), strict=False)
         close_ms = (alert.get("report") or {}).get("closeTime")
         if start is not None and isinstance(close_ms, (int, float)):
             return Window(start, start + timedelta(milliseconds=close_ms))
-        end = iso_time(alert.get("updatedAt")) if alert.get("status") == "closed" else None
+        end = iso_time(alert.get("updatedAt"), strict=False) if alert.get("status") == "closed" else None
         return Window(start, end)

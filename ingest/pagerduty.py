@@ -165,8 +165,8 @@ class PagerDutyConnector(ApiConnector):
             incident = self.http.get_json(f"incidents/{native_id}", {"time_zone": "UTC"}).get("incident")
         if incident is None:
             raise SourceError(self.name, f"incident {native_id} not found")
-        start = iso_time(incident.get("created_at"))
-        end = iso_time(incident.get("resolved_at") or incident.get("last_status_change_at"))
+        start = iso_time(incident.get("created_at"), strict=False)
+        end = iso_time(incident.get("resolved_at") or incident.get("last_status_change_at"), strict=False)
         return Window(start, end)
 
 

@@ -148,8 +148,9 @@ class ServiceNowConnector(ApiConnector):
         incident = self._find(native_id)
         if incident is None:
             raise SourceError(self.name, f"incident {native_id} not found")
-        start = local_time(incident.get("opened_at") or incident.get("sys_created_on"), self.zone)
-        end = local_time(incident.get("resolved_at") or incident.get("closed_at"), self.zone)
+        start = local_time(incident.get("opened_at") or incident.get("sys_created_on"), self.zone,
+                           strict=False)
+        end = local_time(incident.get("resolved_at") or incident.get("closed_at"), self.zone, strict=False)
         return Window(start, end)
 
 

@@ -218,10 +218,7 @@ class SlackConnector(ApiConnector):
 
 
 def _thread_order(ts: Any):
-    try:
-        return epoch_time(ts) or EPOCH
-    except OverflowError:
-        return EPOCH
+    return epoch_time(ts, strict=False) or EPOCH
 
 
 def _is_thread_parent(message: dict) -> bool:

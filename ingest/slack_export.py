@@ -39,10 +39,16 @@ class MemberError(Exception):
         super().__init__(f"{member}: {reason}")
 
 
-def unreadable(member: str, reason: str, partition: str = "") -> RawRecord:
-    """The record normalize rejects for a member that was skipped: its name and why."""
-    return RawRecord(UNREADABLE, member, {"stream": "members", "field": "member", "where": member,
-                                          "file": member, "error": reason}, partition, member)
+_NO_ITEM = object()
+
+
+def unreadable(member: str, reason: str, partition: str = "", item: Any = _NO_ITEM) -> RawRecord:
+    """The record normalize rejects for a member (or an item of one) that was skipped: its
+    name, why, and the item verbatim when there is one."""
+    payload = {"stream": "members", "field": "member", "where": member, "file": member, "error": reason}
+    if item is not _NO_ITEM:
+        payload["item"] = item
+    return RawRecord(UNREADABLE, member, payload, partition, member)
 
 
 def _unsafe(name: str) -> bool:
@@ -238,7 +244,7 @@ class SlackExportConnector(Connector):
                         channels.append(channel)
                     else:
                         self._listing_problems.append(unreadable(
-                            f"{self.reader.member(listing)}#{i}", "a channel without an id"))
+                            f"{self.reader.member(listing)}#{i}", "a channel without an id", item=channel))
             self._listed = channels
         wanted = set(self.settings.get("channels") or [])
         return [c for c in self._listed if not wanted
@@ -282,7 +288,8 @@ class SlackExportConnector(Connector):
             if isinstance(user, dict) and isinstance(user.get("id"), str) and user["id"]:
                 yield from self.take("users", [user], lambda user: RawRecord("users", user["id"], user, ""))
             else:
-                problems.append(unreadable(f"{self.reader.member('users.json')}#{i}", "a user without an id"))
+                problems.append(unreadable(f"{self.reader.member('users.json')}#{i}", "a user without an id",
+                                           item=user))
         if users is not None and not isinstance(users, list):
             problems.append(unreadable(self.reader.member("users.json"), "not a JSON array"))
         yield from self.take("channels", self._channels(), lambda listed: RawRecord("channels", listed["id"], listed, ""))

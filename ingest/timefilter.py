@@ -5,35 +5,44 @@ whether a record falls inside the window being fetched. They read through the on
 parser both stages share (`contract.times`), so a value normalize would reject (no full
 date, an offset of 24 h or more, outside 1900-2200, an epoch in the wrong unit) is None
 here: a time that cannot be placed, which `Window` keeps so that normalize rejects it
-with its reason. Nothing raises, whatever the record holds.
+with its reason. A value of the wrong JSON type for its format (a number where an ISO 8601
+string belongs, a boolean, an object) is not a time at all: inside a connector's guard
+(`take`) it raises TypeError, which makes the record a reject naming the field; callers
+outside a guard (seed windows, ordering) pass strict=False and get None.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from contract.times import EPOCH, parse_time
+from contract.times import EPOCH, parse_time, shown
 
 
-def record_time(value: Any, fmt: str, zone: str | None = None) -> datetime | None:
+_TEXT_FORMATS = ("iso8601", "naive", "rfc2822")
+
+
+def record_time(value: Any, fmt: str, zone: str | None = None, *, strict: bool = True) -> datetime | None:
     """`value` in the declared format as an aware UTC datetime; None if it cannot be placed."""
+    if strict and (isinstance(value, (bool, dict, list))
+                   or (fmt in _TEXT_FORMATS and isinstance(value, (int, float)))):
+        raise TypeError(f"a {fmt} time cannot be {type(value).__name__} {shown(value)[:40]}")
     return parse_time(value, fmt, zone).ts
 
 
-def iso_time(value: Any) -> datetime | None:
+def iso_time(value: Any, *, strict: bool = True) -> datetime | None:
     """An ISO 8601 time with an offset (None if absent, naive or unplaceable)."""
-    return record_time(value, "iso8601")
+    return record_time(value, "iso8601", strict=strict)
 
 
-def local_time(value: Any, zone: str, fmt: str = "naive") -> datetime | None:
+def local_time(value: Any, zone: str, fmt: str = "naive", *, strict: bool = True) -> datetime | None:
     """A time in `fmt` whose naive values are wall time in `zone` (ServiceNow, CSV notes),
     the earlier instant in a DST overlap, as normalize resolves it."""
-    return record_time(value, fmt, zone)
+    return record_time(value, fmt, zone, strict=strict)
 
 
-def epoch_time(value: Any) -> datetime | None:
+def epoch_time(value: Any, *, strict: bool = True) -> datetime | None:
     """Epoch seconds, or Slack's "seconds.micros", exact to the microsecond."""
-    return record_time(value, "slack_ts")
+    return record_time(value, "slack_ts", strict=strict)
 
 
 def to_epoch_str(dt: datetime) -> str:

@@ -184,8 +184,10 @@ def _reject_unreadable(rejects: _Rejects, native_id: str | None, payload_text: s
         reason = f"{payload.get('file')} line {payload.get('line')}: {payload.get('error') or 'unreadable'}"
         rejects.add(native_id, str(field or "line"), reason, payload_text, stage="ingest")
         return
-    rejects.add(native_id, str(field or "<item>"), str(payload.get("error") or "unreadable"), payload_text,
-                stage="ingest")
+    reason = str(payload.get("error") or "unreadable")
+    if payload.get("where"):       # a member of an export: named first, as a file line is
+        reason = f"{payload['where']}: {reason}"
+    rejects.add(native_id, str(field or "<item>"), reason, payload_text, stage="ingest")
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -21,8 +21,6 @@ class SlackMapper(Mapper):
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
-        if stream == "unreadable":   # a member of an export that was skipped (ingest/slack_export.py)
-            raise RecordError("member", f"{payload.get('where') or parent_id}: {payload.get('error') or 'unreadable'}")
         if stream not in ("messages", "replies"):
             return super().map(stream, payload, parent_id, ctx)
         channel = parent_id or payload.get("channel")
