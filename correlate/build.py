@@ -2,7 +2,9 @@
 
 Runs against any DuckDB connection that has an `events` relation (an in-memory one over
 the lake's Parquet, so the catalog's write lock is not held while it computes) and returns
-Arrow tables shaped like the catalog's incident tables.
+Arrow tables shaped like the catalog's incident tables. Their text is redacted as the
+exports are (contract.secrets): analysts read these tables, and the catalog and the lake's
+`tables/` are shared more widely than the raw lake.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 import pyarrow as pa
+
+from contract.secrets import redact_value
 
 from . import tables
 from .actions import action_items
@@ -23,6 +27,11 @@ from .milestones import MILESTONES, find_milestones, metrics
 from .responders import escalations, responders
 from .rows import timeline_rows
 from .seed import parse_seed
+
+
+# Identifiers kept exactly as they are: the catalog joins on them.
+VERBATIM = frozenset({"incident_id", "seed", "event_id", "event_ids", "before_event_id", "after_event_id",
+                      "refs", "origin"})
 
 
 @dataclass
@@ -66,7 +75,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
     seq_of = {eid: r["seq"] for r in rows for eid in r["event_ids"]}
 
     def table(spec: tables.Table, items: list[dict]) -> pa.Table:
-        return pa.Table.from_pylist([{"incident_id": seed, **item} for item in items],
+        return pa.Table.from_pylist([{"incident_id": seed, **_redacted(item)} for item in items],
                                     schema=spec.arrow_schema())
 
     return {
@@ -85,6 +94,11 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
         "action_items": table(tables.ACTION_ITEMS, action_items(events, found.seed_ref, detected)),
         "incident_links": table(tables.INCIDENT_LINKS, [asdict(link) for link in found.links]),
     }
+
+
+def _redacted(row: dict) -> dict:
+    """A row with the secrets in its text replaced (contract.secrets), its ids untouched."""
+    return {k: v if k in VERBATIM else redact_value(v) for k, v in row.items()}
 
 
 def _mark(marks: dict, name: str) -> tuple[datetime, str] | None:

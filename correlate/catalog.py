@@ -82,10 +82,17 @@ def _events_over(source: str | None, ts_between: tuple[datetime, datetime] | Non
             f"ORDER BY ingested_at DESC) = 1")
 
 
+# One row per rejected record and problem, as compaction keeps them: a record fetched
+# again (a backfill's overlap, a re-run ingest, a recorded source read whole every run) and
+# refused for the same reason is one reject, the newest rejection winning.
+REJECT_KEY = "source, stage, native_id, field, reason, md5(coalesce(record, ''))"
+
+
 def _rejects_over(source: str | None) -> str:
     if source is None:
         return _empty_select(REJECT_SCHEMA)
-    return f"SELECT * EXCLUDE (date) FROM {source}"
+    return (f"SELECT * EXCLUDE (date) FROM {source} QUALIFY row_number() OVER (PARTITION BY {REJECT_KEY} "
+            f"ORDER BY rejected_at DESC) = 1")
 
 
 def _listing(folder: Path, files: list[Path] | None) -> str | None:

@@ -128,6 +128,13 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
     con.execute(f"CREATE OR REPLACE TEMP TABLE members AS SELECT * EXCLUDE (msg_refs) FROM w "
                 f"WHERE {_LINKED} OR (list_contains($names, lower(service)) AND ts >= $start AND ts < $end)",
                 {"cluster": sorted(cluster), "names": seed_names, "start": seed.start, "end": seed.end})
+    # an event a source derived (an Opsgenie close from report.closeTime) stands in only
+    # while the same alert has no such event of its own (its log's close line)
+    con.execute("""DELETE FROM members WHERE json_extract_string(attrs, '$.derived_from') IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM members o WHERE o.source = members.source AND o.kind = members.kind
+                               AND json_extract_string(o.attrs, '$.derived_from') IS NULL
+                               AND json_extract_string(o.attrs, '$.alert_id')
+                                   = json_extract_string(members.attrs, '$.alert_id'))""")
     return Expansion(seed.text, sorted(cluster), start, end, sorted(shared), sorted(foreign), seed.kind,
                      seed_ref, links)
 

@@ -6,7 +6,8 @@ Definitions (also in the README and the draft):
 - acknowledged: the first alert.acknowledged at or after detected.
 - first_response: the first action by a human at or after detected that is more than
   pressing a button: a message, note, comment, escalation, ticket change. Not the
-  acknowledgement (that is its own milestone), not a channel join, not being paged.
+  acknowledgement (that is its own milestone), not a channel join, not being paged, not
+  viewing an alert (seeing is not responding).
 - mitigated: the first human message or note at or after detected that says the impact
   stopped (rolled back, mitigated, recovered, ...), or a ticket moved to a mitigated status.
 - resolved: the last alert.resolved when every triggered alert resolved, else the first
@@ -27,7 +28,7 @@ MITIGATION = re.compile(
     r"rollback (is )?(done|complete|finished)|recovered|back to normal|error rate (is )?back|"
     r"impact (has )?(stopped|ended))\b", re.IGNORECASE)
 MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")
-NOT_A_RESPONSE = ("alert.acknowledged", "alert.notified", "chat.join", "chat.leave")
+NOT_A_RESPONSE = ("alert.acknowledged", "alert.notified", "alert.viewed", "chat.join", "chat.leave")
 
 
 @dataclass

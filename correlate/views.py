@@ -58,7 +58,9 @@ CROSS_INCIDENT_VIEWS = {
 
 VIEW_COMMENTS = {
     "events": "Every canonical event in the lake, one row per event_id (the newest ingest wins).",
-    "rejects": "Records that could not be ingested or normalised, with the field and the reason.",
+    "rejects": ("Records that could not be ingested or normalised, with the field and the reason; one row "
+                "per record and reason (a record rejected again on a later run is one row, the newest "
+                "rejection wins)."),
 }
 
 EVENT_COLUMN_COMMENTS = {

@@ -4,7 +4,7 @@ every text), so no untrusted text is ever formatted into markup here."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 WIDTH = 1000
@@ -47,7 +47,10 @@ class Chart:
     first_day: str = ""
 
 
-def swimlanes(rows: list[dict[str, Any]], milestones: dict[str, datetime | None]) -> Chart | None:
+def swimlanes(rows: list[dict[str, Any]], milestones: dict[str, datetime | None],
+              clock: str = "%H:%M:%S") -> Chart | None:
+    """`clock`: how a tooltip writes its row's time (the view's: dated once the timeline
+    crosses a day)."""
     if not rows:
         return None
     lanes = sorted({s for r in rows for s in (r["sources"] or [r["source"]])})
@@ -76,7 +79,7 @@ def swimlanes(rows: list[dict[str, Any]], milestones: dict[str, datetime | None]
             count = r["count"] or 1
             chart.marks.append(Mark(
                 x=x, y=lane_mid[source] + NUDGES[crowd % len(NUDGES)], anchor=r["anchor"],
-                actor_type=r["actor_type"] or "system", tooltip=_tooltip(r),
+                actor_type=r["actor_type"] or "system", tooltip=_tooltip(r, clock),
                 x_end=x_of(r["last_ts"]) if count > 1 and r.get("last_ts") else None, count=count))
     bottom = top + len(lanes) * LANE_H
     chart.milestones = _milestones(milestones, x_of, top, bottom)
@@ -87,10 +90,10 @@ def swimlanes(rows: list[dict[str, Any]], milestones: dict[str, datetime | None]
     return chart
 
 
-def _tooltip(row: dict[str, Any]) -> str:
+def _tooltip(row: dict[str, Any], clock: str) -> str:
     who = row["actor"] or "unknown"
     count = f" (×{row['count']})" if (row["count"] or 1) > 1 else ""
-    return f"{row['ts']:%H:%M:%S} UTC · {row['source']} · {who}: {row['title'] or row['kind']}{count}"[:300]
+    return f"{row['ts'].astimezone(timezone.utc).strftime(clock)} UTC · {row['source']} · {who}: {row['title'] or row['kind']}{count}"[:300]
 
 
 def _milestones(milestones: dict[str, datetime | None], x_of, top: float, bottom: float) -> list[dict[str, Any]]:

@@ -117,8 +117,14 @@ def cell(value: Any, limit: int = 200) -> str:
     return text
 
 
+FORMULA_START = ("=", "+", "-", "@")
+
+
 def csv_safe(value: Any) -> Any:
-    # A cell starting with = + - @ (or a tab/CR before one) is run as a formula by spreadsheets.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """A cell a spreadsheet would run as a formula gets a leading `'`: one starting with
+    = + - @, also behind spaces, tabs or line breaks (spreadsheets skip them), and one
+    starting with a tab or a line break."""
+    if isinstance(value, str) and (value[:1] in ("\t", "\r", "\n")
+                                   or value.lstrip()[:1] in FORMULA_START):
         return "'" + value
     return value

@@ -38,7 +38,10 @@ def render_json(report: dict[str, Any]) -> str:
 def render_csv(report: dict[str, Any], display_tz: str | None = None) -> str:
     zone = display_zone(display_tz)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF, as RFC 4180 and spreadsheets have it: the csv module then quotes every cell that
+    # holds a CR or an LF (with "\n" alone, a cell holding a bare CR went out unquoted and
+    # a spreadsheet broke the row there)
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS + (["ts_local"] if zone else []))
     for source_row, row in zip(report["timeline"], to_contract(report)["timeline"]):
         cells = [";".join(row[c]) if isinstance(row[c], list) else row[c] for c in CSV_COLUMNS]
@@ -80,8 +83,8 @@ def _render_template(fmt: str, report: dict[str, Any], template_dir: Path | None
 def context(report: dict[str, Any], display_tz: str | None) -> dict[str, Any]:
     """What every template sees (documented in the README's export section)."""
     inc = report["incident"]
-    view = draft(report)
+    view = draft(report, display_tz)
     return {"inc": inc, "report": report, "contract": to_contract(report), "draft": view,
-            "chart": swimlanes(view["rows"], {m: inc[m] for m in MILESTONES}),
+            "chart": swimlanes(view["rows"], {m: inc[m] for m in MILESTONES}, view["clock"]),
             "display_tz": display_tz, "milestone_names": MILESTONES,
             "generated_at": rfc3339(datetime.now(timezone.utc).replace(microsecond=0))}

@@ -6,8 +6,9 @@ from typing import Any
 
 import duckdb
 
+from contract.secrets import redact_value
+
 from .extras import has_table, optional_table, rejects_by_source, source_records
-from .redact import redact_value
 
 SCHEMA_VERSION = 1
 MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")

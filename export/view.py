@@ -6,10 +6,10 @@ the two formats cannot disagree about what the data shows.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from .filters import safe_url
+from .filters import display_zone, safe_url
 from .report import MILESTONES
 
 HUMAN_TEXT = ("chat", "note", "ticket")
@@ -19,8 +19,13 @@ EVIDENCE_BEFORE_MITIGATION = 5
 EVIDENCE_AFTER_MITIGATION = 3
 
 
-def draft(report: dict[str, Any]) -> dict[str, Any]:
+TIME = "%H:%M:%S"
+DATE_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def draft(report: dict[str, Any], display_tz: str | None = None) -> dict[str, Any]:
     inc = report["incident"]
+    when = clocks(report, display_tz)
     marks: dict[str, list[str]] = {}
     for name in MILESTONES:
         m = report["milestones"].get(name)
@@ -35,8 +40,25 @@ def draft(report: dict[str, Any]) -> dict[str, Any]:
         "evidence": five_whys_evidence(inc, report["timeline"]),
         "quality": quality(report),
         "gaps": gaps(report.get("gaps")),
-        "decisions": decisions(report.get("decision_points")),
+        "decisions": decisions(report.get("decision_points"), when["clock"]),
+        **when,
     }
+
+
+def clocks(report: dict[str, Any], display_tz: str | None = None) -> dict[str, Any]:
+    """How the draft writes a time: `HH:MM:SS` while everything happened on one day (the
+    summary names it), with its date once the incident crosses a day (past midnight, a
+    channel built over weeks). Local times carry their date when any local day differs
+    from the UTC one."""
+    inc = report["incident"]
+    times = [r["ts"] for r in report["timeline"]] + [r["last_ts"] for r in report["timeline"] if r.get("last_ts")]
+    times += [inc[m] for m in ("detected", "resolved") if inc.get(m)]
+    utc_days = sorted({t.astimezone(timezone.utc).date() for t in times})
+    zone = display_zone(display_tz)
+    local_days = sorted({t.astimezone(zone).date() for t in times}) if zone else []
+    local_dated = bool(zone) and (len(local_days) > 1 or local_days != utc_days)
+    return {"clock": DATE_TIME if len(utc_days) > 1 else TIME,
+            "local_clock": (DATE_TIME if local_dated else TIME) + " %Z", "days": utc_days}
 
 
 def timeline_row(index: int, row: dict[str, Any], marks: dict[str, list[str]]) -> dict[str, Any]:
@@ -142,19 +164,20 @@ def gaps(table: dict[str, Any] | None) -> list[dict[str, Any]] | None:
             for g in table["rows"]]
 
 
-def decisions(table: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+def decisions(table: dict[str, Any] | None, clock: str = TIME) -> list[dict[str, Any]] | None:
     """Each human decision with what was visible just before it, as short lines."""
     if table is None:
         return None
     return [{"ts": p.get("ts"), "actor": p.get("actor"), "decision": p.get("decision"), "title": p.get("title"),
-             "alerts_firing": [_visible(v) for v in p.get("alerts_firing") or []],
-             "last_messages": [_visible(v) for v in p.get("last_messages") or []]}
+             "alerts_firing": [_visible(v, clock) for v in p.get("alerts_firing") or []],
+             "last_messages": [_visible(v, clock) for v in p.get("last_messages") or []]}
             for p in table["rows"]]
 
 
-def _visible(item: Any) -> str:
+def _visible(item: Any, clock: str = TIME) -> str:
     if not isinstance(item, dict):
         return str(item)
-    when = f"{item['ts']:%H:%M:%S} " if isinstance(item.get("ts"), datetime) else ""
+    ts = item.get("ts")
+    when = f"{ts.astimezone(timezone.utc).strftime(clock)} " if isinstance(ts, datetime) else ""
     who = f"{item['actor']}: " if item.get("actor") else ""
     return f"{when}{who}{item.get('text') or ''}".strip()

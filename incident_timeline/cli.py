@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import sys
 from datetime import datetime, timezone
@@ -17,10 +18,11 @@ from export.report import load as load_report
 from ingest.errors import SourceError
 
 from . import catalog_store, logs, pipeline
-from .config import ConfigInvalid, Config, default_config_path, load_config
+from .config import ConfigInvalid, Config, default_config_path, load_config, missing_secrets
 from .lake import Lake
 from .locks import LockBusy
 from .progress import RecordBars
+from .recovery import recover_catalog
 
 EXIT_FAILED = 1        # the command failed
 EXIT_CONFIG = 2        # bad configuration or usage
@@ -43,10 +45,44 @@ class Ctx:
         return self._config
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage error as one line on stderr that names the option (exit 2), not Click's
+    usage-and-hint block."""
+
+    def __init__(self, original: click.UsageError):
+        super().__init__(original.format_message(), original.ctx)
+
+    def show(self, file=None) -> None:
+        command = self.ctx.command_path if self.ctx is not None else "incident-timeline"
+        click.echo(f"error: {self.format_message()} (see {command} --help)", err=True)
+
+
+# `incident-timeline` alone shows the help (Click 8.2+ raises it as a usage error): kept whole
+_SHOWS_HELP = tuple(filter(None, [getattr(click.exceptions, "NoArgsIsHelpError", None)]))
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    return exc if isinstance(exc, (OneLineUsageError, *_SHOWS_HELP)) else OneLineUsageError(exc)
+
+
+def _is_broken_pipe(exc: BaseException) -> bool:
+    return isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno == errno.EPIPE)
+
+
 class Main(click.Group):
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            rv = super().invoke(ctx)
+            sys.stdout.flush()   # a reader that went away (`| head -1`) is met here, not at exit
+            return rv
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
         except EXPECTED as exc:
             obj = ctx.obj
             if obj is not None and obj.debug:
@@ -58,11 +94,17 @@ class Main(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line, the traceback only with --debug
-            if ctx.obj is not None and ctx.obj.debug:
-                raise
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            click.echo(f"error: {type(exc).__name__}: {first} (run with --debug for the traceback)", err=True)
-            ctx.exit(EXIT_FAILED)
+            if _is_broken_pipe(exc):
+                raise   # Click exits quietly (code 1), as other CLIs do when the reader stops
+            return self._failed(ctx, exc)
+
+    @staticmethod
+    def _failed(ctx: click.Context, exc: Exception):
+        if ctx.obj is not None and ctx.obj.debug:
+            raise exc
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(f"error: {type(exc).__name__}: {first} (run with --debug for the traceback)", err=True)
+        ctx.exit(EXIT_FAILED)
 
 
 @click.group(cls=Main)
@@ -81,23 +123,30 @@ def main(ctx: click.Context, config_path: Path | None, debug: bool, log_format: 
     ctx.obj = Ctx(config_path or default_config_path(), debug)
 
 
-def _when(value: str | None) -> datetime | None:
+def _when(value: str | None, option: str | None = None) -> datetime | None:
     if value is None:
         return None
     from dateutil import parser as dateutil_parser
     try:
         dt = dateutil_parser.isoparse(value)
     except ValueError:
-        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from None
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint=option) from None
     if dt.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no zone: add Z or an offset (times are UTC inside)")
-    return dt.astimezone(timezone.utc)
+        raise click.BadParameter(f"{value!r} has no zone: add Z or an offset (times are UTC inside)",
+                                 param_hint=option)
+    try:   # a bound may be as wide as a datetime holds (0001-01-01T00:00Z: everything)
+        return dt.astimezone(timezone.utc)
+    except OverflowError:
+        raise click.BadParameter(f"{value!r} is past the first or last instant a time can hold "
+                                 "once in UTC", param_hint=option) from None
 
 
 def _print_summary(result: pipeline.RunResult, verb: str) -> None:
     click.echo(f"{'source':<20} {verb:>8} {'new events':>10} {'rejects':>8} {'time':>7}  status", err=True)
     for s in result.sources:
         status = f"FAILED: {s.error}" if s.error else "ok"
+        if s.quarantined:
+            status += f"; set aside (not readable Parquet): {', '.join(s.quarantined)}"
         click.echo(f"{s.source:<20} {s.fetched:>8} {s.events:>10} {s.rejects:>8} {s.seconds:6.1f}s  {status}",
                    err=True)
 
@@ -109,13 +158,15 @@ def _exit_for(result: pipeline.RunResult) -> None:
 
 @main.command()
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
-@click.option("--since", help="Start of the window, ISO 8601 with a zone (inclusive).")
-@click.option("--until", help="End of the window, ISO 8601 with a zone (exclusive).")
+@click.option("--since", callback=lambda _ctx, param, value: _when(value, "--since"),
+              help="Start of the window, ISO 8601 with a zone (inclusive).")
+@click.option("--until", callback=lambda _ctx, param, value: _when(value, "--until"),
+              help="End of the window, ISO 8601 with a zone (exclusive).")
 @click.pass_obj
 def ingest(obj: Ctx, sources, since, until) -> None:
     """Fetch [since, until) from each source (default: from its cursor to now), then normalise."""
     with RecordBars() as bars:
-        result = pipeline.ingest(obj.config, sources, _when(since), _when(until), on_records=bars.update)
+        result = pipeline.ingest(obj.config, sources, since, until, on_records=bars.update)
     _print_summary(result, "fetched")
     _exit_for(result)
 
@@ -148,7 +199,8 @@ def _formats(value: str) -> tuple[str, ...]:
     formats = tuple(f.strip() for f in value.split(",") if f.strip())
     unknown = [f for f in formats if f not in render.FORMATS]
     if unknown:
-        raise click.BadParameter(f"unknown format(s) {', '.join(unknown)}; choose from {','.join(render.FORMATS)}")
+        raise click.BadParameter(f"unknown format(s) {', '.join(unknown)}; choose from {','.join(render.FORMATS)}",
+                                 param_hint="--format")
     return formats
 
 
@@ -163,7 +215,7 @@ def _zone(value: str | None) -> str | None:
 
 def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: Path | None,
            display_tz: str | None, explain: bool = False) -> None:
-    fmts = _formats(formats)
+    fmts = formats if isinstance(formats, tuple) else _formats(formats)
     pipeline.correlate_incident(obj.config, incident)
     con = catalog_store.read_only_catalog(Lake.for_config(obj.config))
     try:
@@ -199,6 +251,7 @@ def explain_lines(links: list[dict]) -> list[str]:
 _build_options = [
     click.argument("incident"),
     click.option("--format", "formats", default="md,html,json,csv", show_default=True,
+                 callback=lambda _ctx, _param, value: _formats(value),
                  help="Comma-separated: md, html, json, csv."),
     click.option("--out", type=click.Path(path_type=Path), default=None,
                  help="Output folder [default: reports/<incident>]."),
@@ -249,6 +302,7 @@ def run(obj: Ctx, incident, formats, out, templates, display_tz, explain) -> Non
 def query(obj: Ctx, sql: str, fmt: str) -> None:
     """Run SQL against the catalog, read-only."""
     import duckdb
+    recover_catalog(obj.config)   # an unreadable catalog: set aside and rebuilt from the lake
     lake = Lake.for_config(obj.config)
     pipeline.refresh_from_lake(lake)   # a lake on object storage: take what other machines published
     con = catalog_store.read_only_catalog(lake)
@@ -288,10 +342,12 @@ def _print_table(names: list[str], rows: list[tuple]) -> None:
 @main.command()
 @click.pass_obj
 def sources(obj: Ctx) -> None:
-    """List the configured sources and how each one reads."""
+    """List the configured sources, how each one reads, and any secret it lacks."""
     for s in obj.config.sources:
         mode = f"recorded: {s.get('path')}" if s.get("path") is not None else f"api: {s.get('base_url')}"
-        click.echo(f"{s.name:<20} {s.type:<14} {mode}")
+        missing = missing_secrets(s)
+        note = f"  MISSING {', '.join(missing)}" if missing else ""
+        click.echo(f"{s.name:<20} {s.type:<14} {mode}{note}")
 
 
 @main.command("lake-files")
@@ -301,5 +357,6 @@ def lake_files(obj: Ctx, kind: str) -> None:
     """Print the lake's published Parquet files, one path or s3:// URL a line: what Spark,
     Trino or another DuckDB should read (a glob also finds retired or unpublished files)."""
     from .shared_tables import published_files
+    recover_catalog(obj.config)
     for uri in published_files(Lake.for_config(obj.config), kind):
         click.echo(uri)

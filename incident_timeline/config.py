@@ -12,14 +12,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from ingest.base import SourceSettings
+from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
-COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap"}
-TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services"}
+COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap", "redact"}
+TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services", "redact"}
+# `redact:` what a source's secrets are redacted in besides the catalog and the exports
+# (always): `events` (normalised text), `raw` (the payloads as fetched; implies events).
+REDACT_TARGETS = ("events", "raw")
 # `storage:` for a lake on s3://; each falls back to the usual AWS environment variable.
 STORAGE_KEYS = {"endpoint_url": "AWS_ENDPOINT_URL", "region": "AWS_REGION",
                 "access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY",
@@ -37,8 +41,22 @@ class ConfigInvalid(Exception):
         super().__init__(f"{path}: {len(problems)} problem(s): {listing}")
 
 
+class SecretMissing(ConfigInvalid, SourceError):
+    """A `${VAR}` a source needs now (it is about to call its API) is not set: that source
+    fails with one line naming it, the key and the variable; other sources go on."""
+
+    def __init__(self, path: Path, source: str, key: str, variable: str):
+        self.problems = [f"source {source}: {key} needs environment variable {variable}, which is not set"]
+        self.path, self.source, self.key, self.variable = path, source, key, variable
+        self.stream = self.page = None
+        Exception.__init__(self, f"{path}: {self.problems[0]}")
+
+
 class Secret:
-    """A `${VAR}` value: resolved from the environment only when used, never printed."""
+    """A `${VAR}` value: resolved from the environment only when used, never printed.
+
+    A missing variable is not an error when the config loads: only a command that calls
+    the source's API reveals its secrets (a recorded `path:` source never does)."""
 
     _revealed: set[str] = set()
 
@@ -47,8 +65,9 @@ class Secret:
         """Every secret value read so far: log output scrubs them."""
         return set(cls._revealed)
 
-    def __init__(self, template: str, source: str, key: str):
+    def __init__(self, template: str, source: str, key: str, config_path: Path | None = None):
         self.template, self.source, self.key = template, source, key
+        self.config_path = config_path or Path("connectors.yaml")
 
     def missing(self) -> list[str]:
         return [v for v in _ENV_REF.findall(self.template) if v not in os.environ]
@@ -56,8 +75,7 @@ class Secret:
     def reveal(self) -> str:
         missing = self.missing()
         if missing:
-            raise ConfigInvalid(Path("connectors.yaml"), [
-                f"source {self.source}: {self.key} needs environment variable {missing[0]}, which is not set"])
+            raise SecretMissing(self.config_path, self.source, self.key, missing[0])
         value = _ENV_REF.sub(lambda m: os.environ[m.group(1)], self.template)
         Secret._revealed.add(value)
         return value
@@ -163,7 +181,8 @@ def parse_config(data: Any, path: Path) -> Config:
                 problems.append(f"correlation.{key}: {exc}")
         correlation[key] = value
     services = _parse_services(data.get("services"), problems)
-    sources = _parse_sources(data.get("sources"), base_dir, zone, problems)
+    redact = parse_redact(data.get("redact"), "redact", problems)
+    sources = _parse_sources(data.get("sources"), base_dir, zone, problems, redact, path)
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
@@ -243,7 +262,19 @@ def _parse_storage(items: Any, problems: list[str]) -> dict[str, Any]:
     return out
 
 
-def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str]) -> list[SourceSettings]:
+def parse_redact(value: Any, label: str, problems: list[str]) -> tuple[str, ...]:
+    """`events`, `raw`, a list of them, or `none`/`[]`: as a tuple (`raw` brings `events`)."""
+    if value is None or value is False or value == "none":
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v in REDACT_TARGETS for v in items):
+        problems.append(f"{label}: must be events, raw, a list of them or none, not {value!r}")
+        return ()
+    return tuple(v for v in REDACT_TARGETS if v in items or "raw" in items)
+
+
+def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str],
+                   redact: tuple[str, ...] = (), config_path: Path | None = None) -> list[SourceSettings]:
     if not isinstance(items, list) or not items:
         problems.append("sources must be a non-empty list")
         return []
@@ -270,6 +301,8 @@ def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str]) -
             problems.append(f"{label}: unknown key {key!r} for type {type_}")
         options = {k: v for k, v in item.items() if k not in ("name", "type")}
         options.setdefault("timezone", zone)
+        if "redact" in options or redact:
+            options["redact"] = parse_redact(options.get("redact", list(redact)), f"{label}: redact", problems)
         _check_zone(str(options["timezone"]), f"{label}: timezone", problems)
         if "overlap" in options:
             try:
@@ -285,7 +318,7 @@ def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str]) -
         problems += [f"{label}: {problem}" for problem in cls.check_options(options)]
         for key in cls.secret_keys:
             if isinstance(options.get(key), str) and _ENV_REF.search(options[key]):
-                options[key] = Secret(options[key], str(name), key)
+                options[key] = Secret(options[key], str(name), key, config_path)
         out.append(SourceSettings(name=str(name), type=type_, options=options, base_dir=base_dir))
     return out
 
@@ -308,10 +341,19 @@ def _check_mode(cls, options: dict, label: str, base_dir: Path, problems: list[s
         value = options.get(key)
         if isinstance(value, str) and key in ("token", "password") and not _ENV_REF.search(value):
             problems.append(f"{label}: {key} must be an ${{ENV}} reference, not a literal secret")
-        if isinstance(value, str):
-            for var in _ENV_REF.findall(value):
-                if var not in os.environ:
-                    problems.append(f"{label}: {key} needs environment variable {var}, which is not set")
+    # An unset ${VAR} is not a problem here: it is reported when a command calls the API
+    # (Secret.reveal), so one missing token never blocks `query`, `build` or another source.
+
+
+def missing_secrets(settings: SourceSettings) -> list[str]:
+    """`key: $VAR` for each secret this source would need and cannot read; none in recorded
+    mode (`path:`), which never calls the API."""
+    calls_api = settings.options.get("base_url") is not None and (
+        settings.options.get("path") is None or settings.type == "alertmanager")  # it reads both
+    if not calls_api:
+        return []
+    return [f"{key}: ${var}" for key, value in settings.options.items() if isinstance(value, Secret)
+            for var in value.missing()]
 
 
 def _check_zone(zone: str, label: str, problems: list[str]) -> None:

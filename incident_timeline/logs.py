@@ -6,18 +6,21 @@ import logging
 import sys
 from datetime import datetime, timezone
 
+from contract.secrets import scrub
+
 from .config import Secret
 
 
 class SecretScrubber(logging.Filter):
-    """Replace any secret value the process has read from the environment with ***."""
+    """Replace any secret value the process has read from the environment with ***, and
+    every known token shape (contract.secrets) with its [REDACTED ...] label."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         for value in Secret.revealed():
             if value and value in message:
                 message = message.replace(value, "***")
-        record.msg, record.args = message, None
+        record.msg, record.args = scrub(message), None
         return True
 
 

@@ -1,6 +1,7 @@
 """Running the normaliser over raw lake files and writing its events and rejects."""
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime, timezone
 
@@ -82,6 +83,33 @@ def count_new_events(lake: Lake, existing_files: list, events: pa.Table) -> int:
     finally:
         con.close()
     return len(ids) - seen
+
+
+def reject_keys(lake: Lake, files: list) -> set[tuple]:
+    """What identifies each reject of `files` (the rejects view's key, see correlate.catalog)."""
+    if not files:
+        return set()
+    con = duckdb.connect()
+    try:
+        lake.attach(con)
+        rows = con.execute("SELECT DISTINCT source, stage, native_id, field, reason, md5(coalesce(record, '')) "
+                           "FROM read_parquet(?, union_by_name = true)", [[lake.uri(f) for f in files]]).fetchall()
+    finally:
+        con.close()
+    return set(rows)
+
+
+def count_new_rejects(rejects: pa.Table, seen: set[tuple]) -> int:
+    """How many of `rejects` are not in `seen` (which then holds them): a record rejected
+    again for the same reason is reported once, not on every run."""
+    new = 0
+    columns = [rejects[c].to_pylist() for c in ("source", "stage", "native_id", "field", "reason", "record")]
+    for source, stage, native_id, field, reason, record in zip(*columns):
+        key = (source, stage, native_id, field, reason, hashlib.md5((record or "").encode()).hexdigest())
+        if key not in seen:
+            seen.add(key)
+            new += 1
+    return new
 
 
 def known_people(lake: Lake, source: str) -> People:

@@ -13,21 +13,25 @@ import duckdb
 import pyarrow as pa
 
 import correlate.catalog as catalog
+from contract.secrets import redact_json
 from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
 from correlate.event_files import EventFiles
 from correlate.seed import parse_seed
-from ingest.base import Connector, RawRecord, SourceSettings, Window
+from ingest.base import (RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window, unreadable_record,
+                         without_surrogates)
 from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
 from normalize.schema import RAW_SCHEMA
 
-from . import catalog_store, shared_tables, state
+from . import catalog_store, quarantine, shared_tables, state
+from .recovery import cursor_metadata, recover_catalog
 from .compaction import compact_partitions
 from .config import Config, parse_duration
 from .lake import Lake, new_run_id
 from .locks import file_lock
-from .normalizing import count_new_events, in_identity_order, known_people, normalize_files
+from .normalizing import (count_new_events, count_new_rejects, in_identity_order, known_people, normalize_files,
+                          reject_keys)
 
 log = logging.getLogger("incident_timeline")
 
@@ -50,6 +54,7 @@ class SourceResult:
     rejects: int = 0
     seconds: float = 0.0
     error: str | None = None
+    quarantined: list[str] = field(default_factory=list)   # unreadable lake files set aside
 
 
 @dataclass
@@ -87,6 +92,7 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
     # Arrow's default pool (mimalloc) keeps what a chunk freed; the system allocator hands it
     # back, so a long job's peak stays that of one chunk
     pa.set_memory_pool(pa.system_memory_pool())
+    recover_catalog(config)   # an unreadable catalog: set aside and rebuilt from the lake first
     lake = Lake.for_config(config)
     selected = config.select(names)
     result = RunResult(new_run_id(), command)
@@ -109,8 +115,19 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
             except SourceError as exc:
                 res.error = str(exc)
                 log.error("%s", exc)
+            except RECORD_ERRORS as exc:
+                # Not a record's content (the guard takes those): still this source's failure
+                # alone, one line naming it; the other sources run on.
+                res.error = (f"source {settings.name}: could not read a page: {type(exc).__name__}: "
+                             f"{str(exc)[:200]}")
+                log.error("%s", res.error)
             try:
-                _normalize_pending(config, lake, settings, result.run_id, res)
+                # the nightly job checks every file of the source it may read; a damaged
+                # events or rejects file is set aside and the source normalised again whole
+                if compact and _sift_source(lake, settings.name, res, raw=True):
+                    _renormalize_source(config, lake, settings, result.run_id, res, count_new=True)
+                else:
+                    _normalize_pending(config, lake, settings, result.run_id, res)
                 if compact:
                     _compact_source(lake, settings.name, result.run_id)
             except (OSError, ValueError, duckdb.Error, pa.ArrowException) as exc:
@@ -166,15 +183,17 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
                 start -= back   # re-read late edits and replies; event_id absorbs the repeats
             batch: list[RawRecord] = []
             seq = 0
+            # the cursor this fetch moves, kept in each raw file: a lost catalog's cursors come back from it
+            meta = cursor_metadata(partition, until if since is None else None)
             for record in connector.fetch(partition, Window(start, until)):
                 batch.append(record)
                 res.fetched += 1
                 if len(batch) >= BATCH_ROWS:
-                    _write_raw(lake, settings, run_id, partition, seq, batch)
+                    _write_raw(lake, settings, run_id, partition, seq, batch, meta)
                     seq, batch = seq + 1, []
                     on_records(settings.name, res.fetched)
             if batch:
-                _write_raw(lake, settings, run_id, partition, seq, batch)
+                _write_raw(lake, settings, run_id, partition, seq, batch, meta)
             on_records(settings.name, res.fetched)
             # The data is durable (fsynced and renamed): only now may the cursor move. An
             # explicit --since window is not contiguous with the cursor, so it moves nothing.
@@ -191,15 +210,33 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
 
 
 def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,
-               batch: list[RawRecord]):
+               batch: list[RawRecord], meta: dict[bytes, bytes] | None = None):
     now = datetime.now(timezone.utc)
-    table = pa.Table.from_pylist([{
-        "run_id": run_id, "source": settings.name, "source_type": settings.type, "stream": r.stream,
-        "partition": r.partition, "native_id": str(r.native_id), "parent_id": r.parent_id,
-        "payload": r.payload_json(), "fetched_at": now} for r in batch], schema=RAW_SCHEMA)
+    redact_raw = "raw" in (settings.options.get("redact") or ())   # raw is verbatim unless asked
+    rows = [_raw_row(settings, run_id, r, now, redact_raw) for r in batch]
+    try:
+        table = pa.Table.from_pylist(rows, schema=RAW_SCHEMA)
+    except UnicodeEncodeError:   # a lone surrogate in an id: stored as U+FFFD, as in payloads
+        table = pa.Table.from_pylist([without_surrogates(row) for row in rows], schema=RAW_SCHEMA)
+    if meta:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
     part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
     path = lake.raw_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}-{part}-{seq:05d}.parquet"
     return lake.write_parquet(table, path)
+
+
+def _raw_row(settings: SourceSettings, run_id: str, r: RawRecord, now: datetime, redact_raw: bool) -> dict:
+    """One raw row; a record whose payload cannot be stored (nested too deep for JSON) is
+    stored as an unreadable record instead: the raw writer never fails on a record."""
+    try:
+        payload = r.payload_json()
+    except RECORD_ERRORS as exc:
+        r = unreadable_record(r.stream, r.payload, "<item>", f"{r.stream} item cannot be stored: "
+                              f"{type(exc).__name__}", r.partition, r.parent_id)
+        payload = r.payload_json()
+    return {"run_id": run_id, "source": settings.name, "source_type": settings.type, "stream": r.stream,
+            "partition": r.partition, "native_id": str(r.native_id), "parent_id": r.parent_id,
+            "payload": redact_json(payload) if redact_raw else payload, "fetched_at": now}
 
 
 def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run_id: str,
@@ -208,13 +245,15 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
     pending = catalog_store.pending_raw(lake, settings.name)
     if not pending:
         return
-    existing = _live_event_files(lake, settings.name)
+    existing = _live_files(lake, settings.name, "events")
+    rejected = reject_keys(lake, _live_files(lake, settings.name, "rejects"))
     new_files: list = []
     people = known_people(lake, settings.name)    # other sources' people: unchanged until this one publishes
-    for number, chunk in enumerate(_raw_chunks(lake, pending)):
+    out = written = None   # no pass at all when every pending file was set aside
+    for number, chunk in enumerate(_raw_chunks(lake, pending, res)):
         part = f"-{number:04d}" if number else ""
         out, written = normalize_files(config, lake, settings, chunk, run_id, part, people=people)
-        res.rejects += out.rejects.num_rows
+        res.rejects += count_new_rejects(out.rejects, rejected)
         new_files += [f for f in written if lake.rel(f).startswith("events/")]
     del out, written     # the last pass's tables are not kept through the catalog write
     res.events += _count_new_events(lake, existing, new_files)
@@ -223,12 +262,18 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
         catalog_store.publish(con, lake, [settings.name])
 
 
-def _raw_chunks(lake: Lake, files: list):
-    """`files` in consecutive runs of up to NORMALIZE_RECORDS_AT_ONCE records (one file at least)."""
+def _raw_chunks(lake: Lake, files: list, res: SourceResult):
+    """`files` in consecutive runs of up to NORMALIZE_RECORDS_AT_ONCE records (one file at
+    least); a file that is not readable Parquet is set aside (quarantine.py) and skipped."""
     chunk: list = []
     records = 0
     for f in files:
-        n = lake.storage.read_parquet(f, columns=["run_id"]).num_rows
+        try:
+            n = lake.storage.read_parquet(f, columns=["run_id"]).num_rows
+        except (OSError, pa.ArrowException) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            res.quarantined.append(quarantine.set_aside(lake, f, reason))
+            continue
         if chunk and records + n > NORMALIZE_RECORDS_AT_ONCE:
             yield chunk
             chunk, records = [], 0
@@ -255,17 +300,18 @@ def _count_new_events(lake: Lake, existing: list, written: list) -> int:
     return new
 
 
-def _live_event_files(lake: Lake, source: str) -> list:
+def _live_files(lake: Lake, source: str, kind: str) -> list:
+    listed = lake.event_files if kind == "events" else lake.reject_files
     con = catalog_store.read_catalog(lake)
     if con is None:
-        return lake.event_files(source)
+        return listed(source)
     try:
-        known = catalog_store.live_files(con, lake, "events", source) if _has_lake_files(con) else None
+        known = catalog_store.live_files(con, lake, kind, source) if _has_lake_files(con) else None
     finally:
         con.close()
     if known is None:
-        return lake.event_files(source)
-    present = set(lake.event_files(source))   # one listing, not a request per file
+        return listed(source)
+    present = set(listed(source))   # one listing, not a request per file
     return [f for f in known if f in present]
 
 
@@ -291,6 +337,7 @@ def _compact_source(lake: Lake, source: str, run_id: str) -> None:
 
 def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> RunResult:
     """Re-run normalisation over each source's whole raw history, replacing its events."""
+    recover_catalog(config)
     lake = Lake.for_config(config)
     result = RunResult(new_run_id(), "normalize")
     started = datetime.now(timezone.utc)
@@ -303,33 +350,64 @@ def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> Run
             t0 = time.monotonic()
             res = SourceResult(settings.name)
             result.sources.append(res)
-            raw = lake.raw_files(settings.name)
-            with catalog_store.catalog_writer(lake) as con:
-                catalog_store.register_files(con, lake, [settings.name])
-                old = (catalog_store.live_files(con, lake, "events", settings.name)
-                       + catalog_store.live_files(con, lake, "rejects", settings.name))
-            res.fetched = len(raw)
-            # In passes, as ingest does: memory stays that of one pass however old the lake.
-            people = known_people(lake, settings.name)
-            for number, chunk in enumerate(_raw_chunks(lake, raw)):
-                out, _ = normalize_files(config, lake, settings, chunk, result.run_id,
-                                         f"-{number:04d}" if number else "", people=people)
-                res.events += out.events.num_rows
-                res.rejects += out.rejects.num_rows
-                del out
-            # The new generation is on disk; the catalog switches to it and retires the old
-            # one in one atomic write (deleted after the grace period by a later backfill).
-            with catalog_store.catalog_writer(lake, [settings.name]) as con:
-                catalog_store.register_files(con, lake, [settings.name])
-                catalog_store.supersede(con, lake, old)
-                catalog_store.mark_normalized(con, lake, settings.name, raw, result.run_id)
-                catalog_store.publish(con, lake, [settings.name])
+            _sift_source(lake, settings.name, res)
+            _renormalize_source(config, lake, settings, result.run_id, res)
             on_records(settings.name, res.fetched)
             res.seconds = time.monotonic() - t0
         _in_config_order(result, selected)
         state.record_run(lake, result.run_id, "normalize", started, "ok",
                          {s.source: asdict(s) for s in result.sources})
     return result
+
+
+def _renormalize_source(config: Config, lake: Lake, settings: SourceSettings, run_id: str,
+                        res: SourceResult, count_new: bool = False) -> None:
+    """Normalise the source's whole raw history into a new generation of files and retire
+    the old one. `normalize` counts every event; a backfill (count_new) those new to the lake."""
+    raw = lake.raw_files(settings.name)
+    with catalog_store.catalog_writer(lake) as con:
+        catalog_store.register_files(con, lake, [settings.name])
+        old = (catalog_store.live_files(con, lake, "events", settings.name)
+               + catalog_store.live_files(con, lake, "rejects", settings.name))
+    if not count_new:
+        res.fetched = len(raw)
+    # In passes, as ingest does: memory stays that of one pass however old the lake.
+    people = known_people(lake, settings.name)
+    new_files: list = []
+    # a record fetched on several runs is one reject of the new generation; a backfill
+    # counts only those new to the lake
+    rejected = reject_keys(lake, [f for f in old if lake.rel(f).startswith("rejects/")]) if count_new else set()
+    for number, chunk in enumerate(_raw_chunks(lake, raw, res)):
+        out, written = normalize_files(config, lake, settings, chunk, run_id,
+                                       f"-{number:04d}" if number else "", people=people)
+        res.events += 0 if count_new else out.events.num_rows
+        res.rejects += count_new_rejects(out.rejects, rejected)
+        new_files += [f for f in written if lake.rel(f).startswith("events/")]
+        del out
+    if count_new:
+        res.events += _count_new_events(lake, [f for f in old if lake.rel(f).startswith("events/")], new_files)
+    # The new generation is on disk; the catalog switches to it and retires the old
+    # one in one atomic write (deleted after the grace period by a later backfill).
+    with catalog_store.catalog_writer(lake, [settings.name]) as con:
+        catalog_store.register_files(con, lake, [settings.name])
+        catalog_store.supersede(con, lake, old)
+        catalog_store.mark_normalized(con, lake, settings.name, raw, run_id)
+        catalog_store.publish(con, lake, [settings.name])
+
+
+def _sift_source(lake: Lake, source: str, res: SourceResult, raw: bool = False) -> bool:
+    """Set aside the source's events and rejects files (and with `raw`, its raw files) that
+    are not readable Parquet; True when an events or rejects file was one (its events must
+    be made again from raw). A footer read per file: about a second for a year's local lake.
+    On object storage each object was written by one whole PUT, and a read there costs a
+    request: only the raw files a run reads are checked (in _raw_chunks)."""
+    if lake.remote:
+        return False
+    _, bad = quarantine.sift(lake, lake.event_files(source) + lake.reject_files(source))
+    res.quarantined += bad
+    if raw:
+        res.quarantined += quarantine.sift(lake, lake.raw_files(source))[1]
+    return bool(bad)
 
 
 # ---------------------------------------------------------------- build
@@ -346,6 +424,7 @@ def correlation_settings(config: Config) -> CorrelationSettings:
 
 def correlate_incident(config: Config, incident: str) -> None:
     """Compute in memory over the published Parquet, then store in one catalog write."""
+    recover_catalog(config)
     lake = Lake.for_config(config)
     refresh_from_lake(lake)
     events_files, rejects_files = _published(lake)

@@ -17,8 +17,9 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-from .base import Connector, RawRecord, Window
-from .errors import SourceError
+from contract.alertmanager import alert_fingerprint
+
+from .base import Connector, PageProblem, RawRecord, Window
 from .file import MAX_SHOWN, line_records, matching_files, placed
 from .http import HttpClient
 from .timefilter import iso_time
@@ -34,8 +35,11 @@ def alert_time(alert: dict) -> str | None:
     return alert.get("startsAt")
 
 
-def alert_key(alert: dict) -> str:
-    return f"{alert.get('fingerprint')}@{alert.get('startsAt')}"
+def alert_key(alert: dict) -> str | None:
+    """fingerprint@startsAt: one alert instance. An alert without a fingerprint gets the one
+    Alertmanager would compute from its labels; None when it has no labels to compute from."""
+    fingerprint, _computed = alert_fingerprint(alert)
+    return f"{fingerprint}@{alert.get('startsAt')}" if fingerprint else None
 
 
 class AlertmanagerConnector(Connector):
@@ -89,18 +93,31 @@ class AlertmanagerConnector(Connector):
                         "file": path.name, "line": line_no, "error": f"alerts[{i}] is not an object",
                         "text": json.dumps(alert)[:MAX_SHOWN]}, "webhook", where)
                     continue
-                native = f"{alert_key(alert)}:{alert.get('status')}"
-                yield iso_time(alert_time(alert)), RawRecord("notifications", native, {**group, "alert": alert},
-                                                             "webhook", payload.get("groupKey"))
+                at: list = []
+
+                def build(alert: dict) -> RawRecord:
+                    key = alert_key(alert)
+                    # no fingerprint and no labels to compute one: its own id, so that it is
+                    # kept (and rejected by normalize) rather than merged with another
+                    native = f"{key}:{alert.get('status')}" if key else f"unidentified@{where}#{i}"
+                    at.append(iso_time(alert_time(alert)))
+                    return RawRecord("notifications", native, {**group, "alert": alert},
+                                     "webhook", payload.get("groupKey"))
+
+                for record in self.take("notifications", [alert], build, "webhook", where):
+                    yield (at[0] if record.stream == "notifications" else None), record
 
     def _snapshot(self, window: Window) -> Iterator[RawRecord]:
         alerts = self.http.get_json("api/v2/alerts", {"active": "true", "silenced": "true",
                                                       "inhibited": "true"})
-        if not isinstance(alerts, list):
-            raise SourceError(self.name, "GET /api/v2/alerts did not return a list", stream="alerts")
-        for alert in alerts:
-            if iso_time(alert.get("startsAt")) in window:
-                yield RawRecord("alerts", alert_key(alert), alert, "api")
+        if isinstance(alerts, PageProblem):
+            alerts = [alerts]
+        elif not isinstance(alerts, list):
+            alerts = [PageProblem("<body>", f"GET /api/v2/alerts returned {type(alerts).__name__}, "
+                                  "not a list", alerts)]
+        # the API always sends a fingerprint
+        yield from self.take("alerts", alerts, lambda alert: RawRecord("alerts", str(alert_key(alert)), alert, "api")
+                             if iso_time(alert.get("startsAt")) in window else None, "api")
 
     @property
     def http(self) -> HttpClient:

@@ -7,12 +7,26 @@ cursor only once the records are durable.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
+
+from contract.unreadable import MAX_SHOWN, UNREADABLE
+
+# What a record's own content can raise while it is taken (a string where an object
+# belongs, an int where a time string does, JSON nested too deep, an id out of range):
+# the record becomes an `unreadable` one, the run goes on. Anything else (SourceError:
+# auth, network, a body that is not JSON) still fails the source.
+RECORD_ERRORS = (TypeError, ValueError, LookupError, AttributeError, RecursionError, UnicodeError,
+                 OverflowError)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# json.dumps with options builds an encoder per call; one serves every record
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -23,8 +37,12 @@ class Window:
     until: datetime | None = None
 
     def __contains__(self, ts: datetime | None) -> bool:
+        """The one window rule: a record whose time cannot be placed (None from
+        `timefilter`: unreadable, outside 1900-2200, no whole date) is kept, never dropped,
+        and normalize rejects it with its reason; a placeable time outside the window
+        belongs to another window and is left for it."""
         if ts is None:
-            return True  # unknown time: keep it and let normalize decide
+            return True
         if self.since is not None and ts < self.since:
             return False
         if self.until is not None and ts >= self.until:
@@ -39,9 +57,197 @@ class RawRecord:
     payload: Mapping[str, Any]
     partition: str = ""    # cursor partition: channel, service, project
     parent_id: str | None = None
+    _json: str | None = field(default=None, repr=False, compare=False)
 
     def payload_json(self) -> str:
-        return json.dumps(self.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        """The payload as stored in raw: verbatim JSON, except that a lone surrogate (an
+        escaped "\\ud800", which UTF-8 cannot hold) is stored as U+FFFD. Written once: the
+        guard that takes the record writes it, the raw writer reuses it."""
+        if self._json is None:
+            text = _ENCODER.encode(self.payload)
+            self._json = _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+        return self._json
+
+
+def without_surrogates(value: Any) -> Any:
+    """Strings with every lone surrogate replaced by U+FFFD (in lists and dicts too)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: without_surrogates(v) for k, v in value.items()}
+    return value
+
+
+class Tracked(dict):
+    """An item that failed to be taken, taken again as a copy that remembers the last
+    field read, dotted (`fields.updated`): the field a value of the wrong type is in."""
+
+    __slots__ = ("_path", "_last")
+
+    def __init__(self, data: Mapping, path: str = "", last: list | None = None):
+        super().__init__(data)
+        self._path = path
+        self._last = last if last is not None else [""]
+
+    @property
+    def last_field(self) -> str:
+        return self._last[0]
+
+    def _seen(self, key: Any, value: Any) -> Any:
+        name = f"{self._path}.{key}" if self._path else str(key)
+        self._last[0] = name
+        if value.__class__ is dict:
+            return Tracked(value, name, self._last)
+        return value
+
+    def __getitem__(self, key):
+        self._last[0] = f"{self._path}.{key}" if self._path else str(key)
+        return self._seen(key, dict.__getitem__(self, key))
+
+    def get(self, key, default=None):
+        return self._seen(key, dict.get(self, key, default))
+
+    def pop(self, key, *default):
+        return self._seen(key, dict.pop(self, key, *default))
+
+
+def too_deep(where: str, text: str) -> PageProblem:
+    """A body that is JSON nested deeper than Python reads: one unreadable record, not
+    the source's failure (what could be read of it is kept as text)."""
+    return PageProblem("<body>", f"{where} is JSON nested too deep to read", text[:MAX_SHOWN])
+
+
+@dataclass
+class PageProblem:
+    """A page (or a file's document) that holds no list of items where one belongs: it
+    is taken as one unreadable record naming the field."""
+
+    field: str
+    reason: str
+    page: Any
+
+
+def items_of(page: Any, key: str, what: str = "the page") -> list:
+    """`page[key]`, the list of items in an API page. Absent or null is no items; a page
+    that is not an object, or a `key` that is not a list, is one PageProblem instead."""
+    if isinstance(page, PageProblem):   # a body that could not be read as a page at all
+        return [page]
+    if not isinstance(page, dict):
+        return [PageProblem("<page>", f"{what} is {_kind(page)}, not an object holding {key}[]", page)]
+    items = page.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        return [PageProblem(key, f"{key} is {_kind(items)}, not a list", page)]
+    return items
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    for kind, name in ((bool, "a boolean"), (int, "a number"), (float, "a number"), (str, "a string"),
+                       (list, "a list"), (dict, "an object")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def shown(value: Any) -> str:
+    """A value as text for a reject, bounded (JSON when it can be written, else its type)."""
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
+    except RECORD_ERRORS:
+        text = f"<{_kind(value)} nested too deep to write as JSON>"
+    return text[:MAX_SHOWN]
+
+
+def unreadable_record(stream: str, item: Any, field: str, error: str, partition: str = "",
+                      parent_id: str | None = None, id_field: str = "id") -> RawRecord:
+    """The raw record kept for an item that could not be taken: the item verbatim (as
+    text when even that cannot be written), its stream, the field and the reason.
+    normalize rejects it (stage `ingest`), so a re-normalise gives the same reject."""
+    payload: dict[str, Any] = {"stream": stream, "field": field, "error": error}
+    try:
+        json.dumps(item, ensure_ascii=False)
+        payload["item"] = item
+    except RECORD_ERRORS:
+        payload["text"] = shown(item)
+    digest = hashlib.sha256(shown(item).encode("utf-8", "replace")).hexdigest()[:16]
+    return RawRecord(UNREADABLE, f"{stream}:{_hint(item, id_field) or digest}", payload, partition, parent_id)
+
+
+def _hint(item: Any, id_field: str) -> str | None:
+    """The item's own id (the source's id field first), when it has one that reads as one."""
+    if isinstance(item, dict):
+        for key in (id_field, "id", "key", "ts", "sys_id", "fingerprint"):
+            value = dict.get(item, key)
+            if isinstance(value, (str, int)) and not isinstance(value, bool) and len(str(value)) <= 200:
+                return str(value)
+    return None
+
+
+def take(stream: str, items: Iterable[Any], build: Callable[[Any], Any], partition: str = "",
+         parent_id: str | None = None, id_field: str = "id") -> Iterator[RawRecord]:
+    """The one guard around taking each record: `build(item)` gives the item's raw
+    record(s) (or None: not in the window). Whatever the item holds, an error of its own
+    content makes it one `unreadable` record naming the field, and the next item is taken."""
+    for item in items:
+        if isinstance(item, PageProblem):
+            yield unreadable_record(stream, item.page, item.field, item.reason, partition, parent_id, id_field)
+            continue
+        try:
+            out = build(item)
+            records = () if out is None else (out,) if isinstance(out, RawRecord) else tuple(out)
+        except RECORD_ERRORS as exc:
+            yield unreadable_record(stream, item, _failing_field(build, item), _reason(stream, item, exc),
+                                    partition, parent_id, id_field)
+            continue
+        try:
+            for record in records:
+                record.payload_json()     # a payload the raw writer could not store fails here
+                record.native_id = _id_text(record.native_id)
+                record.parent_id = None if record.parent_id is None else _id_text(record.parent_id)
+        except RECORD_ERRORS as exc:
+            field = id_field if isinstance(exc, _NoId) else "<item>"
+            yield unreadable_record(stream, item, field, _reason(stream, item, exc), partition, parent_id, id_field)
+            continue
+        yield from records
+
+
+def _failing_field(build: Callable[[Any], Any], item: Any) -> str:
+    """The field `build` was reading when it failed: found by taking the item again, this
+    time through a Tracked copy (only for an item that failed: the copy costs)."""
+    if item.__class__ is not dict:
+        return "<item>"
+    tracked = Tracked(item)
+    try:
+        build(tracked)
+    except RECORD_ERRORS:
+        return tracked.last_field or "<item>"
+    return "<item>"
+
+
+def _id_text(value: Any) -> str:
+    """An id as raw stores it: a string; a number as its digits; an object is no id."""
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise _NoId(f"an id is {_kind(value)}, not a string")
+
+
+class _NoId(TypeError):
+    pass
+
+
+def _reason(stream: str, item: Any, exc: BaseException) -> str:
+    if not isinstance(item, dict):
+        return f"a {stream} item is {_kind(item)}, not an object"
+    if isinstance(exc, KeyError):
+        return f"{stream} item lacks {exc}"
+    if isinstance(exc, RecursionError):
+        return f"{stream} item is nested too deep to read"
+    return f"cannot read a {stream} item: {type(exc).__name__}: {str(exc)[:200]}"
 
 
 @dataclass
@@ -70,7 +276,7 @@ class Connector(ABC):
     type: ClassVar[str]
     native_id: ClassVar[str]        # the field that identifies a record in its source
     cursor_field: ClassVar[str]     # the field the cursor follows
-    time_format: ClassVar[str]      # how the source writes time (see normalize.timeparse)
+    time_format: ClassVar[str]      # how the source writes time (see contract.times)
     time_zone: ClassVar[str | None] = "UTC"   # zone of naive times, None if always zoned
     partition_by: ClassVar[str] = "source"    # what one cursor covers
     # config keys: required in API mode, optional in any mode
@@ -103,6 +309,11 @@ class Connector(ABC):
     def incident_window(self, native_id: str) -> Window | None:
         """The seed's own window (created..resolved) when this source owns the seed."""
         return None
+
+    def take(self, stream: str, items: Iterable[Any], build: Callable[[Any], Any], partition: str = "",
+             parent_id: str | None = None) -> Iterator[RawRecord]:
+        """See take(): every connector's item loop goes through it."""
+        return take(stream, items, build, partition, parent_id, self.native_id.rsplit(".", 1)[-1])
 
     def close(self) -> None:
         pass

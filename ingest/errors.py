@@ -1,5 +1,11 @@
-"""Errors with context: the source, the stream, the page or record, and what to do."""
+"""Errors with context: the source, the stream, the page or record, and what to do.
+
+Their messages reach stderr, the logs and the catalog's `runs`: every known token shape in
+one is redacted (contract.secrets), whoever built it.
+"""
 from __future__ import annotations
+
+from contract.secrets import redact
 
 
 class SourceError(Exception):
@@ -17,7 +23,7 @@ class SourceError(Exception):
             where += f", {stream}"
         if page:
             where += f" ({page})"
-        super().__init__(f"{where}: {message}")
+        super().__init__(redact(f"{where}: {message}"))
 
 
 class AuthError(SourceError):

@@ -20,16 +20,15 @@ from pathlib import Path
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping
 
+from contract.times import FORMATS as TIME_FORMATS
+from contract.unreadable import MAX_SHOWN, UNREADABLE
+
 from .base import Connector, RawRecord, Window
 from .errors import ConfigError
-from .timefilter import epoch_time, local_time
+from .timefilter import record_time
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".log": "jsonl"}
 FIELD_NAMES = ("ts", "text", "actor", "id", "title", "kind", "severity", "service", "url", "refs")
-# normalize's time formats (normalize.timeparse.FORMATS; ingest may not import normalize)
-TIME_FORMATS = ("iso8601", "naive", "epoch_s", "epoch_ms", "epoch_us", "slack_ts", "rfc2822")
-_EPOCH_SCALE = {"epoch_s": 1, "epoch_ms": 1_000, "epoch_us": 1_000_000}
-MAX_SHOWN = 500   # characters of an unreadable line kept for the reject
 
 
 def matching_files(source: str, resolved: Path | None, written: str) -> list[Path]:
@@ -46,18 +45,31 @@ def matching_files(source: str, resolved: Path | None, written: str) -> list[Pat
 
 
 def line_records(path: Path, fmt: str = "jsonl") -> Iterator[tuple[int, dict | None, dict | None]]:
-    """(line number, row, problem): exactly one of row and problem is set."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    """(line number, row, problem): exactly one of row and problem is set. A line that is
+    not UTF-8 is a problem of its own (its bad bytes shown as U+FFFD), never the file's."""
+    # surrogateescape: an invalid byte decodes to a lone surrogate, found per line below
+    # (an escaped "\ud800" in JSON text is six ASCII characters, never one of these)
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
         if fmt == "csv":
             yield from _csv_rows(path, fh)
             return
         for line_no, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
+            bad = _undecodable(line)
+            if bad is not None:
+                yield line_no, None, _problem(path, line_no, bad, _replaced(line))
+                continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 yield line_no, None, _problem(path, line_no, f"invalid JSON: {exc.msg}", line)
+                continue
+            except RecursionError:
+                yield line_no, None, _problem(path, line_no, "JSON nested too deep to read", line)
+                continue
+            except ValueError as exc:    # a number of more digits than Python reads
+                yield line_no, None, _problem(path, line_no, f"invalid JSON: {exc}", line)
                 continue
             if not isinstance(row, dict):
                 yield line_no, None, _problem(path, line_no, "not a JSON object", line)
@@ -70,12 +82,30 @@ def _csv_rows(path: Path, fh) -> Iterator[tuple[int, dict | None, dict | None]]:
     for row in reader:
         line_no = reader.line_num
         extra = row.pop("\x00extra", None)
-        if extra is not None:
+        bad = next((b for v in [*row.values(), *(extra or ())] if isinstance(v, str)
+                    and (b := _undecodable(v)) is not None), None)
+        if bad is not None:
+            shown = ",".join(_replaced(str(v)) for v in [*row.values(), *(extra or ())])
+            yield line_no, None, _problem(path, line_no, bad, shown)
+        elif extra is not None:
             shown = ",".join(str(v) for v in row.values()) + "," + ",".join(extra)
             yield line_no, None, _problem(path, line_no, f"{len(extra)} more value(s) than the "
                                           f"{len(reader.fieldnames or [])} columns", shown)
         else:
             yield line_no, row, None
+
+
+def _undecodable(text: str) -> str | None:
+    """Why `text` (read with surrogateescape) is not UTF-8, or None when it is."""
+    for i, ch in enumerate(text):
+        if "\udc80" <= ch <= "\udcff":
+            return f"invalid UTF-8 (byte 0x{ord(ch) - 0xdc00:02x} at character {i + 1})"
+    return None
+
+
+def _replaced(text: str) -> str:
+    """`text` with each byte that was not UTF-8 shown as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _problem(path: Path, line_no: int, error: str, text: str) -> dict:
@@ -151,14 +181,10 @@ class FileConnector(Connector):
     def _format(self, path: Path) -> str:
         return self.settings.get("format") or FORMATS.get(path.suffix.lower(), "jsonl")
 
-    def _time(self, value: Any):
+    def _time(self, value: Any) -> datetime | None:
+        """The row's time as normalize will read it (None: it cannot be placed)."""
         fmt = self.settings.get("time_format") or "iso8601"
-        if fmt in _EPOCH_SCALE:
-            try:
-                return epoch_time(float(value) / _EPOCH_SCALE[fmt])
-            except (TypeError, ValueError):
-                return None
-        return local_time(None if value is None else str(value), str(self.settings.get("timezone") or "UTC"))
+        return record_time(value, fmt, str(self.settings.get("timezone") or "UTC"))
 
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         fields = self._fields()
@@ -169,8 +195,15 @@ class FileConnector(Connector):
         for line_no, row, problem in line_records(path, self._format(path)):
             where = f"{path.name}:{line_no}"
             if problem is not None:
-                yield None, RawRecord("unreadable", where, problem, partition, where)
+                yield None, RawRecord(UNREADABLE, where, problem, partition, where)
                 continue
-            native = field_value(row, fields["id"]) if "id" in fields else None
-            native = str(native) if native not in (None, "") else where
-            yield self._time(field_value(row, fields["ts"])), RawRecord("rows", native, row, partition, where)
+            at: list = []
+
+            def build(row: dict) -> RawRecord:
+                native = field_value(row, fields["id"]) if "id" in fields else None
+                native = str(native) if native not in (None, "") else where
+                at.append(self._time(field_value(row, fields["ts"])))
+                return RawRecord("rows", native, row, partition, where)
+
+            for record in self.take("rows", [row], build, partition, where):
+                yield (at[0] if record.stream == "rows" else None), record

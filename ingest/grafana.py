@@ -7,36 +7,40 @@ epoch milliseconds.
 """
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from .api import ApiConnector
-from .base import RawRecord, Window
-from .errors import PaginationError, SourceError
+from .base import RECORD_ERRORS, PageProblem, RawRecord, Window
+from .errors import PaginationError
 from .http import HttpClient
-from .timefilter import EPOCH, epoch_time
+from .timefilter import EPOCH, record_time
 
 ENDPOINT = "api/v1/rules/history"
 
 
-def frame_rows(body: Any, source: str) -> list[dict]:
-    """The rows of a data frame (or of the first frame of a list) as {field: value} dicts."""
+def frame_rows(body: Any, source: str) -> list:
+    """The rows of a data frame (or of the first frame of a list) as {field: value} dicts.
+    A JSON body that is no data frame is one PageProblem (an unreadable record) instead."""
     if body == []:
         return []
+    if isinstance(body, PageProblem):
+        return [body]
     frame = body[0] if isinstance(body, list) else body
     try:
         names = [str(f["name"]).lower() for f in frame["schema"]["fields"]]
         columns = frame["data"]["values"]
-    except (KeyError, TypeError, IndexError):
+        if len(columns) != len(names):
+            return [PageProblem("data.values", f"data frame has {len(names)} fields but {len(columns)} columns",
+                                body)]
+        return [dict(zip(names, values)) for values in zip(*columns)]
+    except RECORD_ERRORS:
         if isinstance(frame, dict) and "schema" in frame and not frame.get("data"):
             return []   # an empty frame may come without data
-        raise SourceError(source, "the state history is not a data frame (schema.fields, data.values)",
-                          stream="history") from None
-    if len(columns) != len(names):
-        raise SourceError(source, f"data frame has {len(names)} fields but {len(columns)} columns",
-                          stream="history")
-    return [dict(zip(names, values)) for values in zip(*columns)]
+        return [PageProblem("<body>", "the state history is not a data frame (schema.fields, data.values)",
+                            body)]
 
 
 class GrafanaConnector(ApiConnector):
@@ -63,19 +67,23 @@ class GrafanaConnector(ApiConnector):
         else:
             lo = math.floor(((window.since or EPOCH) - EPOCH).total_seconds())
             hi = math.ceil(((window.until or datetime.now(timezone.utc)) - EPOCH).total_seconds()) + 1
-            rows = list(self._history(partition, lo, hi))
-        for row in rows:
-            if epoch_time(_seconds(row.get("time"))) not in window:
-                continue
-            line = row.get("line") if isinstance(row.get("line"), dict) else {}
-            if partition and line.get("ruleUID") not in (None, partition):
-                continue
-            native = f"{line.get('ruleUID')}/{line.get('fingerprint')}/{row.get('time')}/{line.get('current')}"
-            payload = {"time": row.get("time"), "line": row.get("line"), "labels": row.get("labels")}
-            yield RawRecord("history", native, payload, partition, line.get("ruleUID"))
+            rows = list(self._history(partition, lo, hi, set()))
+        yield from self.take("history", rows, lambda row: self._record(row, partition, window), partition)
 
-    def _history(self, rule: str, lo: int, hi: int) -> Iterator[dict]:
-        """Rows in [lo, hi) seconds; a full answer is split in halves until it fits."""
+    def _record(self, row: dict, partition: str, window: Window) -> RawRecord | None:
+        if record_time(row.get("time"), self.time_format) not in window:
+            return None
+        line = row.get("line") if isinstance(row.get("line"), dict) else {}
+        if partition and line.get("ruleUID") not in (None, partition):
+            return None
+        native = f"{line.get('ruleUID')}/{line.get('fingerprint')}/{row.get('time')}/{line.get('current')}"
+        payload = {"time": row.get("time"), "line": row.get("line"), "labels": row.get("labels")}
+        return RawRecord("history", native, payload, partition, line.get("ruleUID"))
+
+    def _history(self, rule: str, lo: int, hi: int, unplaced: set[str]) -> Iterator[dict]:
+        """Rows in [lo, hi) seconds; a full answer is split in halves until it fits. A row
+        whose time cannot be placed is kept (normalize rejects it), once whichever halves
+        the server answered it in (`unplaced`: those already kept)."""
         params: dict[str, Any] = {"from": lo, "to": hi, "limit": self.page_size}
         if rule:
             params["ruleUID"] = rule
@@ -85,18 +93,17 @@ class GrafanaConnector(ApiConnector):
                 raise PaginationError(self.name, f"more than {self.page_size} state changes in one second; "
                                                  "raise `page_size:`", stream="history")
             mid = (lo + hi) // 2
-            yield from self._history(rule, lo, mid)
-            yield from self._history(rule, mid, hi)
+            yield from self._history(rule, lo, mid, unplaced)
+            yield from self._history(rule, mid, hi, unplaced)
             return
         for row in rows:
-            ms = row.get("time")
-            if isinstance(ms, (int, float)) and lo * 1000 <= ms < hi * 1000:
+            # a row that is no object, or whose time cannot be placed, is kept (a reject), once
+            at = record_time(row.get("time"), self.time_format, strict=False) if isinstance(row, dict) else None
+            if at is None:
+                key = json.dumps(row, sort_keys=True, default=repr)
+                if key not in unplaced:
+                    unplaced.add(key)
+                    yield row
+            elif lo <= (at - EPOCH).total_seconds() < hi:
                 yield row
 
-
-def _seconds(ms: Any) -> str | None:
-    """Epoch milliseconds as an exact "seconds.fraction" string for the window check."""
-    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
-        return None
-    ms = int(ms)
-    return f"{ms // 1000}.{ms % 1000:03d}"

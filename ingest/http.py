@@ -3,10 +3,14 @@
 Retriable: 429 (Retry-After, or the vendor's reset header), 5xx, connection errors, with
 bounded exponential backoff. Fatal: 401/403 (AuthError naming the source). Everything
 else that is not 2xx: SourceError with the vendor's own message. Secrets never appear in
-messages: only the path of a request is ever quoted, never its headers.
+messages: only the path of a request is ever quoted, never its headers, and whatever an
+error line quotes of a response body is a short snippet through contract.secrets (the
+client's own credentials and every known token shape redacted): a proxy's HTML page may
+echo the request, token and all.
 """
 from __future__ import annotations
 
+import base64
 import random
 import time
 from dataclasses import dataclass
@@ -14,6 +18,9 @@ from typing import Any, Callable, Mapping
 
 import requests
 
+from contract.secrets import snippet
+
+from .base import too_deep
 from .errors import AuthError, RetriesExhausted, SourceError
 
 RESET_HEADERS = ("Retry-After", "ratelimit-reset", "X-RateLimit-Reset", "X-RateLimit-Period-In-Sec")
@@ -49,6 +56,11 @@ class HttpClient:
         self.session.headers.update(headers or {})
         self.session.auth = auth
         self.requests_made = 0
+        self.secrets = _credentials(headers or {}, auth)
+
+    def quote(self, body: Any) -> str:
+        """What an error line may show of a response body (see contract.secrets.snippet)."""
+        return snippet(body, self.secrets)
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -74,7 +86,7 @@ class HttpClient:
                     what = ("authentication failed: check the credentials" if resp.status_code == 401
                             else "permission denied: the credentials lack access")
                     raise AuthError(self.source, f"{what} (HTTP {resp.status_code} on {shown}: "
-                                    f"{self.error_message(_json_or_text(resp))})")
+                                    f"{self.quote(self.error_message(_json_or_text(resp)))})")
                 if resp.status_code == 429:
                     last = "rate limited (HTTP 429)"
                     wait = rate_limit_wait(resp.headers, default=delay)
@@ -83,7 +95,7 @@ class HttpClient:
                     wait = delay
                 else:
                     raise SourceError(self.source, f"HTTP {resp.status_code} on {shown}: "
-                                      f"{self.error_message(_json_or_text(resp))}")
+                                      f"{self.quote(self.error_message(_json_or_text(resp)))}")
             if attempt == self.retry.attempts:
                 break
             self.retry.wait(min(wait, self.retry.max_wait_s) + random.uniform(0, 0.1))
@@ -95,7 +107,16 @@ class HttpClient:
         try:
             return resp.json()
         except ValueError:
-            raise SourceError(self.source, f"{path.split('?')[0]} did not return JSON") from None
+            raise self.not_json(resp, path) from None
+        except RecursionError:
+            return too_deep(f"the answer of {path.split('?')[0]}", resp.text)
+
+    def not_json(self, resp: requests.Response, path: str) -> SourceError:
+        """A 2xx answer that is not JSON (often a proxy's or SSO login page): its type and the
+        start of it, redacted."""
+        kind = resp.headers.get("Content-Type", "no Content-Type").split(";")[0]
+        return SourceError(self.source, f"{path.split('?')[0]} did not return JSON (HTTP {resp.status_code}, "
+                           f"{self.quote(kind)}: {self.quote(resp.text[:400])!r})")
 
 
 def rate_limit_wait(headers: Mapping[str, str], default: float, now: float | None = None) -> float:
@@ -114,11 +135,24 @@ def rate_limit_wait(headers: Mapping[str, str], default: float, now: float | Non
     return default
 
 
+def _credentials(headers: Mapping[str, str], auth: tuple[str, str] | None) -> list[str]:
+    """Every form in which this client's credentials could come back in a body: the
+    Authorization value, the token in it, the user, the password and the Basic pair."""
+    out = []
+    value = str(headers.get("Authorization") or "")
+    if value:
+        out += [value, value.split()[-1], value.split("=", 1)[-1]]
+    if auth and auth[1]:
+        pair = f"{auth[0]}:{auth[1]}"
+        out += [str(auth[0]), str(auth[1]), base64.b64encode(pair.encode()).decode()]
+    return [v for v in out if len(v) >= 4]
+
+
 def _json_or_text(resp: requests.Response) -> Any:
     try:
         return resp.json()
     except ValueError:
-        return resp.text[:200]
+        return resp.text[:400]
 
 
 def _generic_error_message(body: Any) -> str:
@@ -137,4 +171,4 @@ def _generic_error_message(body: Any) -> str:
             return "; ".join(msgs)
         if body.get("message"):
             return str(body["message"])
-    return str(body)[:200] or "no detail"
+    return str(body) or "no detail"

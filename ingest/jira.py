@@ -20,11 +20,11 @@ windows may both hold one issue; its events keep the same ids.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from .api import ApiConnector
-from .base import RawRecord, Window
+from .base import RawRecord, Window, items_of
 from .errors import ConfigError, SourceError
 from .http import HttpClient
 from .paging import start_at_pages, token_pages
@@ -37,7 +37,20 @@ DEPLOYMENTS = ("cloud", "datacenter")
 
 
 def _next_token(page: Any) -> str | None:
-    return None if page.get("isLast") else page.get("nextPageToken")
+    if not isinstance(page, dict) or page.get("isLast"):
+        return None
+    token = page.get("nextPageToken")
+    return token if isinstance(token, str) and token else None
+
+
+def _in_project(issue: Any, project: str) -> bool:
+    """Whether a recorded issue belongs to `project` (its key, id or name, as JQL's
+    `project = X` takes them; else the prefix of the issue's key)."""
+    found = (issue.get("fields") or {}).get("project") if isinstance(issue, dict) else None
+    if isinstance(found, dict) and any(found.get(k) for k in ("key", "id", "name")):
+        return project in {str(found.get(k)) for k in ("key", "id", "name") if found.get(k)}
+    key = str(issue.get("key") or "") if isinstance(issue, dict) else ""
+    return key.rsplit("-", 1)[0] == project
 
 
 class JiraConnector(ApiConnector):
@@ -49,6 +62,10 @@ class JiraConnector(ApiConnector):
     partition_by = "project"
     api_keys = ("base_url", "token")
     optional_keys = ("jql", "projects", "email", "deployment", "jql_timezone", "page_size")
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self._recorded_issues: list[dict] | None = None
 
     @classmethod
     def required_keys(cls, options) -> tuple[str, ...]:
@@ -99,19 +116,38 @@ class JiraConnector(ApiConnector):
 
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         for issue in self._issues(partition, window):
-            fields = issue.get("fields") or {}
-            updated = iso_time(fields.get("updated"))
-            if window.since is not None and updated is not None and updated < window.since:
-                continue  # the widened JQL's margin: nothing of it lies in the window
-            key = issue["key"]
-            histories = (issue.pop("changelog", None) or {}).get("histories")
-            if iso_time(fields.get("created")) in window or updated in window:
-                yield RawRecord("issues", key, issue, partition, None)
-            yield from self._changelog(key, partition, window, histories)
-            yield from self._comments(key, partition, window)
+            children: list = []
+
+            def issue_record(issue: dict) -> RawRecord | None:
+                fields = issue.get("fields") or {}
+                updated = iso_time(fields.get("updated"))
+                if window.since is not None and updated is not None and updated < window.since:
+                    return None  # the widened JQL's margin: nothing of it lies in the window
+                key = issue["key"]
+                histories = (issue.get("changelog") or {}).get("histories")
+                snapshot = {k: v for k, v in issue.items() if k != "changelog"}   # the item stays whole
+                record = (RawRecord("issues", key, snapshot, partition, None)
+                          if iso_time(fields.get("created")) in window or updated in window else None)
+                if isinstance(key, str) and key and "/" not in key:   # a key that names a path
+                    children.append((key, histories))
+                return record
+
+            yield from self.take("issues", [issue], issue_record, partition)
+            for key, histories in children:
+                yield from self._changelog(key, partition, window, histories)
+                yield from self._comments(key, partition, window)
 
     def _issues(self, partition: str, window: Window) -> Iterator[dict]:
-        jql = self.jql(partition, window) if self.recorded is None else ""
+        if self.recorded is not None and partition:
+            # The recorded pages hold every project's issues: they are read once, and each
+            # project takes its own (one read per project fetched every issue per project).
+            if self._recorded_issues is None:
+                self._recorded_issues = list(self._pages_of_issues(""))
+            yield from (i for i in self._recorded_issues if _in_project(i, partition))
+            return
+        yield from self._pages_of_issues(self.jql(partition, window) if self.recorded is None else "")
+
+    def _pages_of_issues(self, jql: str) -> Iterator[dict]:
         if self.datacenter:
             params = {"jql": jql, "fields": FIELDS, "expand": "changelog"}
             paginate = lambda c, p, q: start_at_pages(  # noqa: E731
@@ -123,28 +159,29 @@ class JiraConnector(ApiConnector):
                 c, p, q, token_param="nextPageToken", next_token=_next_token)
             pages = self.pages(f"{self.api}/search/jql", params, paginate)
         for page in pages:
-            yield from page.get("issues") or []
+            yield from items_of(page, "issues")
 
     def _changelog(self, key: str, partition: str, window: Window,
                    embedded: list | None) -> Iterator[RawRecord]:
         if embedded is not None:   # Data Center: expand=changelog carried them
-            histories: Iterator[dict] = iter(embedded)
+            histories: Iterable[Any] = items_of({"histories": embedded}, "histories", "the changelog")
         else:
             histories = self._paged(f"{self.api}/issue/{key}/changelog", "values", {})
-        for history in histories:
-            if iso_time(history.get("created")) in window:
-                yield RawRecord("changelog", f"{key}/{history['id']}", history, partition, key)
+        yield from self.take("changelog", histories, lambda history: RawRecord(
+            "changelog", f"{key}/{history['id']}", history, partition, key)
+            if iso_time(history.get("created")) in window else None, partition, key)
 
     def _comments(self, key: str, partition: str, window: Window) -> Iterator[RawRecord]:
-        for comment in self._paged(f"{self.api}/issue/{key}/comment", "comments", {"orderBy": "created"}):
-            if iso_time(comment.get("created")) in window:
-                yield RawRecord("comments", f"{key}/{comment['id']}", comment, partition, key)
+        comments = self._paged(f"{self.api}/issue/{key}/comment", "comments", {"orderBy": "created"})
+        yield from self.take("comments", comments, lambda comment: RawRecord(
+            "comments", f"{key}/{comment['id']}", comment, partition, key)
+            if iso_time(comment.get("created")) in window else None, partition, key)
 
     def incident_window(self, native_id: str) -> Window | None:
         """A Jira seed (jira:OPS-123): from the issue's creation to its resolution."""
         if self.recorded is not None:
             found = [i for page in self.recorded.pages(f"{self.api}/search/jql")
-                     for i in page.get("issues") or [] if i.get("key") == native_id]
+                     for i in items_of(page, "issues") if isinstance(i, dict) and i.get("key") == native_id]
             issue = found[0] if found else None
         else:
             issue = self.http.get_json(f"{self.api}/issue/{native_id}",
@@ -152,11 +189,11 @@ class JiraConnector(ApiConnector):
         if not issue:
             raise SourceError(self.name, f"issue {native_id} not found")
         fields = issue.get("fields") or {}
-        return Window(iso_time(fields.get("created")),
-                      iso_time(fields.get("resolutiondate") or fields.get("updated")))
+        return Window(iso_time(fields.get("created"), strict=False),
+                      iso_time(fields.get("resolutiondate") or fields.get("updated"), strict=False))
 
     def _paged(self, endpoint: str, items_key: str, params: dict) -> Iterator[dict]:
         paginate = lambda c, p, q: start_at_pages(  # noqa: E731
             c, p, q, items_key=items_key, page_size=self.page_size)
         for page in self.pages(endpoint, params, paginate):
-            yield from page.get(items_key) or []
+            yield from items_of(page, items_key)

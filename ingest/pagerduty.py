@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from .api import ApiConnector
-from .base import RawRecord, Window
+from .base import RawRecord, Window, items_of
 from .errors import SourceError
 from .http import HttpClient
 from .paging import offset_pages
@@ -33,7 +33,7 @@ class TooManyForOffsetPaging(Exception):
 
 
 def _more(page: Any, _seen: int) -> bool:
-    return bool(page.get("more"))
+    return isinstance(page, dict) and page.get("more") is True
 
 
 class PagerDutyConnector(ApiConnector):
@@ -60,22 +60,31 @@ class PagerDutyConnector(ApiConnector):
             yield from self._fetch_recorded(partition, window)
             return
         window = _bounded(window)
-        incidents: dict[str, dict] = {}
-        for incident in self._listed("incidents", "incidents", window, _incident_params(partition)):
-            if _in_partition(incident, partition) and iso_time(incident.get("created_at")) in window:
-                incidents[incident["id"]] = incident
-                yield RawRecord("incidents", incident["id"], incident, partition)
-        touched: set[str] = set(incidents)
+        touched: set[str] = set()
+
+        def incident_record(incident: dict) -> RawRecord | None:
+            if not (_in_partition(incident, partition) and iso_time(incident.get("created_at")) in window):
+                return None
+            record = RawRecord("incidents", incident["id"], incident, partition)
+            _touch(touched, incident["id"])
+            return record
+
+        yield from self.take("incidents", self._listed("incidents", "incidents", window,
+                                                       _incident_params(partition)), incident_record, partition)
         params = {"is_overview": "false", "include[]": "incidents"}
-        for entry in self._listed("log_entries", "log_entries", window, params):
+
+        def entry_record(entry: dict) -> RawRecord | None:
             embedded = entry.get("incident") or {}
             if not _in_partition(entry, partition) and not _in_partition(embedded, partition):
-                continue
+                return None
             if iso_time(entry.get("created_at")) not in window:
-                continue
-            if embedded.get("id"):
-                touched.add(embedded["id"])
-            yield RawRecord("log_entries", entry["id"], entry, partition, embedded.get("id"))
+                return None
+            record = RawRecord("log_entries", entry["id"], entry, partition, embedded.get("id"))
+            _touch(touched, embedded.get("id"))
+            return record
+
+        yield from self.take("log_entries", self._listed("log_entries", "log_entries", window, params),
+                             entry_record, partition)
         for incident_id in sorted(touched):
             yield from self._alerts(incident_id, partition, window)
 
@@ -102,50 +111,69 @@ class PagerDutyConnector(ApiConnector):
         query = {**params, "time_zone": "UTC", "total": "true",
                  "since": _iso(window.since), "until": _iso(window.until)}
         items: list[dict] = []
-        for page in offset_pages(self.http, endpoint, query, limit=self.page_size, more=_more):
-            total = page.get("total")
+        for page in offset_pages(self.http, endpoint, query, limit=self.page_size, more=_more, items_key=key):
+            total = page.get("total") if isinstance(page, dict) else None
             if isinstance(total, int) and total > MAX_OFFSET:
                 raise TooManyForOffsetPaging()
-            items += page.get(key) or []
-            if page.get("more") and len(items) + self.page_size > MAX_OFFSET:
+            items += items_of(page, key)
+            if _more(page, 0) and len(items) + self.page_size > MAX_OFFSET:
                 raise TooManyForOffsetPaging()
         return items
 
     def _alerts(self, incident_id: str, partition: str, window: Window) -> Iterator[RawRecord]:
-        paginate = lambda c, p, q: offset_pages(c, p, q, limit=self.page_size, more=_more)  # noqa: E731
+        paginate = lambda c, p, q: offset_pages(c, p, q, limit=self.page_size, more=_more,  # noqa: E731
+                                               items_key="alerts")
         for page in self.pages(f"incidents/{incident_id}/alerts", {"time_zone": "UTC"}, paginate):
-            for alert in page.get("alerts") or []:
-                if iso_time(alert.get("created_at")) in window:
-                    yield RawRecord("alerts", alert["id"], alert, partition, incident_id)
+            yield from self.take("alerts", items_of(page, "alerts"), lambda alert: RawRecord(
+                "alerts", alert["id"], alert, partition, incident_id)
+                if iso_time(alert.get("created_at")) in window else None, partition, incident_id)
 
     def _fetch_recorded(self, partition: str, window: Window) -> Iterator[RawRecord]:
         """Saved pages of /incidents and each incident's log entries and alerts."""
         for page in self.recorded.pages("incidents"):
-            for incident in page.get("incidents") or []:
-                if not _in_partition(incident, partition):
-                    continue
-                if iso_time(incident.get("created_at")) in window:
-                    yield RawRecord("incidents", incident["id"], incident, partition)
-                for entry_page in self.recorded.pages(f"incidents/{incident['id']}/log_entries"):
-                    for entry in entry_page.get("log_entries") or []:
-                        if iso_time(entry.get("created_at")) in window:
-                            yield RawRecord("log_entries", entry["id"], entry, partition, incident["id"])
-                yield from self._alerts(incident["id"], partition, window)
+            for incident in items_of(page, "incidents"):
+                ids: set[str] = set()
+
+                def incident_record(incident: dict) -> RawRecord | None:
+                    if not _in_partition(incident, partition):
+                        return None
+                    _touch(ids, incident["id"])
+                    if iso_time(incident.get("created_at")) in window:
+                        return RawRecord("incidents", incident["id"], incident, partition)
+                    return None
+
+                yield from self.take("incidents", [incident], incident_record, partition)
+                for incident_id in ids:
+                    def entry_record(entry: dict, incident_id=incident_id) -> RawRecord | None:
+                        if iso_time(entry.get("created_at")) not in window:
+                            return None
+                        return RawRecord("log_entries", entry["id"], entry, partition, incident_id)
+
+                    for entry_page in self.recorded.pages(f"incidents/{incident_id}/log_entries"):
+                        yield from self.take("log_entries", items_of(entry_page, "log_entries"), entry_record,
+                                             partition, incident_id)
+                    yield from self._alerts(incident_id, partition, window)
 
     def incident_window(self, native_id: str) -> Window | None:
         incident = None
         if self.recorded is not None:
             for page in self.recorded.pages("incidents"):
-                for item in page.get("incidents") or []:
-                    if item.get("id") == native_id:
+                for item in items_of(page, "incidents"):
+                    if isinstance(item, dict) and item.get("id") == native_id:
                         incident = item
         else:
             incident = self.http.get_json(f"incidents/{native_id}", {"time_zone": "UTC"}).get("incident")
         if incident is None:
             raise SourceError(self.name, f"incident {native_id} not found")
-        start = iso_time(incident.get("created_at"))
-        end = iso_time(incident.get("resolved_at") or incident.get("last_status_change_at"))
+        start = iso_time(incident.get("created_at"), strict=False)
+        end = iso_time(incident.get("resolved_at") or incident.get("last_status_change_at"), strict=False)
         return Window(start, end)
+
+
+def _touch(ids: set[str], incident_id: Any) -> None:
+    """An incident whose alerts are read: only an id that reads as one names a path."""
+    if isinstance(incident_id, str) and incident_id and "/" not in incident_id:
+        ids.add(incident_id)
 
 
 def _incident_params(partition: str) -> dict:

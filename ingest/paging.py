@@ -8,26 +8,43 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from .errors import PaginationError, SourceError
+from .base import too_deep
+from .errors import PaginationError
 from .http import HttpClient
 
 MAX_PAGES = 100_000
 
 
 def offset_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
-                 limit: int = 100, more: Callable[[Any, int], bool],
+                 limit: int = 100, more: Callable[[Any, int], bool], items_key: str,
                  offset_param: str = "offset", limit_param: str = "limit") -> Iterator[Any]:
-    """offset/limit paging; `more(page, items_seen)` says whether another page follows."""
+    """offset/limit paging; `more(page, items_seen)` says whether another page follows.
+
+    The next offset follows what the server says it returned, not what was asked: a server
+    that caps pages below `limit` (PagerDuty's own maximum, a proxy's) answers with its
+    `limit`, else only `items_key`'s items show it; advancing by the asked limit would skip
+    the rest. A page that advances nothing is asked again and caught by the repeat guard.
+    """
     offset = 0
     repeats = RepeatGuard(client.source, path)
     for _ in range(MAX_PAGES):
         page = client.get_json(path, {**params, offset_param: offset, limit_param: limit})
         repeats.check_page(page)
         yield page
-        if not more(page, offset + limit):
+        offset += returned(page, limit_param, items_key)
+        if not more(page, offset):
             return
-        offset += limit
     raise PaginationError(client.source, f"more than {MAX_PAGES} pages", stream=path)
+
+
+def returned(page: Any, limit_param: str, items_key: str) -> int:
+    """How far a page moves the offset: the `limit` the response names when it is a
+    positive integer, else the number of items it holds."""
+    said = page.get(limit_param) if isinstance(page, dict) else None
+    if isinstance(said, int) and not isinstance(said, bool) and said > 0:
+        return said
+    items = page.get(items_key) if isinstance(page, dict) else None
+    return len(items) if isinstance(items, list) else 0
 
 
 def token_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
@@ -86,10 +103,13 @@ def start_at_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
         page = client.get_json(path, {**params, "startAt": start, "maxResults": page_size})
         repeats.check_page(page)
         yield page
-        items = page.get(items_key) or []
+        if not isinstance(page, dict):
+            return   # no list to page through: the page's own reject says why (items_of)
+        items = page.get(items_key)
+        items = items if isinstance(items, list) else []
         start += len(items)
         total = page.get("total")
-        if page.get("isLast") is True or not items or (total is not None and start >= total):
+        if page.get("isLast") is True or not items or (isinstance(total, int) and start >= total):
             return
     raise PaginationError(client.source, f"more than {MAX_PAGES} pages", stream=path)
 
@@ -108,7 +128,9 @@ def next_link_pages(client: HttpClient, path: str, params: Mapping[str, Any], *,
         try:
             page = resp.json()
         except ValueError:
-            raise SourceError(client.source, "the page is not JSON", stream=path) from None
+            raise client.not_json(resp, path) from None
+        except RecursionError:
+            page = too_deep(f"the answer of {path}", resp.text)
         repeats.check_page(page)
         yield page
         link = next_link(resp, page)

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
+from .base import too_deep
 from .errors import ConfigError, SourceError
 
 _PAGE_N = re.compile(r"\.page-(\d+)\.json$")
@@ -35,9 +36,12 @@ class RecordedPages:
 
     def pages(self, endpoint: str, params: dict | None = None, paging: Any = None) -> Iterator[Any]:
         for path in self.files(endpoint):
+            text = path.read_text(encoding="utf-8", errors="replace")
             try:
-                with open(path, encoding="utf-8") as fh:
-                    yield json.load(fh)
+                page = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise SourceError(self.source, f"{path.name} is not valid JSON: {exc.msg} "
                                   f"at line {exc.lineno}", page=str(path)) from None
+            except RecursionError:
+                page = too_deep(path.name, text)
+            yield page

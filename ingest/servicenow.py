@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from .api import ApiConnector
-from .base import RawRecord, Window
+from .base import PageProblem, RawRecord, Window, items_of
 from .errors import SourceError
 from .http import HttpClient
 from .paging import link_header_next, next_link_pages
@@ -74,30 +74,38 @@ class ServiceNowConnector(ApiConnector):
                   "sysparm_exclude_reference_link": "true"}
         paginate = lambda c, p, q: next_link_pages(c, p, q, next_link=_next_if_more)  # noqa: E731
         for page in self.pages(TABLE + table, params, paginate):
-            result = page.get("result") if isinstance(page, dict) else None
-            if not isinstance(result, list):
-                raise SourceError(self.name, "the Table API answered without a result list", stream=table)
-            yield from result
+            if isinstance(page, dict) and page.get("result") is None:
+                yield PageProblem("result", "the Table API answered without a result list", page)
+                continue
+            yield from items_of(page, "result", "the Table API's answer")
 
     def _in(self, window: Window, value: str | None) -> bool:
         return local_time(value, self.zone) in window
 
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         numbers: dict[str, str | None] = {}
-        for incident in self._rows("incident", self._incident_query(window), INCIDENT_FIELDS):
-            numbers[incident["sys_id"]] = incident.get("number") or incident["sys_id"]
-            if self._overlaps(window, incident):
-                yield RawRecord("incident", incident["sys_id"], incident, partition)
+
+        def incident_record(incident: dict) -> RawRecord | None:
+            sys_id = incident["sys_id"]
+            record = (RawRecord("incident", sys_id, incident, partition)
+                      if self._overlaps(window, incident) else None)
+            numbers[sys_id] = incident.get("number") or sys_id
+            return record
+
+        yield from self.take("incident", self._rows("incident", self._incident_query(window), INCIDENT_FIELDS),
+                             incident_record, partition)
         for table, key, scope, fields in CHILD_TABLES:
             query = "^".join([scope, *self._created_clauses(window), "ORDERBYsys_created_on"])
-            for row in self._rows(table, query, fields):
+
+            def child_record(row: dict, table=table, key=key) -> RawRecord | None:
                 if not self._in(window, row.get("sys_created_on")):
-                    continue
+                    return None
                 parent = row.get(key) or ""
                 if parent not in numbers:
-                    numbers[parent] = self._number_of(parent)
-                number = numbers[parent]
-                yield RawRecord(table, row["sys_id"], row, partition, number)
+                    numbers[parent] = self._number_of(parent) if isinstance(parent, str) else None
+                return RawRecord(table, row["sys_id"], row, partition, numbers[parent])
+
+            yield from self.take(table, self._rows(table, query, fields), child_record, partition)
 
     def _incident_query(self, window: Window) -> str:
         clauses = [str(self.settings.get("query"))] if self.settings.get("query") else []
@@ -125,25 +133,26 @@ class ServiceNowConnector(ApiConnector):
         """The INC number of an incident outside this window's list (one lookup, then none)."""
         if not sys_id or self.recorded is not None:
             return None
-        rows = list(self._rows("incident", f"sys_id={sys_id}", "sys_id,number"))
+        rows = [r for r in self._rows("incident", f"sys_id={sys_id}", "sys_id,number") if isinstance(r, dict)]
         return rows[0].get("number") if rows else None
 
     def _find(self, number: str) -> dict | None:
         if self.recorded is not None:
             for page in self.recorded.pages(TABLE + "incident"):
-                for row in page.get("result") or []:
-                    if row.get("number") == number:
+                for row in items_of(page, "result"):
+                    if isinstance(row, dict) and row.get("number") == number:
                         return row
             return None
-        rows = list(self._rows("incident", f"number={number}", INCIDENT_FIELDS))
+        rows = [r for r in self._rows("incident", f"number={number}", INCIDENT_FIELDS) if isinstance(r, dict)]
         return rows[0] if rows else None
 
     def incident_window(self, native_id: str) -> Window | None:
         incident = self._find(native_id)
         if incident is None:
             raise SourceError(self.name, f"incident {native_id} not found")
-        start = local_time(incident.get("opened_at") or incident.get("sys_created_on"), self.zone)
-        end = local_time(incident.get("resolved_at") or incident.get("closed_at"), self.zone)
+        start = local_time(incident.get("opened_at") or incident.get("sys_created_on"), self.zone,
+                           strict=False)
+        end = local_time(incident.get("resolved_at") or incident.get("closed_at"), self.zone, strict=False)
         return Window(start, end)
 
 

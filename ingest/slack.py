@@ -17,6 +17,7 @@ a late reply to an old thread lands inside the window while its parent does not.
 """
 from __future__ import annotations
 
+import logging
 import random
 import re
 from datetime import timedelta
@@ -30,12 +31,14 @@ from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
                                                    RateLimitErrorRetryHandler,
                                                    ServerErrorRetryHandler)
 
+from contract.secrets import snippet
+
 from . import http
 from .api import ApiConnector
-from .base import RawRecord, Window
+from .base import RawRecord, Window, items_of, too_deep
 from .errors import AuthError, ConfigError, RetriesExhausted, SourceError
 from .paging import cursor_pages
-from .timefilter import epoch_time, to_epoch_str
+from .timefilter import EPOCH, epoch_time, to_epoch_str
 
 AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
                "no_permission", "not_allowed_token_type", "ekm_access_denied", "team_access_not_granted"}
@@ -43,6 +46,9 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 DEFAULT_LOOKBACK = "7d"
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# slack_sdk puts a body it cannot decode (the first 100 characters: a proxy's page may echo
+# the token, and cut it where no pattern finds it) into its error text and its log.
+NOT_JSON = "Received a response in a non-JSON format"
 
 
 class SlackConnector(ApiConnector):
@@ -66,6 +72,7 @@ class SlackConnector(ApiConnector):
         if self._web is None:  # built lazily: no network work while config loads
             self._web = WebClient(
                 token=self.settings.get("token"), base_url=self.settings.get("base_url"), timeout=30,
+                logger=_sdk_logger(),
                 retry_handlers=[_ConnectionRetry(max_retry_count=3), _RateLimitRetry(max_retry_count=5),
                                 _ServerErrorRetry(max_retry_count=4)])
         return self._web
@@ -81,47 +88,68 @@ class SlackConnector(ApiConnector):
         channel = partition
         seen: set[str] = set()
         threads: set[str] = set()
-        for message in self._history(channel, window.since, window.until):
+
+        def message_record(message: dict) -> RawRecord | None:
             ts = message.get("ts")
-            if epoch_time(ts) in window and ts not in seen:
-                seen.add(ts)
-                yield RawRecord("messages", f"{channel}:{ts}", message, channel, channel)
-            if _is_thread_parent(message):
+            thread = _is_thread_parent(message)
+            # a repeated ts is the same message on two pages; a ts that is no string names none
+            fresh = epoch_time(ts) in window and not (isinstance(ts, str) and ts in seen)
+            if thread:
                 threads.add(ts)
+            if fresh and isinstance(ts, str):
+                seen.add(ts)
+            if fresh:
+                return RawRecord("messages", f"{channel}:{ts}", message, channel, channel)
+            return None
+
+        yield from self.take("messages", self._history(channel, window.since, window.until), message_record,
+                             channel, channel)
         if window.since is not None:
             lookback = self._lookback()
-            for message in self._history(channel, window.since - lookback, window.since):
+
+            def old_thread(message: dict) -> None:
                 latest = epoch_time(message.get("latest_reply"))
                 if _is_thread_parent(message) and latest is not None and latest >= window.since:
                     threads.add(message["ts"])
-        for thread_ts in sorted(threads, key=lambda t: epoch_time(t)):
-            for reply in self._replies(channel, thread_ts, window):
+
+            # messages before the window were taken by an earlier run: only their threads count
+            for _ in self.take("messages", self._history(channel, window.since - lookback, window.since),
+                               old_thread):
+                pass
+        for thread_ts in sorted(threads, key=_thread_order):
+
+            def reply_record(reply: dict, thread_ts=thread_ts) -> RawRecord | None:
                 ts = reply.get("ts")
-                if ts == thread_ts or ts in seen or epoch_time(ts) not in window:
-                    continue
-                seen.add(ts)
-                yield RawRecord("replies", f"{channel}:{ts}", reply, channel, channel)
+                if ts == thread_ts or (isinstance(ts, str) and ts in seen) or epoch_time(ts) not in window:
+                    return None
+                if isinstance(ts, str):
+                    seen.add(ts)
+                return RawRecord("replies", f"{channel}:{ts}", reply, channel, channel)
+
+            yield from self.take("replies", self._replies(channel, thread_ts, window), reply_record,
+                                 channel, channel)
 
     def _context(self) -> Iterator[RawRecord]:
         for page in self._pages("users.list", {}, "users.list"):
-            for user in page.get("members") or []:
-                yield RawRecord("users", user["id"], user, "")
+            yield from self.take("users", items_of(page, "members"),
+                                 lambda user: RawRecord("users", user["id"], user, ""))
         for channel in self._channel_ids():
             for page in self._pages("conversations.info", {"channel": channel},
                                     f"{channel}/conversations.info"):
-                info = page.get("channel") or {}
-                yield RawRecord("channels", info.get("id", channel), info, "")
+                info = [page.get("channel") or {}] if isinstance(page, dict) else items_of(page, "channel")
+                yield from self.take("channels", info, lambda info, channel=channel: RawRecord(
+                    "channels", info.get("id", channel), info, ""))
 
     def _history(self, channel: str, since, until) -> Iterator[dict]:
         params = {"channel": channel, **_bounds(since, until)}
         for page in self._pages("conversations.history", params, f"{channel}/conversations.history"):
-            yield from page.get("messages") or []
+            yield from items_of(page, "messages")
 
     def _replies(self, channel: str, thread_ts: str, window: Window) -> Iterator[dict]:
         params = {"channel": channel, "ts": thread_ts, **_bounds(window.since, window.until)}
         for page in self._pages("conversations.replies", params,
                                 f"{channel}/conversations.replies/{thread_ts}"):
-            yield from page.get("messages") or []
+            yield from items_of(page, "messages")
 
     def _pages(self, method: str, params: dict, recorded_as: str) -> Iterator[dict]:
         """Every page of one method: saved pages under `path:`, or the live API by cursor."""
@@ -137,10 +165,18 @@ class SlackConnector(ApiConnector):
         try:
             return self.web.api_call(method, http_verb="GET", params=params).data
         except SlackApiError as exc:
-            raise _slack_error(self.name, method, exc.response) from None
+            raise _slack_error(self.name, method, exc.response, [self.web.token or ""]) from None
         except (URLError, OSError) as exc:
             raise RetriesExhausted(self.name, f"connection error ({type(exc).__name__}) after retries",
                                    stream=method) from None
+        except ValueError as exc:
+            # json.JSONDecodeError: a body cut short (a dropped connection, a proxy) under a
+            # JSON content type; slack_sdk lets it through bare. The body is never quoted.
+            where = f"channel {params['channel']}" if params.get("channel") else None
+            raise SourceError(self.name, f"the answer is not complete JSON ({_json_problem(exc)}): "
+                              "cut short or damaged on the way", stream=method, page=where) from None
+        except RecursionError:   # JSON nested deeper than Python reads: that page's reject
+            return too_deep(f"the answer of {method}", "")
 
     def _channel_ids(self) -> list[str]:
         """Configured channels as ids; names are looked up once with conversations.list."""
@@ -159,8 +195,9 @@ class SlackConnector(ApiConnector):
         by_name: dict[str, str] = {}
         params = {"types": "public_channel,private_channel", "exclude_archived": "false"}
         for page in self._pages("conversations.list", params, "conversations.list"):
-            for channel in page.get("channels") or []:
-                by_name[channel.get("name", "")] = channel["id"]
+            for channel in items_of(page, "channels"):
+                if isinstance(channel, dict) and isinstance(channel.get("id"), str):
+                    by_name[str(channel.get("name", ""))] = channel["id"]
         ids = []
         for item in wanted:
             name = item.lstrip("#")
@@ -180,6 +217,10 @@ class SlackConnector(ApiConnector):
         return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
 
 
+def _thread_order(ts: Any):
+    return epoch_time(ts, strict=False) or EPOCH
+
+
 def _is_thread_parent(message: dict) -> bool:
     ts = message.get("ts")
     return bool(ts and message.get("thread_ts") == ts and (message.get("reply_count") or 0) > 0)
@@ -195,26 +236,61 @@ def _bounds(since, until) -> dict[str, Any]:
     return params
 
 
-def _next_cursor(page: dict) -> str | None:
-    return (page.get("response_metadata") or {}).get("next_cursor") or None
+def _next_cursor(page: Any) -> str | None:
+    meta = page.get("response_metadata") if isinstance(page, dict) else None
+    cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
+    return cursor if isinstance(cursor, str) and cursor else None
 
 
-def _slack_error(source: str, method: str, response: Any) -> SourceError:
-    """One line for what Slack said, from its `ok: false` body or the HTTP status."""
+def _json_problem(exc: ValueError) -> str:
+    """What json said, and where in the body it stopped (`Expecting value, character 32 of 32`)."""
+    msg, pos, doc = getattr(exc, "msg", None), getattr(exc, "pos", None), getattr(exc, "doc", None)
+    if msg is None or pos is None or not isinstance(doc, str):
+        return type(exc).__name__
+    return f"{msg}, character {pos} of {len(doc)}"
+
+
+def _slack_error(source: str, method: str, response: Any, secrets: list[str]) -> SourceError:
+    """One line for what Slack said, from its `ok: false` body or the HTTP status; what it
+    quotes of the body is a redacted snippet, and a body that was not JSON is not quoted."""
     status = getattr(response, "status_code", None)
     data = getattr(response, "data", None)
     data = data if isinstance(data, dict) else {}
-    error = str(data.get("error") or "")
+    error = snippet(data.get("error") or "", secrets, limit=80)
+    if error.startswith(NOT_JSON):
+        return SourceError(source, f"the answer was not JSON (HTTP {status}): a proxy or login page "
+                           "in front of base_url?", stream=method)
     if status == 429 or error == "ratelimited":
         return RetriesExhausted(source, "still rate limited (HTTP 429) after retries", stream=method)
     if status is not None and status >= 500:
         return RetriesExhausted(source, f"HTTP {status} after retries", stream=method)
     if error == "missing_scope":
-        return AuthError(source, f"the token is missing the scope {data.get('needed')!r} "
-                         f"(it has: {data.get('provided') or 'none'})", stream=method)
+        return AuthError(source, f"the token is missing the scope {snippet(data.get('needed'), secrets, 80)!r} "
+                         f"(it has: {snippet(data.get('provided'), secrets, 200) or 'none'})", stream=method)
     if error in AUTH_ERRORS:
         return AuthError(source, f"authentication failed: {error} (check the token)", stream=method)
     return SourceError(source, f"Slack said {error or f'HTTP {status}'}", stream=method)
+
+
+class _NoBodies(logging.Filter):
+    """slack_sdk's own log lines: none that quotes a body it could not decode, the rest redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if NOT_JSON in message:
+            return False
+        record.msg, record.args = snippet(message, limit=300), None
+        return True
+
+
+def _sdk_logger() -> logging.Logger:
+    """The logger WebClient writes to: under ours (so our handlers and scrubber see it),
+    warnings and up only (its debug lines hold whole pages of messages)."""
+    logger = logging.getLogger("incident_timeline.slack_sdk")
+    if not logger.filters:
+        logger.addFilter(_NoBodies())
+        logger.setLevel(logging.WARNING)
+    return logger
 
 
 def _wait(seconds: float) -> None:

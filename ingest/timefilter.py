@@ -1,55 +1,48 @@
 """Reading a record's own time at ingest, only to honour [since, until) and cursors.
 
 Normalize does the real, vectorised conversion; these per-record helpers only decide
-whether a record falls inside the window being fetched.
+whether a record falls inside the window being fetched. They read through the one safe
+parser both stages share (`contract.times`), so a value normalize would reject (no full
+date, an offset of 24 h or more, outside 1900-2200, an epoch in the wrong unit) is None
+here: a time that cannot be placed, which `Window` keeps so that normalize rejects it
+with its reason. A value of the wrong JSON type for its format (a number where an ISO 8601
+string belongs, a boolean, an object) is not a time at all: inside a connector's guard
+(`take`) it raises TypeError, which makes the record a reject naming the field; callers
+outside a guard (seed windows, ordering) pass strict=False and get None.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
+from typing import Any
 
-from dateutil import parser as dateutil_parser
-
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+from contract.times import EPOCH, parse_time, shown
 
 
-def iso_time(value: str | None) -> datetime | None:
-    """An ISO 8601 time with an offset, as an aware UTC datetime (None if absent/bad)."""
-    if not value:
-        return None
-    try:
-        dt = dateutil_parser.isoparse(value)
-    except (ValueError, OverflowError):
-        return None
-    if dt.tzinfo is None:
-        return None
-    return dt.astimezone(timezone.utc)
+_TEXT_FORMATS = ("iso8601", "naive", "rfc2822")
 
 
-def local_time(value: str | None, zone: str) -> datetime | None:
-    """A time that may be naive (ServiceNow, CSV notes): naive means wall time in `zone`,
+def record_time(value: Any, fmt: str, zone: str | None = None, *, strict: bool = True) -> datetime | None:
+    """`value` in the declared format as an aware UTC datetime; None if it cannot be placed."""
+    if strict and (isinstance(value, (bool, dict, list))
+                   or (fmt in _TEXT_FORMATS and isinstance(value, (int, float)))):
+        raise TypeError(f"a {fmt} time cannot be {type(value).__name__} {shown(value)[:40]}")
+    return parse_time(value, fmt, zone).ts
+
+
+def iso_time(value: Any, *, strict: bool = True) -> datetime | None:
+    """An ISO 8601 time with an offset (None if absent, naive or unplaceable)."""
+    return record_time(value, "iso8601", strict=strict)
+
+
+def local_time(value: Any, zone: str, fmt: str = "naive", *, strict: bool = True) -> datetime | None:
+    """A time in `fmt` whose naive values are wall time in `zone` (ServiceNow, CSV notes),
     the earlier instant in a DST overlap, as normalize resolves it."""
-    if not value:
-        return None
-    try:
-        dt = dateutil_parser.parse(str(value))
-    except (ValueError, OverflowError):
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=ZoneInfo(zone), fold=0)
-    return dt.astimezone(timezone.utc)
+    return record_time(value, fmt, zone, strict=strict)
 
 
-def epoch_time(value: str | int | float | None) -> datetime | None:
-    """Epoch seconds (Slack ts strings included), exact to the microsecond."""
-    if value is None or value == "":
-        return None
-    secs, _, frac = str(value).partition(".")
-    try:
-        micros = int(secs) * 1_000_000 + int((frac + "000000")[:6])
-    except ValueError:
-        return None
-    return EPOCH + timedelta(microseconds=micros)
+def epoch_time(value: Any, *, strict: bool = True) -> datetime | None:
+    """Epoch seconds, or Slack's "seconds.micros", exact to the microsecond."""
+    return record_time(value, "slack_ts", strict=strict)
 
 
 def to_epoch_str(dt: datetime) -> str:

@@ -6,6 +6,8 @@ DuckDB, a whole column at a time; everything else, and every record the vectoris
 declines, goes through the source's `Mapper` one record at a time. Both produce the same
 draft table, and from there one columnar finish converts times per declared format,
 hashes event ids, sends unplaceable times to rejects and unifies people across sources.
+A source configured with `redact: events` then has the secrets in its events' text
+replaced (contract.secrets), after both paths, so they cannot differ in it.
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from contract.secrets import redact, redact_json
+from contract.unreadable import UNREADABLE
+
 from .fast import FAST_PATHS
 from .identity import People, canonicalise
 from .mappers import MAPPERS
@@ -30,6 +35,9 @@ from .refs import RefFinder, unique
 from .schema import DRAFT_SCHEMA, EVENT_SCHEMA, REJECT_SCHEMA, TS
 from .timeparse import parse_times
 
+# What `redact: events` redacts: the text people wrote, links (a token in a query), and
+# attrs (JSON: string by string, as a pattern run over the text could eat its quotes).
+_REDACTORS = {"title": redact, "body": redact, "url": redact, "attrs": redact_json}
 _TEXT_COLUMNS = ("kind", "ts_raw", "ts_format", "actor", "actor_type", "actor_id", "subject", "title",
                  "body", "severity", "service", "url", "native_id")
 
@@ -63,7 +71,10 @@ def build_entities(raw: pa.Table, streams: Iterable[str]) -> dict[str, dict[str,
     mask = pc.is_in(raw["stream"], pa.array(sorted(wanted)))
     rows = raw.filter(mask).sort_by([("fetched_at", "ascending")]).select(["stream", "native_id", "payload"])
     for stream, native_id, payload in zip(*(rows[c].to_pylist() for c in rows.column_names)):
-        out[stream][native_id] = json.loads(payload)
+        try:
+            out[stream][native_id] = json.loads(payload)
+        except (ValueError, RecursionError):
+            continue   # context only: an entity that cannot be read names no one
     return out
 
 
@@ -73,9 +84,10 @@ class _Rejects:
         self._base = {"source": spec.name, "source_type": spec.type, "stage": "normalize",
                       "run_id": run_id, "rejected_at": at}
 
-    def add(self, native_id: str | None, field: str, reason: str, record: str | None) -> None:
+    def add(self, native_id: str | None, field: str, reason: str, record: str | None,
+            stage: str = "normalize") -> None:
         self.rows.append({**self._base, "native_id": native_id, "field": field, "reason": reason,
-                          "record": record})
+                          "record": record, "stage": stage})
 
     def table(self) -> pa.Table:
         try:
@@ -101,7 +113,20 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
     drafts = pa.concat_tables(parts)
     events = _finish(drafts, raw, mapper, ctx, ingested_at, rejects)
     events = canonicalise(events, People.from_events(events).merged(people))
+    if "events" in (spec.options.get("redact") or ()):
+        events = redact_events(events)
     return Normalized(events=events, rejects=rejects.table())
+
+
+def redact_events(events: pa.Table) -> pa.Table:
+    """Secrets in the events' title, body, url and attrs replaced with [REDACTED <kind>];
+    ids, times and everything else as they were."""
+    for name, redactor in _REDACTORS.items():
+        values = events[name].to_pylist()
+        redacted = [v if v is None else redactor(v) for v in values]
+        if redacted != values:
+            events = events.set_column(events.schema.get_field_index(name), name, pa.array(redacted, pa.string()))
+    return events
 
 
 def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _Rejects) -> pa.Table:
@@ -111,6 +136,9 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
     columns = [raw[c].to_pylist() for c in ("stream", "native_id", "parent_id", "payload")]
     sources = raw["src"].to_pylist() if "src" in raw.column_names else range(raw.num_rows)
     for stream, native_id, parent_id, payload_text, src in zip(*columns, sources):
+        if stream == UNREADABLE:
+            _reject_unreadable(rejects, native_id, payload_text)
+            continue
         if mapper is None:
             rejects.add(native_id, "source_type", f"no mapper for source type {spec.type!r}", payload_text)
             continue
@@ -126,7 +154,9 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
             rejects.add(native_id, "payload", f"invalid JSON: {exc.msg}", payload_text)
         except RecordError as exc:
             rejects.add(native_id, exc.field, exc.reason, payload_text)
-        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        except RecursionError:
+            rejects.add(native_id, "payload", f"{stream} record is nested too deep to read", payload_text)
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
             # A shape the mapper did not expect (a string where an object belongs, ...):
             # the record is kept with the reason, and the run goes on.
             rejects.add(native_id, "payload", f"unexpected shape in {stream}: {type(exc).__name__}: {exc}",
@@ -137,6 +167,27 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
         # json.loads keeps an escaped lone surrogate ("\\ud800"), which UTF-8 cannot hold:
         # the event is kept with U+FFFD in its place (the raw record keeps the original).
         return pa.Table.from_pylist([_without_surrogates(d) for d in drafts], schema=DRAFT_SCHEMA)
+
+
+def _reject_unreadable(rejects: _Rejects, native_id: str | None, payload_text: str) -> None:
+    """A record a connector could not take (any source type): rejected here, stage
+    `ingest`, with the field and reason the connector wrote and the item it kept."""
+    try:
+        payload = json.loads(payload_text)
+    except (ValueError, RecursionError):
+        payload = None
+    if not isinstance(payload, dict):
+        rejects.add(native_id, "payload", "unreadable record", payload_text, stage="ingest")
+        return
+    field = payload.get("field")
+    if "line" in payload and "file" in payload:     # a file line (file, Alertmanager webhook)
+        reason = f"{payload.get('file')} line {payload.get('line')}: {payload.get('error') or 'unreadable'}"
+        rejects.add(native_id, str(field or "line"), reason, payload_text, stage="ingest")
+        return
+    reason = str(payload.get("error") or "unreadable")
+    if payload.get("where"):       # a member of an export: named first, as a file line is
+        reason = f"{payload['where']}: {reason}"
+    rejects.add(native_id, str(field or "<item>"), reason, payload_text, stage="ingest")
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -208,7 +259,7 @@ def _time_field(mapper, ctx: Context, stream: str, kind: str, record: str) -> st
         return "ts"
     try:
         return mapper.time_field(stream, kind, json.loads(record), ctx)
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError):
         return "ts"
 
 

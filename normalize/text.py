@@ -1,4 +1,5 @@
-"""Source markup to readable plain text: Slack mrkdwn and Jira's Atlassian Document Format.
+"""Source markup to readable plain text: Slack mrkdwn, Jira's Atlassian Document Format,
+HTML (ServiceNow's `[code]…[/code]` journal values).
 
 The result is plain, unescaped text; escaping for HTML is the exporter's job.
 """
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 from typing import Any, Callable, Mapping
 
 _SLACK_TOKEN = re.compile(r"<([^<>]+)>")
@@ -74,3 +76,72 @@ def _walk_adf(node: Mapping[str, Any], out: list[str]) -> None:
 def first_line(text: str, limit: int = 140) -> str:
     line = (text or "").strip().split("\n", 1)[0].strip()
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+_CODE_BLOCK = re.compile(r"\[code\](.*?)(?:\[/code\]|$)", re.IGNORECASE | re.DOTALL)
+HAS_CODE_BLOCK = r"(?i)\[code\]"   # the same test, for the vectorised paths (RE2)
+
+
+def servicenow_to_text(value: str | None) -> str:
+    """A ServiceNow journal or text value: what is wrapped in `[code]…[/code]` is HTML
+    (a user's rich text, or a script's), the rest plain text."""
+    if not value:
+        return ""
+    if not re.search(HAS_CODE_BLOCK, value):
+        return value
+    return _CODE_BLOCK.sub(lambda m: html_to_text(m.group(1)), value).strip()
+
+
+# Tags that end a line of text; their content is kept. Content of _DROPPED is not text.
+_BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table",
+           "ul", "ol", "hr", "section", "article", "header", "footer", "dt", "dd"}
+_DROPPED = {"script", "style", "head", "title", "template", "noscript"}
+
+
+class _TextOf(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.dropping = 0
+        self.links: list[tuple[str | None, int]] = []   # (href, where its label starts in out)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _DROPPED:
+            self.dropping += 1
+        elif tag in _BREAKS:
+            self.out.append("\n")
+            if tag == "li":
+                self.out.append("- ")
+        elif tag == "a":
+            self.links.append((dict(attrs).get("href"), len(self.out)))
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in _BREAKS:
+            self.out.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in _DROPPED:
+            self.dropping = max(0, self.dropping - 1)
+        elif tag in _BREAKS and tag not in ("br", "li"):
+            self.out.append("\n")
+        elif tag == "a" and self.links:
+            href, start = self.links.pop()
+            label = "".join(self.out[start:]).strip()
+            if href and href.strip() and href.strip() != label:
+                self.out.append(f" ({href.strip()})" if label else href.strip())
+
+    def handle_data(self, data):
+        if not self.dropping:
+            self.out.append(re.sub(r"[ \t\r\n\f]+", " ", data))
+
+
+def html_to_text(markup: str | None) -> str:
+    """HTML to plain text: tags gone (never run), entities unescaped, blocks and `<br>` as
+    line breaks, list items as `- `, links as `label (href)` like Slack's and Jira's."""
+    if not markup:
+        return ""
+    parser = _TextOf()
+    parser.feed(markup)
+    parser.close()
+    lines = [" ".join(line.split()) for line in "".join(parser.out).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -2,8 +2,10 @@
 
 Each source declares how it writes time (`iso8601`, `epoch_s`, `slack_ts`, `naive`, ...);
 nothing is guessed from the size of a number. A whole column is converted with one Arrow
-kernel; only values that kernel refuses are looked at one by one (python-dateutil), and
-what still cannot be placed comes back as an error for the rejects table.
+kernel; only values that kernel refuses are looked at one by one, through the safe
+parser ingest's window filter uses too (`contract.times`: python-dateutil, a whole date
+required, offsets under 24 h), and what still cannot be placed comes back as an error for
+the rejects table. One supported range for every format: 1900-2200 UTC.
 
 DST rule for naive local times (documented in the README): a time inside a spring-forward
 gap is moved forward by the gap (02:30 in a 1-hour gap reads as 03:30 local); a time in an
@@ -14,24 +16,24 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from dateutil import parser as dateutil_parser
+
+from contract import times
+from contract.times import EARLIEST as _EARLIEST
+from contract.times import FORMATS
+from contract.times import HAS_ZONE as _HAS_ZONE
+from contract.times import LATEST as _LATEST
 
 UTC_US = pa.timestamp("us", tz="UTC")
-FORMATS = ("iso8601", "epoch_s", "epoch_ms", "epoch_us", "slack_ts", "rfc2822", "naive")
-
-_HAS_ZONE = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
 # The shapes Arrow's ISO cast reads exactly; anything else is parsed one by one.
 _ISO_STRICT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 _RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
-_EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
-_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
-_EPOCH_UNITS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
+# Arrow's %z also reads +2500, an offset no clock has: those go to the safe parser
+_RFC_BAD_OFFSET = r"[+-](2[4-9]|[3-9]\d)\d{2}$"
+_EPOCH_UNITS = times.EPOCH_UNITS
 
 
 @dataclass
@@ -95,8 +97,7 @@ def _in_range(ts: pa.Array, errors: list[str | None], arr: pa.Array):
         return ts, errors
     for i, flag in enumerate(bad.to_pylist()):
         if flag:
-            errors[i] = (f"{arr[i].as_py()!r} is outside {_EARLIEST.year}-{_LATEST.year}: "
-                         "is the declared unit or format right?")
+            errors[i] = times.range_reason(arr[i].as_py())
     return pc.if_else(bad, pa.scalar(None, UTC_US), ts), errors
 
 
@@ -104,7 +105,7 @@ def _errors_from_nulls(arr: pa.Array, ts: pa.Array, reason: str) -> list[str | N
     errors: list[str | None] = [None] * len(arr)
     for i in pc.indices_nonzero(pc.is_null(ts)).to_pylist():
         value = arr[i].as_py()
-        errors[i] = "missing timestamp" if value is None else reason.format(value=value)
+        errors[i] = "missing timestamp" if value is None or value == "" else reason.format(value=value)
     return errors
 
 
@@ -141,26 +142,32 @@ def _iso_or_naive(arr: pa.Array, fmt: str, tz: str | None, warnings):
     aware_vals = pc.if_else(zoned, trimmed, pa.scalar(None, pa.string()))
     naive_vals = pc.if_else(zoned, pa.scalar(None, pa.string()), trimmed)
 
-    aware = _cast_or_each(aware_vals, UTC_US, _parse_aware)
+    reasons: dict[int, str] = {}   # row -> why the safe parser could not place it
+    aware = _cast_or_each(aware_vals, UTC_US, _parse_aware, reasons)
 
     if tz and pc.any(pc.is_valid(naive_vals)).as_py():
-        naive = _localize(naive_vals, tz, warnings)
+        naive = _localize(naive_vals, tz, warnings, reasons)
     else:
         naive = pa.nulls(len(arr), UTC_US)
     ts = pc.if_else(zoned, aware, naive)
     errors = _errors_from_nulls(arr, ts, "unparseable timestamp: {value!r}")
+    for i, reason in reasons.items():
+        if errors[i] is not None:
+            errors[i] = reason
     zoned_list = zoned.to_pylist()
     assumed = [None if (z or e) else tz for z, e in zip(zoned_list, errors)]
     if not tz:
         for i, err in enumerate(errors):
-            if (err and err != "missing timestamp" and not zoned_list[i]
-                    and _parse_naive(arr[i].as_py()) is not None):
-                errors[i] = f"timestamp has no zone and the source declares none: {arr[i].as_py()!r}"
+            if err and err != "missing timestamp" and not zoned_list[i]:
+                wall = times.wall_time(arr[i].as_py())
+                errors[i] = (f"timestamp has no zone and the source declares none: {arr[i].as_py()!r}"
+                             if isinstance(wall, datetime) else wall)
     return ts, errors, assumed
 
 
-def _cast_or_each(arr: pa.Array, to_type, parse_one):
-    """One Arrow cast for the values of a shape it reads exactly; the rest one by one."""
+def _cast_or_each(arr: pa.Array, to_type, parse_one, reasons: dict[int, str]):
+    """One Arrow cast for the values of a shape it reads exactly; the rest one by one
+    (`parse_one` gives a datetime or the reason it cannot, kept in `reasons` by row)."""
     strict = pc.fill_null(pc.match_substring_regex(arr, _ISO_STRICT), False)
     fast = pc.if_else(strict, arr, pa.scalar(None, pa.string()))
     try:
@@ -171,77 +178,71 @@ def _cast_or_each(arr: pa.Array, to_type, parse_one):
     leftover = pc.and_(pc.invert(strict), pc.is_valid(arr))
     if not pc.any(leftover).as_py():
         return cast
-    slow = [parse_one(v) if todo else None for v, todo in zip(arr.to_pylist(), leftover.to_pylist())]
+    slow = []
+    for i, (value, todo) in enumerate(zip(arr.to_pylist(), leftover.to_pylist())):
+        got = parse_one(value) if todo else None
+        if isinstance(got, str):
+            reasons[i], got = got, None
+        slow.append(got)
     return pc.if_else(strict, cast, pa.array(slow, type=to_type))
 
 
-def _parse_aware(value: str) -> datetime | None:
-    try:
-        dt = dateutil_parser.isoparse(value)
-    except (ValueError, OverflowError):
-        try:
-            dt = dateutil_parser.parse(value)
-        except (ValueError, OverflowError):
-            return None
-    return dt.astimezone(timezone.utc) if dt.tzinfo else None
+def _parse_aware(value: str) -> datetime | str:
+    dt = times.aware_time(value)
+    return dt if isinstance(dt, str) else times.to_utc(dt, value)
 
 
-def _localize(naive_vals: pa.Array, tz: str, warnings) -> pa.Array:
-    local = _cast_or_each(naive_vals, pa.timestamp("us"), _parse_naive)
+def _localize(naive_vals: pa.Array, tz: str, warnings, reasons: dict[int, str]) -> pa.Array:
+    local = _cast_or_each(naive_vals, pa.timestamp("us"), _parse_naive, reasons)
     earliest = pc.assume_timezone(local, timezone=tz, ambiguous="earliest", nonexistent="earliest")
     latest = pc.assume_timezone(local, timezone=tz, ambiguous="latest", nonexistent="latest")
     differs = pc.fill_null(pc.not_equal(earliest, latest), False)
     if not pc.any(differs).as_py():
         return earliest.cast(UTC_US)
     # Only the values in a gap or an overlap are placed one by one.
-    zone = ZoneInfo(tz)
+    # Only the values in a gap or an overlap are placed one by one, by the shared DST rule.
     flagged = pc.indices_nonzero(differs).to_pylist()
     placed = []
     for i in flagged:
-        wall = local[i].as_py()
-        # fold=0: in an overlap the earlier instant; in a gap the offset from before the
-        # jump, which is the clock reading moved forward by the size of the gap.
-        first = wall.replace(tzinfo=zone, fold=0)
-        placed.append(first.astimezone(timezone.utc))
-        if _exists(wall, zone):
-            warnings[i].append(f"ambiguous local time {wall.isoformat()} in {tz}: took the earlier instant")
-        else:
-            warnings[i].append(f"nonexistent local time {wall.isoformat()} in {tz} (DST gap): moved forward")
+        got = times.place_wall(local[i].as_py(), tz)
+        if got.reason:
+            reasons[i] = got.reason
+        elif got.warning:
+            warnings[i].append(got.warning)
+        placed.append(got.ts)
     return pc.replace_with_mask(earliest.cast(UTC_US), differs, pa.array(placed, type=UTC_US))
 
 
-def _exists(wall: datetime, zone: ZoneInfo) -> bool:
-    aware = wall.replace(tzinfo=zone)
-    return aware.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) == wall
+def _parse_naive(value: str) -> datetime | str:
+    return times.wall_time(value)
 
 
-def _parse_naive(value: str) -> datetime | None:
-    try:
-        dt = dateutil_parser.parse(value)
-    except (ValueError, OverflowError):
-        return None
-    return dt if dt.tzinfo is None else None
-
-
-def _parse_rfc2822(value: str) -> datetime | None:
-    try:
-        dt = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if dt is None or dt.tzinfo is None:
-        return None
-    return dt.astimezone(timezone.utc)
+def _parse_rfc2822(value: str) -> datetime | str:
+    dt = times.rfc2822_time(value)
+    return dt if isinstance(dt, str) else times.to_utc(dt, value)
 
 
 def _rfc2822(arr: pa.Array):
     # The common "Wed, 14 Oct 2026 10:02:11 -0400" in one kernel; obsolete zone names
     # (GMT, EST), a missing weekday and other leftovers through the email parser.
-    fast = pc.strptime(arr, format=_RFC2822, unit="us", error_is_null=True).cast(UTC_US)
+    odd_offset = pc.fill_null(pc.match_substring_regex(arr, _RFC_BAD_OFFSET), False)
+    fast = pc.strptime(pc.if_else(odd_offset, pa.scalar(None, pa.string()), arr), format=_RFC2822,
+                       unit="us", error_is_null=True).cast(UTC_US)
     leftover = pc.and_(pc.is_null(fast), pc.is_valid(arr)).to_pylist()
+    reasons: dict[int, str] = {}
     if any(leftover):
-        slow = [_parse_rfc2822(v) if todo else None for v, todo in zip(arr.to_pylist(), leftover)]
+        slow = []
+        for i, (value, todo) in enumerate(zip(arr.to_pylist(), leftover)):
+            got = _parse_rfc2822(value) if todo else None
+            if isinstance(got, str):
+                reasons[i], got = got, None
+            slow.append(got)
         fast = pc.coalesce(fast, pa.array(slow, type=UTC_US))
-    return fast, _errors_from_nulls(arr, fast, "unparseable RFC 2822 timestamp: {value!r}")
+    errors = _errors_from_nulls(arr, fast, "unparseable RFC 2822 timestamp: {value!r}")
+    for i, reason in reasons.items():
+        if errors[i] is not None:
+            errors[i] = reason
+    return fast, errors
 
 
 def parse_one(value: str, fmt: str, tz: str | None = None) -> datetime:

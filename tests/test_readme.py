@@ -29,7 +29,10 @@ def test_readme_lists_every_command_and_only_real_options():
 
 def test_the_demo_command_in_the_readme_is_the_one_the_fixtures_support():
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    assert "python3 -m pip install -e . && incident-timeline run pagerduty:Q2W3E4R" in text
-    assert "python3 -m pip install -e '.[test]' && python3 -m pytest" in text
+    blocks = text.split("## Two commands", 1)[1].split("\n## ", 1)[0].split("```sh\n")[1:]
+    demo, tests = (b.split("```", 1)[0].strip() for b in blocks[:2])
+    venv = "python3 -m venv .venv && . .venv/bin/activate && "
+    assert demo == venv + "pip install -e . && incident-timeline run pagerduty:Q2W3E4R"
+    assert tests == venv + "pip install -e '.[test]' && python -m pytest"
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert ci.strip().splitlines()[-1] == "python3 -m pip install -e '.[test]' && python3 -m pytest"
+    assert ci.strip().splitlines()[-1] == tests

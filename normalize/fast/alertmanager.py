@@ -7,7 +7,8 @@ reader accepts, with a repeated key where one is read, or escapes DuckDB and Pyt
 or write differently; a notification missing one of the fields Alertmanager always sends;
 anything but a string where the mapper reads one; labels or annotations that are not an
 object of strings (labels are copied into `attrs`, sorted as json.dumps sorts them); a
-resolved alert without an end; and non-ASCII text that names a ref.
+resolved alert without an end; an alert without a fingerprint (the mapper computes it from
+the labels); and non-ASCII text that names a ref.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ patterns (case-insensitive, first match wins). Declined, and left to the mapper:
 that only DuckDB's lenient reader accepts, with a repeated key, or with escapes DuckDB and
 Python write differently; anything but a string where the mapper reads one (a count that
 is not a small integer, tags that are not a list of strings); a log or note without its
-alert id; non-ASCII log lines (Python's case-insensitive matching folds more than ASCII);
+alert id; closed alerts (the mapper derives their resolution from report.closeTime); non-ASCII log lines (Python's case-insensitive matching folds more than ASCII);
 text with whitespace str.strip() knows and this SQL does not; and non-ASCII text that
 names a ref.
 """
@@ -96,7 +96,8 @@ people AS (
            CASE WHEN kind = 'alert.annotated' THEN 'Note: ' || {cut_line_sql('line', 100)}
                 ELSE {cut_line_sql('line', 120)} END AS log_title,
            coalesce(shapes_ok AND kind IS NOT NULL AND coalesce(createdAt, '') <> ''
-                    AND (stream = 'alerts' AND coalesce(id, '') <> '' OR stream <> 'alerts' AND alert_id IS NOT NULL)
+                    AND (stream = 'alerts' AND coalesce(id, '') <> '' AND status IS DISTINCT FROM 'closed'
+                         OR stream <> 'alerts' AND alert_id IS NOT NULL)
                     AND NOT (strlen(text) <> length(text) AND regexp_matches(text, {lit(ODD_TEXT)}))
                     AND NOT ({odd_text}), false) AS taken
     FROM kinds),
@@ -123,7 +124,8 @@ SELECT kind, createdAt AS ts_raw, NULL::VARCHAR AS ts_format,
             ELSE alert_id || '/' || stream || '/' || coalesce(nullif(item_offset, ''), createdAt) END AS native_id,
        {own_and_found_sql("own", "found", "alias_ref")} AS refs,
        CASE WHEN stream = 'alerts'
-            THEN json_object('alias', alias, 'count', count_j::JSON, 'last_occurred_at', lastOccurredAt,
+            THEN json_object('alias', alias, 'count', count_j::JSON, 'incident_title', nullif(message_text, ''),
+                             'last_occurred_at', lastOccurredAt,
                              'priority', priority, 'status', status, 'tags', tags::JSON, 'tiny_id', tinyId)
             ELSE json_object('alert_id', alert_id, 'log_type', type) END AS attrs,
        rid, taken, kind IS DISTINCT FROM '' AS emit

@@ -30,22 +30,35 @@ _S = pa.string()
 # another type or repeated (see strict.py), and the mapper takes it.
 _ENTRY = pa.schema([
     ("id", _S), ("type", _S), ("created_at", _S), ("summary", _S), ("note", _S),
-    ("agent", pa.struct([("id", _S), ("type", _S), ("summary", _S)])),
-    ("channel", pa.struct([("type", _S), ("summary", _S)])), ("user", pa.struct([("summary", _S)])),
+    ("agent", pa.struct([("id", _S), ("type", _S), ("summary", _S), ("name", _S), ("email", _S),
+                         ("html_url", _S), ("self", _S)])),
+    ("channel", pa.struct([("type", _S), ("summary", _S)])),
+    ("user", pa.struct([("summary", _S), ("name", _S), ("email", _S)])),
     ("event_details", pa.struct([("description", _S)])), ("service", pa.struct([("id", _S), ("summary", _S)])),
     ("incident", pa.struct([("id", _S), ("type", _S), ("html_url", _S), ("summary", _S)])),
     ("assignees", pa.list_(pa.struct([("summary", _S)]))),
 ])
 # (column, object, key): the string leaves read from the entry's objects
 _LEAVES = (("agent_id", "agent", "id"), ("agent_type", "agent", "type"), ("agent_summary", "agent", "summary"),
+           ("agent_name", "agent", "name"), ("agent_email", "agent", "email"),
+           ("agent_html_url", "agent", "html_url"), ("agent_self", "agent", "self"),
            ("channel_type", "channel", "type"), ("channel_summary", "channel", "summary"),
-           ("user_summary", "user", "summary"), ("description", "event_details", "description"),
-           ("service_summary", "service", "summary"), ("service_id", "service", "id"), ("ref_id", "incident", "id"),
+           ("user_summary", "user", "summary"), ("user_name", "user", "name"), ("user_email", "user", "email"),
+           ("description", "event_details", "description"), ("service_id", "service", "id"),
+           ("service_summary", "service", "summary"), ("ref_id", "incident", "id"),
            ("ref_type", "incident", "type"), ("ref_url", "incident", "html_url"),
            ("ref_summary", "incident", "summary"))
 # `payload.get("service") or incident.get("service")`: an empty service object falls
 # back to the incident's, which a struct cannot tell from a service without a summary.
 _EMPTY_SERVICE = r'"service"\s*:\s*\{\s*\}'
+# normalize.mappers.pagerduty.is_person, on the string leaves (empty is as good as none)
+_LINKS = "coalesce(agent_html_url, '') || ' ' || coalesce(agent_self, '')"
+_HUMAN_SQL = f"""CASE WHEN coalesce(agent_type, '') <> '' THEN agent_type IN ('user_reference', 'user')
+     WHEN coalesce(agent_email, '') <> '' THEN true
+     WHEN contains({_LINKS}, '/users/') THEN true
+     WHEN contains({_LINKS}, '/services/') OR contains({_LINKS}, '/integrations/') THEN false
+     ELSE coalesce(nullif(agent_summary, ''), nullif(agent_name, '')) IS NOT NULL
+          AND NOT (coalesce(agent_id, '') <> '' AND agent_id IS NOT DISTINCT FROM service_id) END"""
 _INCIDENTS = pa.schema([("inc_id", pa.string()), ("inc_severity", pa.string()), ("inc_service", pa.string()),
                         ("inc_service_id", pa.string()),
                         ("inc_url", pa.string()), ("inc_number", pa.string()), ("inc_title", pa.string()),
@@ -121,12 +134,11 @@ def _drafts_sql(ctx: Context) -> str:
     return f"""
     WITH e AS ({_ENTRIES_SQL}),
     a AS (
-        SELECT *, regexp_replace(type, '_log_entry$', '') AS action,
-               agent_type IN ('user_reference', 'user') AS human
+        SELECT *, regexp_replace(type, '_log_entry$', '') AS action, {_HUMAN_SQL} AS human
         FROM e WHERE taken),
     b AS (
         SELECT *, CASE WHEN action = 'annotate' THEN coalesce(nullif(note, ''), nullif(channel_summary, ''), '')
-                       ELSE coalesce(nullif(description, ''), '') END AS body
+                       ELSE coalesce(nullif(note, ''), nullif(description, ''), '') END AS body
         FROM a),
     c AS (
         SELECT *, CASE WHEN action = 'annotate' AND body <> '' THEN 'Note: ' || body
@@ -135,10 +147,12 @@ def _drafts_sql(ctx: Context) -> str:
     d AS (SELECT *, {refs_sql(ctx.refs, 'body', 'title')} AS found FROM c)
     SELECT CASE action {kinds} ELSE 'alert.' || action END AS kind, created_at AS ts_raw,
            NULL::VARCHAR AS ts_format,
-           coalesce(nullif(agent_summary, ''), CASE WHEN human THEN NULL ELSE 'PagerDuty' END) AS actor,
+           coalesce(nullif(agent_summary, ''), nullif(agent_name, ''), nullif(agent_email, ''),
+                    CASE WHEN human THEN NULL ELSE 'PagerDuty' END) AS actor,
            CASE WHEN human THEN 'human' ELSE 'system' END AS actor_type,
-           CASE WHEN human THEN agent_id END AS actor_id,
-           nullif(user_summary, '') AS subject, title, body, inc_severity AS severity,
+           CASE WHEN human THEN coalesce(nullif(agent_id, ''), nullif(agent_email, '')) END AS actor_id,
+           coalesce(nullif(user_summary, ''), nullif(user_name, ''), nullif(user_email, '')) AS subject,
+           title, body, inc_severity AS severity,
            CASE WHEN has_service THEN service_summary ELSE inc_service END AS service,
            coalesce(nullif(ref_url, ''), inc_url) AS url, id AS native_id, {own_and_found_sql("'pagerduty:' || incident_id", 'found', 'inc_key')} AS refs,
            json_object('channel', channel_type, 'incident_number', coalesce(inc_number, 'null')::JSON,

@@ -5,7 +5,8 @@ Mirrors `normalize.mappers.servicenow.ServiceNowMapper` for `sys_journal_field` 
 events. Their fields are plain strings, read by the strict reader (strict.py: a field of
 another type, a reference object say, or a repeated one leaves the row to the mapper).
 Declined as well: the `incident` stream, rows without their incident number, a missing
-sys_id, time or field name, text with whitespace this SQL does not strip as Python does,
+sys_id, time or field name, text holding `[code]…[/code]` (HTML, turned into text by the
+mapper), text with whitespace this SQL does not strip as Python does,
 non-ASCII text naming a ref, and (when `base_url` is set) a sys_id that URL quoting
 would change.
 """
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 from ..mappers.servicenow import AUDIT_KINDS, JOURNAL_AUDIT, STATES
 from ..mapping import Context
 from ..severity import to_sev
+from ..text import HAS_CODE_BLOCK
 from .sql import (ODD_TEXT, cut_line_sql, drafts_from_query, first_line_sql, lit, odd_ref_text_sql,
                   own_and_found_sql, refs_sql)
 from .strict import parse_strict
@@ -81,6 +83,7 @@ def _drafts_sql(ctx: Context) -> str:
                     ELSE nullif(newvalue, '') END AS after,
                ok AND number IS NOT NULL AND coalesce(sys_id, '') <> '' AND coalesce(sys_created_on, '') <> ''
                   AND (stream = 'sys_journal_field' OR coalesce(fieldname, '') <> '')
+                  AND NOT regexp_matches(text, {lit(HAS_CODE_BLOCK)})
                   AND NOT (strlen(text) <> length(text) AND regexp_matches(text, {lit(ODD_TEXT)}))
                   AND NOT {odd_ref_text_sql(ctx.refs, 'text')}
                   AND {url_ok} AS taken,

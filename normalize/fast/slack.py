@@ -3,8 +3,9 @@
 Mirrors `normalize.mappers.slack.SlackMapper` field for field; a test checks both give the
 same events. Declined, and left to the mapper: other streams, payloads the strict reader
 does not take (strict.py: not one JSON object, a field read here of another type or
-repeated, ...), messages without channel or ts, messages with attachments, and text with
-HTML entities or whitespace this SQL does not reproduce exactly.
+repeated, ...), messages without channel or ts, messages with attachments, messages with
+no text that share files, `file_comment`, `bot_add` and `bot_remove` messages, and text
+with HTML entities or whitespace this SQL does not reproduce exactly.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import Context
+from ..mappers.slack import _name, _object, _text
 from .frame import register_raw, split
 from .strict import parse_strict
 from .sql import (ODD_TEXT, OTHER_ENTITY, odd_ref_text_sql, cut_line_sql, first_line_sql, html_unescape_sql, lit,
@@ -28,22 +30,26 @@ _OBJECTS = ("bot_profile", "user_profile")
 _KINDS = {"channel_join": "chat.join", "channel_leave": "chat.leave", "channel_topic": "chat.topic",
           "channel_purpose": "chat.topic", "pinned_item": "chat.pin"}
 _TOKEN = "<([^<>]+)>"
+# Left to the mapper: a comment on a file (its author is comment.user) and a person adding
+# or removing an integration (a bot_id, but the person's event).
+_MAPPER_SUBTYPES = "('file_comment', 'bot_add', 'bot_remove')"
 
 
 def _users(ctx: Context) -> pa.Table:
     rows = []
     for uid, user in (ctx.entities.get("users") or {}).items():
-        profile = user.get("profile") or {}
-        name = (user.get("real_name") or profile.get("real_name") or profile.get("display_name")
-                or user.get("name") or None)
-        rows.append({"id": uid, "name": name, "email": profile.get("email") or None,
+        if not isinstance(user, dict):
+            continue
+        profile = _object(user.get("profile"))
+        rows.append({"id": uid, "name": _name(user), "email": _text(profile.get("email")),
                      "is_bot": bool(user.get("is_bot"))})
     return pa.Table.from_pylist(rows, schema=pa.schema([("id", pa.string()), ("name", pa.string()),
                                                          ("email", pa.string()), ("is_bot", pa.bool_())]))
 
 
 def _channels(ctx: Context) -> pa.Table:
-    rows = [{"id": cid, "name": c.get("name")} for cid, c in (ctx.entities.get("channels") or {}).items()]
+    rows = [{"id": cid, "name": _text(c.get("name"))} for cid, c in (ctx.entities.get("channels") or {}).items()
+            if isinstance(c, dict)]
     return pa.Table.from_pylist(rows, schema=pa.schema([("id", pa.string()), ("name", pa.string())]))
 
 
@@ -79,10 +85,12 @@ def _messages(raw: pa.Table) -> pa.Table:
     rids = pc.indices_nonzero(pc.fill_null(wanted, False))
     payloads = raw["payload"].take(rids)
     parsed, ok = parse_strict(payloads, _MESSAGE)
-    # Seen, not read: messages with attachments are declined.
+    # Seen, not read: messages with attachments are declined, and so are those with no
+    # text that share files (the mapper reads the files' titles).
     attachments = pc.fill_null(pc.match_substring(payloads, '"attachments"'), False)
+    files = pc.fill_null(pc.match_substring_regex(payloads, '"files?"'), False)
     return pa.table({"rid": rids.cast(pa.int64()), "parent_id": raw["parent_id"].take(rids),
-                     "ok": pc.and_(pa.array(ok), pc.invert(attachments)),
+                     "ok": pc.and_(pa.array(ok), pc.invert(attachments)), "has_files": files,
                      **{f"p_{name}": parsed[name] for name in _MESSAGE.names if name not in _OBJECTS},
                      "p_bot_name": pc.struct_field(parsed["bot_profile"], "name"),
                      "p_user_real_name": pc.struct_field(parsed["user_profile"], "real_name")})
@@ -96,13 +104,14 @@ def _messages_sql(ctx: Context) -> str:
     return f"""
 CREATE TEMP TABLE m AS
 WITH msg AS (
-    SELECT * EXCLUDE (ok, parent_id, p_channel, p_ts, p_thread_ts, p_text),
+    SELECT * EXCLUDE (ok, has_files, parent_id, p_channel, p_ts, p_thread_ts, p_text),
            coalesce(nullif(parent_id, ''), nullif(p_channel, '')) AS channel, p_ts AS ts,
-           p_thread_ts AS thread_ts, coalesce(p_text, '') AS raw_text
+           p_thread_ts AS thread_ts, coalesce(p_text, '') AS raw_text,
+           (has_files AND coalesce(p_text, '') = '') OR coalesce(p_subtype IN {_MAPPER_SUBTYPES}, false) AS odd
     FROM raw WHERE ok)
 SELECT msg.*, u.name AS user_name, u.email AS email, c.name AS channel_name,
        (p_subtype = 'bot_message' OR coalesce(p_bot_id, '') <> '' OR coalesce(u.is_bot, false)) AS is_bot,
-       channel IS NOT NULL AND coalesce(ts, '') <> ''
+       channel IS NOT NULL AND coalesce(ts, '') <> '' AND NOT odd
            AND NOT (strlen(raw_text) <> length(raw_text) AND regexp_matches(raw_text, {lit(ODD_TEXT)}))
            AND NOT {odd_ref_text_sql(ctx.refs, 'raw_text')}
            AND NOT (contains(raw_text, '&') AND regexp_matches(
@@ -139,7 +148,7 @@ def _drafts_sql(ctx: Context) -> str:
     lines AS (SELECT *, {first_line_sql('text')} AS line, {refs_sql(ctx.refs, 'raw_text')} AS found FROM t)
     SELECT kind, ts AS ts_raw, NULL::VARCHAR AS ts_format,
            coalesce(CASE WHEN is_bot
-               THEN coalesce(nullif(p_username, ''), nullif(p_bot_name, ''), user_name)
+               THEN coalesce(nullif(p_username, ''), nullif(p_bot_name, ''), user_name, nullif(p_bot_id, ''))
                ELSE coalesce(user_name, nullif(p_user_real_name, ''), nullif(p_user, '')) END,
                'unknown') AS actor,
            CASE WHEN is_bot THEN 'bot' ELSE 'human' END AS actor_type,

@@ -2,13 +2,16 @@
 
 One alert instance is its fingerprint plus its startsAt: every notification of it (the
 first, each repeat, the resolution) maps to the same two event ids, so repeats collapse.
-`endsAt: "0001-01-01T00:00:00Z"` means the alert has not ended.
+`endsAt: "0001-01-01T00:00:00Z"` means the alert has not ended. An alert without a
+fingerprint gets the one Alertmanager computes from its labels (contract.alertmanager),
+used exactly as a sent one, and `attrs.fingerprint_computed` says so.
 """
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
 from contract.links import DEDUP, group_key_hash
+from contract.alertmanager import alert_fingerprint
 
 from ..mapping import Context, Mapper, RecordError, require
 from ..severity import to_sev
@@ -46,7 +49,10 @@ def _group_refs(group_key: Any) -> list[str]:
 
 
 def _events(alert: Mapping[str, Any], group: Mapping[str, Any], ctx: Context) -> list[dict]:
-    fingerprint = str(require(alert, "fingerprint"))
+    fingerprint, computed = alert_fingerprint(alert)
+    if fingerprint is None:
+        raise RecordError("fingerprint", "missing, and the alert has no labels (an object of strings) "
+                                         "to compute it from")
     starts = str(require(alert, "startsAt"))
     labels = alert.get("labels") if isinstance(alert.get("labels"), dict) else {}
     notes = alert.get("annotations") if isinstance(alert.get("annotations"), dict) else {}
@@ -64,6 +70,8 @@ def _events(alert: Mapping[str, Any], group: Mapping[str, Any], ctx: Context) ->
                   "group_key": group.get("groupKey"), "receiver": group.get("receiver"),
                   "external_url": group.get("externalURL")},
     }
+    if computed:   # said, so that a reader knows Alertmanager did not send it
+        base["attrs"]["fingerprint_computed"] = True
     label = f"{name}: {summary}" if summary else name
     events = [{**base, "kind": "alert.triggered", "ts_raw": starts, "title": f"Firing: {label}"}]
     ends = str(alert.get("endsAt") or "")

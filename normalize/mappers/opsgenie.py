@@ -1,6 +1,7 @@
 """Opsgenie alerts, activity logs and notes -> alert.* events.
 
-The alert itself gives alert.triggered (createdAt). Its activity log gives what people and
+The alert itself gives alert.triggered (createdAt), and a closed one also an alert.resolved
+derived from `report.closeTime` (see _derived_close). Its activity log gives what people and
 the system did next; the log's wording is the only hint of the action, so it is matched
 against a small ordered table. The log's own "alert created" and "note added" lines are
 skipped: the alert record and the notes endpoint already stand for them.
@@ -8,6 +9,7 @@ skipped: the alert record and the notes endpoint already stand for them.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from contract.links import DEDUP
@@ -67,7 +69,9 @@ class OpsgenieMapper(Mapper):
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
         if stream == "alerts":
-            return [self._triggered(payload, ctx)]
+            triggered = self._triggered(payload, ctx)
+            closed = _derived_close(payload, triggered)
+            return [triggered] + ([closed] if closed else [])
         if stream in ("logs", "notes"):
             if not parent_id:
                 raise RecordError("parent_id", f"{stream} entry without its alert id")
@@ -91,7 +95,9 @@ class OpsgenieMapper(Mapper):
             "refs": [f"opsgenie:{alert_id}"] + ctx.refs.find(message, description)
             + ([DEDUP + alias] if isinstance(alias, str) and alias else []),
             "url": None, "native_id": alert_id,
-            "attrs": {"tiny_id": alert.get("tinyId"), "alias": alert.get("alias"), "status": alert.get("status"),
+            # the incident an alert stands for is titled with its message (correlate reads it)
+            "attrs": {"incident_title": message or None,
+                      "tiny_id": alert.get("tinyId"), "alias": alert.get("alias"), "status": alert.get("status"),
                       "priority": alert.get("priority"), "count": alert.get("count"), "tags": tags,
                       "last_occurred_at": alert.get("lastOccurredAt")},
         }
@@ -117,3 +123,34 @@ class OpsgenieMapper(Mapper):
             "native_id": f"{alert_id}/{stream}/{item.get('offset') or item.get('createdAt')}",
             "attrs": {"log_type": item.get("type"), "alert_id": alert_id},
         }]
+
+
+DERIVED_CLOSE = "createdAt + report.closeTime"
+
+
+def _derived_close(alert: Mapping[str, Any], triggered: dict) -> dict | None:
+    """A closed alert's resolution, from `report.closeTime` (milliseconds from createdAt),
+    for when its log holds no close line (an alert closed by a policy, a log not fetched,
+    a recording without logs). `attrs.derived_from` says it was derived; correlate keeps it
+    only when the same alert has no resolution from its log."""
+    report = alert.get("report")
+    close_ms = report.get("closeTime") if isinstance(report, dict) else None
+    if alert.get("status") != "closed" or isinstance(close_ms, bool) or not isinstance(close_ms, (int, float)):
+        return None
+    try:
+        created = datetime.fromisoformat(str(alert.get("createdAt")))
+        closed = created + timedelta(milliseconds=close_ms)
+    except (ValueError, OverflowError):
+        return None   # the trigger's own time is rejected with its reason
+    if created.tzinfo is None or close_ms < 0:
+        return None
+    closed_by = report.get("closedBy") if isinstance(report.get("closedBy"), str) else None
+    actor, actor_type = _actor(closed_by)
+    return {
+        **triggered, "kind": "alert.resolved",
+        "ts_raw": closed.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "actor": actor, "actor_type": actor_type, "actor_id": closed_by if actor_type == "human" else None,
+        "subject": None, "title": f"Closed: {triggered['title']} (time from report.closeTime)", "body": "", "severity": None,
+        "refs": triggered["refs"][:1], "native_id": f"{triggered['native_id']}/closed",
+        "attrs": {"alert_id": triggered["native_id"], "derived_from": DERIVED_CLOSE, "close_time_ms": close_ms},
+    }

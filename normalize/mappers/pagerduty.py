@@ -45,24 +45,24 @@ class PagerDutyMapper(Mapper):
             incident_ref if incident_ref.get("type") == "incident" else {})
         agent = payload.get("agent") or {}
         channel = payload.get("channel") or {}
-        human = agent.get("type") in _HUMAN_AGENTS
+        human = is_person(agent, (payload.get("service") or {}).get("id"))
         action = entry_type.removesuffix("_log_entry")
         subject = _subject(payload)
         title = payload.get("summary") or action
         if action == "annotate":
             body = payload.get("note") or channel.get("summary") or ""
             title = f"Note: {body}" if body else title
-        else:
-            body = (payload.get("event_details") or {}).get("description") or ""
+        else:   # a resolve (or any) entry's note is what the person wrote: the text
+            body = payload.get("note") or (payload.get("event_details") or {}).get("description") or ""
         priority = (incident.get("priority") or {}).get("summary") if incident else None
         service_ref = payload.get("service") or incident.get("service") or {}
         service = service_ref.get("summary")
         return [{
             "kind": KINDS.get(action, f"alert.{action}"),
             "ts_raw": require(payload, "created_at"),
-            "actor": agent.get("summary") or ("PagerDuty" if not human else None),
+            "actor": _name(agent) or ("PagerDuty" if not human else None),
             "actor_type": "human" if human else "system",
-            "actor_id": agent.get("id") if human else None,
+            "actor_id": (agent.get("id") or agent.get("email") or None) if human else None,
             "subject": subject,
             "title": title,
             "body": body or "",
@@ -104,13 +104,36 @@ class PagerDutyMapper(Mapper):
 def _key_refs(value: Any, prefix: str = DEDUP) -> list[str]:
     """An incident_key / alert_key (the Events API's dedup_key) as a ref."""
     return [prefix + value] if isinstance(value, str) and value else []
+def is_person(agent: Mapping[str, Any], service_id: Any = None) -> bool:
+    """Whether a log entry's agent is a person. Its `type` says so when it has one
+    (user_reference, or user for a full user object); an agent without one (older accounts,
+    other tools' recordings) is a person when it has an e-mail or a link to /users/, and
+    otherwise when it carries a name and neither a link to /services/ or /integrations/
+    nor the entry's service id marks it as a service."""
+    kind = agent.get("type")
+    if kind:
+        return kind in _HUMAN_AGENTS
+    if agent.get("email"):
+        return True
+    links = f"{agent.get('html_url') or ''} {agent.get('self') or ''}"
+    if "/users/" in links:
+        return True
+    if "/services/" in links or "/integrations/" in links:
+        return False
+    agent_id = agent.get("id")
+    return bool(agent.get("summary") or agent.get("name")) and not (agent_id and agent_id == service_id)
+
+
+def _name(ref: Mapping[str, Any]) -> Any:
+    """A reference's summary, else an older full object's name, else its e-mail."""
+    return ref.get("summary") or ref.get("name") or ref.get("email")
 
 
 def _subject(payload: Mapping[str, Any]) -> str | None:
     user = payload.get("user")
-    if isinstance(user, dict) and user.get("summary"):
-        return user["summary"]
-    names = [a.get("summary") for a in payload.get("assignees") or [] if isinstance(a, dict)]
+    if isinstance(user, dict) and _name(user):
+        return _name(user)
+    names = [_name(a) for a in payload.get("assignees") or [] if isinstance(a, dict)]
     return ", ".join(n for n in names if n) or None
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from ..mapping import Context, Mapper, RecordError, require
 from ..severity import to_sev
-from ..text import first_line
+from ..text import first_line, servicenow_to_text
 
 STATES = {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed", "8": "Canceled"}
 AUDIT_KINDS = {"state": "ticket.status", "incident_state": "ticket.status", "assigned_to": "ticket.assigned",
@@ -68,7 +68,7 @@ class ServiceNowMapper(Mapper):
     def _incident(self, inc: Mapping[str, Any], ctx: Context) -> list[dict]:
         number = str(require(inc, "number"))
         summary = str(inc.get("short_description") or "")
-        description = str(inc.get("description") or "")
+        description = servicenow_to_text(str(inc.get("description") or ""))
         base = {
             "actor_type": "human", "severity": to_sev(value_of(inc.get("priority"))),
             "service": _named(inc, "business_service") or _named(inc, "cmdb_ci"),
@@ -89,7 +89,7 @@ class ServiceNowMapper(Mapper):
                    "title": f"{number} opened: {summary}", "body": description}]
         resolved = inc.get("resolved_at") or inc.get("closed_at")
         if resolved:
-            notes = str(inc.get("close_notes") or "")
+            notes = servicenow_to_text(str(inc.get("close_notes") or ""))
             events.append({**base, "kind": "ticket.resolved", "ts_raw": resolved, "native_id": f"{number}/resolved",
                            "actor": value_of(inc.get("resolved_by")) or value_of(inc.get("assigned_to")),
                            "subject": None, "title": f"{number} resolved: {first_line(notes, 100) or summary}",
@@ -97,7 +97,7 @@ class ServiceNowMapper(Mapper):
         return events
 
     def _journal(self, row: Mapping[str, Any], number: str, ctx: Context) -> dict:
-        text = str(row.get("value") or "")
+        text = servicenow_to_text(str(row.get("value") or ""))   # [code]…[/code] is HTML
         element = row.get("element") or "comments"
         label = "work note" if element == "work_notes" else "comment"
         return {

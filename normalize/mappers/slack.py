@@ -8,6 +8,8 @@ from ..text import first_line, slack_to_text
 
 _KINDS = {"channel_join": "chat.join", "channel_leave": "chat.leave", "channel_topic": "chat.topic",
           "channel_purpose": "chat.topic", "pinned_item": "chat.pin"}
+# Messages whose `user` is a person although they carry a bot_id (the integration concerned).
+PERSON_SUBTYPES = ("bot_add", "bot_remove")
 
 
 class SlackMapper(Mapper):
@@ -26,20 +28,24 @@ class SlackMapper(Mapper):
             raise RecordError("channel", "message names no channel")
         ts = require(payload, "ts")
         subtype = payload.get("subtype")
-        user_id = payload.get("user")
+        user_id = author(payload)
         user = ctx.entity("users", user_id) or {}
         is_bot = bool(subtype == "bot_message" or payload.get("bot_id") or user.get("is_bot"))
-        raw_text = payload.get("text") or _attachment_text(payload)
+        if subtype in PERSON_SUBTYPES and user_id and not user.get("is_bot"):
+            is_bot = False   # a person added or removed an integration: the bot_id is what was added
+        raw_text = payload.get("text") or _attachment_text(payload) or files_text(payload)
         text = slack_to_text(raw_text, lambda uid: _name(ctx.entity("users", uid)))
         if is_bot:
-            actor = payload.get("username") or (payload.get("bot_profile") or {}).get("name") or _name(user)
+            # integrations (GitHub, Jira Cloud, ...) post with a bot_id and often no user
+            actor = (payload.get("username") or (payload.get("bot_profile") or {}).get("name") or _name(user)
+                     or payload.get("bot_id"))
         else:
             actor = _name(user) or (payload.get("user_profile") or {}).get("real_name") or user_id
         kind = _KINDS.get(subtype or "")
         if kind is None:
             thread_ts = payload.get("thread_ts")
             kind = "chat.reply" if thread_ts and thread_ts != ts else "chat.message"
-        email = (user.get("profile") or {}).get("email")
+        email = _text(_object(user.get("profile")).get("email"))
         return [{
             "kind": kind,
             "ts_raw": ts,
@@ -54,7 +60,7 @@ class SlackMapper(Mapper):
             "refs": [f"slack:{channel}"] + ctx.refs.find(raw_text, _attachment_text(payload)),
             "url": _permalink(ctx.spec.options.get("workspace_url"), channel, ts),
             "native_id": f"{channel}:{ts}",
-            "attrs": {"channel": channel, "channel_name": (ctx.entity("channels", channel) or {}).get("name"),
+            "attrs": {"channel": channel, "channel_name": _text((ctx.entity("channels", channel) or {}).get("name")),
                       "thread_ts": payload.get("thread_ts"), "subtype": subtype},
         }]
 
@@ -66,8 +72,37 @@ class SlackExportMapper(SlackMapper):
 def _name(user: Mapping[str, Any] | None) -> str | None:
     if not user:
         return None
-    profile = user.get("profile") or {}
-    return user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user.get("name")
+    profile = _object(user.get("profile"))
+    return (_text(user.get("real_name")) or _text(profile.get("real_name")) or _text(profile.get("display_name"))
+            or _text(user.get("name")))
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    """A user's or channel's nested object; anything else in its place reads as empty."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    """A name or e-mail of a user or channel (context records): only a non-empty string
+    names anyone; another value in its place names no one (the vectorised path reads the same)."""
+    return value if isinstance(value, str) and value else None
+
+
+def author(payload: Mapping[str, Any]) -> str | None:
+    """Who wrote the message: `user`, or for a comment on a file (`file_comment`, older
+    workspaces) the comment's own `user`."""
+    user = payload.get("user")
+    comment = payload.get("comment")
+    if not user and payload.get("subtype") == "file_comment" and isinstance(comment, Mapping):
+        user = comment.get("user")
+    return user or None
+
+
+def files_text(payload: Mapping[str, Any]) -> str:
+    """A message that only shares files reads as their titles (else their names)."""
+    files = payload.get("files") or ([payload["file"]] if payload.get("file") else [])
+    names = [str(f.get("title") or f.get("name") or "") for f in files if isinstance(f, Mapping)]
+    return ", ".join(n for n in names if n)
 
 
 def _attachment_text(payload: Mapping[str, Any]) -> str:

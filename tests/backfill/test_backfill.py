@@ -119,17 +119,26 @@ def test_no_progress_bars_without_a_terminal(job_factory, recent_api):
     assert "\r" not in done.stderr and "records/s" not in done.stderr
 
 
-def test_a_failing_partition_keeps_the_cursors_of_the_partitions_before_it(tmp_path):
+def test_a_failing_partition_keeps_the_cursors_of_the_partitions_before_it(tmp_path, monkeypatch):
+    import errno
     import shutil
 
+    import ingest.slack_export
     from tests.support import FIXTURES, write_config
     export = tmp_path / "export"
     shutil.copytree(FIXTURES / "slack-export", export)
-    (export / "inc-4213-checkout" / "2026-10-14.json").write_text("[{not json", encoding="utf-8")
+    read = ingest.slack_export.ExportReader._read
+
+    def disk_error(reader, key):   # the disk fails under one channel's day file
+        if key == "inc-4213-checkout/2026-10-14.json":
+            raise OSError(errno.EIO, "Input/output error")
+        return read(reader, key)
+
+    monkeypatch.setattr(ingest.slack_export.ExportReader, "_read", disk_error)
     config = write_config(tmp_path, [{"name": "slack", "type": "slack_export", "path": str(export)}])
     result = CliRunner().invoke(main, ["--config", str(config), "backfill"])
     assert result.exit_code == 1
-    assert "source slack" in result.output and "inc-4213-checkout/2026-10-14.json is not valid JSON" in result.output
+    assert "source slack" in result.output and "could not read inc-4213-checkout/2026-10-14.json" in result.output
     con = duckdb.connect(str(tmp_path / "lake" / "catalog.duckdb"), read_only=True)
     try:
         moved = {p for (p,) in con.execute("SELECT \"partition\" FROM cursors WHERE source = 'slack'").fetchall()}

@@ -136,10 +136,18 @@ def test_api_bad_auth_is_one_line(httpserver, monkeypatch, tmp_path):
     assert "wrong-token-456" not in result.output and "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("body", [{"data": []}, "not json"])
-def test_api_answer_that_is_not_a_list_is_a_clear_error(httpserver, tmp_path, body):
-    httpserver.expect_request("/api/v2/alerts").respond_with_data(
-        json.dumps(body) if isinstance(body, dict) else body, content_type="application/json")
+def test_api_answer_that_is_not_json_is_a_clear_error(httpserver, tmp_path):
+    httpserver.expect_request("/api/v2/alerts").respond_with_data("not json", content_type="application/json")
     result = ingest(tmp_path, [{"name": "am", "type": "alertmanager", "base_url": httpserver.url_for("/")}])
     assert result.exit_code != 0
     assert "source am" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("body", [{"data": []}, None])
+def test_api_answer_of_json_that_is_not_a_list_is_a_reject(httpserver, tmp_path, body):
+    httpserver.expect_request("/api/v2/alerts").respond_with_json(body)
+    result = ingest(tmp_path, [{"name": "am", "type": "alertmanager", "base_url": httpserver.url_for("/")}])
+    assert result.exit_code == 0, result.output
+    [reject] = lake_table(tmp_path, "rejects").to_pylist()
+    assert (reject["source"], reject["stage"], reject["field"]) == ("am", "ingest", "<body>")
+    assert "not a list" in reject["reason"]

@@ -14,7 +14,7 @@ from ingest.base import Window
 from ingest.errors import ConfigError, RetriesExhausted, SourceError
 from tests.ingest.fakes.jira import JiraCloudFake
 from tests.ingest.fakes.pagerduty import PagerDutyFake
-from tests.ingest.fakes.slack import CHANNEL, SlackFake
+from tests.ingest.fakes.slack import CHANNEL, TOKEN, SlackFake
 from tests.ingest.test_conformance import (COUNT, SPACING, START, WHOLE, cli_ingest, connector_for,
                                           expected_keys, fetch_all, fetch_entry, keys)
 from tests.support import write_config
@@ -91,6 +91,23 @@ def test_slack_rate_limit_that_never_ends_gives_up(slack, tmp_path, sleeps):
     with pytest.raises(RetriesExhausted, match="rate limited"):
         fetch_all(slack, tmp_path, WHOLE)
     assert len(sleeps) == 5 and min(sleeps) >= 30
+
+
+def test_slack_an_answer_cut_short_fails_only_that_source(slack, tmp_path):
+    slack.cut_short = "conversations.history"
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"time": "%s", "note": "paged the DBA", "id": "n1"}\n' % (START + SPACING).isoformat(),
+                     encoding="utf-8")
+    note_entry = {"name": "notes", "type": "file", "path": str(notes),
+                  "fields": {"ts": "time", "text": "note", "id": "id"}}
+    result = cli_ingest(write_config(tmp_path, [slack.source_entry(), note_entry]), WHOLE)
+    assert result.exit_code == 3, result.output      # some sources failed, the others landed
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith(("chat ", "notes "))}
+    assert "FAILED" not in lines["notes"] and lines["notes"].split()[1] == "1"
+    failed = lines["chat"]
+    assert "FAILED: source chat, conversations.history (channel C0INC12345)" in failed
+    assert "not complete JSON (Unterminated string" in failed and ", character " in failed and "cut short" in failed
+    assert "Traceback" not in result.output and TOKEN not in result.output
 
 
 # ---------------------------------------------------------------- PagerDuty

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ingest.base import Window
-from ingest.errors import SourceError
 from ingest.grafana import frame_rows
 from normalize.mappers.grafana import transition_kind
 from tests.ingest.fakes.grafana import GrafanaFake
@@ -25,9 +24,11 @@ def test_frame_rows_reads_columns_by_field_name():
 
 @pytest.mark.parametrize("body", [{"results": {}}, {"schema": {"fields": [{"name": "time"}]},
                                                    "data": {"values": [[1], [2]]}}])
-def test_a_body_that_is_not_a_frame_is_a_clear_error(body):
-    with pytest.raises(SourceError, match="source g"):
-        frame_rows(body, "g")
+def test_a_body_that_is_not_a_frame_is_one_unreadable_record(body):
+    # JSON of another shape is the body's reject (naming the field), not the source's failure
+    [problem] = frame_rows(body, "g")
+    assert problem.field in ("<body>", "data.values") and problem.page == body
+    assert "frame" in problem.reason
 
 
 def test_rules_are_partitions_asked_one_by_one(httpserver, monkeypatch, sleeps, tmp_path):

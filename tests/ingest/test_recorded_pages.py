@@ -47,7 +47,10 @@ def test_opsgenie_from_recorded_pages(tmp_path):
     result = ingest(tmp_path, [entry])
     assert result.exit_code == 0, result.output
     kinds = sorted((e["kind"], e["severity"]) for e in lake_table(tmp_path, "events").to_pylist())
-    assert kinds == [("alert.acknowledged", None), ("alert.triggered", "SEV1")]
+    # closed, and its log has no close line: the close is derived from report.closeTime
+    assert kinds == [("alert.acknowledged", None), ("alert.resolved", None), ("alert.triggered", "SEV1")]
+    closed = [e for e in lake_table(tmp_path, "events").to_pylist() if e["kind"] == "alert.resolved"]
+    assert closed[0]["ts"] == datetime(2026, 10, 14, 14, 40, tzinfo=UTC)
 
 
 def test_servicenow_from_recorded_pages(tmp_path):
@@ -82,3 +85,35 @@ def test_grafana_from_a_recorded_frame(tmp_path):
     since = datetime(2026, 10, 14, 14, 0, 0, 250000, tzinfo=UTC)
     assert len(fetch(tmp_path, entry, Window(since, since + timedelta(seconds=1)))) == 1
     assert fetch(tmp_path, entry, Window(None, since)) == []
+
+
+def _jira_issue(key: str, project: str, created: str) -> dict:
+    return {"id": str(10000 + int(key.split("-")[1])), "key": key,
+            "self": f"https://acme.atlassian.net/rest/api/3/issue/{key}",
+            "fields": {"summary": f"{key} checkout errors", "created": created, "updated": created,
+                       "status": {"name": "Open", "id": "1"},
+                       "project": {"id": "100" + project[-1], "key": project, "name": project.title()}}}
+
+
+def test_jira_recorded_pages_with_several_projects_are_read_once(tmp_path):
+    root = tmp_path / "jira"
+    # one search answer of two pages, the projects' issues mixed as the API returns them
+    _save(root, "rest/api/3/search/jql", {"issues": [_jira_issue("OPS-1", "OPS", "2026-10-14T09:00:00.000+0000"),
+                                                     _jira_issue("WEB-7", "WEB", "2026-10-14T09:05:00.000+0000")],
+                                          "nextPageToken": "p2", "isLast": False})
+    _save(root, "rest/api/3/search/jql.page-2", {"issues": [
+        _jira_issue("OPS-2", "OPS", "2026-10-14T09:10:00.000+0000")], "isLast": True})
+    _save(root, "rest/api/3/issue/OPS-1/comment", {"startAt": 0, "maxResults": 50, "total": 1, "comments": [{
+        "id": "501", "author": {"accountId": "a1", "displayName": "Ana Ops"}, "created": "2026-10-14T09:01:00.000+0000",
+        "body": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
+            {"type": "text", "text": "rolled back"}]}]}}]})
+    entry = {"name": "jira", "type": "jira", "path": str(root), "projects": ["OPS", "WEB"]}
+    records = fetch(tmp_path, entry, Window())
+    assert sorted((r.partition, r.stream, r.native_id) for r in records) == [
+        ("OPS", "comments", "OPS-1/501"), ("OPS", "issues", "OPS-1"), ("OPS", "issues", "OPS-2"),
+        ("WEB", "issues", "WEB-7")]
+    result = ingest(tmp_path, [entry])
+    assert result.exit_code == 0, result.output
+    summary = [line.split() for line in result.output.splitlines() if line.startswith("jira ")]
+    assert summary and summary[0][1] == "4", result.output        # fetched: the four records, once
+    assert lake_table(tmp_path, "events").num_rows == 4           # 3 ticket.created + 1 comment

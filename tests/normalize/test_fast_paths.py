@@ -215,6 +215,55 @@ def test_non_ascii_text_naming_a_ref_is_left_to_the_mapper():
     assert _split(raw, spec) == (2, 3)
 
 
+def test_slack_integrations_file_comments_and_file_shares_are_named():
+    # shapes as Slack writes them (objs_message: bot_profile, comment, files[].title/name)
+    users = [("users", None, {"id": "U1", "real_name": "Ann Lee", "profile": {"email": "ann@acme.example"}}),
+             ("users", None, {"id": "U2", "name": "raj", "profile": {"real_name": "Raj Iyer"}})]
+    msgs = [
+        {"type": "message", "subtype": "bot_message", "bot_id": "B0GITHUB1", "ts": "1791986900.000100",
+         "text": "", "attachments": [{"fallback": "[acme/checkout] Pull request opened: #812 revert pool size"}],
+         "bot_profile": {"id": "B0GITHUB1", "app_id": "A8GH1", "name": "GitHub", "deleted": False}},
+        {"type": "message", "subtype": "bot_message", "bot_id": "B0DEPLOY1", "username": "deploy-bot",
+         "ts": "1791986901.000100", "text": "checkout v2.14.1 rolled back"},
+        {"type": "message", "subtype": "bot_message", "bot_id": "B0NONAME1", "ts": "1791986902.000100",
+         "text": "webhook says hi"},
+        {"type": "message", "bot_id": "B0NONAME1", "ts": "1791986902.000200", "text": "and again",
+         "bot_profile": {"id": "B0NONAME1", "name": ""}},
+        {"type": "message", "subtype": "file_comment", "ts": "1791986903.000100",
+         "text": "<@U2> commented on <@U1>'s file <https://acme.slack.com/files/U1/F1/heap.png|heap.png>: "
+                 "that is the leak", "file": {"id": "F1", "name": "heap.png", "title": "heap.png"},
+         "comment": {"id": "Fc1", "created": 1791986903, "timestamp": 1791986903, "user": "U2",
+                     "comment": "that is the leak", "is_intro": False}},
+        {"type": "message", "subtype": "bot_add", "user": "U1", "bot_id": "B0GITHUB1",
+         "bot_link": "<https://acme.slack.com/services/B0GITHUB1|GitHub>", "ts": "1791986904.000100",
+         "text": "added an integration to this channel: <https://acme.slack.com/services/B0GITHUB1|GitHub>"},
+        {"type": "message", "subtype": "bot_remove", "user": "U1", "bot_id": "B0GITHUB1", "ts": "1791986904.000200",
+         "text": "removed an integration from this channel: <https://acme.slack.com/services/B0GITHUB1|GitHub>"},
+        {"type": "message", "user": "U2", "ts": "1791986905.000100", "text": "", "upload": True,
+         "display_as_bot": False, "files": [
+             {"id": "F2", "name": "grafana-p99.png", "title": "p99 latency OPS-12", "mimetype": "image/png"},
+             {"id": "F3", "name": "heap-dump.txt", "title": "", "mimetype": "text/plain"}]},
+        {"type": "message", "user": "U2", "ts": "1791986905.000200", "text": "see the graph",
+         "files": [{"id": "F4", "name": "g.png", "title": "g.png"}]},
+    ]
+    raw = _slack_raw(users + [("messages", "C0INC42", m) for m in msgs])
+    spec = SourceSpec("slack", "slack")
+    fast, slow, fo, so = _both(raw, spec)
+    assert fast == slow and fo.rejects.num_rows == so.rejects.num_rows == 0
+    got = {e["ts_raw"]: (e["actor"], e["actor_type"], e["actor_id"]) for e in fast}
+    assert got["1791986900.000100"] == ("GitHub", "bot", "B0GITHUB1")
+    assert got["1791986901.000100"] == ("deploy-bot", "bot", "B0DEPLOY1")
+    assert got["1791986902.000100"] == got["1791986902.000200"] == ("B0NONAME1", "bot", "B0NONAME1")
+    assert got["1791986903.000100"] == ("Raj Iyer", "human", "U2")            # comment.user, not unknown
+    assert got["1791986904.000100"] == got["1791986904.000200"] == ("Ann Lee", "human", "ann@acme.example")
+    share = next(e for e in fast if e["ts_raw"] == "1791986905.000100")
+    assert share["body"] == "p99 latency OPS-12, heap-dump.txt" and share["title"] == share["body"]
+    assert "jira:OPS-12" in share["refs"]
+    assert next(e for e in fast if e["ts_raw"] == "1791986905.000200")["body"] == "see the graph"
+    # declined to the mapper: the attachment, the file comment, bot_add/remove, the text-less share
+    assert _split(raw, spec) == (4, 2 + 5)
+
+
 _SLACK_PIECES = st.sampled_from([
     "deploy", " ", "\n", "\t", "é", "ß", "&amp;", "&lt;", "&gt;", "&", "&eacute;", "<@U1>", "<@U9|bob>", "<@UX>",
     "<#C0OTHER1|other>", "<#C0OTHER2>", "<https://x.example|x>", "<https://y.example>", "<mailto:a@b.c|a>",
@@ -229,7 +278,7 @@ _SLACK_PIECES = st.sampled_from([
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.lists(_SLACK_PIECES, max_size=8).map("".join), min_size=1, max_size=6),
-       st.sampled_from([None, "bot_message", "channel_join"]))
+       st.sampled_from([None, "bot_message", "channel_join", "bot_add", "file_comment"]))
 def test_generated_slack_texts_agree(texts, subtype):
     users = [("users", None, {"id": "U1", "real_name": "Ann Lee", "profile": {"email": "ann@acme.example"}})]
     msgs = [{"type": "message", "user": "U1", "ts": f"17919868{i:02d}.000100", "text": t,

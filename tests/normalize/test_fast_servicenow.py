@@ -100,6 +100,24 @@ def test_journal_and_audit_rows_agree_and_go_the_right_way(spec):
                                                         "%3Fsys_id%3D9d385017c611228701d22104cc95c371")
 
 
+def test_a_code_wrapped_journal_value_is_html_turned_into_text():
+    # how a rich-text work note reaches the Table API: HTML inside [code]...[/code]
+    value = ('[code]<p>Rolled back the pool&nbsp;size &amp; restarted <b>checkout</b>.<br/>'
+             'Runbook: <a href="https://kb.acme.example/KB0012">KB0012</a></p>'
+             '<ul><li>see OPS-1240</li><li>p99 &lt; 300ms</li></ul><script>alert(1)</script>[/code]')
+    raw = _raw([("sys_journal_field", INC, _journal(0, element="work_notes", value=value)),
+                ("sys_journal_field", INC, _journal(1, value="a <b>plain</b> [code comment"))])
+    out = _both(raw, SPECS[1])
+    assert _taken(raw, SPECS[1]) == {"1"}          # [code] rows go to the mapper
+    events = {e["native_id"]: e for e in out.events.to_pylist()}
+    note = events[_journal(0)["sys_id"]]
+    assert note["body"] == ("Rolled back the pool size & restarted checkout.\n"
+                            "Runbook: KB0012 (https://kb.acme.example/KB0012)\n\n- see OPS-1240\n- p99 < 300ms")
+    assert note["title"] == f"{INC} work note: Rolled back the pool size & restarted checkout."
+    assert "jira:OPS-1240" in note["refs"]
+    assert events[_journal(1)["sys_id"]]["body"] == "a <b>plain</b> [code comment"   # no [code]: left as written
+
+
 def test_a_sys_id_url_quoting_would_change_is_left_to_the_mapper():
     raw = _raw([("sys_journal_field", INC, _journal(0, element_id="a b/c")), ("sys_journal_field", INC, _journal(1))])
     _both(raw, SPECS[1])
@@ -108,7 +126,8 @@ def test_a_sys_id_url_quoting_would_change_is_left_to_the_mapper():
 
 
 _text = st.lists(st.sampled_from(["Failover", " ", "\n", "\t", "é", "OPS-12", "INC0010001", "/browse/OPS-3",
-                                  "\u2028", "x" * 120, "\"", "\\", "&amp;"]), max_size=8).map("".join)
+                                  "\u2028", "x" * 120, "\"", "\\", "&amp;", "[code]", "[/code]", "<p>",
+                                  "<br>", "<a href=\"https://kb.acme.example/KB7\">KB7</a>"]), max_size=8).map("".join)
 
 
 @settings(max_examples=40, deadline=None)

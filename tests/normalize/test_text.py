@@ -1,4 +1,8 @@
-from normalize.text import adf_to_text, first_line, slack_to_text
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from normalize.text import adf_to_text, first_line, html_to_text, servicenow_to_text, slack_to_text
 
 
 def test_slack_mrkdwn_to_plain_text():
@@ -33,3 +37,27 @@ def test_jira_adf_to_text():
 def test_first_line_is_cut_with_an_ellipsis():
     assert first_line("  first \nsecond") == "first"
     assert first_line("x" * 200) == "x" * 139 + "…"
+
+
+@pytest.mark.parametrize("value, text", [
+    ("[code]<p>one</p><p>two<br>three</p>[/code]", "one\n\ntwo\nthree"),
+    ("[code]a &amp;lt;b&amp;gt; &#8594; &eacute;[/code]", "a &lt;b&gt; → é"),      # unescaped once, not twice
+    ("[code]<a href='https://x.example/a?b=1&amp;c=2'>docs</a>[/code]", "docs (https://x.example/a?b=1&c=2)"),
+    ("[code]<a href=\"https://x.example\">https://x.example</a>[/code]", "https://x.example"),
+    ("[code]<img src=x onerror=alert(1)><script>steal()</script><style>p{}</style>ok[/code]", "ok"),
+    ("Called the DBA [code]<b>restored</b> from backup[/code] at 10:40",
+     "Called the DBA restored from backup at 10:40"),
+    ("[CODE]<i>upper case tag</i>[/CODE]", "upper case tag"),
+    ("[code]<p>never closed", "never closed"),
+    ("no code here: <b>kept</b> &amp; as written", "no code here: <b>kept</b> &amp; as written"),
+])
+def test_servicenow_code_blocks_are_html_made_text(value, text):
+    assert servicenow_to_text(value) == text
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from(list("<>/&;#'\"= abp[]code\n") + ["<br>", "<a href=", "</a>", "&amp;"]),
+                max_size=30).map("".join))
+def test_html_to_text_takes_any_markup(markup):
+    out = html_to_text(markup)
+    assert isinstance(out, str) and out == out.strip()

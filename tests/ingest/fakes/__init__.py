@@ -141,7 +141,8 @@ class FakeApi(ABC):
     # ---- what the suite uses ----------------------------------------------------------
     def fail_next(self, status: int, headers: dict[str, str] | None = None, body: Any = None,
                   times: int = 1) -> None:
-        """The next `times` requests get this answer instead of the real one."""
+        """The next `times` requests get this answer instead of the real one (`body` may be
+        a function of the request returning the whole werkzeug Response)."""
         for _ in range(times):
             self._failures.append(Injected(status, headers or {}, body))
 
@@ -164,6 +165,8 @@ class FakeApi(ABC):
         self.requests.append(request)
         if self._failures:
             f = self._failures.pop(0)
+            if callable(f.body):   # a whole answer of its own, made from the request (a proxy's page)
+                return f.body(request)
             return self.json(f.body if f.body is not None else {"error": f"injected {f.status}"},
                              status=f.status, headers=f.headers)
         if self.auth_broken or not self.authorized(request):

@@ -1,7 +1,8 @@
 """A fake PagerDuty REST v2: /incidents, /log_entries, /incidents/{id}/alerts and /{id}.
 
 Times are rendered in the account's zone (America/New_York) unless the request sends
-time_zone, as the real API does; offset+limit beyond max_offset is a 400.
+time_zone, as the real API does; offset+limit beyond max_offset is a 400; a page holds at
+most max_limit items, whatever was asked, and its `limit` says so (as PagerDuty's cap of 100).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class PagerDutyFake(FakeApi):
         self.max_offset = 10_000
         self.reports_total = True         # False: `total` stays null even when asked for
         self.looping = False
+        self.max_limit = 100             # the server's own page cap; its answer's `limit` says it
 
     def source_entry(self) -> dict[str, Any]:
         return {"name": self.name, "type": "pagerduty", "base_url": self.url("/"),
@@ -128,7 +130,7 @@ class PagerDutyFake(FakeApi):
         return not wanted or item["service"]["id"] in wanted
 
     def _page(self, request: Request, key: str, items: list[dict]) -> Response:
-        limit = min(int(request.args.get("limit", 25)), 100)
+        limit = min(int(request.args.get("limit", 25)), self.max_limit)
         offset = 0 if self.looping else int(request.args.get("offset", 0))
         if offset + limit > self.max_offset:
             return self.json({"error": {"message": "Invalid Input Provided", "code": 2001,

@@ -41,6 +41,7 @@ class SlackFake(FakeApi):
         self.messages: list[dict] = []      # every message, top level and replies
         self.looping = False
         self.scope_missing: str | None = None
+        self.cut_short: str | None = None   # a method whose answers end mid-body (a dropped connection)
 
     def source_entry(self) -> dict[str, Any]:
         return {"name": self.name, "type": "slack", "base_url": self.url("/api/"),
@@ -103,6 +104,12 @@ class SlackFake(FakeApi):
 
     def route(self, request: Request) -> Response:
         method = request.path.rsplit("/", 1)[-1]
+        if method == self.cut_short:
+            whole = self._route(method, request)
+            return Response(whole.get_data()[: len(whole.get_data()) // 2], content_type=whole.content_type)
+        return self._route(method, request)
+
+    def _route(self, method: str, request: Request) -> Response:
         if self.scope_missing and method.startswith("conversations."):
             return self.json({"ok": False, "error": "missing_scope", "needed": self.scope_missing,
                               "provided": "users:read"})

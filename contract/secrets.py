@@ -1,13 +1,16 @@
-"""Secrets pasted into chat or tickets are redacted before anything is exported.
+"""Secrets: the patterns of known token shapes, and the one redactor every stage uses.
 
-Each pattern names the kind of secret it found, so a reviewer sees that something was
-removed and what it was, never the value. A pattern with a group keeps the group (the
-label, e.g. `password=`) and replaces the rest.
+Export redacts every draft, correlate the catalog's incident tables, normalize event text
+when a source asks for it (`redact: events`), ingest every error line built from a
+response body. Each pattern names the kind of secret it found, so a reviewer sees that
+something was removed and what it was, never the value. A pattern with a group keeps the
+group (the label, e.g. `password=`) and replaces the rest.
 """
 from __future__ import annotations
 
+import json
 import re
-from typing import Any
+from typing import Any, Iterable
 
 _TOKEN_CHARS = r"[A-Za-z0-9_\-./+=~]"
 
@@ -81,3 +84,49 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: redact_value(v) for k, v in value.items()}
     return value
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_TRIGGERS = frozenset(word for _name, words, _pattern in _PATTERNS for word in words)
+
+
+def redact_json(text: str) -> str:
+    """JSON text with every string in it redacted, whatever its nesting (no recursion: a
+    record nested a thousand deep is redacted like any other), still valid JSON."""
+    lowered = text.lower()
+    if not any(word in lowered for word in _TRIGGERS):
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        literal = match.group(0)
+        value = json.loads(literal) if "\\" in literal else literal[1:-1]
+        redacted = redact(value)
+        # ASCII escapes: a lone surrogate the record escaped stays an escape
+        return literal if redacted == value else json.dumps(redacted)
+    return _JSON_STRING.sub(one, text)
+
+
+# What an error line may quote of a response body: enough to recognise a proxy's login
+# page or the vendor's message, never a whole page.
+SNIPPET_CHARS = 160
+
+
+def scrub(text: str, known: Iterable[str] = ()) -> str:
+    """`text` with every `known` secret value (the credentials a connector sends) and every
+    known token shape replaced."""
+    for value in sorted({k for k in known if k and len(k) >= 4}, key=len, reverse=True):
+        text = text.replace(value, "[REDACTED secret]")
+    return redact(text) or ""
+
+
+def snippet(body: Any, known: Iterable[str] = (), limit: int = SNIPPET_CHARS) -> str:
+    """A response body as an error line may quote it: one line, secrets redacted (before
+    it is cut, so no cut leaves part of one), at most `limit` characters."""
+    text = scrub(" ".join(str(body if body is not None else "").split()), known)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    marker = cut.rfind("[REDACTED")
+    if marker >= 0 and "]" not in cut[marker:]:
+        cut = cut[:marker]   # never half a label
+    return cut + "…"
