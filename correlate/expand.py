@@ -43,14 +43,24 @@ class Expansion:
 
 
 def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: timedelta,
-           pad_after: timedelta, depth: int, files: EventFiles | None = None) -> Expansion:
+           pad_after: timedelta, depth: int, files: EventFiles | None = None,
+           also: tuple[str, ...] = ()) -> Expansion:
     """Leaves a temp table `members` holding the incident's events; returns how it got there.
 
     With `files`, only the day partitions the window touches are read (and the seed's span
-    comes from the catalog's ref index); without, `con` must have an `events` relation."""
+    comes from the catalog's ref index); without, `con` must have an `events` relation.
+    `also`: more seeds of the same incident (its identity, incidents merged into it); one
+    the lake no longer holds is skipped."""
     seed = parse_seed(seed) if isinstance(seed, str) else seed
     cluster, bounds = _seed_refs(con, seed, files)
     seed_ref = min(cluster, default=seed.text)
+    for other in also:
+        try:
+            more, span = _seed_refs(con, parse_seed(other), files)
+        except (IncidentNotFound, ValueError):
+            continue
+        cluster |= more
+        bounds = (min(bounds[0], span[0]), max(bounds[1], span[1]))
     start, end = bounds[0] - pad_before, bounds[1] + pad_after
     con.execute(f"CREATE OR REPLACE TEMP TABLE w AS SELECT * FROM {_events(files, start, end)} "
                 "WHERE ts >= ? AND ts <= ?", [start, end])

@@ -216,15 +216,16 @@ def _zone(value: str | None) -> str | None:
 def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: Path | None,
            display_tz: str | None) -> None:
     fmts = formats if isinstance(formats, tuple) else _formats(formats)
-    pipeline.correlate_incident(obj.config, incident)
+    identity = pipeline.correlate_incident(obj.config, incident)
     con = catalog_store.read_only_catalog(Lake.for_config(obj.config))
     try:
-        report = load_report(con, incident)
+        report = load_report(con, identity)
     finally:
         con.close()
     out_dir = out or Path("reports") / incident.replace(":", "-").replace("/", "-")
     for path in render.write(report, out_dir, fmts, templates, display_tz):
         click.echo(str(path))
+    pipeline.record_draft(obj.config, identity)
 
 
 _build_options = [
@@ -337,3 +338,8 @@ def lake_files(obj: Ctx, kind: str) -> None:
     recover_catalog(obj.config)
     for uri in published_files(Lake.for_config(obj.config), kind):
         click.echo(uri)
+
+
+from .incidents_cli import incidents  # noqa: E402  (its commands use the helpers above)
+
+main.add_command(incidents)

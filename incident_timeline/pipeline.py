@@ -14,6 +14,7 @@ import pyarrow as pa
 
 import correlate.catalog as catalog
 from contract.secrets import redact_json
+from correlate import identity
 from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
 from correlate.event_files import EventFiles
@@ -421,12 +422,48 @@ def correlation_settings(config: Config) -> CorrelationSettings:
                                gap=config.duration("gap"))
 
 
-def correlate_incident(config: Config, incident: str) -> None:
-    """Compute in memory over the published Parquet, then store in one catalog write."""
+def correlate_incident(config: Config, incident: str) -> str:
+    """Compute in memory over the published Parquet, then store in one catalog write under
+    the incident's identity (see correlate/identity.py), which is returned. An incident is
+    built from its identity whichever of its refs was typed (the typed one and any merged
+    into it are seeds too), so every alias gives the same rows."""
     recover_catalog(config)
     lake = Lake.for_config(config)
     refresh_from_lake(lake)
     events_files, rejects_files = _published(lake)
+    existing, also = _known_as(lake, incident)
+    primary = existing or incident
+    for _ in range(3):
+        others = tuple(dict.fromkeys(s for s in (*also, incident) if s != primary))
+        tables = _correlate(config, lake, primary, events_files, rejects_files, others)
+        with catalog_store.catalog_writer(lake) as con:
+            catalog_store.publish(con, lake)
+            _import_decisions(con, lake)
+            target = identity.choose(con, incident, tables["incidents"]["alerting_incident"][0].as_py(), existing)
+            wanted = (target, *identity.merged_from(con, target))
+            if target == primary and set(wanted) <= {primary, *others}:
+                return _store(con, lake, incident, tables, target, existing)
+        # it is another incident's, or has seeds this build did not start from: build it from those
+        primary, also = target, (*also, *wanted)
+    raise RuntimeError(f"{incident}: its identity did not settle")   # not reached: the second pass has every seed
+
+
+def _store(con: duckdb.DuckDBPyConnection, lake: Lake, incident: str, tables: dict[str, pa.Table], target: str,
+           existing: str | None) -> str:
+    before = {i for (i,) in con.execute("SELECT incident_id FROM incidents").fetchall()}
+    stored = identity.store(con, incident, tables, target, existing)
+    after = {i for (i,) in con.execute("SELECT incident_id FROM incidents").fetchall()}
+    shared_tables.export_incident(con, lake, stored)
+    for gone in sorted(before - after):      # folded into this one
+        shared_tables.remove_incident(lake, gone)
+    if con.execute("SELECT count(*) FROM incident_decisions").fetchall()[0][0] \
+            or shared_tables.read_decisions(lake) is not None:
+        shared_tables.write_decisions(lake, identity.decisions(con))   # a forget this build undid
+    return stored
+
+
+def _correlate(config: Config, lake: Lake, incident: str, events_files, rejects_files,
+               also: tuple[str, ...]) -> dict[str, pa.Table]:
     mem = duckdb.connect()
     try:
         mem.execute("SET TimeZone = 'UTC'")
@@ -435,13 +472,55 @@ def correlate_incident(config: Config, incident: str) -> None:
         rejects = dict(mem.execute("SELECT source, count(*) FROM rejects GROUP BY source").fetchall())
         # only the days the incident touches are read, found from the catalog's ref index
         files = EventFiles(lake.root, events_files, lake.catalog)
-        tables = correlate(mem, incident, correlation_settings(config), rejects, files=files)
+        return correlate(mem, incident, correlation_settings(config), rejects, files=files, also=also)
     finally:
         mem.close()
+
+
+def _known_as(lake: Lake, incident: str) -> tuple[str | None, tuple[str, ...]]:
+    """The incident the seed already names in the catalog, and its other seeds."""
+    con = catalog_store.read_catalog(lake)
+    try:
+        return identity.lookup(con, incident)
+    finally:
+        if con is not None:
+            con.close()
+
+
+def _import_decisions(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """A person's merges and forgets the lake keeps and this catalog lacks (it was rebuilt)."""
+    kept = shared_tables.read_decisions(lake)
+    if kept is not None and kept.num_rows:
+        identity.import_decisions(con, kept)
+
+
+def merge_incidents(config: Config, keep: str, other: str) -> str:
+    """`other` is the same incident as `keep`: fold it in, keep the decision (in the catalog and
+    the lake), and rebuild the one incident from both; returns its identity."""
+    lake = Lake.for_config(config)
     with catalog_store.catalog_writer(lake) as con:
-        catalog_store.publish(con, lake)
-        catalog.store_incident(con, incident, tables)
-        shared_tables.export_incident(con, lake, incident)
+        _import_decisions(con, lake)
+        kept, merged = identity.merge(con, keep, other)
+        shared_tables.write_decisions(lake, identity.decisions(con))
+        shared_tables.remove_incident(lake, merged)
+    return correlate_incident(config, kept)
+
+
+def forget_incident(config: Config, incident: str) -> str:
+    """Remove an incident (named by any of its refs) from the catalog and the lake's tables/."""
+    lake = Lake.for_config(config)
+    with catalog_store.catalog_writer(lake) as con:
+        _import_decisions(con, lake)
+        gone = identity.forget(con, incident)
+        shared_tables.write_decisions(lake, identity.decisions(con))
+        shared_tables.remove_incident(lake, gone)
+    return gone
+
+
+def record_draft(config: Config, incident_id: str) -> None:
+    """The catalog notes when an incident's draft was written (first and latest)."""
+    with catalog_store.catalog_writer(Lake.for_config(config)) as con:
+        identity.record_draft(con, incident_id)
 
 
 def refresh_from_lake(lake: Lake) -> None:
