@@ -62,7 +62,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
     sources = sorted({e["source"] for e in events})
     rejects = {s: (rejects_by_source or {}).get(s, 0) for s in sources}
     incident = {
-        "incident_id": seed, "seed": seed, "seed_kind": found.seed_kind, "title": _title(events, found.seed_ref),
+        "incident_id": seed, "seed": seed, "seed_kind": found.seed_kind, "seed_ref": found.seed_ref, "title": _title(events, found.seed_ref),
         "severity": _severity(events), "services": sorted({e["service"] for e in events if e["service"]}),
         "sources": sources, "refs": found.refs,
         **{name: (marks[name].ts if name in marks else None) for name in MILESTONES},

@@ -110,14 +110,16 @@ def lookup(con: duckdb.DuckDBPyConnection | None, seed: str) -> tuple[str | None
     return existing, tuple(s for s in [existing, *merged_from(con, existing)] if s != seed)
 
 
-def choose(con: duckdb.DuckDBPyConnection, seed: str, alerting: str | None, existing: str | None) -> str:
-    """The identity a build from `seed` is stored under."""
+def choose(con: duckdb.DuckDBPyConnection, seed: str, alerting: str | None, existing: str | None,
+           channel: str | None = None) -> str:
+    """The identity a build from `seed` is stored under (`channel`: the id a channel seed
+    typed by name stands for, so a later build that follows the channel finds it)."""
     if existing is not None and (is_alerting(existing) or alerting is None):
         target = existing
     elif alerting is not None:
         target = owner(con, alerting) or alerting
     else:
-        target = seed
+        target = channel or seed
     return merged_into(con, target)
 
 

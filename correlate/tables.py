@@ -44,6 +44,7 @@ INCIDENTS = Table("incidents", "One row per built incident: its milestones, metr
     _IID,
     ("seed", "VARCHAR", "the seed as typed"),
     ("seed_kind", "VARCHAR", "ref, channel or service_window"),
+    ("seed_ref", "VARCHAR", "the ref the seed stands for (a channel's id for its name; a window's first incident ref)"),
     ("title", "VARCHAR", "the incident's title from its alerting source, else its ticket, else the seed"),
     ("severity", "VARCHAR", "highest severity among its alerts (SEV1 is highest)"),
     ("services", "VARCHAR[]", "every service its events name"),

@@ -433,13 +433,17 @@ def correlate_incident(config: Config, incident: str) -> str:
     events_files, rejects_files = _published(lake)
     existing, also = _known_as(lake, incident)
     primary = existing or incident
+    channel = None
     for _ in range(3):
         others = tuple(dict.fromkeys(s for s in (*also, incident) if s != primary))
         tables = _correlate(config, lake, primary, events_files, rejects_files, others)
         with catalog_store.catalog_writer(lake) as con:
             catalog_store.publish(con, lake)
             _import_decisions(con, lake)
-            target = identity.choose(con, incident, tables["incidents"]["alerting_incident"][0].as_py(), existing)
+            inc = tables["incidents"].to_pylist()[0]
+            if primary == incident and inc["seed_kind"] == "channel":
+                channel = inc["seed_ref"]     # a channel typed by name stands for its id
+            target = identity.choose(con, incident, inc["alerting_incident"], existing, channel)
             wanted = (target, *identity.merged_from(con, target))
             if target == primary and set(wanted) <= {primary, *others}:
                 return _store(con, lake, incident, tables, target, existing)

@@ -234,3 +234,26 @@ def test_merge_and_forget_refuse_in_one_line(tmp_path):
     unknown = _cli(config.path, "incidents", "forget", "jira:NOPE-1")
     assert unknown.exit_code == 1 and len(unknown.output.strip().splitlines()) == 1
     assert "no built incident is named jira:NOPE-1" in unknown.output
+
+
+def test_a_channel_built_by_name_before_its_page_is_folded_into_the_page(tmp_path):
+    config = lake_config(tmp_path)
+    chat = _event("c1", "chat.message", T0 + timedelta(minutes=6), ["slack:CY"], "slack", title="cart is down",
+                  actor_type="human")
+    write_events(config.lake, [{**chat, "attrs": json.dumps({"channel": "CY", "channel_name": "inc-cart"})}])
+    assert pipeline.correlate_incident(config, "slack:#inc-cart") == "slack:CY"     # its id, not its name
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from normalize.schema import EVENT_SCHEMA
+    folder = config.lake / "events" / "source=pd" / "date=2026-08-03"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist([
+        _event("p1", "alert.triggered", T0, ["pagerduty:PY", "slack:CY"], service="cart"),
+        _event("p2", "alert.resolved", T0 + timedelta(minutes=30), ["pagerduty:PY"], service="cart")],
+        schema=EVENT_SCHEMA), folder / "later.parquet")
+    pipeline.ingest(config)
+    assert pipeline.correlate_incident(config, "pagerduty:PY") == "pagerduty:PY"
+    path = config.lake / "catalog.duckdb"
+    assert _query(path, "SELECT incident_id FROM incidents") == [("pagerduty:PY",)]
+    aliases = dict(_query(path, "SELECT alias, kind FROM incident_aliases WHERE incident_id = 'pagerduty:PY'"))
+    assert aliases["slack:#inc-cart"] == "seed" and aliases["slack:CY"] == "seed"
