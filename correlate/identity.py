@@ -269,3 +269,28 @@ def import_decisions(con: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
     finally:
         con.unregister("_decisions")
     return int(added)
+
+
+def resolved_without_draft(con: duckdb.DuckDBPyConnection, since: datetime) -> list[str]:
+    """Alerting-source incidents whose resolution reached the lake at or after `since` and
+    whose incident has no draft written after it, oldest resolution first; a forgotten one
+    is left alone. One ref per incident as the catalog knows it (a new one by its own ref)."""
+    prefixes = " OR ".join(f"starts_with(r, '{p}')" for p in ALERTING_PREFIXES)
+    rows = con.execute(f"""SELECT r, max(ts) AS resolved FROM (
+                               SELECT unnest(refs) AS r, ts FROM events
+                               WHERE kind IN ('alert.resolved', 'ticket.resolved') AND ingested_at >= ?)
+                           WHERE {prefixes} GROUP BY r ORDER BY resolved, r""", [since]).fetchall()
+    has_drafts, has_decisions = _has(con, "incident_drafts"), _has(con, "incident_decisions")
+    out: list[str] = []
+    for ref, resolved in rows:
+        incident = owner(con, ref) or merged_into(con, ref)
+        if incident in out:
+            continue
+        if has_decisions and con.execute("SELECT count(*) FROM incident_decisions WHERE decision = 'forget' "
+                                         "AND incident_id = ?", [incident]).fetchall()[0][0]:
+            continue
+        if has_drafts and con.execute("SELECT count(*) FROM incident_drafts WHERE incident_id = ? "
+                                      "AND last_built_at >= ?", [incident, resolved]).fetchall()[0][0]:
+            continue
+        out.append(incident)
+    return out

@@ -521,6 +521,25 @@ def forget_incident(config: Config, incident: str) -> str:
     return gone
 
 
+FIRST_DRAFTS_LOOKBACK = timedelta(days=2)
+
+
+def resolved_without_draft(config: Config, run_id: str) -> list[str]:
+    """Incidents resolved since the backfill before `run_id` (the first one: in the last two
+    days) that have no draft written since: what `backfill --build-resolved` drafts."""
+    lake = Lake.for_config(config)
+    con = catalog_store.read_only_catalog(lake) if lake.catalog.exists() else None
+    if con is None:
+        return []
+    try:
+        row = con.execute("SELECT max(started_at) FROM runs WHERE command = 'backfill' AND run_id <> ?",
+                          [run_id]).fetchall()
+        since = row[0][0] if row and row[0][0] is not None else datetime.now(timezone.utc) - FIRST_DRAFTS_LOOKBACK
+        return identity.resolved_without_draft(con, since)
+    finally:
+        con.close()
+
+
 def record_draft(config: Config, incident_id: str) -> None:
     """The catalog notes when an incident's draft was written (first and latest)."""
     with catalog_store.catalog_writer(Lake.for_config(config)) as con:
