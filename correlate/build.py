@@ -31,7 +31,7 @@ from .seed import parse_seed
 
 # Identifiers kept exactly as they are: the catalog joins on them.
 VERBATIM = frozenset({"incident_id", "seed", "event_id", "event_ids", "before_event_id", "after_event_id",
-                      "refs", "origin"})
+                      "refs", "origin", "seed_ref", "alerting_incident"})
 
 
 @dataclass

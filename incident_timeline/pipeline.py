@@ -501,17 +501,20 @@ def _import_decisions(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
 def merge_incidents(config: Config, keep: str, other: str) -> str:
     """`other` is the same incident as `keep`: fold it in, keep the decision (in the catalog and
     the lake), and rebuild the one incident from both; returns its identity."""
+    recover_catalog(config)
     lake = Lake.for_config(config)
     with catalog_store.catalog_writer(lake) as con:
         _import_decisions(con, lake)
         kept, merged = identity.merge(con, keep, other)
         shared_tables.write_decisions(lake, identity.decisions(con))
         shared_tables.remove_incident(lake, merged)
+        shared_tables.export_draft_times(con, lake, kept)
     return correlate_incident(config, kept)
 
 
 def forget_incident(config: Config, incident: str) -> str:
     """Remove an incident (named by any of its refs) from the catalog and the lake's tables/."""
+    recover_catalog(config)
     lake = Lake.for_config(config)
     with catalog_store.catalog_writer(lake) as con:
         _import_decisions(con, lake)
@@ -542,8 +545,10 @@ def resolved_without_draft(config: Config, run_id: str) -> list[str]:
 
 def record_draft(config: Config, incident_id: str) -> None:
     """The catalog notes when an incident's draft was written (first and latest)."""
-    with catalog_store.catalog_writer(Lake.for_config(config)) as con:
+    lake = Lake.for_config(config)
+    with catalog_store.catalog_writer(lake) as con:
         identity.record_draft(con, incident_id)
+        shared_tables.export_draft_times(con, lake, incident_id)
 
 
 def refresh_from_lake(lake: Lake) -> None:

@@ -33,6 +33,9 @@ FLAT_SCHEMAS = {
 # What a person decided (merges, forgets): not derivable from the lake, so kept in it beside
 # the catalog, one object rewritten whole at each decision, read back into a catalog that lacks them.
 DECISIONS = "incident_decisions"
+DRAFTS = "incident_drafts"
+# what a catalog rebuilt from the lake takes back besides the incident tables
+IDENTITY_TABLES = ("incident_aliases", DRAFTS, DECISIONS)
 
 
 def file_name(incident_id: str) -> str:
@@ -59,10 +62,15 @@ def remove_incident(lake: Lake, incident_id: str) -> None:
     """Delete an incident's objects (it was merged into another, folded in, or forgotten), so
     another engine counts it once."""
     name = file_name(incident_id)
-    for table in (*catalog.INCIDENT_TABLES, *FLAT_TABLES):
+    for table in (*catalog.INCIDENT_TABLES, *FLAT_TABLES, DRAFTS):
         path = lake.shared_tables / table / name
         if lake.storage.exists(path):
             lake.storage.delete(path)
+
+
+def export_draft_times(con: duckdb.DuckDBPyConnection, lake: Lake, incident_id: str) -> None:
+    rows = con.sql("SELECT * FROM incident_drafts WHERE incident_id = ?", params=[incident_id]).to_arrow_table()
+    lake.write_parquet(rows, lake.shared_tables / DRAFTS / file_name(incident_id))
 
 
 def decisions_path(lake: Lake):

@@ -257,3 +257,23 @@ def test_a_channel_built_by_name_before_its_page_is_folded_into_the_page(tmp_pat
     assert _query(path, "SELECT incident_id FROM incidents") == [("pagerduty:PY",)]
     aliases = dict(_query(path, "SELECT alias, kind FROM incident_aliases WHERE incident_id = 'pagerduty:PY'"))
     assert aliases["slack:#inc-cart"] == "seed" and aliases["slack:CY"] == "seed"
+
+
+def test_a_damaged_catalog_comes_back_with_the_merge_the_aliases_and_the_draft_times(tmp_path):
+    cfg = write_config(tmp_path, demo_sources())
+    assert _cli(cfg, "ingest").exit_code == 0
+    for ref in (DEMO_INCIDENT, "jira:OPS-1234", "pagerduty:Q9Z8Y7X"):
+        assert _cli(cfg, "build", ref, "--format", "json", "--out", str(tmp_path / "out")).exit_code == 0
+    # the two demo incidents are not one; merged here only to have a decision to lose
+    assert _cli(cfg, "incidents", "merge", DEMO_INCIDENT, "pagerduty:Q9Z8Y7X").exit_code == 0
+    path = load_config(cfg).lake / "catalog.duckdb"
+    before = {sql: _query(path, sql) for sql in (
+        "SELECT incident_id, event_count FROM incidents",
+        "SELECT alias, incident_id, kind FROM incident_aliases ORDER BY ALL",
+        "SELECT decision, incident_id, other, decided_at FROM incident_decisions",
+        "SELECT incident_id, first_built_at FROM incident_drafts")}
+    assert before["SELECT incident_id, first_built_at FROM incident_drafts"][0][0] == DEMO_INCIDENT
+    path.write_bytes(b"this is not a DuckDB database\n" * 500)
+    again = _cli(cfg, "incidents", "merge", "jira:OPS-1234", "pagerduty:Q9Z8Y7X")   # recovers first
+    assert again.exit_code == 1 and "already one incident" in again.output
+    assert {sql: _query(path, sql) for sql in before} == before
