@@ -48,3 +48,29 @@ def test_drafts_config_is_checked_when_the_file_loads(tmp_path):
         load_config(config)
     assert "drafts.build_resolved must be true or false" in str(err.value)
     assert "drafts: unknown key 'folder'" in str(err.value)
+
+
+def test_a_forgotten_incident_is_not_drafted_again(tmp_path):
+    from datetime import datetime, timezone
+
+    from correlate import identity
+
+    config = write_config(tmp_path, demo_sources(), drafts={"out": str(tmp_path / "drafts")})
+    assert CliRunner().invoke(main, ["--config", str(config), "ingest"]).exit_code == 0
+    path = load_config(config).lake / "catalog.duckdb"
+    long_ago = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+    def candidates():
+        con = catalog.connect(path, read_only=True)
+        try:
+            return identity.resolved_without_draft(con, long_ago)
+        finally:
+            con.close()
+
+    assert candidates() == ["pagerduty:Q2W3E4R", "pagerduty:Q9Z8Y7X"]      # oldest resolution first
+    assert CliRunner().invoke(main, ["--config", str(config), "build", "pagerduty:Q9Z8Y7X", "--format", "json",
+                                     "--out", str(tmp_path / "q9")]).exit_code == 0
+    assert candidates() == ["pagerduty:Q2W3E4R"]                           # drafted since it resolved
+    assert CliRunner().invoke(main, ["--config", str(config), "incidents", "forget", "pagerduty:Q9Z8Y7X"]
+                              ).exit_code == 0
+    assert candidates() == ["pagerduty:Q2W3E4R"]                           # forgotten: its draft row is gone too
