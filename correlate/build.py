@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from contract.secrets import redact_value
 
-from . import tables
+from . import identity, tables
 from .actions import action_items
 from .decisions import decision_points
 from .event_files import EventFiles
@@ -31,7 +31,7 @@ from .seed import parse_seed
 
 # Identifiers kept exactly as they are: the catalog joins on them.
 VERBATIM = frozenset({"incident_id", "seed", "event_id", "event_ids", "before_event_id", "after_event_id",
-                      "refs", "origin"})
+                      "refs", "origin", "seed_ref", "alerting_incident"})
 
 
 @dataclass
@@ -47,12 +47,14 @@ class Settings:
 
 
 def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
-              rejects_by_source: dict[str, int] | None = None, files: EventFiles | None = None
-              ) -> dict[str, pa.Table]:
-    """Every incident table's rows for `seed` (a str as typed on the command line).
-    With `files`, reads only what the incident's window needs (see event_files.py)."""
+              rejects_by_source: dict[str, int] | None = None, files: EventFiles | None = None,
+              also: tuple[str, ...] = ()) -> dict[str, pa.Table]:
+    """Every incident table's rows for `seed` (a str as typed on the command line), keyed by
+    the seed (identity.store keys them by the incident's identity). With `files`, reads only
+    what the incident's window needs (see event_files.py); `also`: more seeds of the same
+    incident (its identity, incidents merged into it)."""
     found = expand(con, parse_seed(seed), pad_before=settings.pad_before, pad_after=settings.pad_after,
-                   depth=settings.depth, files=files, services=settings.services)
+                   depth=settings.depth, files=files, services=settings.services, also=also)
     events = con.sql("SELECT * FROM members ORDER BY ts, source, event_id").to_arrow_table().to_pylist()
     rows = timeline_rows(con, settings.storm_window, settings.dedup_window)
     marks = find_milestones(events)
@@ -62,7 +64,8 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
     sources = sorted({e["source"] for e in events})
     rejects = {s: (rejects_by_source or {}).get(s, 0) for s in sources}
     incident = {
-        "incident_id": seed, "seed": seed, "seed_kind": found.seed_kind, "title": _title(events, found.seed_ref),
+        "incident_id": seed, "seed": seed, "seed_kind": found.seed_kind, "seed_ref": found.seed_ref,
+        "title": _title(events, found.seed_ref),
         "severity": _severity(events), "services": sorted({e["svc"] for e in events if e["svc"]}),
         "sources": sources, "refs": found.refs,
         **{name: (marks[name].ts if name in marks else None) for name in MILESTONES},
@@ -71,6 +74,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
         "event_count": len(events), "row_count": len(rows), "rejects": sum(rejects.values()),
         "warnings": _warnings(events, found.shared_containers, found.foreign_incidents),
         "built_at": datetime.now(timezone.utc),
+        "alerting_incident": identity.alerting_incident(events, found.refs),
     }
     seq_of = {eid: r["seq"] for r in rows for eid in r["event_ids"]}
 

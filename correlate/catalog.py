@@ -190,7 +190,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     and the cross-incident views; a no-op when the catalog already has this version."""
     con.execute(TABLES_DDL)
     con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (version VARCHAR, applied_at TIMESTAMPTZ)")
-    if con.execute(f"SELECT count(*) FROM {SCHEMA_TABLE} WHERE version = ?", [SCHEMA_VERSION]).fetchone()[0]:
+    if con.execute(f"SELECT count(*) FROM {SCHEMA_TABLE} WHERE version = ?", [SCHEMA_VERSION]).fetchall()[0][0]:
         return
     statements = []
     for table in tables.ALL_TABLES:
@@ -227,18 +227,23 @@ def store_incident(con: duckdb.DuckDBPyConnection, incident_id: str, tables: dic
     ensure_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        for name in INCIDENT_TABLES:
-            con.execute(f"DELETE FROM {name} WHERE incident_id = ?", [incident_id])
-            table = tables.get(name)
-            if table is not None and table.num_rows:
-                con.register("_rows", table)
-                cols = ", ".join(f'"{c}"' for c in table.column_names)
-                con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _rows")
-                con.unregister("_rows")
+        replace_rows(con, incident_id, tables)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, incident_id: str, tables: dict[str, pa.Table]) -> None:
+    """store_incident's work, inside the caller's transaction."""
+    for name in INCIDENT_TABLES:
+        con.execute(f"DELETE FROM {name} WHERE incident_id = ?", [incident_id])
+        table = tables.get(name)
+        if table is not None and table.num_rows:
+            con.register("_rows", table)
+            cols = ", ".join(f'"{c}"' for c in table.column_names)
+            con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _rows")
+            con.unregister("_rows")
 
 
 def _empty_select(schema: pa.Schema) -> str:

@@ -70,18 +70,27 @@ class Expansion:
 
 def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: timedelta,
            pad_after: timedelta, depth: int, files: EventFiles | None = None,
-           services: Mapping[str, Sequence[str]] | None = None) -> Expansion:
+           services: Mapping[str, Sequence[str]] | None = None, also: tuple[str, ...] = ()) -> Expansion:
     """Leaves a temp table `members` holding the incident's events; returns how it got there.
 
     With `files`, only the day partitions the window touches are read (and the seed's span
     comes from the catalog's ref index); without, `con` must have an `events` relation.
     `services` (the config's `services:`) names one service by every name tools give it:
-    the events get `svc`, their service's one name, which the guards compare."""
+    the events get `svc`, their service's one name, which the guards compare.
+    `also`: more seeds of the same incident (its identity, incidents merged into it); one
+    the lake no longer holds is skipped."""
     seed = parse_seed(seed) if isinstance(seed, str) else seed
     register_services(con, services or {})
     seed_names = service_names(services or {}, seed.service) if seed.service else []
     cluster, bounds = _seed_refs(con, seed, files, seed_names)
     seed_ref = min(cluster, default=seed.text)
+    for other in also:
+        try:
+            more, span = _seed_refs(con, parse_seed(other), files)
+        except (IncidentNotFound, ValueError):
+            continue
+        cluster |= more
+        bounds = (min(bounds[0], span[0]), max(bounds[1], span[1]))
     start, end = bounds[0] - pad_before, bounds[1] + pad_after
     # A service by its name, else by the id a tool keeps next to it (PagerDuty's PSVC123);
     # an event that names none, by a tag that is a configured name (an Opsgenie alert's).

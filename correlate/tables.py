@@ -37,12 +37,14 @@ class Table:
         return pa.schema([(name, _ARROW[type_]) for name, type_, _ in self.columns])
 
 
-_IID = ("incident_id", "VARCHAR", "the seed the incident was built from, as typed (pagerduty:Q1ABC, ...)")
+_IID = ("incident_id", "VARCHAR", "the incident's identity: its alerting source's incident (pagerduty:, opsgenie:, "
+        "servicenow:) when one is found, else the ref it was first built from; incident_aliases maps any other ref to it")
 
 INCIDENTS = Table("incidents", "One row per built incident: its milestones, metrics and window.", (
     _IID,
     ("seed", "VARCHAR", "the seed as typed"),
     ("seed_kind", "VARCHAR", "ref, channel or service_window"),
+    ("seed_ref", "VARCHAR", "the ref the seed stands for (a channel's id for its name; a window's first incident ref)"),
     ("title", "VARCHAR", "the incident's title from its alerting source, else its ticket, else the seed"),
     ("severity", "VARCHAR", "highest severity among its alerts (SEV1 is highest)"),
     ("services", "VARCHAR[]", "every service its events name"),
@@ -73,6 +75,10 @@ INCIDENTS = Table("incidents", "One row per built incident: its milestones, metr
     ("rejects", "INTEGER", "rejected records in the incident's sources"),
     ("warnings", "VARCHAR[]", "data-quality warnings: assumed zones, DST, clock offsets, shared channels"),
     ("built_at", "TIMESTAMPTZ", "when this row was computed"),
+    ("aliases", "VARCHAR[]", "every other ref that names it: the seeds it was built from, the refs expansion "
+                             "followed, incidents merged into it (incident_aliases has one row each)"),
+    ("alerting_incident", "VARCHAR", "the first alerting-source incident (pagerduty:, opsgenie:, servicenow:) its "
+                                     "events name, else null: the identity when the incident is new"),
 ), key=("incident_id",))
 
 TIMELINE = Table("timeline", "The incident's timeline: one row per happening, deduplicated across "
@@ -200,6 +206,30 @@ CURSORS = Table("cursors", "Where each source's partition is ingested up to.", (
     ("value", "TIMESTAMPTZ", "ingested up to (exclusive)"), ("updated_at", "TIMESTAMPTZ", "when it moved"),
 ), key=("source", '"partition"'))
 
+INCIDENT_ALIASES = Table("incident_aliases", "Every ref that names an incident, mapped to its identity: "
+                         "join on alias to find an incident by any of its refs.", (
+    ("alias", "VARCHAR", "a ref or seed as typed (jira:OPS-1234, slack:#inc-4213-checkout, alert:<fingerprint>)"),
+    ("incident_id", "VARCHAR", "the incident it names (incidents.incident_id)"),
+    ("kind", "VARCHAR", "identity (the incident itself), seed (it was built from it), ref (its expansion "
+                        "followed it) or merged (an incident merged into it)"),
+    ("added_at", "TIMESTAMPTZ", "when the alias was recorded"),
+), key=("alias", "incident_id"))
+
+INCIDENT_DECISIONS = Table("incident_decisions", "What a person decided that the data could not: incidents "
+                           "merged and forgotten. Kept in the lake too (tables/incident_decisions/).", (
+    ("decision", "VARCHAR", "merge or forget"),
+    ("incident_id", "VARCHAR", "merge: the incident kept; forget: the incident forgotten"),
+    ("other", "VARCHAR", "merge: the incident merged into it (now one of its aliases); forget: null"),
+    ("decided_at", "TIMESTAMPTZ", "when"),
+))
+
+INCIDENT_DRAFTS = Table("incident_drafts", "When each incident's draft post-mortem was written.", (
+    ("incident_id", "VARCHAR", "the incident (incidents.incident_id)"),
+    ("first_built_at", "TIMESTAMPTZ", "when its first draft was written"),
+    ("last_built_at", "TIMESTAMPTZ", "when its latest draft was written"),
+), key=("incident_id",))
+
 INCIDENT_TABLES = (INCIDENTS, TIMELINE, INCIDENT_EVENTS, MILESTONES, RESPONDERS, ESCALATIONS, GAPS,
                    DECISION_POINTS, ACTION_ITEMS, INCIDENT_LINKS)
-ALL_TABLES = INCIDENT_TABLES + (RUNS, CURSORS)
+IDENTITY_TABLES = (INCIDENT_ALIASES, INCIDENT_DECISIONS, INCIDENT_DRAFTS)
+ALL_TABLES = INCIDENT_TABLES + IDENTITY_TABLES + (RUNS, CURSORS)

@@ -77,8 +77,9 @@ def to_contract(report: dict[str, Any]) -> dict[str, Any]:
     inc = report["incident"]
     return {
         "schema_version": SCHEMA_VERSION,
-        "incident": {"id": inc["incident_id"], "title": inc["title"], "severity": inc["severity"],
-                     "services": list(inc["services"] or []), "sources": list(inc["sources"] or [])},
+        "incident": {"id": inc.get("seed") or inc["incident_id"], "title": inc["title"], "severity": inc["severity"],
+                     "services": list(inc["services"] or []), "sources": list(inc["sources"] or []),
+                     "identity": inc["incident_id"], "aliases": list(inc.get("aliases") or [])},
         "milestones": {m: rfc3339(inc[m]) for m in MILESTONES},
         "metrics": {**{m: inc[m] for m in METRICS},
                     "time_to_first_response_s": inc.get("time_to_first_response_s")},

@@ -174,15 +174,37 @@ def ingest(obj: Ctx, sources, since, until) -> None:
 @main.command()
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable): one job per source "
               "can run side by side with jobs for other sources.")
+@click.option("--build-resolved", is_flag=True, help="Then write the draft of every incident resolved since the "
+              "last backfill that has none (also `drafts: {build_resolved: true}` in the config).")
 @click.pass_obj
-def backfill(obj: Ctx, sources) -> None:
+def backfill(obj: Ctx, sources, build_resolved: bool) -> None:
     """The nightly job: every source from its cursors to now, normalise, compact, refresh the catalog.
 
     Safe under cron: a second run for the same sources exits at once with code 75."""
     with RecordBars() as bars:
         result = pipeline.backfill(obj.config, sources, on_records=bars.update)
     _print_summary(result, "fetched")
+    failed_drafts = 0
+    if build_resolved or obj.config.drafts["build_resolved"]:
+        failed_drafts = _build_resolved(obj, result.run_id)
     _exit_for(result)
+    if failed_drafts:
+        sys.exit(EXIT_PARTIAL)
+
+
+def _build_resolved(obj: Ctx, run_id: str) -> int:
+    """Draft every incident resolved since the last backfill; one that fails is a line, not
+    the end of the others. Returns how many failed."""
+    drafts = obj.config.drafts
+    failed = 0
+    for incident in pipeline.resolved_without_draft(obj.config, run_id):
+        out = Path(drafts["out"]) / incident.replace(":", "-").replace("/", "-")
+        try:
+            _build(obj, incident, drafts["format"], out, None, None)
+        except (*EXPECTED, click.BadParameter) as exc:
+            failed += 1
+            click.echo(f"draft {incident}: FAILED: {exc}", err=True)
+    return failed
 
 
 @main.command()
@@ -216,15 +238,16 @@ def _zone(value: str | None) -> str | None:
 def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: Path | None,
            display_tz: str | None, explain: bool = False) -> None:
     fmts = formats if isinstance(formats, tuple) else _formats(formats)
-    pipeline.correlate_incident(obj.config, incident)
+    identity = pipeline.correlate_incident(obj.config, incident)
     con = catalog_store.read_only_catalog(Lake.for_config(obj.config))
     try:
-        report = load_report(con, incident)
+        report = load_report(con, identity)
     finally:
         con.close()
     out_dir = out or Path("reports") / incident.replace(":", "-").replace("/", "-")
     for path in render.write(report, out_dir, fmts, templates, display_tz):
         click.echo(str(path))
+    pipeline.record_draft(obj.config, identity)
     if explain:
         for line in explain_lines(explain_rows(report) or []):
             click.echo(line)
@@ -360,3 +383,8 @@ def lake_files(obj: Ctx, kind: str) -> None:
     recover_catalog(obj.config)
     for uri in published_files(Lake.for_config(obj.config), kind):
         click.echo(uri)
+
+
+from .incidents_cli import incidents  # noqa: E402  (its commands use the helpers above)
+
+main.add_command(incidents)

@@ -20,10 +20,12 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap", "redact"}
-TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services", "redact"}
+TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services", "redact", "drafts"}
 # `redact:` what a source's secrets are redacted in besides the catalog and the exports
 # (always): `events` (normalised text), `raw` (the payloads as fetched; implies events).
 REDACT_TARGETS = ("events", "raw")
+# `drafts:`: the backfill writes the draft of every incident resolved since its last run
+DRAFTS_DEFAULTS = {"build_resolved": False, "out": "reports", "format": "md,html,json,csv"}
 # `storage:` for a lake on s3://; each falls back to the usual AWS environment variable.
 STORAGE_KEYS = {"endpoint_url": "AWS_ENDPOINT_URL", "region": "AWS_REGION",
                 "access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY",
@@ -101,6 +103,7 @@ class Config:
     # `services:`: one service -> the names each tool gives it (PagerDuty service names or
     # ids, ServiceNow CIs, Opsgenie tags, alert labels), compared without regard to case
     services: dict[str, list[str]] = field(default_factory=dict)
+    drafts: dict[str, Any] = field(default_factory=lambda: dict(DRAFTS_DEFAULTS))
 
     def s3_credentials(self):
         from .storage import S3Credentials
@@ -183,10 +186,12 @@ def parse_config(data: Any, path: Path) -> Config:
     services = _parse_services(data.get("services"), problems)
     redact = parse_redact(data.get("redact"), "redact", problems)
     sources = _parse_sources(data.get("sources"), base_dir, zone, problems, redact, path)
+    drafts = _parse_drafts(data.get("drafts"), base_dir, problems)
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
-                  lake_url=lake_url, catalog=catalog_file, storage=storage, services=services)
+                  lake_url=lake_url, catalog=catalog_file, storage=storage, services=services,
+                  drafts=drafts)
 
 
 def _parse_services(items: Any, problems: list[str]) -> dict[str, list[str]]:
@@ -218,6 +223,25 @@ def _parse_services(items: Any, problems: list[str]) -> dict[str, list[str]]:
             owner[key] = name
         out[name] = [str(a).strip() for a in aliases]
     return out
+
+
+def _parse_drafts(items: Any, base_dir: Path, problems: list[str]) -> dict[str, Any]:
+    drafts = dict(DRAFTS_DEFAULTS)
+    if items is None:
+        drafts["out"] = _local_path(drafts["out"], base_dir)
+        return drafts
+    if not isinstance(items, dict):
+        problems.append("drafts must be a mapping")
+        items = {}
+    for key in sorted(set(items) - set(DRAFTS_DEFAULTS)):
+        problems.append(f"drafts: unknown key {key!r}")
+    drafts.update({k: v for k, v in items.items() if k in DRAFTS_DEFAULTS})
+    if not isinstance(drafts["build_resolved"], bool):
+        problems.append("drafts.build_resolved must be true or false")
+    if not isinstance(drafts["format"], str) or not drafts["format"].strip():
+        problems.append("drafts.format must be a comma-separated list, like md,html,json,csv")
+    drafts["out"] = _local_path(str(drafts["out"]), base_dir)
+    return drafts
 
 
 def _local_path(text: str, base_dir: Path) -> Path:

@@ -160,7 +160,8 @@ def _cursor_of(path: Path) -> tuple[str, datetime] | None:
 
 def _restore_incident_tables(con: duckdb.DuckDBPyConnection, lake: Lake) -> int:
     catalog.ensure_tables(con)
-    for table in catalog.INCIDENT_TABLES:
+    # with each incident's aliases and draft times, and the merges and forgets people decided
+    for table in (*catalog.INCIDENT_TABLES, *shared_tables.IDENTITY_TABLES):
         uris = shared_tables.table_uris(lake, table)
         if not uris:
             continue

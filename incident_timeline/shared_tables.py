@@ -23,11 +23,19 @@ FLAT_TABLES = {
     "incident_services": "SELECT DISTINCT incident_id, unnest(services) AS service FROM incidents "
                          "WHERE incident_id = ?",
     "incident_refs": "SELECT DISTINCT incident_id, unnest(refs) AS ref FROM incidents WHERE incident_id = ?",
+    "incident_aliases": "SELECT alias, incident_id, kind FROM incident_aliases WHERE incident_id = ?",
 }
 FLAT_SCHEMAS = {
     "incident_services": pa.schema([("incident_id", pa.string()), ("service", pa.string())]),
     "incident_refs": pa.schema([("incident_id", pa.string()), ("ref", pa.string())]),
+    "incident_aliases": pa.schema([("alias", pa.string()), ("incident_id", pa.string()), ("kind", pa.string())]),
 }
+# What a person decided (merges, forgets): not derivable from the lake, so kept in it beside
+# the catalog, one object rewritten whole at each decision, read back into a catalog that lacks them.
+DECISIONS = "incident_decisions"
+DRAFTS = "incident_drafts"
+# what a catalog rebuilt from the lake takes back besides the incident tables
+IDENTITY_TABLES = ("incident_aliases", DRAFTS, DECISIONS)
 
 
 def file_name(incident_id: str) -> str:
@@ -48,6 +56,34 @@ def export_incident(con: duckdb.DuckDBPyConnection, lake: Lake, incident_id: str
         rows = con.sql(sql, params=[incident_id]).to_arrow_table().cast(FLAT_SCHEMAS[table])
         written.append(lake.write_parquet(rows, lake.shared_tables / table / name))
     return written
+
+
+def remove_incident(lake: Lake, incident_id: str) -> None:
+    """Delete an incident's objects (it was merged into another, folded in, or forgotten), so
+    another engine counts it once."""
+    name = file_name(incident_id)
+    for table in (*catalog.INCIDENT_TABLES, *FLAT_TABLES, DRAFTS):
+        path = lake.shared_tables / table / name
+        if lake.storage.exists(path):
+            lake.storage.delete(path)
+
+
+def export_draft_times(con: duckdb.DuckDBPyConnection, lake: Lake, incident_id: str) -> None:
+    rows = con.sql("SELECT * FROM incident_drafts WHERE incident_id = ?", params=[incident_id]).to_arrow_table()
+    lake.write_parquet(rows, lake.shared_tables / DRAFTS / file_name(incident_id))
+
+
+def decisions_path(lake: Lake):
+    return lake.shared_tables / DECISIONS / "decisions.parquet"
+
+
+def write_decisions(lake: Lake, table: pa.Table) -> None:
+    lake.write_parquet(table, decisions_path(lake))
+
+
+def read_decisions(lake: Lake) -> pa.Table | None:
+    path = decisions_path(lake)
+    return lake.storage.read_parquet(path) if lake.storage.exists(path) else None
 
 
 def table_uris(lake: Lake, table: str) -> list[str]:

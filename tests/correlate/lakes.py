@@ -62,8 +62,9 @@ def lake_config(tmp_path: Path, **correlation) -> Config:
 
 
 def build(config: Config, seed: str) -> dict[str, list[dict]]:
-    """Correlate `seed` through the pipeline; every incident table's rows for it, from the catalog."""
-    pipeline.correlate_incident(config, seed)
+    """Correlate `seed` through the pipeline; every incident table's rows for it (under the
+    identity it was stored as), from the catalog."""
+    seed = pipeline.correlate_incident(config, seed)
     con = duckdb.connect(str(config.lake / "catalog.duckdb"), read_only=True)
     try:
         con.execute("SET TimeZone = 'UTC'")

@@ -65,4 +65,6 @@ def build_history(folder: Path, incidents: int = 8) -> tuple[Config, list[str]]:
     seeds = [f"pagerduty:PINC{i:03d}" for i in range(incidents)]
     for seed in seeds:
         pipeline.correlate_incident(config, seed)
+    # the first incident built again from its channel: an alias, still one incident
+    pipeline.correlate_incident(config, "slack:CINC000")
     return config, seeds

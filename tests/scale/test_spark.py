@@ -19,7 +19,7 @@ from .history import build_history
 SQL = REPO / "sql"
 QUERIES = sorted(p.stem for p in (SQL / "cross_incident").glob("*.sql"))
 CATALOG_VIEWS = ("resolve_time_by_month", "repeat_incidents", "action_item_closure")
-TABLES = ("incidents", "incident_services", "incident_refs", "action_items")
+TABLES = ("incidents", "incident_services", "incident_refs", "action_items", "incident_aliases")
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,11 @@ def test_the_history_covers_what_the_queries_measure(duck, history):
     done, open_ = duck.execute(f"SELECT sum(done), sum(not_done) FROM ({_query('action_item_closure')})").fetchone()
     assert done > 0 and open_ > 0
     assert duck.execute(f"SELECT count(DISTINCT month) FROM ({_query('resolve_time_by_month')})").fetchone()[0] >= 3
+
+
+def test_an_incident_built_again_from_an_alias_is_one_incident_to_spark(spark_lake, duck):
+    sql = ("SELECT i.incident_id, count(*) AS n FROM incident_aliases AS a JOIN incidents AS i "
+           "ON i.incident_id = a.incident_id WHERE a.alias = 'slack:CINC000' GROUP BY i.incident_id")
+    assert _spark_rows(spark_lake, sql) == _duck_rows(duck, sql) == (["incident_id", "n"], [("pagerduty:PINC000", 1)])
+    counted = "SELECT count(*) AS n, count(DISTINCT incident_id) AS ids FROM incidents"
+    assert _spark_rows(spark_lake, counted) == (["n", "ids"], [(8, 8)])
