@@ -84,6 +84,7 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
     seed_names = service_names(services or {}, seed.service) if seed.service else []
     cluster, bounds = _seed_refs(con, seed, files, seed_names)
     seed_ref = min(cluster, default=seed.text)
+    typed = set(cluster)
     for other in also:
         try:
             more, span = _seed_refs(con, parse_seed(other), files)
@@ -106,7 +107,8 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
         LEFT JOIN _service_alias AS i ON e.service IS NOT NULL
              AND i.alias = lower(try(json_extract_string(e.attrs, '$.service_id')))
         LEFT JOIN tagged ON tagged.event_id = e.event_id""", {"start": start, "end": end})
-    links = [Link(r, "seed", 0, reason=_seed_reason(seed)) for r in sorted(cluster)]
+    links = [Link(r, "seed", 0, reason=_seed_reason(seed) if r in typed else
+                  "a seed too: the ref typed, the incident's identity, or an incident merged into it") for r in sorted(cluster)]
     shared: set[str] = set()
     foreign: set[str] = set()
     for hop in range(1, depth + 1):

@@ -77,11 +77,17 @@ def _sources_of(built, kind: str) -> list[list[str]]:
 def test_the_alert_that_fired_first_and_its_opsgenie_alert_join_the_ticket(payments):
     links = _links(payments)
     assert links["servicenow:INC0012345"] == ("seed", 0, None)
-    # the work note's link (EU host, <uuid>-<epoch ms> id), then the alias, then the fingerprint
-    assert links[f"opsgenie:{ALERT_A}"] == ("joined", 1, "servicenow")
+    # the work note's link (EU host, <uuid>-<epoch ms> id) names the alert, which becomes the
+    # incident's identity (a build from any alias builds from it too); then the alias, then
+    # the fingerprint
+    (inc,) = payments["incidents"]
+    assert inc["incident_id"] == f"opsgenie:{ALERT_A}"
+    assert links[f"opsgenie:{ALERT_A}"] == ("seed", 0, None)
+    (typed,) = [link for link in payments["incident_links"] if link["ref"] == "servicenow:INC0012345"]
+    assert typed["reason"].startswith("a seed too: the ref typed")
     assert links["servicenow:05518f97193a7f6786936db29a0234f4"] == ("joined", 1, "servicenow")
-    assert links[PAY_KEY] == ("joined", 2, "opsgenie")
-    assert links["alert:a1b2c3d4e5f60718"] == ("joined", 3, "alertmanager")
+    assert links[PAY_KEY] == ("joined", 1, "opsgenie")
+    assert links["alert:a1b2c3d4e5f60718"] == ("joined", 2, "alertmanager")
     # the nav_to link (sys_id only) brings the chat; the permalink brings one message of #alerts
     assert links["slack:C0PAYINC1"] == ("joined", 2, "slack")
     assert links["slack:C0ALERTS1:1795168712.000300"][0] == "joined"
