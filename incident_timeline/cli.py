@@ -338,15 +338,22 @@ def query(obj: Ctx, sql: str, fmt: str) -> None:
         rows = cur.fetchall() if names else []
     finally:
         con.close()
+    print_rows(names, rows, fmt)
+
+
+def print_rows(names: list[str], rows: list[tuple], fmt: str, cell=None) -> None:
+    """Rows as one JSON array of objects, CSV, or an aligned table; `cell` shows a value in
+    CSV and the table (default: as the JSON export writes it)."""
+    cell = cell or _jsonable
     if fmt == "json":
         click.echo(json.dumps([{n: _jsonable(v) for n, v in zip(names, row)} for row in rows],
                               ensure_ascii=False, indent=2))
     elif fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(names)
-        writer.writerows([[_jsonable(v) for v in row] for row in rows])
+        writer.writerows([[cell(v) for v in row] for row in rows])
     else:
-        _print_table(names, rows)
+        _print_table(names, rows if cell is _jsonable else [tuple(cell(v) for v in row) for row in rows])
 
 
 _jsonable = jsonable   # times as RFC 3339 UTC, like the JSON export

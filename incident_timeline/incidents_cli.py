@@ -1,9 +1,6 @@
 """`incident-timeline incidents`: list the built incidents, merge two, forget one."""
 from __future__ import annotations
 
-import csv
-import json
-import sys
 
 import click
 
@@ -49,17 +46,10 @@ def incidents(ctx: click.Context, fmt: str) -> None:
     and building from an alias updates that incident."""
     if ctx.invoked_subcommand is not None:
         return
-    from .cli import _jsonable, _print_table
+    from .cli import print_rows
     names, rows = list_incidents(Lake.for_config(ctx.obj.config))
-    if fmt == "json":
-        click.echo(json.dumps([{n: _jsonable(v) for n, v in zip(names, row)} for row in rows],
-                              ensure_ascii=False, indent=2))
-    elif fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([[_cell(v) for v in row] for row in rows])
-    elif names:
-        _print_table(names, [tuple(_cell(v) for v in row) for row in rows])
+    if fmt != "table" or names:
+        print_rows(names, rows, fmt, _cell)
     else:
         click.echo("no incident built yet: run `incident-timeline build INCIDENT`", err=True)
 
