@@ -19,8 +19,8 @@ from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
 from correlate.event_files import EventFiles
 from correlate.seed import parse_seed
-from ingest.base import (RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window, unreadable_record,
-                         without_surrogates)
+from contract.text import without_surrogates
+from ingest.base import RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window, unreadable_record
 from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
 from normalize.schema import RAW_SCHEMA

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
+from contract.text import SURROGATE
 from contract.unreadable import MAX_SHOWN, UNREADABLE
 
 # What a record's own content can raise while it is taken (a string where an object
@@ -24,7 +24,6 @@ from contract.unreadable import MAX_SHOWN, UNREADABLE
 # auth, network, a body that is not JSON) still fails the source.
 RECORD_ERRORS = (TypeError, ValueError, LookupError, AttributeError, RecursionError, UnicodeError,
                  OverflowError)
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # json.dumps with options builds an encoder per call; one serves every record
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -65,19 +64,8 @@ class RawRecord:
         guard that takes the record writes it, the raw writer reuses it."""
         if self._json is None:
             text = _ENCODER.encode(self.payload)
-            self._json = _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+            self._json = SURROGATE.sub("\ufffd", text) if SURROGATE.search(text) else text
         return self._json
-
-
-def without_surrogates(value: Any) -> Any:
-    """Strings with every lone surrogate replaced by U+FFFD (in lists and dicts too)."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [without_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {k: without_surrogates(v) for k, v in value.items()}
-    return value
 
 
 class Tracked(dict):

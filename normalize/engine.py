@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contract.secrets import redact, redact_json
+from contract.text import without_surrogates
 from contract.unreadable import UNREADABLE
 
 from .fast import FAST_PATHS
@@ -93,7 +93,7 @@ class _Rejects:
         try:
             return pa.Table.from_pylist(self.rows, schema=REJECT_SCHEMA)
         except UnicodeEncodeError:   # a reason quoting a lone surrogate the record held
-            return pa.Table.from_pylist([_without_surrogates(r) for r in self.rows], schema=REJECT_SCHEMA)
+            return pa.Table.from_pylist([without_surrogates(r) for r in self.rows], schema=REJECT_SCHEMA)
 
 
 def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Mapping[str, Any]],
@@ -166,7 +166,7 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
     except UnicodeEncodeError:
         # json.loads keeps an escaped lone surrogate ("\\ud800"), which UTF-8 cannot hold:
         # the event is kept with U+FFFD in its place (the raw record keeps the original).
-        return pa.Table.from_pylist([_without_surrogates(d) for d in drafts], schema=DRAFT_SCHEMA)
+        return pa.Table.from_pylist([without_surrogates(d) for d in drafts], schema=DRAFT_SCHEMA)
 
 
 def _reject_unreadable(rejects: _Rejects, native_id: str | None, payload_text: str) -> None:
@@ -188,19 +188,6 @@ def _reject_unreadable(rejects: _Rejects, native_id: str | None, payload_text: s
     if payload.get("where"):       # a member of an export: named first, as a file line is
         reason = f"{payload['where']}: {reason}"
     rejects.add(native_id, str(field or "<item>"), reason, payload_text, stage="ingest")
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _without_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_without_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _without_surrogates(v) for k, v in value.items()}
-    return value
 
 
 def _draft_row(draft: Mapping[str, Any], src: int) -> dict:
