@@ -59,3 +59,18 @@ def record_passes(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(pipeline, "normalize_files", recording)
     return passes
+
+
+def cli(cfg: Path, *args: str):
+    """The real CLI on a config, through click's runner (stdout and stderr apart)."""
+    from click.testing import CliRunner
+
+    from incident_timeline.cli import main
+    return CliRunner().invoke(main, ["--config", str(cfg), *args])
+
+
+def query_rows(cfg: Path, sql: str) -> list[dict]:
+    """`query --format json` as rows; the query must succeed."""
+    result = cli(cfg, "query", "--format", "json", sql)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)

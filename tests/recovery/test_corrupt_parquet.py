@@ -6,20 +6,11 @@ import json
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
-from incident_timeline.cli import main
-from tests.support import demo_sources, write_config
+from tests.support import cli, query_rows, demo_sources, write_config
 
 
-def _cli(cfg, *args):
-    return CliRunner().invoke(main, ["--config", str(cfg), *args])
-
-
-def _rows(cfg, sql):
-    result = _cli(cfg, "query", "--format", "json", sql)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+_cli, _rows = cli, query_rows
 
 
 EVENTS = "SELECT source, kind, event_id, ts, title FROM events ORDER BY ALL"
