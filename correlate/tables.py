@@ -236,7 +236,7 @@ INCIDENT_PUBLICATIONS = Table("incident_publications", "Where each incident's po
     ("destination", "VARCHAR", "where in the target: the Confluence space key, the Drive folder id, the Slack "
                                "channel id, the Jira issue key"),
     ("remote_id", "VARCHAR", "the Confluence page id, the Google Doc's file id, the Slack message ts, the Jira "
-                             "remote link id"),
+                             "remote link id and its globalId (id|globalId)"),
     ("url", "VARCHAR", "where a person opens it"),
     ("version", "INTEGER", "how many times it was published (Confluence: the page's version number)"),
     ("first_published_at", "TIMESTAMPTZ", "when it was first published"),

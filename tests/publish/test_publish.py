@@ -171,3 +171,50 @@ def test_not_built_and_not_configured(tmp_path, httpserver, apis, env):
     assert result.exit_code == 2 and "publish.slack is not configured" in result.stderr
     result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "teams")
     assert result.exit_code == 2 and "unknown target(s) teams" in result.stderr
+
+
+def test_config_problems_are_reported_at_once(tmp_path):
+    import yaml
+
+    from incident_timeline.config import ConfigInvalid, load_config
+    from tests.support import demo_sources, write_config
+    cfg = write_config(tmp_path, demo_sources(), publish={
+        "confluence": {"base_url": "https://acme.atlassian.net", "token": "literal-token", "space": "OPS"},
+        "gdrive": {"folder_id": "f"}, "teams": {}, "slack": {"token": "${X}", "incident_channel": False},
+        "on_build_resolved": ["jira"]})
+    try:
+        load_config(cfg)
+    except ConfigInvalid as exc:
+        problems = exc.problems
+    else:
+        raise AssertionError("accepted")
+    assert "publish.confluence: token must be an ${ENV} reference, not a literal secret" in problems
+    assert "publish.confluence: email is required for Confluence Cloud (the API token's account)" in problems
+    assert any(p.startswith("publish.gdrive: give one of credentials_file") for p in problems)
+    assert any(p.startswith("publish: unknown target 'teams'") for p in problems)
+    assert "publish.slack: give channel, or incident_channel: true" in problems
+    assert "publish.on_build_resolved: 'jira' is not a configured publish target" in problems
+    assert yaml.safe_load(cfg.read_text())["publish"]   # the file was what we meant
+
+
+def test_backfill_build_resolved_publishes_when_configured(tmp_path, httpserver, service_account_key, apis, env):
+    import yaml
+
+    from tests.support import demo_sources, write_config
+    cfg = write_config(tmp_path, demo_sources())
+    data = yaml.safe_load(cfg.read_text())
+    from tests.publish.conftest import key_file, publish_section
+    data["publish"] = {**publish_section(httpserver, key_file(tmp_path, httpserver, service_account_key[0])),
+                       "on_build_resolved": ["slack", "confluence"]}
+    data["drafts"] = {"out": str(tmp_path / "reports")}
+    cfg.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = cli(cfg, "backfill", "--build-resolved")
+    assert result.exit_code == 0, result.output
+    drafted = query_rows(cfg, "SELECT incident_id FROM incident_drafts ORDER BY 1")
+    assert DEMO_INCIDENT in [r["incident_id"] for r in drafted]
+    published = query_rows(cfg, "SELECT incident_id, remote_id FROM incident_publications WHERE target = 'confluence' "
+                                "ORDER BY 1")
+    assert [r["incident_id"] for r in published] == [r["incident_id"] for r in drafted]
+    assert sorted(r["remote_id"] for r in published) == sorted(apis["confluence"].pages)
+    assert result.output.count("publish confluence: http") == len(drafted)
+    assert ("C05INC4213" in {ch for ch, _ in apis["slack"].messages})
