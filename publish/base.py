@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from incident_timeline.config import Secret
 
@@ -29,6 +29,9 @@ class Request:
     previous: dict[str, dict[str, Any]] = field(default_factory=dict)
     new: bool = False
     pages: dict[str, str] = field(default_factory=dict)
+    # called at once for each page, file, message or link written, so a crash right after
+    # one target's write still leaves the record the next publish updates instead of duplicating
+    record: Callable[[Publication], None] = lambda _pub: None
 
     def before(self, destination: str) -> dict[str, Any] | None:
         return None if self.new else self.previous.get(destination)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from ingest.http import HttpClient
 
@@ -37,23 +38,52 @@ class Confluence:
     def publish(self, req: Request) -> list[Publication]:
         draft = req.draft
         before = req.before(self.space)
-        page = self._existing(before) if before else None
+        page = self._existing(before["remote_id"]) if before else None
         # a space holds one page of a title: a new page (--new) is told apart by when it was made
         title = f"{draft.title} ({datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC)" if req.new else draft.title
+        if page is None and not req.new:
+            page = self._titled(title)      # the record lost (a crash right after the create)
         if page is None:
             page = self._create(draft, title)
         else:
             page = self._update(page, draft, page.get("title") or title)
         page_id = str(page["id"])
+        req.record(Publication(NAME, self.space, page_id, self._url(page), int(page["version"]["number"])))
         if draft.svg:
             self._attach(page_id, draft.svg)
         self._label(page_id, draft.labels + list(self.options.get("labels") or []))
         return [Publication(NAME, self.space, page_id, self._url(page), int(page["version"]["number"]))]
 
     # -- pages
-    def _existing(self, before: dict[str, Any]) -> dict[str, Any] | None:
+    def _titled(self, title: str) -> dict[str, Any] | None:
+        """The current page of this title in the space (a space holds one of a title), else None.
+        Cloud: `GET /wiki/api/v2/pages?space-id=&title=`, paged by the cursor in `_links.next`."""
+        from ingest.paging import cursor_pages
+        if self.cloud:
+            params = {"space-id": self._space_id(), "title": title, "status": "current", "limit": 25}
+            path = f"{self.root}api/v2/pages"
+        else:
+            params = {"spaceKey": self.space, "title": title, "type": "page", "limit": 25}
+            path = "rest/api/content"
+        pages = cursor_pages(NAME, "pages", lambda query: self.http.send("GET", path, params=query).json(), params,
+                             token_param="cursor" if self.cloud else "start", next_token=self._next_token)
+        for page in pages:
+            for found in page.get("results") or []:
+                if found.get("title") == title:
+                    return self._existing(str(found["id"]))
+        return None
+
+    def _next_token(self, page: dict[str, Any]) -> str | None:
+        """Cloud v2: the `cursor` of `_links.next`; Data Center v1: the `start` of the next page."""
+        link = (page.get("_links") or {}).get("next")
+        if not link:
+            return None
+        query = parse_qs(urlsplit(link).query)
+        values = query.get("cursor" if self.cloud else "start")
+        return values[0] if values else None
+
+    def _existing(self, page_id: str) -> dict[str, Any] | None:
         """The page published before, with its current version; None when it was deleted."""
-        page_id = before["remote_id"]
         path = (f"{self.root}api/v2/pages/{page_id}" if self.cloud
                 else f"rest/api/content/{page_id}?expand=version,space")
         try:

@@ -64,8 +64,11 @@ class GoogleDrive:
         before = req.before(self.folder)
         params = {"uploadType": "multipart", "supportsAllDrives": "true", "fields": FIELDS}
         found = None
-        if before:
-            found = self._upload("PATCH", f"upload/drive/v3/files/{before['remote_id']}", params,
+        # published before, or (the record lost: a crash right after the upload) a Doc of
+        # this name in the folder: updated, not duplicated
+        file_id = before["remote_id"] if before else (None if req.new else self._find(draft.title))
+        if file_id:
+            found = self._upload("PATCH", f"upload/drive/v3/files/{file_id}", params,
                                  {"name": draft.title}, draft.html, gone_ok=True)
         if found is None:
             self._check_folder()
@@ -73,7 +76,26 @@ class GoogleDrive:
                                  {"name": draft.title, "mimeType": DOC, "parents": [self.folder]}, draft.html)
             before = None
         url = found.get("webViewLink") or f"https://docs.google.com/document/d/{found['id']}/edit"
-        return [Publication(NAME, self.folder, str(found["id"]), url, next_version(before))]
+        pub = Publication(NAME, self.folder, str(found["id"]), url, next_version(before))
+        req.record(pub)
+        return [pub]
+
+    def _find(self, name: str) -> str | None:
+        """The id of a Google Doc named `name` in the folder (Drive's `q` search, paged by
+        nextPageToken), else None."""
+        from ingest.paging import cursor_pages
+        quoted = name.replace("\\", "\\\\").replace("'", "\\'")
+        params = {"q": f"'{self.folder}' in parents and name = '{quoted}' and mimeType = '{DOC}' and trashed = false",
+                  "fields": "nextPageToken,files(id,name)", "supportsAllDrives": "true",
+                  "includeItemsFromAllDrives": "true", "pageSize": "100"}
+        pages = cursor_pages(NAME, "files.list", lambda query: self.http.send(
+            "GET", "drive/v3/files", params=query, not_found=self._no_folder).json(), params,
+            token_param="pageToken", next_token=lambda page: page.get("nextPageToken"))
+        for page in pages:
+            for f in page.get("files") or []:
+                if f.get("name") == name:
+                    return str(f["id"])
+        return None
 
     def _check_folder(self) -> None:
         meta = self.http.send("GET", f"drive/v3/files/{self.folder}",

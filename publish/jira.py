@@ -68,7 +68,9 @@ class Jira:
         found = self.http.send("POST", f"{self.api}/issue/{key}/remotelink", json=body, not_found=lambda: PublishError(
             NAME, f"ticket {key} not found (or this account cannot see it)")).json()
         link_id = str(found.get("id"))
-        return [Publication(NAME, key, f"{link_id}|{global_id}", page[1], next_version(before))]
+        pub = Publication(NAME, key, f"{link_id}|{global_id}", page[1], next_version(before))
+        req.record(pub)
+        return [pub]
 
 
 def error_message(body: Any) -> str:

@@ -68,7 +68,8 @@ def publish(config: Config, incident: str, targets: list[str], new: bool = False
     pages = {t: r["url"] for t in PAGE_TARGETS for r in previous.get(t, {}).values() if r["url"]}
     outcomes = []
     for name in [t for t in ORDER if t in targets]:
-        req = Request(draft, previous.get(name, {}), new, dict(pages))
+        req = Request(draft, previous.get(name, {}), new, dict(pages),
+                      record=lambda pub: pipeline.record_publication(config, pub.row(incident_id)))
         try:
             made = make[name](config.publish[name]).publish(req)
         except ConfigInvalid as exc:     # a ${VAR} it needs is not set
@@ -78,8 +79,6 @@ def publish(config: Config, incident: str, targets: list[str], new: bool = False
         except SourceError as exc:       # PublishError and the HTTP client's errors
             outcomes.append(Outcome(name, [], str(exc)))
             continue
-        for pub in made:
-            pipeline.record_publication(config, pub.row(incident_id))
         if name in PAGE_TARGETS and made and made[0].url:
             pages[name] = made[0].url
         outcomes.append(Outcome(name, [p.url or p.remote_id for p in made]))

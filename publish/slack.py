@@ -89,6 +89,7 @@ class Slack:
                 before = None
             permalink = self._permalink(posted["channel"], posted["ts"])
             out.append(Publication(NAME, channel, posted["ts"], permalink, next_version(before)))
+            req.record(out[-1])
         return out
 
     def _update(self, channel: str, before: dict[str, Any], text: str) -> dict[str, Any] | None:

@@ -47,6 +47,14 @@ class Confluence:
             found = [{"id": self.spaces[k], "key": k, "name": k, "type": "global", "status": "current"}
                      for k in keys if k in self.spaces]
             return _json({"results": found, "_links": {"base": self.base}})
+        if path == "/wiki/api/v2/pages" and method == "GET":     # one result a page, paged by cursor
+            found = sorted(i for i, p in self.pages.items() if p["spaceId"] == request.args["space-id"]
+                           and p["title"] == request.args.get("title", p["title"]))
+            start = int(request.args.get("cursor", "0"))
+            links = {"base": self.base}
+            if start + 1 < len(found):
+                links["next"] = f"/wiki/api/v2/pages?space-id={request.args['space-id']}&cursor={start + 1}"
+            return _json({"results": [self._page(i) for i in found[start:start + 1]], "_links": links})
         if path == "/wiki/api/v2/pages" and method == "POST":
             body = request.get_json()
             if body["spaceId"] not in self.spaces.values():
@@ -204,6 +212,11 @@ class Drive:
             return _json({"error": {"code": 401, "message": "Request had invalid authentication credentials.",
                                     "errors": [{"reason": "authError"}], "status": "UNAUTHENTICATED"}}, 401)
         path = request.path
+        if path == "/drive/v3/files" and request.method == "GET":
+            named = re.search(r"name = '((?:[^'\\]|\\.)*)'", request.args["q"]).group(1)
+            named = re.sub(r"\\(.)", r"\1", named)
+            found = [self._file(i) for i, f in sorted(self.files.items()) if f["name"] == named]
+            return _json({"kind": "drive#fileList", "files": found, "incompleteSearch": False})
         m = re.fullmatch(r"/drive/v3/files/([^/]+)", path)
         if m and request.method == "GET":
             if m.group(1) not in self.folders:

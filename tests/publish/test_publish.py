@@ -118,7 +118,7 @@ def test_5xx_that_persists_is_one_line(cfg, apis, sleeps):
     result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "gdrive")
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("publish gdrive: FAILED: target gdrive: HTTP 502 on drive/v3/files/1FoLdEr0ps after")
+    assert line.startswith("publish gdrive: FAILED: target gdrive: HTTP 502 on drive/v3/files after 6 tries")
 
 
 def test_missing_folder_and_missing_ticket(cfg, apis):
@@ -218,3 +218,18 @@ def test_backfill_build_resolved_publishes_when_configured(tmp_path, httpserver,
     assert sorted(r["remote_id"] for r in published) == sorted(apis["confluence"].pages)
     assert result.output.count("publish confluence: http") == len(drafted)
     assert ("C05INC4213" in {ch for ch, _ in apis["slack"].messages})
+
+
+def test_a_lost_record_is_found_by_title_not_duplicated(cfg, apis):
+    """A crash between the create and its record (here: the record deleted) is healed by the
+    lookup by title (Confluence) and by name in the folder (Drive)."""
+    import duckdb
+    assert cli(cfg, "publish", DEMO_INCIDENT, "--to", "confluence,gdrive").exit_code == 0
+    con = duckdb.connect(str(cfg.parent / "lake" / "catalog.duckdb"))
+    con.execute("DELETE FROM incident_publications")
+    con.close()
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "confluence,gdrive")
+    assert result.exit_code == 0, result.output
+    (page,) = apis["confluence"].pages.values()
+    (doc,) = apis["gdrive"].files.values()
+    assert page["version"]["number"] == 2 and doc["version"] == 2
