@@ -116,7 +116,9 @@ class Slack:
         self.channels = {"C05INC4213", "C0SRE0001"}
         self.ts = count(1791990000)
         self.fail_next: list[Response] = []
-        server.expect_request(re.compile(r"^/api/chat\..*")).respond_with_handler(self.handle)
+        self.after_post: list[Response] = []   # answers given instead, once the post is made
+        self.history_scope = True          # False: the token lacks channels:history
+        server.expect_request(re.compile(r"^/api/(chat\.|conversations\.history).*")).respond_with_handler(self.handle)
 
     def handle(self, request: Request) -> Response:
         if self.fail_next:
@@ -131,7 +133,9 @@ class Slack:
             return _json({"ok": False, "error": "channel_not_found"})
         if method == "chat.postMessage":
             ts = f"{next(self.ts)}.000100"
-            self.messages[(channel, ts)] = {"text": args["text"], "edited": False}
+            self.messages[(channel, ts)] = {"text": args["text"], "edited": False, "metadata": args.get("metadata")}
+            if self.after_post:
+                return self.after_post.pop(0)
             return _json({"ok": True, "channel": channel, "ts": ts,
                           "message": {"type": "message", "text": args["text"], "ts": ts, "bot_id": "B0PUB"}})
         if method == "chat.update":
@@ -140,6 +144,17 @@ class Slack:
                 return _json({"ok": False, "error": "message_not_found"})
             self.messages[key] = {"text": args["text"], "edited": True}
             return _json({"ok": True, "channel": channel, "ts": args["ts"], "text": args["text"]})
+        if method == "conversations.history":
+            if not self.history_scope:
+                return _json({"ok": False, "error": "missing_scope", "needed": "channels:history",
+                              "provided": "chat:write"})
+            # newest first, metadata only when asked for (include_all_metadata)
+            with_meta = args.get("include_all_metadata") in ("true", "1", "True")
+            found = [{"type": "message", "ts": ts, "text": m["text"], "bot_id": "B0PUB",
+                      **({"metadata": m["metadata"]} if with_meta and m.get("metadata") else {})}
+                     for (ch, ts), m in sorted(self.messages.items(), reverse=True) if ch == channel]
+            return _json({"ok": True, "messages": found[:int(args.get("limit", 100))], "has_more": False,
+                          "pin_count": 0, "response_metadata": {"next_cursor": ""}})
         if method == "chat.getPermalink":
             return _json({"ok": True, "channel": channel,
                           "permalink": f"https://acme.slack.com/archives/{channel}/p{args['message_ts'].replace('.', '')}"})
@@ -185,6 +200,7 @@ class Drive:
         self.files: dict[str, dict] = {}
         self.tokens_issued = 0
         self.fail_next: list[Response] = []
+        self.empty_pages = 0               # files.list pages answered empty before the match
         self.ids = count(1)
         server.expect_request("/token", method="POST").respond_with_handler(self.token)
         server.expect_request(re.compile(r"^/(upload/)?drive/v3/files.*")).respond_with_handler(self.handle)
@@ -216,6 +232,11 @@ class Drive:
             named = re.search(r"name = '((?:[^'\\]|\\.)*)'", request.args["q"]).group(1)
             named = re.sub(r"\\(.)", r"\1", named)
             found = [self._file(i) for i, f in sorted(self.files.items()) if f["name"] == named]
+            # Drive may answer a page with no files and a nextPageToken: the search goes on
+            page = int(request.args.get("pageToken") or 0)
+            if page < self.empty_pages:
+                return _json({"kind": "drive#fileList", "files": [], "nextPageToken": str(page + 1),
+                              "incompleteSearch": False})
             return _json({"kind": "drive#fileList", "files": found, "incompleteSearch": False})
         m = re.fullmatch(r"/drive/v3/files/([^/]+)", path)
         if m and request.method == "GET":
