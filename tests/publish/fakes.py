@@ -283,3 +283,75 @@ class Drive:
         parts = msg.get_payload()
         metadata = json.loads(parts[0].get_payload(decode=True))
         return metadata, parts[1].get_payload(decode=True).decode("utf-8"), parts[1].get_content_type()
+
+
+class ConfluenceDataCenter:
+    """Confluence Data Center: REST v1 content (`/rest/api/content`), spaces by key, the parent as
+    an ancestor, a personal access token as Bearer; searches paged by `start` in `_links.next`."""
+
+    def __init__(self, server, pat="dc-pat-0123456789abcdef", spaces=("OPS",)):
+        self.pat, self.spaces = pat, {k: 131000 + i for i, k in enumerate(spaces)}
+        self.pages: dict[str, dict] = {}
+        self.attachments: dict[str, dict[str, bytes]] = {}
+        self.labels: dict[str, set[str]] = {}
+        self.ids = count(2000001)
+        self.base = server.url_for("/").rstrip("/")
+        server.expect_request(re.compile(r"^/rest/api/(content|space)(/.*)?$")).respond_with_handler(self.handle)
+
+    def handle(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {self.pat}":
+            return _json({"statusCode": 401, "message": "This request requires authentication."}, 401)
+        path, method = request.path, request.method
+        m = re.fullmatch(r"/rest/api/space/([^/]+)", path)
+        if m:
+            if m.group(1) not in self.spaces:
+                return _json({"statusCode": 404, "message": f"No space with key : {m.group(1)}"}, 404)
+            return _json({"id": self.spaces[m.group(1)], "key": m.group(1), "name": "Operations", "type": "global"})
+        if path == "/rest/api/content" and method == "GET":    # one result a page, paged by start
+            found = sorted(i for i, p in self.pages.items() if p["space"]["key"] == request.args["spaceKey"]
+                           and p["title"] == request.args.get("title", p["title"]))
+            start = int(request.args.get("start", "0"))
+            links = {"base": self.base, "context": ""}
+            if start + 1 < len(found):
+                links["next"] = (f"/rest/api/content?spaceKey={request.args['spaceKey']}&type=page"
+                                 f"&limit=1&start={start + 1}")
+            return _json({"results": [self._page(i) for i in found[start:start + 1]], "start": start,
+                          "limit": 1, "size": len(found[start:start + 1]), "_links": links})
+        if path == "/rest/api/content" and method == "POST":
+            body = request.get_json()
+            if body["space"]["key"] not in self.spaces:
+                return _json({"statusCode": 404, "message": "Space does not exist"}, 404)
+            if any(p["title"] == body["title"] for p in self.pages.values()):
+                return _json({"statusCode": 400, "message": "A page with this title already exists"}, 400)
+            page_id = str(next(self.ids))
+            self.pages[page_id] = {"id": page_id, "type": "page", "status": "current", "title": body["title"],
+                                   "space": {"key": body["space"]["key"]}, "ancestors": body.get("ancestors", []),
+                                   "body": body["body"], "version": {"number": 1}}
+            return _json(self._page(page_id))
+        m = re.fullmatch(r"/rest/api/content/(\d+)", path)
+        if m:
+            page = self.pages.get(m.group(1))
+            if page is None:
+                return _json({"statusCode": 404, "message": "No content found with id"}, 404)
+            if method == "GET":
+                return _json(self._page(page["id"]))
+            body = request.get_json()
+            if body["version"]["number"] != page["version"]["number"] + 1:
+                return _json({"statusCode": 409, "message": "Version must be incremented on update."}, 409)
+            page.update(title=body["title"], body=body["body"], version={"number": body["version"]["number"]})
+            return _json(self._page(page["id"]))
+        m = re.fullmatch(r"/rest/api/content/(\d+)/child/attachment", path)
+        if m and method == "PUT" and request.headers.get("X-Atlassian-Token") == "no-check":
+            upload = request.files["file"]
+            self.attachments.setdefault(m.group(1), {})[upload.filename] = upload.read()
+            return _json({"results": [{"id": "att9", "type": "attachment", "title": upload.filename}], "size": 1})
+        m = re.fullmatch(r"/rest/api/content/(\d+)/label", path)
+        if m and method == "POST":
+            self.labels.setdefault(m.group(1), set()).update(item["name"] for item in request.get_json())
+            return _json({"results": [{"prefix": "global", "name": n} for n in sorted(self.labels[m.group(1)])]})
+        return _json({"statusCode": 404, "message": f"no route {method} {path}"}, 404)
+
+    def _page(self, page_id: str) -> dict:
+        page = self.pages[page_id]
+        return {**page, "_links": {"webui": f"/pages/viewpage.action?pageId={page_id}", "base": self.base,
+                                   "self": f"{self.base}/rest/api/content/{page_id}"}}

@@ -299,3 +299,36 @@ def test_a_lost_drive_record_is_found_past_empty_pages(cfg, apis):
     assert result.exit_code == 0, result.output
     (doc,) = apis["gdrive"].files.values()
     assert doc["version"] == 2
+
+
+def test_confluence_data_center(tmp_path, httpserver, service_account_key, env, monkeypatch):
+    """`api: datacenter`: v1 content with the parent as an ancestor and a personal access
+    token as Bearer; a republish is version 2; a lost record is found by the title search."""
+    import duckdb
+
+    from tests.publish import fakes
+    from tests.publish.conftest import built_config
+    dc = fakes.ConfluenceDataCenter(httpserver)
+    monkeypatch.setenv("CONFLUENCE_PAT", dc.pat)
+    cfg = built_config(tmp_path, httpserver, service_account_key[0], confluence={
+        "api": "datacenter", "token": "${CONFLUENCE_PAT}", "email": None})
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "confluence")
+    assert result.exit_code == 0, result.output
+    (page_id, page), = dc.pages.items()
+    assert page["ancestors"] == [{"id": "1000"}] and page["body"]["storage"]["representation"] == "storage"
+    assert "<table>" in page["body"]["storage"]["value"]
+    assert dc.attachments[page_id]["timeline.svg"].startswith(b"<svg")
+    assert "severity-sev1" in dc.labels[page_id]
+    (row,) = query_rows(cfg, PUBS)
+    assert row["url"] == f"{dc.base}/pages/viewpage.action?pageId={page_id}"
+    con = duckdb.connect(str(cfg.parent / "lake" / "catalog.duckdb"))
+    con.execute("DELETE FROM incident_publications")
+    con.close()
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "confluence")
+    assert result.exit_code == 0, result.output
+    assert list(dc.pages) == [page_id] and dc.pages[page_id]["version"]["number"] == 2
+    monkeypatch.setenv("CONFLUENCE_PAT", "revoked-pat-000000")
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "confluence")
+    (line,) = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and "target confluence: authentication failed" in line
+    assert "revoked-pat" not in line
