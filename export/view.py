@@ -9,18 +9,15 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from .filters import display_zone, safe_url
+from .causes import HUMAN_TEXT, ROOT_CAUSE_HINT
+from .clock import DATE_TIME, TIME, clocks  # noqa: F401  (the view's names for them)
+from .filters import safe_url
+from .firstpass import first_pass
 from .report import MILESTONES
 
-HUMAN_TEXT = ("chat", "note", "ticket")
 SILENCE_KINDS = re.compile(r"\.(snoozed|silenced|suppressed|muted)$")
-ROOT_CAUSE_HINT = re.compile(r"(?i)\b(root cause|caused by|because|due to|regression|introduced)\b")
 EVIDENCE_BEFORE_MITIGATION = 5
 EVIDENCE_AFTER_MITIGATION = 3
-
-
-TIME = "%H:%M:%S"
-DATE_TIME = "%Y-%m-%d %H:%M:%S"
 
 
 def draft(report: dict[str, Any], display_tz: str | None = None) -> dict[str, Any]:
@@ -41,24 +38,9 @@ def draft(report: dict[str, Any], display_tz: str | None = None) -> dict[str, An
         "quality": quality(report),
         "gaps": gaps(report.get("gaps")),
         "decisions": decisions(report.get("decision_points"), when["clock"]),
+        "first_pass": first_pass(report, display_tz),
         **when,
     }
-
-
-def clocks(report: dict[str, Any], display_tz: str | None = None) -> dict[str, Any]:
-    """How the draft writes a time: `HH:MM:SS` while everything happened on one day (the
-    summary names it), with its date once the incident crosses a day (past midnight, a
-    channel built over weeks). Local times carry their date when any local day differs
-    from the UTC one."""
-    inc = report["incident"]
-    times = [r["ts"] for r in report["timeline"]] + [r["last_ts"] for r in report["timeline"] if r.get("last_ts")]
-    times += [inc[m] for m in ("detected", "resolved") if inc.get(m)]
-    utc_days = sorted({t.astimezone(timezone.utc).date() for t in times})
-    zone = display_zone(display_tz)
-    local_days = sorted({t.astimezone(zone).date() for t in times}) if zone else []
-    local_dated = bool(zone) and (len(local_days) > 1 or local_days != utc_days)
-    return {"clock": DATE_TIME if len(utc_days) > 1 else TIME,
-            "local_clock": (DATE_TIME if local_dated else TIME) + " %Z", "days": utc_days}
 
 
 def timeline_row(index: int, row: dict[str, Any], marks: dict[str, list[str]]) -> dict[str, Any]:
