@@ -11,6 +11,13 @@ from .filters import cell, local_filter, utc
 QUOTE_LIMIT = 160
 
 
+def record_id(record: dict[str, Any] | None) -> str | None:
+    """A record as the timeline's Record column names it: `source:native_id`."""
+    if not record or not record.get("native_id"):
+        return None
+    return f"{record['source']}:{record['native_id']}"
+
+
 class Evidence:
     """The incident's timeline, indexed by event id."""
 
@@ -21,9 +28,9 @@ class Evidence:
             records = row.get("records") or []
             for i, event_id in enumerate(row["event_ids"] or []):
                 self.rows[event_id] = row
-                rec = records[i] if i < len(records) else None
-                if rec and rec.get("native_id"):
-                    self.records[event_id] = f"{rec['source']}:{rec['native_id']}"
+                name = record_id(records[i] if i < len(records) else None)
+                if name:
+                    self.records[event_id] = name
 
     def row(self, event_id: str | None) -> dict[str, Any] | None:
         return self.rows.get(event_id) if event_id else None

@@ -58,9 +58,9 @@ def decision(point: dict[str, Any], ev: Evidence, when: Callable) -> dict | None
     seen = "; ".join(_seen(v, when) for v in point.get("last_messages") or []) or "none recorded"
     cited = [point.get("event_id")] + [v.get("event_id") for v in (point.get("alerts_firing") or [])
                                        + (point.get("last_messages") or []) if isinstance(v, dict)]
-    return ev.sentence(f"At {when(point['ts'])} you {verb} ({quote(point.get('title'), 100)}). Alerts firing then: "
-                       f"{firing}. The last messages you could see: {seen}. What else did you know, and what did "
-                       "you need?", cited, topic="decision-making")
+    return ev.sentence(f"At {when(point['ts'])} you {verb} ({quote(point.get('title'), 100)}). What else did you know "
+                       f"then, and what did you need? Alerts firing then: {firing}; the last messages you could see: "
+                       f"{seen}", cited, topic="decision-making")
 
 
 def _seen(item: Any, when: Callable) -> str:

@@ -43,7 +43,7 @@ def detected(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | Non
         return None
     what = quote(inc.get("title") or row.get("body") or row.get("title"))
     where = f" on {names(list(inc.get('services') or []))}" if inc.get("services") else ""
-    return ev.sentence(f"{row['source']} alert {what} fired{where} and was detected at {when(m['ts'])}.",
+    return ev.sentence(f"The alert {what} ({row['source']}) fired{where} and was detected at {when(m['ts'])}.",
                        [m["event_id"]])
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .causes import HUMAN_TEXT, ROOT_CAUSE_HINT
+from .cited import record_id
 from .clock import DATE_TIME, TIME, clocks  # noqa: F401  (the view's names for them)
 from .filters import safe_url
 from .firstpass import first_pass
@@ -39,6 +40,7 @@ def draft(report: dict[str, Any], display_tz: str | None = None) -> dict[str, An
         "gaps": gaps(report.get("gaps")),
         "decisions": decisions(report.get("decision_points"), when["clock"]),
         "first_pass": first_pass(report, display_tz),
+        "cited": cited_rows(rows),
         **when,
     }
 
@@ -52,8 +54,19 @@ def timeline_row(index: int, row: dict[str, Any], marks: dict[str, list[str]]) -
     if count > 1 and row.get("last_ts") and row["last_ts"] != row["ts"]:
         span = (row["last_ts"] - row["ts"]).total_seconds()
     return {**row, "count": count, "anchor": f"row-{index + 1}", "link": safe_url(row.get("url")), "storm_span_s": span,
-            "record_ids": [f"{r['source']}:{r['native_id']}" for r in records if r.get("native_id")],
+            "record_ids": [name for name in map(record_id, records) if name],
             "milestones": [m for e in (row["event_ids"] or []) for m in marks.get(e, [])]}
+
+
+def cited_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """event id -> the timeline row a citation links to, and the record it names there."""
+    out = {}
+    for row in rows:
+        records = row.get("records") or []
+        for i, event_id in enumerate(row["event_ids"] or []):
+            out[event_id] = {"anchor": row["anchor"],
+                             "record": record_id(records[i] if i < len(records) else None) or event_id}
+    return out
 
 
 def impact(inc: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
