@@ -436,3 +436,29 @@ def test_local_times_are_added_in_the_drafts_and_never_in_the_json(report):
     assert "- Alice Chen acknowledged it at 14:06:40 UTC (16:06:40 CEST), 4m 29s after detection." in markdown
     assert "1. **Information.** You were paged at 14:02:13 UTC (16:02:13 CEST)" in markdown
     assert "CEST" not in json.dumps(first_pass(report)) and "CEST" not in render_json(report)
+
+
+def _first_pass_markdown(markdown: str) -> str:
+    """The summary's drafted block, the interview guide and the root-cause candidates."""
+    summary = markdown[markdown.index("**What happened**"):markdown.index("## Key metrics")]
+    rest = markdown[markdown.index("## Interview guide"):markdown.index("### Five Whys")]
+    return summary + rest
+
+
+def test_a_commonmark_parser_finds_only_our_own_markup_in_the_first_pass(report):
+    from markdown_it import MarkdownIt
+
+    name = "Mallory **boss** <b>x</b>"
+    said = _chat(report, "m-1", 6, name, HOSTILE)
+    crafted = _with_rows(report, said)
+    crafted["responders"].append({"name": name, "paged": False, "paged_at": None, "answered": None,
+                                  "acknowledged": False, "spoke": True, "first_seen": said["ts"],
+                                  "first_action": said["ts"], "response_delay_s": None})
+    html = MarkdownIt("commonmark").enable("table").render(_first_pass_markdown(render_markdown(crafted)))
+    assert html.count("Rolled back the deploy because") >= 2          # a question and a candidate
+    assert not re.search(r"<(a|img|script|b|i|h1|table)\b", html)
+    strong = set(re.findall(r"<strong>(.*?)</strong>", html))
+    assert strong <= {"What happened", "candidates, not the answer", *(f"{t.capitalize()}." for t in TOPICS)}
+    assert all(e.startswith(("(records: ", "TO COMPLETE: ")) for e in re.findall(r"<em>(.*?)</em>", html))
+    assert "**bold** _em_ [click](javascript:alert(3))" in html
+    assert "<h3>Mallory **boss** &lt;b&gt;x&lt;/b&gt;</h3>" in html
