@@ -53,9 +53,11 @@ def also_fired(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | N
     others = [r for r in report["timeline"] if r["kind"] == "alert.triggered" and first not in (r["event_ids"] or [])]
     if not others:
         return None
-    named = names([f"{quote(r.get('body') or r['title'], 80)} at {when(r['ts'])}{_times(r)}" for r in others[:ALSO_FIRED]])
+    named = names([f"{quote(r.get('body') or r['title'], 80)} at {when(r['ts'])}{_times(r)}"
+                   for r in others[:ALSO_FIRED]])
     more = f"; {len(others) - ALSO_FIRED} more alerts" if len(others) > ALSO_FIRED else ""
-    return ev.sentence(f"{'Also fired' if first else 'Alerts that fired'}: {named}{more}.", [e for r in others for e in r["event_ids"] or []])
+    return ev.sentence(f"{'Also fired' if first else 'Alerts that fired'}: {named}{more}.",
+                       [e for r in others for e in r["event_ids"] or []])
 
 
 def _times(row: dict[str, Any]) -> str:
@@ -76,7 +78,8 @@ def acknowledged(report: dict[str, Any], ev: Evidence, when: Callable) -> dict |
     m, row = _milestone(report, ev, "acknowledged")
     if not row:
         return None
-    return ev.sentence(f"{_who(row)} acknowledged it at {when(m['ts'])}{_since_detected(report, 'time_to_acknowledge_s')}.",
+    after = _since_detected(report, "time_to_acknowledge_s")
+    return ev.sentence(f"{_who(row)} acknowledged it at {when(m['ts'])}{after}.",
                        [m["event_id"]])
 
 
@@ -128,7 +131,8 @@ def paged(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict | N
                        + [e for a in answered for e in a["event_ids"] or []])]
     for (p, pages), (_, answer) in zip(people, answers):
         if answer is not None:
-            out.append(ev.sentence(f"{p['name']} answered the page after {duration((answer['ts'] - p['paged_at']).total_seconds())}, "
+            delay = duration((answer["ts"] - p["paged_at"]).total_seconds())
+            out.append(ev.sentence(f"{p['name']} answered the page after {delay}, "
                                    f"at {when(answer['ts'])}: {quote(answer['title'], 100)}",
                                    list(answer["event_ids"] or [])))
         else:

@@ -47,7 +47,8 @@ def _row(report: dict, event_id: str) -> dict:
 def _with_rows(report: dict, *rows: dict) -> dict:
     """A copy of the report with rows added to its timeline, kept in time order."""
     crafted = copy.deepcopy(report)
-    crafted["timeline"] = sorted(crafted["timeline"] + list(rows), key=lambda r: (r["ts"], r["source"], r["event_ids"][0]))
+    crafted["timeline"] = sorted(crafted["timeline"] + list(rows),
+                                 key=lambda r: (r["ts"], r["source"], r["event_ids"][0]))
     return crafted
 
 
@@ -272,7 +273,8 @@ def test_a_paged_responder_who_never_acted_is_asked_about_the_page(report):
 
 def test_a_silence_during_their_work_becomes_the_resources_question(report):
     crafted = copy.deepcopy(report)
-    before, after = _row(report, report["milestones"]["first_response"]["event_id"]), _row(report, report["milestones"]["mitigated"]["event_id"])
+    before = _row(report, report["milestones"]["first_response"]["event_id"])
+    after = _row(report, report["milestones"]["mitigated"]["event_id"])
     crafted["gaps"] = {"rows": [{"start_ts": before["ts"], "end_ts": after["ts"], "duration_s": 1,
                                  "before_event_id": before["event_ids"][0], "after_event_id": after["event_ids"][0]}]}
     (alice,) = [p for p in first_pass(crafted)["interview_guide"] if p["responder"] == "Alice Chen"]
@@ -409,7 +411,8 @@ def test_a_crafted_incident_still_matches_the_schema(report, export_schema):
 
 
 def test_a_bot_naming_a_rollback_of_a_deploy_and_a_note_on_the_alert_are_candidates(report):
-    rows = [_chat(report, "bot-rollback", 5, "deploybot", "Rolled back checkout-api release 2026.10.14-3", actor_type="bot"),
+    rows = [_chat(report, "bot-rollback", 5, "deploybot", "Rolled back checkout-api release 2026.10.14-3",
+                  actor_type="bot"),
             _chat(report, "note-revert", 6, "Bob Martin", "Reverted v2.31.0", kind="alert.annotated", category="alert"),
             _chat(report, "join-deploy", 7, "Bob Martin", "rollback of the deploy: joined", kind="chat.join")]
     found = {c["event_ids"][0]: c for c in first_pass(_with_rows(report, *rows))["root_cause_candidates"]}
@@ -462,3 +465,13 @@ def test_a_commonmark_parser_finds_only_our_own_markup_in_the_first_pass(report)
     assert all(e.startswith(("(records: ", "TO COMPLETE: ")) for e in re.findall(r"<em>(.*?)</em>", html))
     assert "**bold** _em_ [click](javascript:alert(3))" in html
     assert "<h3>Mallory **boss** &lt;b&gt;x&lt;/b&gt;</h3>" in html
+
+
+def test_an_incident_past_midnight_dates_every_time_it_states(report):
+    late = _chat(report, "next-day", 12 * 60, "Alice Chen", "Still watching the 5xx graph")
+    crafted = _with_rows(report, late)
+    fp = first_pass(crafted)
+    (ack,) = [s for s in fp["summary"]["sentences"] if " acknowledged it at " in s["text"]]
+    assert ack["text"] == "Alice Chen acknowledged it at 2026-10-14 14:06:40 UTC, 4m 29s after detection."
+    (alice,) = [p for p in fp["interview_guide"] if p["responder"] == "Alice Chen"]
+    assert "2026-10-15 02:02:11 UTC" in alice["questions"][-1]["text"]     # the span of her work ends the next day
