@@ -90,12 +90,17 @@ def test_the_demo_summary_tells_the_response_from_the_data(demo_build):
 
 def test_each_milestone_sentence_cites_the_event_that_set_the_milestone(demo_build, report):
     sentences = _json(demo_build)["summary"]["sentences"]
+    detection = report["milestones"]["detected"]["event_id"]
     for milestone, start in (("detected", "The alert"), ("acknowledged", "Alice Chen acknowledged"),
                              ("mitigated", "Bob Martin reported the impact stopped"), ("resolved", "Alice Chen resolved")):
         (sentence,) = [s for s in sentences if s["text"].startswith(start)]
-        assert sentence["event_ids"] == [report["milestones"][milestone]["event_id"]]
+        # the milestone's own event, and the detection that its "after detection" rests on
+        assert sentence["event_ids"] == list(dict.fromkeys([report["milestones"][milestone]["event_id"], detection]))
     (escalation,) = [s for s in sentences if " escalated it " in s["text"]]
     assert _row(report, escalation["event_ids"][0])["kind"] == "alert.escalated"
+    assert escalation["event_ids"][1:] == [detection]
+    for answer in [s for s in sentences if " answered the page after " in s["text"]]:
+        assert [_row(report, e)["kind"] for e in answer["event_ids"]][-1] == "alert.notified"
     (pages,) = [s for s in sentences if " paged (" in s["text"]]
     kinds = [_row(report, e)["kind"] for e in pages["event_ids"]]
     assert kinds.count("alert.notified") == 2 and len(kinds) == 4     # two pages and the two answers
