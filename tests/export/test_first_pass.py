@@ -480,3 +480,16 @@ def test_an_incident_past_midnight_dates_every_time_it_states(report):
     assert ack["text"] == "Alice Chen acknowledged it at 2026-10-14 14:06:40 UTC, 4m 29s after detection."
     (alice,) = [p for p in fp["interview_guide"] if p["responder"] == "Alice Chen"]
     assert "2026-10-15 02:02:11 UTC" in alice["questions"][-1]["text"]     # the span of her work ends the next day
+
+
+def test_a_page_titled_without_the_name_is_found_at_the_moment_correlate_saw_it(report):
+    page = _chat(report, "page-og", 1, "Opsgenie", "Sent SMS notification", kind="alert.notified",
+                 actor_type="system", category="alert")
+    crafted = _with_rows(report, page)
+    crafted["responders"].append({"name": "carol@acme.example", "paged": True, "paged_at": page["ts"],
+                                  "answered": False, "acknowledged": False, "spoke": False, "first_seen": page["ts"],
+                                  "first_action": None, "response_delay_s": None})
+    fp = first_pass(crafted)
+    (carol,) = [p for p in fp["interview_guide"] if p["responder"] == "carol@acme.example"]
+    assert carol["questions"][0]["event_ids"] == ["page-og"]
+    assert any(s["text"] == "No answer from carol@acme.example to the page is recorded." for s in fp["summary"]["sentences"])
