@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from export.firstpass import first_pass
 from export.render import render_html, render_json, render_markdown
@@ -493,3 +495,39 @@ def test_a_page_titled_without_the_name_is_found_at_the_moment_correlate_saw_it(
     (carol,) = [p for p in fp["interview_guide"] if p["responder"] == "carol@acme.example"]
     assert carol["questions"][0]["event_ids"] == ["page-og"]
     assert any(s["text"] == "No answer from carol@acme.example to the page is recorded." for s in fp["summary"]["sentences"])
+
+
+def _render_parts(report: dict, fmt: str) -> str:
+    """The interview guide and the root-cause candidates alone, through the built-in templates."""
+    from export.filters import environment
+    from export.view import draft
+
+    env = environment(None, autoescape=(fmt == "html"))
+    view = draft(report)
+    return "".join(env.get_template(f"{part}.{fmt}.j2").render(draft=view)
+                   for part in ("interview_guide", "root_cause_candidates"))
+
+
+MARKUP = ["[", "]", "(", ")", "*", "**", "_", "`", "```", "<", ">", "!", "#", "|", "\\", "\n", "\n\n", "- ", "1. ",
+          "=", "~", "&", "&lt;", "&#60;", ";", "a", " ", "http://evil.example", "<script>", "</b>", "javascript:",
+          "<!--", "-->", ":", "    "]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.one_of(st.text(st.characters(blacklist_categories=("Cs",)), max_size=120),
+                       st.lists(st.sampled_from(MARKUP), max_size=40).map("".join)))
+def test_no_chat_text_adds_markup_to_the_guide_or_the_candidates(report, words):
+    from markdown_it import MarkdownIt
+
+    crafted = _with_rows(report, _chat(report, "any", 5, "Bob Martin", "because " + words))
+    markdown = _render_parts(crafted, "md")
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    assert "because" in html and html.count("<h2>") == 1 and html.count("<h3>") == 2    # the guide and its two people
+    assert not re.search(r"<(a|img|script|h[1456]|table|code|pre|blockquote|hr)\b", html)
+    assert set(re.findall(r"<strong>(.*?)</strong>", html)) <= \
+        {"candidates, not the answer", *(f"{t.capitalize()}." for t in TOPICS)}
+    assert all(e.startswith("(records: ") for e in re.findall(r"<em>(.*?)</em>", html))
+    page = _render_parts(crafted, "html")
+    tags = set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", page))
+    assert tags <= {"section", "h2", "h3", "p", "ol", "ul", "li", "strong", "span", "a"}
+    assert all(href.startswith("#row-") for href in re.findall(r'href="([^"]*)"', page))
