@@ -531,3 +531,15 @@ def test_no_chat_text_adds_markup_to_the_guide_or_the_candidates(report, words):
     tags = set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", page))
     assert tags <= {"section", "h2", "h3", "p", "ol", "ul", "li", "strong", "span", "a"}
     assert all(href.startswith("#row-") for href in re.findall(r'href="([^"]*)"', page))
+
+
+def test_a_catalog_without_the_newer_tables_still_gets_a_first_pass(report):
+    older = copy.deepcopy(report)
+    older["escalations"] = older["decision_points"] = older["gaps"] = None
+    fp = first_pass(older)
+    (escalation,) = [s for s in fp["summary"]["sentences"] if "Escalated to level 2" in s["text"]]
+    assert escalation["text"] == "At 14:12:11 UTC: “Escalated to level 2 by Alice Chen.”"
+    for person in fp["interview_guide"]:
+        assert {q["topic"] for q in person["questions"]} == TOPICS and 3 <= len(person["questions"]) <= 6
+    markdown = render_markdown(older)
+    assert "### Alice Chen" in markdown and "- At 14:12:11 UTC: “Escalated to level 2 by Alice Chen.” _(records: " in markdown
