@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from export.firstpass import first_pass
 from export.render import render_html, render_json, render_markdown
-from publish.draft import summary_sentences
+from export.publish.draft import summary_sentences
 
 TOPICS = {"information", "communication", "decision-making", "resources"}
 # Wording that judges the person instead of asking about the system and the situation.
