@@ -9,6 +9,7 @@ import duckdb
 from contract.secrets import redact_value
 
 from .extras import has_table, optional_table, rejects_by_source, source_records
+from .firstpass import first_pass
 
 SCHEMA_VERSION = 1
 MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")
@@ -100,6 +101,7 @@ def to_contract(report: dict[str, Any]) -> dict[str, Any]:
                          "rejects_by_source": report["rejects_by_source"]},
         **{name: _json_rows(report[name]) for name in OPTIONAL_TABLES},
         "explain": explain_rows(report),
+        **first_pass(report),
     }
 
 
