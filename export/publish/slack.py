@@ -25,6 +25,7 @@ NAME = "slack"
 EVENT_TYPE = "incident_timeline_postmortem"   # the message metadata a lost record is found by
 HISTORY_LOOKBACK = 200                       # recent messages searched for it
 PAGE_NAMES = {"confluence": "Confluence page", "gdrive": "Google Doc"}
+SUMMARY_SENTENCES = 3      # a chat message, not the draft: the rest is one click away
 GONE = {"message_not_found", "cant_update_message", "edit_window_closed"}
 
 
@@ -48,7 +49,7 @@ def message(draft, pages: dict[str, str]) -> str:
              f"Detected {escape(_when(miles['detected']))} · Resolved {escape(_when(miles['resolved']))}",
              f"MTTA {escape(duration(metrics['time_to_acknowledge_s']))} · "
              f"MTTR {escape(duration(metrics['time_to_resolve_s']))}"]
-    lines += [escape(s) for s in draft.summary]
+    lines += [escape(s) for s in draft.summary[:SUMMARY_SENTENCES]]
     links = [link(url, PAGE_NAMES[t]) for t, url in pages.items() if url and t in PAGE_NAMES]
     if links:
         lines.append("Read it: " + " · ".join(links))
