@@ -5,7 +5,9 @@
 
 Each ingest runs in a fresh interpreter (`benchmarks/child.py`), so its peak RSS is its
 own; the dlt peer is installed on demand (`pip install --user "dlt[duckdb]"`) the first time.
-Asserts nothing; the figures go to benchmarks/out/targets-<mode>.json.
+Asserts nothing; the figures go to benchmarks/out/targets-<mode>.json. Targets are judged
+on wall time, as stated; each ingest's CPU seconds (whole child, imports included) are shown
+beside it, steadier when other jobs share the 2 cores.
 """
 from __future__ import annotations
 
@@ -105,14 +107,17 @@ def targets(results: dict) -> list[dict]:
     rows = []
     f = results["file"]
     ours = f["ours"]["seconds"]
+    cpu = f["ours"]["cpu_s"]
     rows.append(_target("file source: x a dlt pipeline on the same file", f["dlt"]["seconds"] / ours,
                         GOALS["file_x_dlt"], "x", f"{f['ours']['fetched']:,} notes: ours {ours:.2f} s, "
-                        f"dlt {f['dlt']['seconds']:.2f} s"))
+                        f"dlt {f['dlt']['seconds']:.2f} s; in CPU seconds {f['dlt']['cpu_s'] / cpu:.2f}x"))
     rows.append(_target("file source: x the pandas read_json + to_datetime script", f["pandas"]["seconds"] / ours,
-                        GOALS["file_x_pandas"], "x", f"pandas {f['pandas']['seconds']:.2f} s"))
+                        GOALS["file_x_pandas"], "x", f"pandas {f['pandas']['seconds']:.2f} s; in CPU seconds "
+                        f"{f['pandas']['cpu_s'] / cpu:.2f}x"))
     for stype, r in results["recorded"].items():
         rows.append(_target(f"recorded {stype}: records/s end to end", r["fetched"] / r["seconds"],
-                            GOALS["recorded_records_per_s"], "/s", f"{r['fetched']:,} records in {r['seconds']:.2f} s"))
+                            GOALS["recorded_records_per_s"], "/s", f"{r['fetched']:,} records in {r['seconds']:.2f} s; "
+                            f"{r['fetched'] / r['cpu_s']:,.0f} per CPU second"))
     norm = results["normalize"]
     rows.append(_target("whole normaliser, all source types mixed: events/s", norm.get("events_per_s") or 0.0,
                         GOALS["normalize_events_per_s"], "/s", f"{norm.get('rows', 0):,} raw records"))
@@ -146,13 +151,15 @@ def table(rows: list[dict], results: dict) -> str:
         goal = ("<= " if r["at_most"] else ">= ") + _shown(r["goal"], r["unit"])
         lines.append(f"| {r['target']} | {_shown(r['value'], r['unit'])} | {goal} | "
                      f"{'met' if r['met'] else 'not met'} | {r['detail']} |")
-    lines += ["", "where each ingest's time goes (s): fetch + raw writes | normalise + writes | catalog commits",
-              "| ingest | records | fetch | normalise | commit | total | CPU s | peak RSS MB |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["", "where each ingest's time goes, wall s (CPU s): fetch + raw writes | normalise + its writes | "
+              "catalog commits and the rest",
+              "| ingest | records | fetch | normalise | commit | total | peak RSS MB |",
+              "|---|---|---|---|---|---|---|"]
     ingests = [("file", results["file"]["ours"])] + list(results["recorded"].items())
     for name, r in ingests:
-        lines.append(f"| {name} | {r['fetched']:,} | {r['fetch_s']:.2f} | {r['normalize_s']:.2f} | "
-                     f"{r['commit_s']:.2f} | {r['seconds']:.2f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} |")
+        lines.append(f"| {name} | {r['fetched']:,} | " + " | ".join(
+            f"{r[f'{stage}_s']:.2f} ({r[f'{stage}_cpu_s']:.2f})" for stage in ("fetch", "normalize", "commit"))
+            + f" | {r['seconds']:.2f} ({r['ingest_cpu_s']:.2f}) | {r['peak_rss_mb']:.0f} |")
     return "\n".join(lines)
 
 
