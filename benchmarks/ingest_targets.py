@@ -90,6 +90,7 @@ def bench_file(out: Path, rows: int) -> dict:
 RECORDED = {
     "slack_export": lambda out, n: {"type": "slack_export", "path": str(ingestgen.generate(out / f"slack-{n}", n))},
     "pagerduty": lambda out, n: {"type": "pagerduty", "path": str(ingestgen.pagerduty(out / f"pagerduty-{n}", n))},
+    "opsgenie": lambda out, n: {"type": "opsgenie", "path": str(ingestgen.opsgenie(out / f"opsgenie-{n}", n))},
 }
 
 

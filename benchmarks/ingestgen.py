@@ -115,3 +115,37 @@ def pagerduty(folder: Path, entries: int, per_incident: int = 1_000, page: int =
 
 def _iso(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def opsgenie(folder: Path, records: int, logs_per_alert: int = 1_000, page: int = 100) -> Path:
+    """Recorded Opsgenie pages: v2/alerts.json (the alert list) and each alert's activity
+    log, `page` entries a page (v2/alerts/<id>/logs.json, logs.page-2.json, ...)."""
+    if (folder / "v2" / "alerts.json").exists():
+        return folder
+    alerts, done, number = [], 0, 0
+    texts = ["Alert acknowledged via web", "Sent email notification to person3@acme.example",
+             "Escalated to next responder", "Alert closed via API"]
+    while done < records:
+        number += 1
+        alert_id = f"{number:08x}-bench-og"
+        start = int(START.timestamp()) + number * 3_600
+        n = min(logs_per_alert + 1, records - done) - 1
+        alerts.append({"id": alert_id, "tinyId": str(number), "alias": f"checkout-5xx-{number}",
+                       "message": "Checkout 5xx high", "status": "closed", "priority": "P1", "count": 3,
+                       "tags": ["checkout"], "createdAt": _iso_ms(start * 1000), "updatedAt": _iso_ms((start + 3_000) * 1000),
+                       "source": "Prometheus", "entity": "checkout", "description": "See OPS-1240"})
+        rows = [{"log": texts[i % len(texts)], "type": "alertRecipient" if i % 2 else "system",
+                 "owner": USERS[i % len(USERS)][2], "createdAt": _iso_ms((start + 1) * 1000 + i * 2_000),
+                 "offset": f"{number:06d}{i:010d}"} for i in range(n)]
+        base = folder / "v2" / "alerts" / alert_id
+        base.mkdir(parents=True, exist_ok=True)
+        for p, at in enumerate(range(0, n, page), start=1):
+            name = "logs.json" if p == 1 else f"logs.page-{p}.json"
+            (base / name).write_text(json.dumps({"data": rows[at:at + page], "paging": {}}))
+        done += n + 1
+    (folder / "v2" / "alerts.json").write_text(json.dumps({"data": alerts, "paging": {}}))
+    return folder
+
+
+def _iso_ms(millis: int) -> str:
+    return datetime.fromtimestamp(millis // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{millis % 1000:03d}Z"
