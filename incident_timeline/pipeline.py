@@ -214,11 +214,7 @@ def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str
                batch: list[RawRecord], meta: dict[bytes, bytes] | None = None):
     now = datetime.now(timezone.utc)
     redact_raw = "raw" in (settings.options.get("redact") or ())   # raw is verbatim unless asked
-    rows = [_raw_row(settings, run_id, r, now, redact_raw) for r in batch]
-    try:
-        table = pa.Table.from_pylist(rows, schema=RAW_SCHEMA)
-    except UnicodeEncodeError:   # a lone surrogate in an id: stored as U+FFFD, as in payloads
-        table = pa.Table.from_pylist([without_surrogates(row) for row in rows], schema=RAW_SCHEMA)
+    table = _raw_table(settings, run_id, [_storable(r) for r in batch], now, redact_raw)
     if meta:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
     part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
@@ -226,18 +222,34 @@ def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str
     return lake.write_parquet(table, path)
 
 
-def _raw_row(settings: SourceSettings, run_id: str, r: RawRecord, now: datetime, redact_raw: bool) -> dict:
-    """One raw row; a record whose payload cannot be stored (nested too deep for JSON) is
-    stored as an unreadable record instead: the raw writer never fails on a record."""
+def _raw_table(settings: SourceSettings, run_id: str, batch: list[RawRecord], now: datetime,
+               redact_raw: bool) -> pa.Table:
+    """The raw rows of `batch`, built column by column (a dict per row cost more than the write)."""
+    payloads = [r.payload_json() for r in batch]
+    columns = {"stream": [r.stream for r in batch], "partition": [r.partition for r in batch],
+               "native_id": [str(r.native_id) for r in batch], "parent_id": [r.parent_id for r in batch],
+               "payload": [redact_json(p) for p in payloads] if redact_raw else payloads}
+    arrays = {}
+    for name, values in columns.items():
+        try:
+            arrays[name] = pa.array(values, pa.string())
+        except UnicodeEncodeError:   # a lone surrogate in an id: stored as U+FFFD, as in payloads
+            arrays[name] = pa.array(without_surrogates(values), pa.string())
+    n = len(batch)
+    constant = {"run_id": run_id, "source": settings.name, "source_type": settings.type, "fetched_at": now}
+    return pa.table([arrays[f.name] if f.name in arrays else pa.repeat(pa.scalar(constant[f.name], f.type), n)
+                     for f in RAW_SCHEMA], schema=RAW_SCHEMA)
+
+
+def _storable(r: RawRecord) -> RawRecord:
+    """`r`, or when its payload cannot be stored (nested too deep for JSON) an unreadable
+    record in its place: the raw writer never fails on a record."""
     try:
-        payload = r.payload_json()
+        r.payload_json()
     except RECORD_ERRORS as exc:
         r = unreadable_record(r.stream, r.payload, "<item>", f"{r.stream} item cannot be stored: "
                               f"{type(exc).__name__}", r.partition, r.parent_id)
-        payload = r.payload_json()
-    return {"run_id": run_id, "source": settings.name, "source_type": settings.type, "stream": r.stream,
-            "partition": r.partition, "native_id": str(r.native_id), "parent_id": r.parent_id,
-            "payload": redact_json(payload) if redact_raw else payload, "fetched_at": now}
+    return r
 
 
 def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run_id: str,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import glob
 import json
+import re
 from pathlib import Path
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping
@@ -28,6 +29,8 @@ from .errors import ConfigError
 from .timefilter import record_time
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".log": "jsonl"}
+# a byte that is not UTF-8, as surrogateescape decodes it (searched in C, not per character)
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 FIELD_NAMES = ("ts", "text", "actor", "id", "title", "kind", "severity", "service", "url", "refs")
 
 
@@ -97,10 +100,10 @@ def _csv_rows(path: Path, fh) -> Iterator[tuple[int, dict | None, dict | None]]:
 
 def _undecodable(text: str) -> str | None:
     """Why `text` (read with surrogateescape) is not UTF-8, or None when it is."""
-    for i, ch in enumerate(text):
-        if "\udc80" <= ch <= "\udcff":
-            return f"invalid UTF-8 (byte 0x{ord(ch) - 0xdc00:02x} at character {i + 1})"
-    return None
+    bad = _ESCAPED_BYTE.search(text)
+    if bad is None:
+        return None
+    return f"invalid UTF-8 (byte 0x{ord(bad.group()) - 0xdc00:02x} at character {bad.start() + 1})"
 
 
 def _replaced(text: str) -> str:
@@ -181,29 +184,29 @@ class FileConnector(Connector):
     def _format(self, path: Path) -> str:
         return self.settings.get("format") or FORMATS.get(path.suffix.lower(), "jsonl")
 
-    def _time(self, value: Any) -> datetime | None:
-        """The row's time as normalize will read it (None: it cannot be placed)."""
-        fmt = self.settings.get("time_format") or "iso8601"
-        return record_time(value, fmt, str(self.settings.get("timezone") or "UTC"))
-
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         fields = self._fields()
         for path in matching_files(self.name, self.settings.path(), str(self.settings.get("path"))):
             yield from placed(self._records(path, fields, partition), window)
 
     def _records(self, path: Path, fields: dict[str, str], partition: str):
+        fmt = self.settings.get("time_format") or "iso8601"
+        zone = str(self.settings.get("timezone") or "UTC")
+        id_column, ts_column = fields.get("id"), fields["ts"]
+        at: list = []
+        where = ""
+
+        def build(row: dict) -> RawRecord:     # one function for every row: `where` is the row's
+            native = field_value(row, id_column) if id_column is not None else None
+            native = str(native) if native not in (None, "") else where
+            at.append(record_time(field_value(row, ts_column), fmt, zone))
+            return RawRecord("rows", native, row, partition, where)
+
         for line_no, row, problem in line_records(path, self._format(path)):
             where = f"{path.name}:{line_no}"
             if problem is not None:
                 yield None, RawRecord(UNREADABLE, where, problem, partition, where)
                 continue
-            at: list = []
-
-            def build(row: dict) -> RawRecord:
-                native = field_value(row, fields["id"]) if "id" in fields else None
-                native = str(native) if native not in (None, "") else where
-                at.append(self._time(field_value(row, fields["ts"])))
-                return RawRecord("rows", native, row, partition, where)
-
+            at.clear()
             for record in self.take("rows", [row], build, partition, where):
                 yield (at[0] if record.stream == "rows" else None), record

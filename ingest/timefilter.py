@@ -12,21 +12,50 @@ outside a guard (seed windows, ordering) pass strict=False and get None.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from contract.times import EPOCH, parse_time, shown
+from contract.times import EARLIEST, EPOCH, LATEST, UTC, parse_time, shown
 
 
 _TEXT_FORMATS = ("iso8601", "naive", "rfc2822")
+# The shapes nearly every record has (`2026-10-14T10:02:11Z`, `...11.123-04:00`; Slack's
+# `1790000000.123456`), placed here without parse_time's general layers: 5-8x less per
+# record, the same answer (parse_time reads these very shapes with datetime.fromisoformat
+# and integer arithmetic; anything else, or a value these steps refuse, goes to it).
+_COMMON_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+_COMMON_SLACK_TS = re.compile(r"(\d{1,12})\.(\d{6})")
+_EARLIEST_S, _LATEST_S = int(EARLIEST.timestamp()), int(LATEST.timestamp())
 
 
 def record_time(value: Any, fmt: str, zone: str | None = None, *, strict: bool = True) -> datetime | None:
     """`value` in the declared format as an aware UTC datetime; None if it cannot be placed."""
+    if value.__class__ is str:
+        common = _common_time(value, fmt)
+        if common is not None:
+            return common
     if strict and (isinstance(value, (bool, dict, list))
                    or (fmt in _TEXT_FORMATS and isinstance(value, (int, float)))):
         raise TypeError(f"a {fmt} time cannot be {type(value).__name__} {shown(value)[:40]}")
     return parse_time(value, fmt, zone).ts
+
+
+def _common_time(value: str, fmt: str) -> datetime | None:
+    """`value` placed by the short route when it has a common shape, else None (ask parse_time)."""
+    if fmt == "iso8601" and _COMMON_ISO.fullmatch(value):
+        try:
+            utc = datetime.fromisoformat(value).astimezone(UTC)
+        except (ValueError, OverflowError):   # 2026-02-30, an offset of 24 h: parse_time says why
+            return None
+        return utc if EARLIEST <= utc < LATEST else None
+    if fmt == "slack_ts":
+        m = _COMMON_SLACK_TS.fullmatch(value)
+        if m:
+            seconds = int(m[1])
+            if _EARLIEST_S <= seconds < _LATEST_S:
+                return EPOCH + timedelta(seconds=seconds, microseconds=int(m[2]))
+    return None
 
 
 def iso_time(value: Any, *, strict: bool = True) -> datetime | None:
