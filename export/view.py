@@ -9,8 +9,9 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from contract.milestones import MILESTONES
+
 from .filters import display_zone, safe_url
-from .report import MILESTONES
 
 HUMAN_TEXT = ("chat", "note", "ticket")
 SILENCE_KINDS = re.compile(r"\.(snoozed|silenced|suppressed|muted)$")

@@ -20,6 +20,7 @@ from pathlib import Path
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping
 
+from contract.paths import dotted
 from contract.times import FORMATS as TIME_FORMATS
 from contract.unreadable import MAX_SHOWN, UNREADABLE
 
@@ -131,18 +132,6 @@ def placed(items: Iterable[tuple[datetime | None, RawRecord]], window: Window) -
         yield from pending
 
 
-def field_value(row: dict, column: str) -> Any:
-    """A column, or a dotted path into nested JSON (`user.name`)."""
-    if column in row:
-        return row[column]
-    value: Any = row
-    for part in column.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 class FileConnector(Connector):
     type = "file"
     native_id = "id"
@@ -183,7 +172,7 @@ class FileConnector(Connector):
 
     def _time(self, value: Any) -> datetime | None:
         """The row's time as normalize will read it (None: it cannot be placed)."""
-        fmt = self.settings.get("time_format") or "iso8601"
+        fmt = self.settings.get("time_format") or self.time_format
         return record_time(value, fmt, str(self.settings.get("timezone") or "UTC"))
 
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
@@ -200,9 +189,9 @@ class FileConnector(Connector):
             at: list = []
 
             def build(row: dict) -> RawRecord:
-                native = field_value(row, fields["id"]) if "id" in fields else None
+                native = dotted(row, fields["id"]) if "id" in fields else None
                 native = str(native) if native not in (None, "") else where
-                at.append(self._time(field_value(row, fields["ts"])))
+                at.append(self._time(dotted(row, fields["ts"])))
                 return RawRecord("rows", native, row, partition, where)
 
             for record in self.take("rows", [row], build, partition, where):

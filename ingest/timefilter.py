@@ -15,16 +15,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from contract.times import EPOCH, parse_time, shown
-
-
-_TEXT_FORMATS = ("iso8601", "naive", "rfc2822")
+from contract.times import EPOCH, TEXT_FORMATS, parse_time, shown
 
 
 def record_time(value: Any, fmt: str, zone: str | None = None, *, strict: bool = True) -> datetime | None:
     """`value` in the declared format as an aware UTC datetime; None if it cannot be placed."""
     if strict and (isinstance(value, (bool, dict, list))
-                   or (fmt in _TEXT_FORMATS and isinstance(value, (int, float)))):
+                   or (fmt in TEXT_FORMATS and isinstance(value, (int, float)))):
         raise TypeError(f"a {fmt} time cannot be {type(value).__name__} {shown(value)[:40]}")
     return parse_time(value, fmt, zone).ts
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Mapping
 
+from contract.paths import dotted
+
 from .refs import RefFinder
 
 
@@ -60,21 +62,13 @@ class Mapper:
         """The source's own name of the field an event's time came from."""
         candidates = self.time_fields.get(stream) or ("ts",)
         for name in candidates:
-            if _dotted(payload, name) not in (None, ""):
+            if dotted(payload, name) not in (None, ""):
                 return name
         return candidates[0]
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
         raise RecordError("stream", f"stream {stream!r} is not known to the {self.source_type} mapper")
-
-
-def _dotted(payload: Any, path: str) -> Any:
-    for key in path.split("."):
-        if not isinstance(payload, Mapping):
-            return None
-        payload = payload.get(key)
-    return payload
 
 
 def require(payload: Mapping[str, Any], key: str) -> Any:

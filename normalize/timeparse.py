@@ -23,17 +23,17 @@ import pyarrow.compute as pc
 
 from contract import times
 from contract.times import EARLIEST as _EARLIEST
+from contract.times import EPOCH_UNITS as _EPOCH_UNITS
 from contract.times import FORMATS
 from contract.times import HAS_ZONE as _HAS_ZONE
+from contract.times import ISO_ARROW as _ISO_STRICT
 from contract.times import LATEST as _LATEST
+from contract.times import NANOS as _NANOS
 
 UTC_US = pa.timestamp("us", tz="UTC")
-# The shapes Arrow's ISO cast reads exactly; anything else is parsed one by one.
-_ISO_STRICT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 _RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
 # Arrow's %z also reads +2500, an offset no clock has: those go to the safe parser
 _RFC_BAD_OFFSET = r"[+-](2[4-9]|[3-9]\d)\d{2}$"
-_EPOCH_UNITS = times.EPOCH_UNITS
 
 
 @dataclass
@@ -134,7 +134,7 @@ def _slack_ts(arr: pa.Array):
 
 def _iso_or_naive(arr: pa.Array, fmt: str, tz: str | None, warnings):
     # Keep at most 6 fraction digits (Alertmanager writes nanoseconds).
-    trimmed = pc.replace_substring_regex(arr, r"(\.\d{6})\d+", r"\1")
+    trimmed = pc.replace_substring_regex(arr, _NANOS, r"\1")
     zoned = pc.match_substring_regex(trimmed, _HAS_ZONE)
     if fmt == "naive":
         zoned = pc.and_(zoned, pa.scalar(False))
