@@ -1,5 +1,6 @@
-"""The one duration grammar of the config (`30m`, `2h`, `1.5d`): correlation windows,
-a source's overlap and clock_offset, Slack's thread_lookback."""
+"""The one duration grammar of the config (`30m`, `2h`, `1.5d`): the correlation windows,
+a source's overlap and clock_offset (with a sign), Slack's thread_lookback. Validation when
+the config loads and the stage that uses the value both read it through here."""
 from __future__ import annotations
 
 import re
@@ -17,7 +18,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def signed_seconds(text: str) -> float:
-    """A duration that may carry a sign (`-30s`, `+2m`), in seconds."""
-    text = text.strip()
+    """A duration that may carry a sign (`-30s`, `+2m`), in seconds; the error names the
+    value without its sign, as parse_duration sees it."""
     sign = -1.0 if text.startswith("-") else 1.0
     return sign * parse_duration(text.lstrip("+-")).total_seconds()

@@ -332,7 +332,7 @@ def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str],
                 problems.append(f"{label}: overlap: {exc}")
         if "clock_offset" in options:
             try:
-                parse_duration(str(options["clock_offset"]).lstrip("+-"))
+                signed_seconds(str(options["clock_offset"]))
             except ValueError as exc:
                 problems.append(f"{label}: clock_offset: {exc}")
         _check_mode(cls, options, label, base_dir, problems)
