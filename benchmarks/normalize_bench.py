@@ -322,9 +322,9 @@ def main() -> None:
 
 
 def _format(stype: str) -> str:
-    from normalize.mappers import MAPPERS
+    from contract.sources import SOURCE_TYPES
 
-    return MAPPERS[stype].time_format
+    return SOURCE_TYPES[stype].time_format
 
 
 def _time_of(stype: str, payload: str) -> str | None:

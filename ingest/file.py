@@ -134,10 +134,6 @@ def placed(items: Iterable[tuple[datetime | None, RawRecord]], window: Window) -
 
 class FileConnector(Connector):
     type = "file"
-    native_id = "id"
-    cursor_field = "ts"
-    time_format = "iso8601"
-    time_zone = "UTC"
     file_based = True
     optional_keys = ("fields", "format", "time_format", "kind")
     secret_keys = ()

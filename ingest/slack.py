@@ -52,11 +52,6 @@ NOT_JSON = "Received a response in a non-JSON format"
 
 class SlackConnector(ApiConnector):
     type = "slack"
-    native_id = "ts"
-    cursor_field = "ts"
-    time_format = "slack_ts"
-    time_zone = None
-    partition_by = "channel"
     api_keys = ("base_url", "token", "channels")
     optional_keys = ("channels", "thread_lookback", "page_size", "workspace_url")
     max_page_size = 200     # Slack's advice for conversations.* and users.list

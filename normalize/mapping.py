@@ -2,8 +2,9 @@
 
 A draft is a dict with the canonical columns except the ones the engine computes
 (event_id, source, source_type, category, ts, ts_assumed_tz, ingested_at). `ts_raw` is
-the time as the source wrote it; the engine converts it with the mapper's declared
-`time_format` (a draft may name another in `ts_format`).
+the time as the source wrote it; the engine converts it with the source type's
+`time_format` (contract.sources, which ingest reads too; a draft may name another in
+`ts_format`).
 """
 from __future__ import annotations
 
@@ -49,7 +50,6 @@ class Context:
 
 class Mapper:
     source_type: ClassVar[str]
-    time_format: ClassVar[str]
     entity_streams: ClassVar[tuple[str, ...]] = ()   # context only: they emit no events
     # stream -> where its records keep the time, dotted, the first present one used: what a
     # time reject names as its field
