@@ -24,10 +24,10 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.schemas import RAW_SCHEMA  # noqa: E402
 from normalize.engine import normalize_raw  # noqa: E402
 from normalize.fast import FAST_PATHS  # noqa: E402
 from normalize.mapping import SourceSpec  # noqa: E402
-from normalize.schema import RAW_SCHEMA  # noqa: E402
 from normalize.timeparse import parse_times  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)

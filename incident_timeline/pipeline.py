@@ -13,18 +13,18 @@ import duckdb
 import pyarrow as pa
 
 import correlate.catalog as catalog
+from contract.durations import parse_duration
+from contract.schemas import RAW_SCHEMA
 from contract.secrets import redact_json
+from contract.text import without_surrogates
 from correlate import identity
 from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
 from correlate.event_files import EventFiles
 from correlate.seed import parse_seed
-from contract.durations import parse_duration
-from contract.text import without_surrogates
 from ingest.base import RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window, unreadable_record
 from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
-from normalize.schema import RAW_SCHEMA
 
 from . import catalog_store, quarantine, shared_tables, state
 from .recovery import cursor_metadata, recover_catalog

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA, TS
 from contract.secrets import redact, redact_json
 from contract.sources import SOURCE_TYPES
 from contract.text import without_surrogates
@@ -33,7 +34,7 @@ from .identity import People, canonicalise
 from .mappers import MAPPERS
 from .mapping import Context, RecordError, SourceSpec
 from .refs import RefFinder, unique
-from .schema import DRAFT_SCHEMA, EVENT_SCHEMA, REJECT_SCHEMA, TS
+from .schema import DRAFT_SCHEMA
 from .timeparse import parse_times
 
 # What `redact: events` redacts: the text people wrote, links (a token in a query), and

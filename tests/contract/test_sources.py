@@ -6,13 +6,13 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
+from contract.schemas import RAW_SCHEMA
 from contract.sources import SOURCE_TYPES
 from ingest.base import SourceSettings
 from ingest.registry import CONNECTORS
 from normalize.engine import normalize_raw
 from normalize.mappers import MAPPERS
 from normalize.mapping import SourceSpec
-from normalize.schema import RAW_SCHEMA
 
 AT = datetime(2026, 10, 14, 14, 2, 11, tzinfo=timezone.utc)
 
