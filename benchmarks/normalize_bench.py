@@ -24,10 +24,10 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.schemas import RAW_SCHEMA  # noqa: E402
 from normalize.engine import normalize_raw  # noqa: E402
 from normalize.fast import FAST_PATHS  # noqa: E402
 from normalize.mapping import SourceSpec  # noqa: E402
-from normalize.schema import RAW_SCHEMA  # noqa: E402
 from normalize.timeparse import parse_times  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -322,9 +322,9 @@ def main() -> None:
 
 
 def _format(stype: str) -> str:
-    from normalize.mappers import MAPPERS
+    from contract.sources import SOURCE_TYPES
 
-    return MAPPERS[stype].time_format
+    return SOURCE_TYPES[stype].time_format
 
 
 def _time_of(stype: str, payload: str) -> str | None:

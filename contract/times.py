@@ -32,19 +32,23 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)      # exclusive
 EPOCH_UNITS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
+TEXT_FORMATS = ("iso8601", "naive", "rfc2822")   # written as text, never as a JSON number
 
 # A value ending in an offset or Z is aware; normalize decides the same way.
 HAS_ZONE = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
 _HAS_ZONE = re.compile(HAS_ZONE)
-_NANOS = re.compile(r"(\.\d{6})\d+")
+NANOS = r"(\.\d{6})\d+"   # fraction digits past the 6th: dropped (truncated)
+_NANOS = re.compile(NANOS)
 _EPOCH_INT = re.compile(r"-?\d{1,18}")
 _SLACK_TS = re.compile(r"(\d{1,12})(?:\.(\d{1,6}))?")
 _BARE_NUMBER = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?")
 # isoparse also reads "2026" and "2026-10" (a reduced date): only a whole date is a time.
 _ISO_WHOLE_DATE = re.compile(r"\d{4}(-\d{2}-\d{2}|\d{4}|-?W\d{2}-?\d)(?!\d)")
-# The common shapes, read exactly by datetime.fromisoformat (normalize's Arrow cast reads
-# the same ones); dateutil only for the rest, which is 50-100x slower.
-_ISO_STRICT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?")
+# The common shapes, read exactly by datetime.fromisoformat, and (but for a lower-case z,
+# which Arrow refuses) by normalize's Arrow cast; dateutil only for the rest, 50-100x slower.
+ISO_WALL = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+ISO_ARROW = rf"^{ISO_WALL}(Z|[+-]\d{{2}}(:?\d{{2}})?)?$"
+_ISO_STRICT = re.compile(rf"{ISO_WALL}(Z|z|[+-]\d{{2}}(:?\d{{2}})?)?")
 # two defaults that differ in year, month and day: a part dateutil filled in shows up
 _DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
 _SHOWN = 80   # characters of a value quoted in a reason

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pyarrow as pa
 
+from contract.milestones import MILESTONES
 from contract.secrets import redact_value
 
 from . import identity, tables
@@ -23,7 +24,7 @@ from .decisions import decision_points
 from .event_files import EventFiles
 from .expand import expand
 from .gaps import gaps
-from .milestones import MILESTONES, find_milestones, metrics
+from .milestones import find_milestones, metrics
 from .responders import escalations, responders
 from .rows import timeline_rows
 from .seed import parse_seed

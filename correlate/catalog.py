@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from normalize.schema import EVENT_SCHEMA, REJECT_SCHEMA
+from contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA
 
 from . import refindex, tables
 from .views import (CROSS_INCIDENT_VIEWS, EVENT_COLUMN_COMMENTS, REJECT_COLUMN_COMMENTS,

@@ -27,7 +27,6 @@ MITIGATION = re.compile(
     r"\b(mitigat(ed|ion (is )?(done|complete|in place))|roll(ed)?[ -]?back (is )?(done|complete)|"
     r"rollback (is )?(done|complete|finished)|recovered|back to normal|error rate (is )?back|"
     r"impact (has )?(stopped|ended))\b", re.IGNORECASE)
-MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")
 NOT_A_RESPONSE = ("alert.acknowledged", "alert.notified", "alert.viewed", "chat.join", "chat.leave")
 
 

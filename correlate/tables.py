@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-_TS = pa.timestamp("us", tz="UTC")
+from contract.schemas import TS
+
 _VISIBLE = "STRUCT(ts TIMESTAMPTZ, source VARCHAR, actor VARCHAR, text VARCHAR, event_id VARCHAR)[]"
 _ARROW = {
     "VARCHAR": pa.string(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
-    "TIMESTAMPTZ": _TS, "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string()),
-    _VISIBLE: pa.list_(pa.struct([("ts", _TS), ("source", pa.string()), ("actor", pa.string()),
+    "TIMESTAMPTZ": TS, "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string()),
+    _VISIBLE: pa.list_(pa.struct([("ts", TS), ("source", pa.string()), ("actor", pa.string()),
                                   ("text", pa.string()), ("event_id", pa.string())])),
 }
 

@@ -8,9 +8,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from contract.milestones import MILESTONES
+
 from .chart import swimlanes
 from .filters import csv_safe, display_zone, environment
-from .report import MILESTONES, rfc3339, to_contract
+from .report import rfc3339, to_contract
 from .view import draft
 
 FORMATS = ("md", "html", "json", "csv")

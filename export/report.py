@@ -6,13 +6,13 @@ from typing import Any
 
 import duckdb
 
+from contract.milestones import MILESTONES
 from contract.secrets import redact_value
 
 from .extras import has_table, optional_table, rejects_by_source, source_records
 from .firstpass import first_pass
 
 SCHEMA_VERSION = 1
-MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")
 METRICS = ("time_to_detect_s", "time_to_acknowledge_s", "time_to_mitigate_s", "time_to_resolve_s",
            "escalations", "pages", "responders", "messages")
 # Tables another stage may or may not have written yet: rendered when present.

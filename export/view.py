@@ -9,12 +9,13 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from contract.milestones import MILESTONES
+
 from .causes import HUMAN_TEXT, ROOT_CAUSE_HINT
 from .cited import record_id
 from .clock import DATE_TIME, TIME, clocks  # noqa: F401  (the view's names for them)
 from .filters import safe_url
 from .firstpass import first_pass
-from .report import MILESTONES
 
 SILENCE_KINDS = re.compile(r"\.(snoozed|silenced|suppressed|muted)$")
 EVIDENCE_BEFORE_MITIGATION = 5

@@ -13,7 +13,7 @@ from pathlib import PurePath
 import duckdb
 import pyarrow as pa
 
-from normalize.schema import EVENT_SCHEMA, REJECT_SCHEMA
+from contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA
 
 from .lake import Lake
 

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from contract.durations import parse_duration, signed_seconds
 from ingest.base import SourceSettings
 from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap", "redact"}
@@ -132,14 +132,6 @@ class Config:
 
     def duration(self, key: str) -> timedelta:
         return parse_duration(str(self.correlation[key]))
-
-
-def parse_duration(text: str) -> timedelta:
-    m = _DURATION.match(text.strip())
-    if not m:
-        raise ValueError(f"not a duration (like 30m, 2h, 1d): {text!r}")
-    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
-    return timedelta(**{unit: float(m.group(1))})
 
 
 def default_config_path() -> Path:
@@ -340,7 +332,7 @@ def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str],
                 problems.append(f"{label}: overlap: {exc}")
         if "clock_offset" in options:
             try:
-                parse_duration(str(options["clock_offset"]).lstrip("+-"))
+                signed_seconds(str(options["clock_offset"]))
             except ValueError as exc:
                 problems.append(f"{label}: clock_offset: {exc}")
         _check_mode(cls, options, label, base_dir, problems)
@@ -396,6 +388,4 @@ def clock_offset_seconds(settings: SourceSettings) -> float:
     raw = settings.options.get("clock_offset")
     if raw is None:
         return 0.0
-    text = str(raw).strip()
-    sign = -1.0 if text.startswith("-") else 1.0
-    return sign * parse_duration(text.lstrip("+-")).total_seconds()
+    return signed_seconds(str(raw))

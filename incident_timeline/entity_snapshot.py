@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from normalize.schema import RAW_SCHEMA
+from contract.schemas import RAW_SCHEMA
 
 from .lake import Lake
 

@@ -9,13 +9,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from contract.schemas import RAW_SCHEMA
 from correlate import refindex
 from ingest.base import SourceSettings
 from normalize.engine import Normalized, build_entities, normalize_raw
 from normalize.identity import People
 from normalize.mappers import MAPPERS
 from normalize.mapping import SourceSpec
-from normalize.schema import RAW_SCHEMA
 
 from .catalog_store import read_catalog
 from .config import Config, clock_offset_seconds

@@ -44,10 +44,6 @@ def alert_key(alert: dict) -> str | None:
 
 class AlertmanagerConnector(Connector):
     type = "alertmanager"
-    native_id = "fingerprint"
-    cursor_field = "startsAt"
-    time_format = "iso8601"
-    time_zone = None
     api_keys = ("base_url",)
     optional_keys = ("token",)
 

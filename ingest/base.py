@@ -1,7 +1,7 @@
 """The connector interface.
 
-A connector declares what it is next to its code (type, native id, cursor, time format,
-partition) and yields raw records for one partition and one half-open window
+A connector declares its type (whose time format and native id field live in
+`contract.sources`, which normalize reads too) and its config keys, and yields raw records for one partition and one half-open window
 [since, until). It never writes to the lake: the orchestrator does that, and moves the
 cursor only once the records are durable.
 """
@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
+from contract.sources import SOURCE_TYPES
 from contract.text import SURROGATE
 from contract.unreadable import MAX_SHOWN, UNREADABLE
 
@@ -261,12 +262,7 @@ class SourceSettings:
 
 class Connector(ABC):
     # --- declared metadata (override in each connector) ---
-    type: ClassVar[str]
-    native_id: ClassVar[str]        # the field that identifies a record in its source
-    cursor_field: ClassVar[str]     # the field the cursor follows
-    time_format: ClassVar[str]      # how the source writes time (see contract.times)
-    time_zone: ClassVar[str | None] = "UTC"   # zone of naive times, None if always zoned
-    partition_by: ClassVar[str] = "source"    # what one cursor covers
+    type: ClassVar[str]             # a key of contract.sources.SOURCE_TYPES
     # config keys: required in API mode, optional in any mode
     api_keys: ClassVar[tuple[str, ...]] = ()
     optional_keys: ClassVar[tuple[str, ...]] = ()
@@ -276,6 +272,16 @@ class Connector(ABC):
     def __init__(self, settings: SourceSettings):
         self.settings = settings
         self.name = settings.name
+
+    @property
+    def time_format(self) -> str:
+        """How the source writes time: its type's declaration, which normalize reads too."""
+        return SOURCE_TYPES[self.type].time_format
+
+    @property
+    def native_id(self) -> str:
+        """The field that identifies a record in the source (its type's declaration)."""
+        return SOURCE_TYPES[self.type].native_id
 
     @classmethod
     def required_keys(cls, options: Mapping[str, Any]) -> tuple[str, ...]:

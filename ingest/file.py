@@ -21,6 +21,7 @@ from pathlib import Path
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping
 
+from contract.paths import dotted
 from contract.times import FORMATS as TIME_FORMATS
 from contract.unreadable import MAX_SHOWN, UNREADABLE
 
@@ -134,24 +135,8 @@ def placed(items: Iterable[tuple[datetime | None, RawRecord]], window: Window) -
         yield from pending
 
 
-def field_value(row: dict, column: str) -> Any:
-    """A column, or a dotted path into nested JSON (`user.name`)."""
-    if column in row:
-        return row[column]
-    value: Any = row
-    for part in column.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 class FileConnector(Connector):
     type = "file"
-    native_id = "id"
-    cursor_field = "ts"
-    time_format = "iso8601"
-    time_zone = "UTC"
     file_based = True
     optional_keys = ("fields", "format", "time_format", "kind")
     secret_keys = ()
@@ -184,22 +169,28 @@ class FileConnector(Connector):
     def _format(self, path: Path) -> str:
         return self.settings.get("format") or FORMATS.get(path.suffix.lower(), "jsonl")
 
+    def _clock(self) -> tuple[str, str]:
+        """The time format and zone a row's time is read in, as normalize will read it."""
+        return self.settings.get("time_format") or self.time_format, str(self.settings.get("timezone") or "UTC")
+
+    def _time(self, value: Any) -> datetime | None:
+        return record_time(value, *self._clock())
+
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         fields = self._fields()
         for path in matching_files(self.name, self.settings.path(), str(self.settings.get("path"))):
             yield from placed(self._records(path, fields, partition), window)
 
     def _records(self, path: Path, fields: dict[str, str], partition: str):
-        fmt = self.settings.get("time_format") or "iso8601"
-        zone = str(self.settings.get("timezone") or "UTC")
+        fmt, zone = self._clock()
         id_column, ts_column = fields.get("id"), fields["ts"]
         at: list = []
         where = ""
 
         def build(row: dict) -> RawRecord:     # one function for every row: `where` is the row's
-            native = field_value(row, id_column) if id_column is not None else None
+            native = dotted(row, id_column) if id_column is not None else None
             native = str(native) if native not in (None, "") else where
-            at.append(record_time(field_value(row, ts_column), fmt, zone))
+            at.append(record_time(dotted(row, ts_column), fmt, zone))
             return RawRecord("rows", native, row, partition, where)
 
         for line_no, row, problem in line_records(path, self._format(path)):

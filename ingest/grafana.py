@@ -45,11 +45,6 @@ def frame_rows(body: Any, source: str) -> list:
 
 class GrafanaConnector(ApiConnector):
     type = "grafana"
-    native_id = "fingerprint"
-    cursor_field = "time"
-    time_format = "epoch_ms"
-    time_zone = None
-    partition_by = "rule"
     api_keys = ("base_url", "token")
     optional_keys = ("rules", "page_size")
     max_page_size = 5000

@@ -55,11 +55,6 @@ def _in_project(issue: Any, project: str) -> bool:
 
 class JiraConnector(ApiConnector):
     type = "jira"
-    native_id = "key"
-    cursor_field = "fields.updated"
-    time_format = "iso8601"
-    time_zone = None
-    partition_by = "project"
     api_keys = ("base_url", "token")
     optional_keys = ("jql", "projects", "email", "deployment", "jql_timezone", "page_size")
 

@@ -43,10 +43,6 @@ def _next_offset(page: Any) -> str | None:
 
 class OpsgenieConnector(ApiConnector):
     type = "opsgenie"
-    native_id = "id"
-    cursor_field = "updatedAt"
-    time_format = "iso8601"
-    time_zone = None
     api_keys = ("base_url", "token")
     optional_keys = ("query", "page_size")
     max_page_size = 100

@@ -38,11 +38,6 @@ def _more(page: Any, _seen: int) -> bool:
 
 class PagerDutyConnector(ApiConnector):
     type = "pagerduty"
-    native_id = "id"
-    cursor_field = "created_at"
-    time_format = "iso8601"
-    time_zone = None
-    partition_by = "service"
     api_keys = ("base_url", "token")
     optional_keys = ("services", "page_size")
 

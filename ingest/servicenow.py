@@ -42,10 +42,6 @@ CHILD_TABLES = (
 
 class ServiceNowConnector(ApiConnector):
     type = "servicenow"
-    native_id = "sys_id"
-    cursor_field = "sys_updated_on"
-    time_format = "naive"
-    time_zone = "UTC"
     api_keys = ("base_url", "user", "password")
     optional_keys = ("query", "page_size")
     max_page_size = 1000

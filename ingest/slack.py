@@ -31,6 +31,7 @@ from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
                                                    RateLimitErrorRetryHandler,
                                                    ServerErrorRetryHandler)
 
+from contract.durations import parse_duration
 from contract.secrets import snippet
 
 from . import http
@@ -44,8 +45,6 @@ AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked"
                "no_permission", "not_allowed_token_type", "ekm_access_denied", "team_access_not_granted"}
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 DEFAULT_LOOKBACK = "7d"
-_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # slack_sdk puts a body it cannot decode (the first 100 characters: a proxy's page may echo
 # the token, and cut it where no pattern finds it) into its error text and its log.
 NOT_JSON = "Received a response in a non-JSON format"
@@ -53,11 +52,6 @@ NOT_JSON = "Received a response in a non-JSON format"
 
 class SlackConnector(ApiConnector):
     type = "slack"
-    native_id = "ts"
-    cursor_field = "ts"
-    time_format = "slack_ts"
-    time_zone = None
-    partition_by = "channel"
     api_keys = ("base_url", "token", "channels")
     optional_keys = ("channels", "thread_lookback", "page_size", "workspace_url")
     max_page_size = 200     # Slack's advice for conversations.* and users.list
@@ -207,10 +201,10 @@ class SlackConnector(ApiConnector):
 
     def _lookback(self) -> timedelta:
         text = str(self.settings.get("thread_lookback") or DEFAULT_LOOKBACK).strip()
-        m = _DURATION.match(text)
-        if not m:
-            raise ConfigError(self.name, f"thread_lookback: not a duration like 7d or 12h: {text!r}")
-        return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
+        try:
+            return parse_duration(text)
+        except ValueError:
+            raise ConfigError(self.name, f"thread_lookback: not a duration like 7d or 12h: {text!r}") from None
 
 
 def web_client(token: str | None, base_url: str | None, *, idempotent: bool = True) -> WebClient:

@@ -195,11 +195,6 @@ class ExportReader:
 
 class SlackExportConnector(Connector):
     type = "slack_export"
-    native_id = "ts"
-    cursor_field = "ts"
-    time_format = "slack_ts"
-    time_zone = None
-    partition_by = "channel"
     file_based = True
     api_keys = ("path",)
     optional_keys = ("channels", "max_member_mb")

@@ -23,7 +23,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA, TS
 from contract.secrets import redact, redact_json
+from contract.sources import SOURCE_TYPES
 from contract.text import without_surrogates
 from contract.unreadable import UNREADABLE
 
@@ -32,7 +34,7 @@ from .identity import People, canonicalise
 from .mappers import MAPPERS
 from .mapping import Context, RecordError, SourceSpec
 from .refs import RefFinder, unique
-from .schema import DRAFT_SCHEMA, EVENT_SCHEMA, REJECT_SCHEMA, TS
+from .schema import DRAFT_SCHEMA
 from .timeparse import parse_times
 
 # What `redact: events` redacts: the text people wrote, links (a token in a query), and
@@ -202,7 +204,8 @@ def _draft_row(draft: Mapping[str, Any], src: int) -> dict:
 def _finish(drafts: pa.Table, raw: pa.Table, mapper, ctx: Context, ingested_at: datetime,
             rejects: _Rejects) -> pa.Table:
     spec = ctx.spec
-    default_format = mapper.time_format if mapper else "iso8601"
+    declared = SOURCE_TYPES.get(spec.type)
+    default_format = declared.time_format if declared else "iso8601"
     drafts = drafts.append_column("pos", pa.array(range(drafts.num_rows), pa.int64()))
     formats = pc.fill_null(drafts["ts_format"], default_format)
     parsed_parts = []

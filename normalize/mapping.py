@@ -2,13 +2,16 @@
 
 A draft is a dict with the canonical columns except the ones the engine computes
 (event_id, source, source_type, category, ts, ts_assumed_tz, ingested_at). `ts_raw` is
-the time as the source wrote it; the engine converts it with the mapper's declared
-`time_format` (a draft may name another in `ts_format`).
+the time as the source wrote it; the engine converts it with the source type's
+`time_format` (contract.sources, which ingest reads too; a draft may name another in
+`ts_format`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Mapping
+
+from contract.paths import dotted
 
 from .refs import RefFinder
 
@@ -47,7 +50,6 @@ class Context:
 
 class Mapper:
     source_type: ClassVar[str]
-    time_format: ClassVar[str]
     entity_streams: ClassVar[tuple[str, ...]] = ()   # context only: they emit no events
     # stream -> where its records keep the time, dotted, the first present one used: what a
     # time reject names as its field
@@ -60,21 +62,13 @@ class Mapper:
         """The source's own name of the field an event's time came from."""
         candidates = self.time_fields.get(stream) or ("ts",)
         for name in candidates:
-            if _dotted(payload, name) not in (None, ""):
+            if dotted(payload, name) not in (None, ""):
                 return name
         return candidates[0]
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
         raise RecordError("stream", f"stream {stream!r} is not known to the {self.source_type} mapper")
-
-
-def _dotted(payload: Any, path: str) -> Any:
-    for key in path.split("."):
-        if not isinstance(payload, Mapping):
-            return None
-        payload = payload.get(key)
-    return payload
 
 
 def require(payload: Mapping[str, Any], key: str) -> Any:

@@ -22,18 +22,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contract import times
+from contract.schemas import TS
 from contract.times import EARLIEST as _EARLIEST
+from contract.times import EPOCH_UNITS as _EPOCH_UNITS
 from contract.times import FORMATS
 from contract.times import HAS_ZONE as _HAS_ZONE
+from contract.times import ISO_ARROW as _ISO_STRICT
 from contract.times import LATEST as _LATEST
+from contract.times import NANOS as _NANOS
 
-UTC_US = pa.timestamp("us", tz="UTC")
-# The shapes Arrow's ISO cast reads exactly; anything else is parsed one by one.
-_ISO_STRICT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 _RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
 # Arrow's %z also reads +2500, an offset no clock has: those go to the safe parser
 _RFC_BAD_OFFSET = r"[+-](2[4-9]|[3-9]\d)\d{2}$"
-_EPOCH_UNITS = times.EPOCH_UNITS
 
 
 @dataclass
@@ -91,14 +91,14 @@ def parse_times(values: list[str | None] | pa.Array | pa.ChunkedArray, fmt: str,
 def _in_range(ts: pa.Array, errors: list[str | None], arr: pa.Array):
     # A value read in the wrong unit lands centuries away; Python cannot even hold most of
     # them. Reject rather than pass on an instant nobody can display.
-    lo, hi = pa.scalar(_EARLIEST, UTC_US), pa.scalar(_LATEST, UTC_US)
+    lo, hi = pa.scalar(_EARLIEST, TS), pa.scalar(_LATEST, TS)
     bad = pc.fill_null(pc.or_(pc.less(ts, lo), pc.greater_equal(ts, hi)), False)
     if not pc.any(bad).as_py():
         return ts, errors
     for i, flag in enumerate(bad.to_pylist()):
         if flag:
             errors[i] = times.range_reason(arr[i].as_py())
-    return pc.if_else(bad, pa.scalar(None, UTC_US), ts), errors
+    return pc.if_else(bad, pa.scalar(None, TS), ts), errors
 
 
 def _errors_from_nulls(arr: pa.Array, ts: pa.Array, reason: str) -> list[str | None]:
@@ -114,7 +114,7 @@ def _epoch(arr: pa.Array, micros_per_unit: int):
     ints = pc.if_else(ok, arr, pa.scalar(None, pa.string())).cast(pa.int64())
     fits = pc.less_equal(pc.abs(ints), (2**63 - 1) // micros_per_unit)
     ints = pc.if_else(fits, ints, pa.scalar(None, pa.int64()))
-    ts = pc.multiply_checked(ints, micros_per_unit).cast(pa.int64()).cast(UTC_US)
+    ts = pc.multiply_checked(ints, micros_per_unit).cast(pa.int64()).cast(TS)
     errors = _errors_from_nulls(arr, ts, "not an integer epoch value: {value!r}")
     for i, big in enumerate(pc.invert(pc.fill_null(fits, True)).to_pylist()):
         if big:
@@ -128,13 +128,13 @@ def _slack_ts(arr: pa.Array):
     secs = pc.struct_field(parts, "s").cast(pa.int64())
     frac = pc.utf8_rpad(pc.struct_field(parts, "f"), 6, "0").cast(pa.int64())
     micros = pc.add(pc.multiply(secs, 1_000_000), frac)
-    ts = micros.cast(UTC_US)
+    ts = micros.cast(TS)
     return ts, _errors_from_nulls(arr, ts, "not a Slack ts (seconds.micros): {value!r}")
 
 
 def _iso_or_naive(arr: pa.Array, fmt: str, tz: str | None, warnings):
     # Keep at most 6 fraction digits (Alertmanager writes nanoseconds).
-    trimmed = pc.replace_substring_regex(arr, r"(\.\d{6})\d+", r"\1")
+    trimmed = pc.replace_substring_regex(arr, _NANOS, r"\1")
     zoned = pc.match_substring_regex(trimmed, _HAS_ZONE)
     if fmt == "naive":
         zoned = pc.and_(zoned, pa.scalar(False))
@@ -143,12 +143,12 @@ def _iso_or_naive(arr: pa.Array, fmt: str, tz: str | None, warnings):
     naive_vals = pc.if_else(zoned, pa.scalar(None, pa.string()), trimmed)
 
     reasons: dict[int, str] = {}   # row -> why the safe parser could not place it
-    aware = _cast_or_each(aware_vals, UTC_US, _parse_aware, reasons)
+    aware = _cast_or_each(aware_vals, TS, _parse_aware, reasons)
 
     if tz and pc.any(pc.is_valid(naive_vals)).as_py():
         naive = _localize(naive_vals, tz, warnings, reasons)
     else:
-        naive = pa.nulls(len(arr), UTC_US)
+        naive = pa.nulls(len(arr), TS)
     ts = pc.if_else(zoned, aware, naive)
     errors = _errors_from_nulls(arr, ts, "unparseable timestamp: {value!r}")
     for i, reason in reasons.items():
@@ -198,7 +198,7 @@ def _localize(naive_vals: pa.Array, tz: str, warnings, reasons: dict[int, str]) 
     latest = pc.assume_timezone(local, timezone=tz, ambiguous="latest", nonexistent="latest")
     differs = pc.fill_null(pc.not_equal(earliest, latest), False)
     if not pc.any(differs).as_py():
-        return earliest.cast(UTC_US)
+        return earliest.cast(TS)
     # Only the values in a gap or an overlap are placed one by one.
     # Only the values in a gap or an overlap are placed one by one, by the shared DST rule.
     flagged = pc.indices_nonzero(differs).to_pylist()
@@ -210,7 +210,7 @@ def _localize(naive_vals: pa.Array, tz: str, warnings, reasons: dict[int, str]) 
         elif got.warning:
             warnings[i].append(got.warning)
         placed.append(got.ts)
-    return pc.replace_with_mask(earliest.cast(UTC_US), differs, pa.array(placed, type=UTC_US))
+    return pc.replace_with_mask(earliest.cast(TS), differs, pa.array(placed, type=TS))
 
 
 def _parse_naive(value: str) -> datetime | str:
@@ -227,7 +227,7 @@ def _rfc2822(arr: pa.Array):
     # (GMT, EST), a missing weekday and other leftovers through the email parser.
     odd_offset = pc.fill_null(pc.match_substring_regex(arr, _RFC_BAD_OFFSET), False)
     fast = pc.strptime(pc.if_else(odd_offset, pa.scalar(None, pa.string()), arr), format=_RFC2822,
-                       unit="us", error_is_null=True).cast(UTC_US)
+                       unit="us", error_is_null=True).cast(TS)
     leftover = pc.and_(pc.is_null(fast), pc.is_valid(arr)).to_pylist()
     reasons: dict[int, str] = {}
     if any(leftover):
@@ -237,7 +237,7 @@ def _rfc2822(arr: pa.Array):
             if isinstance(got, str):
                 reasons[i], got = got, None
             slow.append(got)
-        fast = pc.coalesce(fast, pa.array(slow, type=UTC_US))
+        fast = pc.coalesce(fast, pa.array(slow, type=TS))
     errors = _errors_from_nulls(arr, fast, "unparseable RFC 2822 timestamp: {value!r}")
     for i, reason in reasons.items():
         if errors[i] is not None:

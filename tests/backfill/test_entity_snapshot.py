@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from contract.schemas import RAW_SCHEMA
 from incident_timeline.entity_snapshot import path_of, read_entity_rows
 from incident_timeline.lake import Lake
 from incident_timeline.storage import LocalStorage
 from normalize.engine import build_entities
-from normalize.schema import RAW_SCHEMA
 
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
 STREAMS = ["channels", "users"]

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from contract.schemas import EVENT_SCHEMA
 from incident_timeline import pipeline
 from incident_timeline.config import CORRELATION_DEFAULTS, Config
-from normalize.schema import EVENT_SCHEMA
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 INGESTED = datetime(2026, 11, 1, tzinfo=timezone.utc)

@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 import correlate.catalog as catalog
+from contract.schemas import REJECT_SCHEMA
 from correlate import tables
 from correlate.views import CROSS_INCIDENT_VIEWS
 from incident_timeline import pipeline
 from incident_timeline.config import load_config
-from normalize.schema import REJECT_SCHEMA
 from tests.correlate.lakes import SCENARIOS, load_scenario, scenario_events, write_events
 from tests.support import DEMO_INCIDENT, REPO, demo_sources, write_config
 

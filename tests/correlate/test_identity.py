@@ -132,7 +132,7 @@ def test_a_ticket_built_before_its_page_arrived_is_folded_into_the_page(tmp_path
     folder.mkdir(parents=True)
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from normalize.schema import EVENT_SCHEMA
+    from contract.schemas import EVENT_SCHEMA
     pq.write_table(pa.Table.from_pylist([
         _event("p1", "alert.triggered", T0, ["pagerduty:PX"], service="cart"),
         _event("c2", "chat.message", T0 + timedelta(minutes=7), ["slack:CX", "pagerduty:PX"], "slack",
@@ -244,7 +244,7 @@ def test_a_channel_built_by_name_before_its_page_is_folded_into_the_page(tmp_pat
     assert pipeline.correlate_incident(config, "slack:#inc-cart") == "slack:CY"     # its id, not its name
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from normalize.schema import EVENT_SCHEMA
+    from contract.schemas import EVENT_SCHEMA
     folder = config.lake / "events" / "source=pd" / "date=2026-08-03"
     folder.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist([

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from contract.schemas import RAW_SCHEMA
 from ingest.base import SourceSettings, Window
 from ingest.registry import CONNECTORS
 from normalize.engine import build_entities, normalize_raw
@@ -22,7 +23,6 @@ from normalize.fast import FAST_PATHS
 from normalize.mappers import MAPPERS
 from normalize.mapping import Context, SourceSpec
 from normalize.refs import RefFinder
-from normalize.schema import RAW_SCHEMA
 
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)

@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import normalize.fast.jira as jira_module
+from contract.schemas import RAW_SCHEMA
 from normalize.engine import normalize_raw
 from normalize.fast import FAST_PATHS
 from normalize.fast.jira import jira_fast
 from normalize.mapping import Context, SourceSpec
 from normalize.refs import RefFinder
-from normalize.schema import RAW_SCHEMA
 from tests.normalize.test_fast_paths import _demo_raw
 from tests.support import demo_sources
 

@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 from normalize.mapping import Context
 from normalize.refs import RefFinder
 
+from contract.schemas import RAW_SCHEMA
 from ingest.registry import CONNECTORS
 from normalize.engine import build_entities, normalize_raw
 from normalize.fast import FAST_PATHS
 from normalize.mappers import MAPPERS
 from normalize.mapping import SourceSpec
-from normalize.schema import RAW_SCHEMA
 from tests.support import REPO, demo_sources
 
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contract.schemas import RAW_SCHEMA
 from normalize.engine import normalize_raw
 from normalize.fast import FAST_PATHS
 from normalize.mapping import Context, SourceSpec
 from normalize.refs import RefFinder
-from normalize.schema import RAW_SCHEMA
 
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 INC = "INC0010042"

@@ -3,10 +3,10 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
+from contract.schemas import RAW_SCHEMA
 from normalize.engine import normalize_raw
 from normalize.identity import People, as_email, name_key
 from normalize.mapping import SourceSpec
-from normalize.schema import RAW_SCHEMA
 
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 

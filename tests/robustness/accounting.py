@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
+from contract.schemas import RAW_SCHEMA
 from incident_timeline import pipeline
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
@@ -19,10 +20,9 @@ from incident_timeline.lake import Lake
 from incident_timeline.normalizing import normalize_files, source_spec
 from ingest.errors import SourceError
 from normalize.engine import build_entities, event_id
+from normalize.mappers import MAPPERS
 from normalize.mapping import Context
 from normalize.refs import RefFinder
-from normalize.mappers import MAPPERS
-from normalize.schema import RAW_SCHEMA
 from tests.ingest.lakeview import lake_table
 from tests.robustness.sources import ENVIRONMENT
 from tests.support import write_config
