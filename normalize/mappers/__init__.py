@@ -1,9 +1,11 @@
-"""One mapper per source type; MAPPERS is the registry."""
+"""One mapper per source type; MAPPERS is the registry. A source type with a declarative
+mapping (normalize.mappings) is read one record at a time by the mapping's oracle."""
 from __future__ import annotations
 
 from ..mapping import Mapper
+from ..mappings import MAPPINGS
+from ..oracle import MappingOracle
 from .alertmanager import AlertmanagerMapper
-from .file import FileMapper
 from .grafana import GrafanaMapper
 from .jira import JiraMapper
 from .opsgenie import OpsgenieMapper
@@ -14,7 +16,8 @@ from .slack import SlackExportMapper, SlackMapper
 MAPPERS: dict[str, Mapper] = {}
 
 for _mapper in (PagerDutyMapper(), SlackMapper(), SlackExportMapper(), JiraMapper(),
-                OpsgenieMapper(), AlertmanagerMapper(), GrafanaMapper(), ServiceNowMapper(), FileMapper()):
+                OpsgenieMapper(), AlertmanagerMapper(), GrafanaMapper(), ServiceNowMapper(),
+                *(MappingOracle(t) for t in MAPPINGS)):
     if _mapper.source_type in MAPPERS:
         raise ValueError(f"mapper for {_mapper.source_type!r} registered twice")
     MAPPERS[_mapper.source_type] = _mapper

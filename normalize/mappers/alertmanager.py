@@ -15,7 +15,6 @@ from contract.alertmanager import alert_fingerprint
 
 from ..mapping import Context, Mapper, RecordError, require
 from ..severity import to_sev
-from .file import unreadable
 
 NOT_ENDED_PREFIX = "0001-"
 
@@ -30,8 +29,6 @@ class AlertmanagerMapper(Mapper):
 
     def map(self, stream: str, payload: Mapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
-        if stream == "unreadable":
-            raise unreadable(payload)
         if stream == "notifications":
             alert = payload.get("alert")
             if not isinstance(alert, dict):

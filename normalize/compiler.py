@@ -1,0 +1,323 @@
+"""A mapping (normalize.mappings) compiled to one DuckDB query over the raw table.
+
+Each payload is parsed once (one `json_extract` of every mapped path); a field holding a
+string, an integer or null is rendered in SQL, any other value (and every field of a
+payload DuckDB would read otherwise than `json.loads`: a trailing comma, NaN, a control
+character, a repeated key, deep nesting) by the Python of `transforms.render`, registered
+as a UDF over Arrow arrays. Transforms likewise: SQL where SQL is exact, the Python
+function on the other rows. Every record of the mapped stream leaves the query as a draft
+or as a reject (field, reason); none goes to another path.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from contract.text import without_surrogates
+
+from .fast.frame import register_raw
+from .fast.sql import lit, odd_json_sql
+from .mapping import Context
+from .mappings import Attrs, Call, Const, Mapping, Or, Parent, Present, Value
+from .schema import DRAFT_SCHEMA
+from .transforms import MISSING, TRANSFORMS, lookup, render
+
+NULL = "NULL::VARCHAR"
+_PLAIN_KEY = r'[^"\\\x00-\x1f]+'
+_PLAIN_JSON_STRING = r'[^"\\\x00-\x1f]*'
+_ARROW_TYPES = {"VARCHAR": pa.string(), "VARCHAR[]": pa.list_(pa.string())}
+_DUCK_TYPES = {"VARCHAR": duckdb.sqltype("VARCHAR"), "VARCHAR[]": duckdb.list_type("VARCHAR")}
+
+
+def run_mapping(raw: pa.Table, mapping: Mapping, ctx: Context) -> tuple[pa.Table, list[tuple[int, str, str]]]:
+    """(drafts of the mapped stream's records, rejects as (raw row, field, reason))."""
+    query = _Query(mapping, ctx)
+    sql = query.sql()
+    con = duckdb.connect()
+    try:
+        for name, (fn, params, returns) in query.udfs.items():
+            con.create_function(name, fn, params, _DUCK_TYPES[returns], type="arrow", null_handling="special")
+        register_raw(con, raw)
+        rows = con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+    rows = rows.take(pa.array(np.argsort(rows["rid"].to_numpy(), kind="stable")))
+    failed = rows["reject_field"].is_valid().to_numpy(zero_copy_only=False)
+    rejects = [(rid, f, r) for rid, f, r in zip(rows["rid"].filter(pa.array(failed)).to_pylist(),
+                                                 rows["reject_field"].filter(pa.array(failed)).to_pylist(),
+                                                 rows["reject_reason"].filter(pa.array(failed)).to_pylist())]
+    drafts = rows.filter(pa.array(~failed))
+    drafts = drafts.append_column("src", drafts["rid"].cast(pa.int64()))
+    columns = [drafts[c] if c in drafts.column_names else pa.nulls(drafts.num_rows, DRAFT_SCHEMA.field(c).type)
+               for c in DRAFT_SCHEMA.names]
+    return pa.table(columns, schema=DRAFT_SCHEMA), rejects
+
+
+class _Query:
+    def __init__(self, mapping: Mapping, ctx: Context):
+        self.mapping, self.ctx = mapping, ctx
+        self.udfs: dict[str, tuple] = {}
+        self.fields = {f.name: (i, f) for i, f in enumerate(mapping.fields)}
+        self.paths: list[str] = []
+        self.args: list[tuple[str, str]] = []     # (column, SQL) of the calls' arguments
+
+    # ------------------------------------------------------------------ fields
+    def _paths(self, column: str) -> list[str] | None:
+        """JSON paths of a column: its exact key, then (dotted) the nested walk; None when
+        the name cannot be written as a JSON path (such a field is read in Python)."""
+        parts = column.split(".")
+        if not re_full(_PLAIN_KEY, column) or not all(re_full(_PLAIN_KEY, p) for p in parts):
+            return None
+        return [f'$."{column}"'] + ([_path(parts)] if len(parts) > 1 else [])
+
+    def _value_sql(self, paths: list[str]) -> tuple[str, str]:
+        """(the JSON text of the value, its string value) from the extracted lists: the
+        first path present, as `lookup` takes it."""
+        at = []
+        for path in paths:
+            self.paths.append(path)
+            at.append(len(self.paths))
+        if len(at) == 1:
+            return f"j[{at[0]}]", f"js[{at[0]}]"
+        return (f"CASE WHEN j[{at[0]}] IS NOT NULL THEN j[{at[0]}] ELSE j[{at[1]}] END",
+                f"CASE WHEN j[{at[0]}] IS NOT NULL THEN js[{at[0]}] ELSE js[{at[1]}] END")
+
+    def _objects(self) -> list[str]:
+        """JSON paths of the objects a mapped column is looked up in (a key twice in one of
+        them reads otherwise in DuckDB, which keeps the first, than in Python)."""
+        out = {"$"}
+        for f in self.mapping.fields:
+            parts = f.column.split(".")
+            out |= {_path(parts[:n]) for n in range(1, len(parts)) if all(re_full(_PLAIN_KEY, p) for p in parts[:n])}
+        return sorted(out)
+
+    def _udf(self, prefix: str, fn, params: list[str], returns: str = "VARCHAR") -> str:
+        name = f"{prefix}_{len(self.udfs)}"
+        self.udfs[name] = (fn, params, returns)
+        return name
+
+    def _fields(self) -> tuple[list[str], list[str]]:
+        """(the JSON value and string value of each field, then its state, text and truthy
+        text): a string, null or integer in SQL, any other value in Python."""
+        values, cols = [], []
+        for i, f in self.fields.values():
+            state_py = self._udf("py_state", _state_udf(f.column), ["VARCHAR"])
+            text_py = self._udf("py_text", _render_udf(f.column, "text"), ["VARCHAR"])
+            truthy_py = self._udf("py_truthy", _render_udf(f.column, "truthy"), ["VARCHAR"])
+            paths = self._paths(f.column)
+            if paths is None:
+                cols += [f"{state_py}(payload) AS s{i}", f"{text_py}(payload) AS t{i}", f"{truthy_py}(payload) AS b{i}"]
+                continue
+            v, w = self._value_sql(paths)
+            values += [f"({v})::VARCHAR AS v{i}", f"{w} AS w{i}", f"left(({v})::VARCHAR, 1) AS c{i}"]
+            v, w, c = f"v{i}", f"w{i}", f"c{i}"
+            simple = (f"(NOT slow AND CASE WHEN {v} IS NULL OR {c} IN ('\"', 'n') THEN true "
+                      f"ELSE regexp_full_match({v}, '-?[0-9]+') END)")
+            cols += [
+                f"CASE WHEN slow THEN {state_py}(payload) WHEN {v} IS NULL THEN 'missing' "
+                f"WHEN {c} = 'n' OR ({c} = '\"' AND {w} = '') THEN 'empty' ELSE 'ok' END AS s{i}",
+                f"CASE WHEN NOT {simple} THEN {text_py}(payload) WHEN {c} = '\"' THEN {w} WHEN {c} = 'n' THEN NULL "
+                f"WHEN {v} = '-0' THEN '0' ELSE {v} END AS t{i}",
+                f"CASE WHEN NOT {simple} THEN {truthy_py}(payload) WHEN {c} = '\"' THEN nullif({w}, '') "
+                f"WHEN {c} = 'n' OR {v} IN ('0', '-0') THEN NULL ELSE {v} END AS b{i}"]
+        return values, cols
+
+    def _rejects(self) -> tuple[str, str]:
+        """(reject field, reject reason) of a row: NULL for a row that gives a draft."""
+        m = self.mapping
+        checks = [("payload_problem IS NOT NULL", "'payload'", "payload_problem")]
+        if m.config_problem:
+            checks.append(("true", lit(m.config_problem[0]), lit(m.config_problem[1])))
+        for i, f in self.fields.values():
+            checks.append((f"s{i} = 'missing'", lit(f.column), lit(f"mapped field {f.name} ({f.column}) is missing")))
+            if f.not_empty:
+                checks.append((f"s{i} = 'empty'", lit(f.column), lit(f"mapped field {f.name} ({f.column}) is empty")))
+        if self.fields:
+            deep = " OR ".join(f"s{i} = 'deep'" for i, _f in self.fields.values())
+            checks.append((deep, "'payload'", lit(f"{m.stream} record is nested too deep to read")))
+        return ("CASE " + " ".join(f"WHEN {c} THEN {f}" for c, f, _r in checks) + " END",
+                "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, _f, r in checks) + " END")
+
+    def sql(self) -> str:
+        m = self.mapping
+        values, field_cols = self._fields()
+        reject_field, reject_reason = self._rejects()
+        draft = [(column, self._expr(e)) for column, e in m.draft.items()]
+        posts = {column: TRANSFORMS[e.transform].post for column, e in m.draft.items()
+                 if isinstance(e, Call) and TRANSFORMS[e.transform].post}
+        payload_py = self._udf("py_payload", _payload_udf(m.stream), ["VARCHAR"])
+        objects = self._objects()
+        paths = "[" + ", ".join(lit(p) for p in self.paths or ['$."\x01"']) + "]"
+        keys = "".join(f", CASE WHEN NOT odd THEN try(json_keys(payload, {lit(o)})) END AS k{n}"
+                       for n, o in enumerate(objects))
+        repeated = " OR ".join(f"coalesce(list_bool_or(list_transform(k{n}, lambda x, i: list_position(k{n}, x) <> i)), "
+                               f"false)" for n in range(len(objects)))
+        deep_text = ("(strlen(payload) > 1000 AND strlen(payload) - "
+                     "strlen(replace(replace(payload, '{', ''), '[', '')) > 400)")
+        odd = f"({odd_json_sql('payload')} OR regexp_matches(payload, '[\\x00-\\x1f]') OR {deep_text})"
+        outer = ", ".join(posts[c].replace("{col}", c) + f" AS {c}" if c in posts else c for c, _sql in draft)
+        stages = [
+            f"r AS (SELECT rid, parent_id, payload, {odd} AS odd FROM raw WHERE stream = {lit(m.stream)})",
+            f"p AS (SELECT *, CASE WHEN NOT odd THEN try(json_extract(payload, {paths})) END AS j, "
+            f"CASE WHEN NOT odd THEN try(json_extract_string(payload, {paths})) END AS js{keys} FROM r)",
+            f"q AS (SELECT *, CASE WHEN j IS NULL OR NOT regexp_matches(payload, '^[ \\t\\n\\r]*[{{]') THEN true "
+            f"ELSE {repeated} END AS slow FROM p)",
+            f"g AS (SELECT *{''.join(', ' + v for v in values)} FROM q)",
+            f"f AS (SELECT rid, parent_id, CASE WHEN slow THEN {payload_py}(payload) END AS payload_problem"
+            + "".join(f",\n  {c}" for c in field_cols) + " FROM g)",
+            f"v AS (SELECT *, {reject_field} AS reject_field, {reject_reason} AS reject_reason FROM f)",
+            f"a AS (SELECT *{''.join(f', {sql} AS {name}' for name, sql in self.args)} FROM v)",
+            "d AS (SELECT rid, reject_field, reject_reason,\n  "
+            + ",\n  ".join(f"CASE WHEN reject_field IS NULL THEN {sql} END AS {c}" for c, sql in draft) + " FROM a)"]
+        return "WITH " + ",\n".join(stages) + f"\nSELECT rid, reject_field, reject_reason, {outer} FROM d"
+
+    # ------------------------------------------------------------- expressions
+    def _expr(self, e: Any) -> str:
+        if isinstance(e, Value):
+            if e.name not in self.fields:
+                return NULL
+            i = self.fields[e.name][0]
+            return f"b{i}" if e.as_ == "truthy" else f"t{i}"
+        if isinstance(e, Const):
+            return NULL if e.value is None else lit(e.value) if isinstance(e.value, str) else str(e.value)
+        if isinstance(e, Parent):
+            return "parent_id"
+        if isinstance(e, Or):
+            parts = [p for p in (self._expr(x) for x in e.exprs[:-1]) if p != NULL] + [self._expr(e.exprs[-1])]
+            if len(parts) == 1:
+                return parts[0]
+            return "coalesce(" + ", ".join([f"nullif({p}, '')" for p in parts[:-1]] + [parts[-1]]) + ")"
+        if isinstance(e, Present):
+            return (f"CASE WHEN coalesce({self._expr(e.expr)}, '') <> '' THEN {self._expr(e.then)} "
+                    f"ELSE {self._expr(e.otherwise)} END")
+        if isinstance(e, Attrs):
+            return "'{' || " + " || ',' || ".join(
+                f"{lit(json.dumps(k, ensure_ascii=False) + ':')} || {self._json_string(self._expr(x))}"
+                for k, x in e.items) + " || '}'" if e.items else "'{}'"
+        if isinstance(e, Call):
+            return self._call(e)
+        raise TypeError(f"not a mapping expression: {e!r}")
+
+    def _json_string(self, sql: str) -> str:
+        py = self._udf("py_json", _distinctless(lambda v: json.dumps(v, ensure_ascii=False)), ["VARCHAR"])
+        return (f"CASE WHEN {sql} IS NULL THEN 'null' WHEN regexp_full_match({sql}, {lit(_PLAIN_JSON_STRING)}) "
+                f"THEN '\"' || {sql} || '\"' ELSE {py}({sql}) END")
+
+    def _call(self, e: Call) -> str:
+        t = TRANSFORMS[e.transform]
+        args = [self._argument(a) for a in e.args]
+        shape = [(isinstance(a, Const), a.value if isinstance(a, Const) else None) for a in e.args]
+        fn = (lambda *xs, _f=t.python, _c=self.ctx: _f(_c, *xs)) if t.with_ctx else t.python
+        py_args = [a for a, (const, _v) in zip(args, shape) if not const]
+        udf = self._udf(f"py_{e.transform}", _transform_udf(fn, shape, t.returns, t.distinct),
+                        ["VARCHAR"] * len(py_args), t.returns)
+        in_python = f"{udf}({', '.join(py_args)})"
+        if t.sql is None:
+            return in_python
+        return f"CASE WHEN {t.exact(self.ctx, *args)} THEN {t.sql(self.ctx, *args)} ELSE {in_python} END"
+
+    def _argument(self, e: Any) -> str:
+        """A call's argument: a constant as it is, anything else a column of its own (a
+        transform's SQL reads its arguments several times)."""
+        sql = self._expr(e)
+        if isinstance(e, Const) or sql == NULL:
+            return sql
+        if isinstance(e, Call):
+            raise ValueError("a call's argument cannot be a call: give it a column of its own")
+        for name, known in self.args:
+            if known == sql:
+                return name
+        name = f"a{len(self.args)}"
+        self.args.append((name, sql))
+        return name
+
+
+def _path(parts: list[str]) -> str:
+    return ".".join(["$"] + [f'"{p}"' for p in parts])
+
+
+def re_full(pattern: str, text: str) -> bool:
+    import re
+
+    return re.fullmatch(pattern, text) is not None
+
+
+# ------------------------------------------------------------------ the UDFs
+def _loads(payload: str | None) -> Any:
+    try:
+        return json.loads(payload)
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def _payload_udf(stream: str):
+    def problem(payload: str | None) -> str | None:
+        try:
+            value = json.loads(payload)
+        except json.JSONDecodeError as exc:
+            return f"invalid JSON: {exc.msg}"
+        except RecursionError:
+            return f"{stream} record is nested too deep to read"
+        return None if isinstance(value, dict) else "not a JSON object"
+    return _distinctless(problem)
+
+
+def _state_udf(column: str):
+    def state(payload: str | None) -> str | None:
+        row = _loads(payload)
+        if not isinstance(row, dict):
+            return None
+        value = lookup(row, column)
+        if value is MISSING:
+            return "missing"
+        try:
+            str(value)
+        except RecursionError:
+            return "deep"
+        return "empty" if value in (None, "") else "ok"
+    return _distinctless(state)
+
+
+def _render_udf(column: str, as_: str):
+    def rendered(payload: str | None) -> str | None:
+        row = _loads(payload)
+        if not isinstance(row, dict):
+            return None
+        try:
+            return without_surrogates(render(lookup(row, column), as_))
+        except RecursionError:
+            return None
+    return _distinctless(rendered)
+
+
+def _distinctless(fn):
+    """fn over one VARCHAR column, row by row."""
+    def udf(values: pa.Array) -> pa.Array:
+        return pa.array([fn(v) for v in values.to_pylist()], pa.string())
+    return udf
+
+
+def _transform_udf(fn, shape: list[tuple[bool, Any]], returns: str, distinct: bool):
+    """fn over its non-constant arguments' columns (constants bound), once per distinct
+    tuple of values when `distinct`."""
+    out_type = _ARROW_TYPES[returns]
+
+    def call(*columns: pa.Array) -> pa.Array:
+        lists = iter([c.to_pylist() for c in columns])
+        rows = zip(*[[v] * len(columns[0]) if const else next(lists) for const, v in shape]) if columns else iter(())
+        if distinct:
+            seen: dict = {}
+            out = [seen[r] if r in seen else seen.setdefault(r, fn(*r)) for r in rows]
+        else:
+            out = [fn(*r) for r in rows]
+        return pa.array(without_surrogates(out), out_type)
+    return _ARITY[sum(not const for const, _v in shape)](call)
+
+
+# DuckDB counts a UDF's parameters: `*columns` is wrapped in one of fixed arity
+_ARITY = {1: lambda f: lambda a: f(a), 2: lambda f: lambda a, b: f(a, b),
+          3: lambda f: lambda a, b, c: f(a, b, c), 4: lambda f: lambda a, b, c, d: f(a, b, c, d)}

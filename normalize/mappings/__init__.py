@@ -1,0 +1,115 @@
+"""Declarative mappings: for each converted source type, the one place that says how a raw
+record becomes an event draft. A mapping is data (fields read, expressions over them);
+`normalize.compiler` turns it into one DuckDB query over the raw table, and
+`normalize.oracle` reads it one record at a time (the test oracle, and what a reader can
+follow by hand). Neither declines a record to the other.
+
+Expressions:
+- `Value(name, as_)`: a field the mapping reads, rendered as Python's `str()` of the JSON
+  value would (`as_="text"`: None for a JSON null or an unread field; `"truthy"`: None
+  also for a falsy value: "", 0, false, [], {}), so both paths agree on every JSON type.
+- `Const(value)`, `Parent()` (the raw row's parent_id).
+- `Call(transform, *args)`: a transform of `normalize.transforms` (SQL where SQL is exact,
+  else a vectorised Python UDF over Arrow arrays).
+- `Or(*exprs)`: the first that is neither None nor "".
+- `Present(expr, then, otherwise)`: `then` when `expr` is neither None nor "".
+- `Attrs({key: expr})`: the attrs JSON object (compact, sorted keys).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping as TMapping
+
+from ..mapping import SourceSpec
+
+
+@dataclass(frozen=True)
+class Value:
+    name: str
+    as_: str = "text"
+
+
+@dataclass(frozen=True)
+class Const:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Parent:
+    pass
+
+
+@dataclass(frozen=True)
+class Call:
+    transform: str
+    args: tuple
+
+
+def call(transform: str, *args) -> Call:
+    return Call(transform, args)
+
+
+@dataclass(frozen=True)
+class Or:
+    exprs: tuple
+
+
+@dataclass(frozen=True)
+class Present:
+    expr: Any
+    then: Any
+    otherwise: Any
+
+
+@dataclass(frozen=True)
+class Attrs:
+    items: tuple  # ((key, expr), ...) sorted by key
+
+
+def attrs(**items) -> Attrs:
+    return Attrs(tuple(sorted(items.items())))
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of the record the mapping reads: `column` is the source's name for it (a
+    dotted name reads nested objects when the record has no key of that exact name).
+    A field the record lacks is a reject naming the column; so is an empty one (None or
+    "") when `not_empty`."""
+    name: str
+    column: str
+    not_empty: bool = False
+
+
+@dataclass(frozen=True)
+class Time:
+    """Where an event's time is, and how the source writes it (the facts the connector
+    declared; ingest's window filter and normalize read them from here)."""
+    field: str
+    format: str = "iso8601"
+    zone: str | None = "UTC"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    source_type: str
+    stream: str                      # the stream whose records give events
+    time: Time
+    fields: tuple[Field, ...]        # read in order: the first that fails rejects the record
+    draft: TMapping[str, Any]        # canonical column -> expression
+    config_problem: tuple[str, str] | None = None   # (field, reason): every record is rejected
+    entity_streams: tuple[str, ...] = ()
+    knows_emails: bool = False
+
+
+# source type -> the function building its mapping from the source's settings
+MAPPINGS: dict[str, Callable[[SourceSpec], Mapping]] = {}
+
+
+def _register() -> None:
+    from .file import file_mapping
+
+    MAPPINGS["file"] = file_mapping
+
+
+_register()

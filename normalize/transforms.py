@@ -1,0 +1,103 @@
+"""The transforms mappings call, each registered once: its Python function (what the
+oracle runs, and the exact answer), and where SQL gives the same answer, the SQL with the
+test for the values it holds for. The compiler uses the SQL on those values and the Python
+function, as a vectorised DuckDB UDF over Arrow arrays, on the rest, in the same query.
+
+Also here: how a mapped field's JSON value is read and rendered (`lookup`, `render`),
+shared by the oracle and the UDFs, so a record's odd values read the same on both paths.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from .fast.sql import ODD_TEXT, cut_line_sql, first_line_sql, lit, refs_sql, unique_sql
+from .mapping import Context
+from .schema import CATEGORIES
+from .severity import to_sev
+from .text import first_line
+
+MISSING = object()
+
+
+def lookup(row: Mapping[str, Any], column: str) -> Any:
+    """The column's value (a key of that exact name first, then a dotted path), or MISSING."""
+    if column in row:
+        return row[column]
+    value: Any = row
+    for part in column.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
+
+
+def render(value: Any, as_: str) -> str | None:
+    """A field's value as text: str() of it; None for None (and, `truthy`, for falsy)."""
+    if value is None or value is MISSING or (as_ == "truthy" and not value):
+        return None
+    return value if value.__class__ is str else str(value)
+
+
+def event_kind(value: str | None, default: str) -> str:
+    """A dotted kind whose category is known, else note.<value>."""
+    text = str(value or "").strip().lower().replace(" ", "_")
+    if not text:
+        return default
+    if "." in text and text.split(".", 1)[0] in CATEGORIES:
+        return text
+    return f"note.{text}"
+
+
+_LISTED_REF = re.compile(r"^[a-z_]+:\S+$")
+
+
+def listed_and_found_refs(ctx: Context, listed: str | None, *texts: str | None) -> list[str]:
+    """The refs a record lists (`jira:OPS-1, slack:C0123`) and then those its texts name."""
+    own = [r for r in re.split(r"[\s,]+", listed or "") if _LISTED_REF.match(r)]
+    return list(dict.fromkeys(own + ctx.refs.find(listed or "", *(t or "" for t in texts))))
+
+
+_SEPARATORS, _LISTED_REF_SQL = lit(r"[\s,]+"), lit(r"[a-z_]+:\S+")
+
+
+_NULL = "NULL::VARCHAR"   # what the compiler writes for a field the mapping does not read
+
+
+def _ascii(*args: str) -> str:
+    return " AND ".join(f"coalesce(strlen({a}) = length({a}), true)" for a in args if a != _NULL) or "true"
+
+
+def _listed_and_found_sql(ctx: Context, listed: str, *texts: str) -> str:
+    """Before de-duplication (the transform's `post`); NULL arguments name nothing."""
+    found = refs_sql(ctx.refs, *(f"coalesce({t}, '')" for t in (listed, *texts) if t != _NULL))
+    if listed == _NULL:
+        return found
+    own = (f"list_filter(regexp_split_to_array(coalesce({listed}, ''), {_SEPARATORS}), "
+           f"lambda r: regexp_full_match(r, {_LISTED_REF_SQL}))")
+    return f"list_concat({own}, {found})"
+
+
+@dataclass(frozen=True)
+class Transform:
+    python: Callable                 # (*values) -> value; with_ctx: (ctx, *values)
+    returns: str = "VARCHAR"
+    sql: Callable | None = None      # (ctx, *argument SQL) -> SQL, exact where `exact` holds
+    exact: Callable | None = None    # (ctx, *argument SQL) -> SQL boolean
+    distinct: bool = False           # few distinct values: the UDF runs once per value
+    with_ctx: bool = False
+    post: str | None = None          # SQL applied to the result column ({col}), on both branches
+
+
+TRANSFORMS: dict[str, Transform] = {
+    "event_kind": Transform(event_kind, distinct=True),
+    "to_sev": Transform(to_sev, distinct=True),
+    # Python's strip() knows more whitespace than ASCII's: text holding it goes through Python
+    "first_line": Transform(first_line, sql=lambda _c, t, n: cut_line_sql(first_line_sql(t), int(n)),
+                            exact=lambda _c, t, _n: f"NOT coalesce(regexp_matches({t}, {lit(ODD_TEXT)}), false)"),
+    # RE2's \w, \s, \b are ASCII, Python's are not: non-ASCII text goes through Python
+    "listed_and_found_refs": Transform(listed_and_found_refs, returns="VARCHAR[]", with_ctx=True,
+                                       sql=_listed_and_found_sql, exact=lambda _c, *a: _ascii(*a),
+                                       post=unique_sql("{col}")),
+}
