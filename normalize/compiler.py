@@ -11,11 +11,14 @@ or as a reject (field, reason); none goes to another path.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from contract.text import without_surrogates
 
@@ -37,24 +40,56 @@ def run_mapping(raw: pa.Table, mapping: Mapping, ctx: Context) -> tuple[pa.Table
     """(drafts of the mapped stream's records, rejects as (raw row, field, reason))."""
     query = _Query(mapping, ctx)
     sql = query.sql()
-    con = duckdb.connect()
-    try:
-        for name, (fn, params, returns) in query.udfs.items():
-            con.create_function(name, fn, params, _DUCK_TYPES[returns], type="arrow", null_handling="special")
+    con, lock, relation = _connection(sql, query.udfs)
+    with lock:
         register_raw(con, raw)
-        rows = con.sql(sql).to_arrow_table()
-    finally:
-        con.close()
-    rows = rows.take(pa.array(np.argsort(rows["rid"].to_numpy(), kind="stable")))
-    failed = rows["reject_field"].is_valid().to_numpy(zero_copy_only=False)
-    rejects = [(rid, f, r) for rid, f, r in zip(rows["rid"].filter(pa.array(failed)).to_pylist(),
-                                                 rows["reject_field"].filter(pa.array(failed)).to_pylist(),
-                                                 rows["reject_reason"].filter(pa.array(failed)).to_pylist())]
-    drafts = rows.filter(pa.array(~failed))
+        try:
+            rows = relation[0].to_arrow_table() if relation else _bound(con, sql, relation)
+        finally:
+            con.unregister("raw")
+    rids = rows["rid"].to_numpy()
+    if len(rids) > 1 and (np.diff(rids) < 0).any():   # DuckDB keeps scan order; if it ever did not
+        rows = rows.take(pa.array(np.argsort(rids, kind="stable")))
+    failed = rows["reject_field"].is_valid()
+    rejects: list[tuple[int, str, str]] = []
+    drafts = rows
+    if pc.any(failed).as_py():
+        picked = rows.filter(failed)
+        rejects = list(zip(picked["rid"].to_pylist(), picked["reject_field"].to_pylist(),
+                           picked["reject_reason"].to_pylist()))
+        drafts = rows.filter(pc.invert(failed))
     drafts = drafts.append_column("src", drafts["rid"].cast(pa.int64()))
     columns = [drafts[c] if c in drafts.column_names else pa.nulls(drafts.num_rows, DRAFT_SCHEMA.field(c).type)
                for c in DRAFT_SCHEMA.names]
     return pa.table(columns, schema=DRAFT_SCHEMA), rejects
+
+
+# A connection per compiled query, its UDFs registered and its relation built once (a
+# relation reads the `raw` registered when it runs): opening, registering and binding cost
+# more than mapping a few hundred records. Keyed by the SQL text, which holds everything
+# the UDFs depend on (the mapping's columns and constants, the ref patterns).
+_CONNECTIONS: OrderedDict = OrderedDict()   # sql -> (connection, lock, [relation])
+_KEPT = 8
+_GUARD = threading.Lock()
+
+
+def _bound(con: duckdb.DuckDBPyConnection, sql: str, relation: list) -> pa.Table:
+    relation.append(con.sql(sql))
+    return relation[0].to_arrow_table()
+
+
+def _connection(sql: str, udfs: dict) -> tuple:
+    with _GUARD:
+        if sql in _CONNECTIONS:
+            _CONNECTIONS.move_to_end(sql)
+            return _CONNECTIONS[sql]
+        con = duckdb.connect()
+        for name, (fn, params, returns) in udfs.items():
+            con.create_function(name, fn, params, _DUCK_TYPES[returns], type="arrow", null_handling="special")
+        _CONNECTIONS[sql] = (con, threading.Lock(), [])
+        while len(_CONNECTIONS) > _KEPT:
+            _CONNECTIONS.popitem(last=False)[1][0].close()
+        return _CONNECTIONS[sql]
 
 
 class _Query:

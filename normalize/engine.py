@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -275,15 +276,19 @@ def _time_field(mapper, ctx: Context, stream: str, kind: str, record: str) -> st
         return "ts"
 
 
+_HASHING = duckdb.connect()   # one for every run: opening one costs more than hashing a small batch
+_HASHING_LOCK = threading.Lock()
+
+
 def _event_ids(drafts: pa.Table, source: str) -> pa.Array:
     """event_id() for every row, hashed in DuckDB (same bytes, same digest)."""
-    con = duckdb.connect()
-    try:
-        con.register("d", drafts.select(["native_id", "kind"]))
-        ids = con.sql("SELECT substr(sha256(concat($source, chr(31), coalesce(native_id, 'None'), chr(31), kind)), "
-                      "1, 32) AS id FROM d", params={"source": source}).to_arrow_table()
-    finally:
-        con.close()
+    with _HASHING_LOCK:
+        _HASHING.register("d", drafts.select(["native_id", "kind"]))
+        try:
+            ids = _HASHING.sql("SELECT substr(sha256(concat($source, chr(31), coalesce(native_id, 'None'), chr(31), "
+                               "kind)), 1, 32) AS id FROM d", params={"source": source}).to_arrow_table()
+        finally:
+            _HASHING.unregister("d")
     return ids["id"].combine_chunks() if ids.num_rows else pa.array([], pa.string())
 
 
