@@ -40,8 +40,9 @@ def run_mapping(raw: pa.Table, mapping: Mapping, ctx: Context) -> tuple[pa.Table
     """(drafts of the mapped stream's records, rejects as (raw row, field, reason))."""
     query = _Query(mapping, ctx)
     sql = query.sql()
-    con, lock, relation = _connection(sql, query.udfs)
+    con, lock, relation, holder = _connection(sql, query.udfs, query.holder)
     with lock:
+        holder["ctx"] = ctx   # the UDFs of a kept connection read this run's entities and refs
         register_raw(con, raw)
         try:
             rows = relation[0].to_arrow_table() if relation else _bound(con, sql, relation)
@@ -67,8 +68,9 @@ def run_mapping(raw: pa.Table, mapping: Mapping, ctx: Context) -> tuple[pa.Table
 # A connection per compiled query, its UDFs registered and its relation built once (a
 # relation reads the `raw` registered when it runs): opening, registering and binding cost
 # more than mapping a few hundred records. Keyed by the SQL text, which holds everything
-# the UDFs depend on (the mapping's columns and constants, the ref patterns).
-_CONNECTIONS: OrderedDict = OrderedDict()   # sql -> (connection, lock, [relation])
+# the UDFs depend on (the mapping's columns and constants, the ref patterns) but the
+# context (entities) they read from the holder kept with them.
+_CONNECTIONS: OrderedDict = OrderedDict()   # sql -> (connection, lock, [relation], {"ctx": ctx})
 _KEPT = 8
 _GUARD = threading.Lock()
 
@@ -78,7 +80,7 @@ def _bound(con: duckdb.DuckDBPyConnection, sql: str, relation: list) -> pa.Table
     return relation[0].to_arrow_table()
 
 
-def _connection(sql: str, udfs: dict) -> tuple:
+def _connection(sql: str, udfs: dict, holder: dict) -> tuple:
     with _GUARD:
         if sql in _CONNECTIONS:
             _CONNECTIONS.move_to_end(sql)
@@ -86,7 +88,7 @@ def _connection(sql: str, udfs: dict) -> tuple:
         con = duckdb.connect()
         for name, (fn, params, returns) in udfs.items():
             con.create_function(name, fn, params, _DUCK_TYPES[returns], type="arrow", null_handling="special")
-        _CONNECTIONS[sql] = (con, threading.Lock(), [])
+        _CONNECTIONS[sql] = (con, threading.Lock(), [], holder)
         while len(_CONNECTIONS) > _KEPT:
             _CONNECTIONS.popitem(last=False)[1][0].close()
         return _CONNECTIONS[sql]
@@ -95,10 +97,15 @@ def _connection(sql: str, udfs: dict) -> tuple:
 class _Query:
     def __init__(self, mapping: Mapping, ctx: Context):
         self.mapping, self.ctx = mapping, ctx
+        self.holder = {"ctx": ctx}
         self.udfs: dict[str, tuple] = {}
         self.fields = {f.name: (i, f) for i, f in enumerate(mapping.fields)}
         self.paths: list[str] = []
-        self.args: list[tuple[str, str]] = []     # (column, SQL) of the calls' arguments
+        self.args: list[tuple[str, str]] = []     # (column, SQL) of the calls and their arguments, in order
+        self.modes = _modes(mapping)                # field name -> the renderings the mapping reads
+        self.depth: dict[str, int] = {}             # argument column -> its stage
+        self._reading: list[set] = []               # the columns each argument being built reads
+        self._stages = 1
 
     # ------------------------------------------------------------------ fields
     def _paths(self, column: str) -> list[str] | None:
@@ -140,12 +147,15 @@ class _Query:
         text): a string, null or integer in SQL, any other value in Python."""
         values, cols = [], []
         for i, f in self.fields.values():
+            modes = self.modes.get(f.name, set())
             state_py = self._udf("py_state", _state_udf(f.column), ["VARCHAR"])
             text_py = self._udf("py_text", _render_udf(f.column, "text"), ["VARCHAR"])
             truthy_py = self._udf("py_truthy", _render_udf(f.column, "truthy"), ["VARCHAR"])
             paths = self._paths(f.column)
             if paths is None:
-                cols += [f"{state_py}(payload) AS s{i}", f"{text_py}(payload) AS t{i}", f"{truthy_py}(payload) AS b{i}"]
+                cols += [f"{state_py}(payload) AS s{i}"] + (["NULL::VARCHAR AS t{i}"] if "text" not in modes else
+                                                            [f"{text_py}(payload) AS t{i}"])
+                cols += [f"NULL::VARCHAR AS b{i}"] if "truthy" not in modes else [f"{truthy_py}(payload) AS b{i}"]
                 continue
             v, w = self._value_sql(paths)
             values += [f"({v})::VARCHAR AS v{i}", f"{w} AS w{i}", f"left(({v})::VARCHAR, 1) AS c{i}"]
@@ -156,9 +166,10 @@ class _Query:
                 f"CASE WHEN slow THEN {state_py}(payload) WHEN {v} IS NULL THEN 'missing' "
                 f"WHEN {c} = 'n' OR ({c} = '\"' AND {w} = '') THEN 'empty' ELSE 'ok' END AS s{i}",
                 f"CASE WHEN NOT {simple} THEN {text_py}(payload) WHEN {c} = '\"' THEN {w} WHEN {c} = 'n' THEN NULL "
-                f"WHEN {v} = '-0' THEN '0' ELSE {v} END AS t{i}",
+                f"WHEN {v} = '-0' THEN '0' ELSE {v} END AS t{i}" if "text" in modes else f"NULL::VARCHAR AS t{i}",
                 f"CASE WHEN NOT {simple} THEN {truthy_py}(payload) WHEN {c} = '\"' THEN nullif({w}, '') "
-                f"WHEN {c} = 'n' OR {v} IN ('0', '-0') THEN NULL ELSE {v} END AS b{i}"]
+                f"WHEN {c} = 'n' OR {v} IN ('0', '-0') THEN NULL ELSE {v} END AS b{i}" if "truthy" in modes
+                else f"NULL::VARCHAR AS b{i}"]
         return values, cols
 
     def _rejects(self) -> tuple[str, str]:
@@ -168,12 +179,17 @@ class _Query:
         if m.config_problem:
             checks.append(("true", lit(m.config_problem[0]), lit(m.config_problem[1])))
         for i, f in self.fields.values():
-            checks.append((f"s{i} = 'missing'", lit(f.column), lit(f"mapped field {f.name} ({f.column}) is missing")))
+            if f.required:
+                checks.append((f"s{i} = 'missing'", lit(f.column), lit(f"mapped field {f.name} ({f.column}) is missing")))
             if f.not_empty:
                 checks.append((f"s{i} = 'empty'", lit(f.column), lit(f"mapped field {f.name} ({f.column}) is empty")))
         if self.fields:
             deep = " OR ".join(f"s{i} = 'deep'" for i, _f in self.fields.values())
-            checks.append((deep, "'payload'", lit(f"{m.stream} record is nested too deep to read")))
+            checks.append((deep, "'payload'", "stream || ' record is nested too deep to read'"))
+        for check in m.checks:
+            if _calls(check.expr):
+                raise ValueError(f"{m.source_type}: a check reads fields, not calls")
+            checks.append((f"coalesce({self._expr(check.expr)}, '') = ''", lit(check.field), lit(check.reason)))
         return ("CASE " + " ".join(f"WHEN {c} THEN {f}" for c, f, _r in checks) + " END",
                 "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, _f, r in checks) + " END")
 
@@ -184,7 +200,7 @@ class _Query:
         draft = [(column, self._expr(e)) for column, e in m.draft.items()]
         posts = {column: TRANSFORMS[e.transform].post for column, e in m.draft.items()
                  if isinstance(e, Call) and TRANSFORMS[e.transform].post}
-        payload_py = self._udf("py_payload", _payload_udf(m.stream), ["VARCHAR"])
+        payload_py = self._udf("py_payload", _distinctless(_payload_problem, 2), ["VARCHAR", "VARCHAR"])
         objects = self._objects()
         paths = "[" + ", ".join(lit(p) for p in self.paths or ['$."\x01"']) + "]"
         keys = "".join(f", CASE WHEN NOT odd THEN try(json_keys(payload, {lit(o)})) END AS k{n}"
@@ -196,19 +212,32 @@ class _Query:
         odd = f"({odd_json_sql('payload')} OR regexp_matches(payload, '[\\x00-\\x1f]') OR {deep_text})"
         outer = ", ".join(posts[c].replace("{col}", c) + f" AS {c}" if c in posts else c for c, _sql in draft)
         stages = [
-            f"r AS (SELECT rid, parent_id, payload, {odd} AS odd FROM raw WHERE stream = {lit(m.stream)})",
+            f"r AS (SELECT rid, stream, parent_id, payload, {odd} AS odd FROM raw "
+            f"WHERE stream IN ({', '.join(lit(x) for x in m.streams)}))",
             f"p AS (SELECT *, CASE WHEN NOT odd THEN try(json_extract(payload, {paths})) END AS j, "
             f"CASE WHEN NOT odd THEN try(json_extract_string(payload, {paths})) END AS js{keys} FROM r)",
             f"q AS (SELECT *, CASE WHEN j IS NULL OR NOT regexp_matches(payload, '^[ \\t\\n\\r]*[{{]') THEN true "
             f"ELSE {repeated} END AS slow FROM p)",
             f"g AS (SELECT *{''.join(', ' + v for v in values)} FROM q)",
-            f"f AS (SELECT rid, parent_id, CASE WHEN slow THEN {payload_py}(payload) END AS payload_problem"
+            f"f AS (SELECT rid, stream, parent_id, payload, "
+            f"CASE WHEN slow THEN {payload_py}(stream, payload) END AS payload_problem"
             + "".join(f",\n  {c}" for c in field_cols) + " FROM g)",
             f"v AS (SELECT *, {reject_field} AS reject_field, {reject_reason} AS reject_reason FROM f)",
-            f"a AS (SELECT *{''.join(f', {sql} AS {name}' for name, sql in self.args)} FROM v)",
-            "d AS (SELECT rid, reject_field, reject_reason,\n  "
-            + ",\n  ".join(f"CASE WHEN reject_field IS NULL THEN {sql} END AS {c}" for c, sql in draft) + " FROM a)"]
+            *self._argument_stages(),
+            f"d AS (SELECT rid, reject_field, reject_reason,\n  "
+            + ",\n  ".join(f"CASE WHEN reject_field IS NULL THEN {sql} END AS {c}" for c, sql in draft)
+            + f" FROM a{self._stages - 1})"]
         return "WITH " + ",\n".join(stages) + f"\nSELECT rid, reject_field, reject_reason, {outer} FROM d"
+
+    def _argument_stages(self) -> list[str]:
+        """The calls and their arguments, a stage per depth (a call reads the columns of
+        the stages before it)."""
+        self._stages = max(self.depth.values(), default=-1) + 2
+        out = []
+        for n in range(self._stages):
+            cols = "".join(f", {sql} AS {name}" for name, sql in self.args if self.depth[name] == n)
+            out.append(f"a{n} AS (SELECT *{cols} FROM {'v' if n == 0 else f'a{n - 1}'})")
+        return out
 
     # ------------------------------------------------------------- expressions
     def _expr(self, e: Any) -> str:
@@ -216,6 +245,8 @@ class _Query:
             if e.name not in self.fields:
                 return NULL
             i = self.fields[e.name][0]
+            if e.as_ == "object":   # the payload, for the transform's Python to read the value in
+                return f"CASE WHEN s{i} = 'ok' THEN payload END"
             return f"b{i}" if e.as_ == "truthy" else f"t{i}"
         if isinstance(e, Const):
             return NULL if e.value is None else lit(e.value) if isinstance(e.value, str) else str(e.value)
@@ -234,7 +265,7 @@ class _Query:
                 f"{lit(json.dumps(k, ensure_ascii=False) + ':')} || {self._json_string(self._expr(x))}"
                 for k, x in e.items) + " || '}'" if e.items else "'{}'"
         if isinstance(e, Call):
-            return self._call(e)
+            return self._argument(e)
         raise TypeError(f"not a mapping expression: {e!r}")
 
     def _json_string(self, sql: str) -> str:
@@ -245,9 +276,11 @@ class _Query:
     def _call(self, e: Call) -> str:
         t = TRANSFORMS[e.transform]
         args = [self._argument(a) for a in e.args]
-        shape = [(isinstance(a, Const), a.value if isinstance(a, Const) else None) for a in e.args]
-        fn = (lambda *xs, _f=t.python, _c=self.ctx: _f(_c, *xs)) if t.with_ctx else t.python
-        py_args = [a for a, (const, _v) in zip(args, shape) if not const]
+        shape = [("const", a.value) if isinstance(a, Const) else
+                 ("object", self.fields[a.name][1].column) if isinstance(a, Value) and a.as_ == "object" else
+                 ("value", None) for a in e.args]
+        fn = (lambda *xs, _f=t.python, _h=self.holder: _f(_h["ctx"], *xs)) if t.with_ctx else t.python
+        py_args = [a for a, (kind, _v) in zip(args, shape) if kind != "const"]
         udf = self._udf(f"py_{e.transform}", _transform_udf(fn, shape, t.returns, t.distinct),
                         ["VARCHAR"] * len(py_args), t.returns)
         in_python = f"{udf}({', '.join(py_args)})"
@@ -256,19 +289,57 @@ class _Query:
         return f"CASE WHEN {t.exact(self.ctx, *args)} THEN {t.sql(self.ctx, *args)} ELSE {in_python} END"
 
     def _argument(self, e: Any) -> str:
-        """A call's argument: a constant as it is, anything else a column of its own (a
-        transform's SQL reads its arguments several times)."""
-        sql = self._expr(e)
-        if isinstance(e, Const) or sql == NULL:
+        """A call, or a call's argument: a constant as it is, anything else a column of
+        its own (a transform's SQL reads its arguments several times; a call is made once
+        however many expressions read it), computed a stage after the columns it reads."""
+        if isinstance(e, Const):
+            return self._expr(e)
+        self._reading.append(set())
+        try:
+            sql = self._call(e) if isinstance(e, Call) else self._expr(e)
+        finally:
+            read = self._reading.pop()
+        if sql == NULL:
             return sql
-        if isinstance(e, Call):
-            raise ValueError("a call's argument cannot be a call: give it a column of its own")
-        for name, known in self.args:
-            if known == sql:
-                return name
-        name = f"a{len(self.args)}"
-        self.args.append((name, sql))
+        name = next((name for name, known in self.args if known == sql), None)
+        if name is None:
+            name = f"x{len(self.args)}"
+            self.args.append((name, sql))
+            self.depth[name] = 1 + max((self.depth[r] for r in read), default=-1)
+        if self._reading:
+            self._reading[-1].add(name)
         return name
+
+
+def _children(e: Any) -> tuple:
+    if isinstance(e, Call):
+        return e.args
+    if isinstance(e, Or):
+        return e.exprs
+    if isinstance(e, Present):
+        return (e.expr, e.then, e.otherwise)
+    if isinstance(e, Attrs):
+        return tuple(x for _k, x in e.items)
+    return ()
+
+
+def _walk(e: Any):
+    yield e
+    for child in _children(e):
+        yield from _walk(child)
+
+
+def _calls(e: Any) -> bool:
+    return any(isinstance(x, Call) for x in _walk(e))
+
+
+def _modes(mapping: Mapping) -> dict[str, set]:
+    out: dict[str, set] = {}
+    for e in [*mapping.draft.values(), *(c.expr for c in mapping.checks)]:
+        for x in _walk(e):
+            if isinstance(x, Value):
+                out.setdefault(x.name, set()).add(x.as_)
+    return out
 
 
 def _path(parts: list[str]) -> str:
@@ -289,16 +360,14 @@ def _loads(payload: str | None) -> Any:
         return None
 
 
-def _payload_udf(stream: str):
-    def problem(payload: str | None) -> str | None:
-        try:
-            value = json.loads(payload)
-        except json.JSONDecodeError as exc:
-            return f"invalid JSON: {exc.msg}"
-        except RecursionError:
-            return f"{stream} record is nested too deep to read"
-        return None if isinstance(value, dict) else "not a JSON object"
-    return _distinctless(problem)
+def _payload_problem(stream: str | None, payload: str | None) -> str | None:
+    try:
+        value = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        return f"invalid JSON: {exc.msg}"
+    except RecursionError:
+        return f"{stream} record is nested too deep to read"
+    return None if isinstance(value, dict) else "not a JSON object"
 
 
 def _state_udf(column: str):
@@ -329,30 +398,43 @@ def _render_udf(column: str, as_: str):
     return _distinctless(rendered)
 
 
-def _distinctless(fn):
-    """fn over one VARCHAR column, row by row."""
-    def udf(values: pa.Array) -> pa.Array:
-        return pa.array([fn(v) for v in values.to_pylist()], pa.string())
-    return udf
+def _distinctless(fn, arity: int = 1):
+    """fn over VARCHAR columns, row by row."""
+    def udf(*columns: pa.Array) -> pa.Array:
+        return pa.array([fn(*v) for v in zip(*(c.to_pylist() for c in columns))], pa.string())
+    return _arity(arity, udf)
 
 
-def _transform_udf(fn, shape: list[tuple[bool, Any]], returns: str, distinct: bool):
-    """fn over its non-constant arguments' columns (constants bound), once per distinct
-    tuple of values when `distinct`."""
+def _object_of(column: str):
+    """The value at `column` of a payload (an "object" argument), as the oracle reads it."""
+    def read(payload: str | None) -> Any:
+        row = _loads(payload)
+        value = lookup(row, column) if isinstance(row, dict) else MISSING
+        return None if value is MISSING else value
+    return read
+
+
+def _transform_udf(fn, shape: list[tuple[str, Any]], returns: str, distinct: bool):
+    """fn over its non-constant arguments' columns (constants bound; an object argument
+    read from its payload), once per distinct tuple of values when `distinct`."""
     out_type = _ARROW_TYPES[returns]
+    readers = [_object_of(v) if kind == "object" else None for kind, v in shape if kind != "const"]
 
     def call(*columns: pa.Array) -> pa.Array:
-        lists = iter([c.to_pylist() for c in columns])
-        rows = zip(*[[v] * len(columns[0]) if const else next(lists) for const, v in shape]) if columns else iter(())
-        if distinct:
+        lists = iter([c.to_pylist() if read is None else [read(p) if p is not None else None for p in c.to_pylist()]
+                      for c, read in zip(columns, readers)])
+        rows = (zip(*[[v] * len(columns[0]) if kind == "const" else next(lists) for kind, v in shape])
+                if columns else iter(()))
+        if distinct and not any(readers):
             seen: dict = {}
             out = [seen[r] if r in seen else seen.setdefault(r, fn(*r)) for r in rows]
         else:
             out = [fn(*r) for r in rows]
         return pa.array(without_surrogates(out), out_type)
-    return _ARITY[sum(not const for const, _v in shape)](call)
+    return _arity(sum(kind != "const" for kind, _v in shape), call)
 
 
-# DuckDB counts a UDF's parameters: `*columns` is wrapped in one of fixed arity
-_ARITY = {1: lambda f: lambda a: f(a), 2: lambda f: lambda a, b: f(a, b),
-          3: lambda f: lambda a, b, c: f(a, b, c), 4: lambda f: lambda a, b, c, d: f(a, b, c, d)}
+def _arity(n: int, fn):
+    """fn(*columns) as a function of n parameters: DuckDB counts a UDF's parameters."""
+    names = ", ".join(f"c{i}" for i in range(n))
+    return eval(f"lambda {names}: fn({names})", {"fn": fn})   # noqa: S307 (names built here, no data)

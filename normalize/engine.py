@@ -120,7 +120,7 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
         # the compiled query takes every record of the mapped stream; the other rows
         # (unreadable ones, unknown streams) give only rejects, one by one as before
         parts.append(_map_compiled(raw, mapping, ctx, rejects))
-        others = pc.indices_nonzero(pc.invert(pc.fill_null(pc.equal(raw["stream"], mapping.stream), False)))
+        others = pc.indices_nonzero(pc.invert(pc.fill_null(pc.is_in(raw["stream"], pa.array(mapping.streams)), False)))
         rest = raw.take(others).append_column("src", others.cast(pa.int64()))
     elif vectorized and mapper is not None and spec.type in FAST_PATHS:
         fast, rest = FAST_PATHS[spec.type](raw, ctx)

@@ -19,10 +19,22 @@ class MappingOracle(Mapper):
         return self._build(ctx.spec)
 
     @property
-    def time_format(self) -> str:   # the source type's default; a source may declare another
+    def _default(self) -> Mapping:   # the source type's facts; a source may declare another time format
         from .mapping import SourceSpec
 
-        return self._build(SourceSpec(name="", type=self.source_type)).time.format
+        return self._build(SourceSpec(name="", type=self.source_type))
+
+    @property
+    def time_format(self) -> str:
+        return self._default.time.format
+
+    @property
+    def entity_streams(self) -> tuple[str, ...]:
+        return self._default.entity_streams
+
+    @property
+    def knows_emails(self) -> bool:
+        return self._default.knows_emails
 
     def time_field(self, stream: str, kind: str, payload: Any, ctx: Context) -> str:
         return self.mapping(ctx).time.field
@@ -30,23 +42,33 @@ class MappingOracle(Mapper):
     def map(self, stream: str, payload: TMapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
         mapping = self.mapping(ctx)
-        if stream != mapping.stream:
+        if stream not in mapping.streams:
             return super().map(stream, payload, parent_id, ctx)
         if mapping.config_problem:
             raise RecordError(*mapping.config_problem)
         values: dict[str, Any] = {}
         for f in mapping.fields:
             value = lookup(payload, f.column)
-            if value is MISSING:
+            if value is MISSING and f.required:
                 raise RecordError(f.column, f"mapped field {f.name} ({f.column}) is missing")
             if f.not_empty and value in (None, ""):
                 raise RecordError(f.column, f"mapped field {f.name} ({f.column}) is empty")
-            values[f.name] = value
+            values[f.name] = None if value is MISSING else value
+        for value in values.values():
+            try:
+                str(value)
+            except RecursionError:
+                raise RecordError("payload", f"{stream} record is nested too deep to read") from None
+        for check in mapping.checks:
+            if evaluate(check.expr, values, parent_id, ctx) in (None, ""):
+                raise RecordError(check.field, check.reason)
         return [{column: evaluate(expr, values, parent_id, ctx) for column, expr in mapping.draft.items()}]
 
 
 def evaluate(expr: Any, values: TMapping[str, Any], parent_id: str | None, ctx: Context) -> Any:
     if isinstance(expr, Value):
+        if expr.as_ == "object":
+            return values.get(expr.name)
         return render(values.get(expr.name), expr.as_)
     if isinstance(expr, Const):
         return expr.value

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .fast.sql import ODD_TEXT, cut_line_sql, first_line_sql, lit, refs_sql, unique_sql
+from .fast.sql import ODD_TEXT, cut_line_sql, first_line_sql, lit, odd_ref_text_sql, refs_sql, unique_sql
 from .mapping import Context
 from .schema import CATEGORIES
 from .severity import to_sev
@@ -59,6 +59,20 @@ def listed_and_found_refs(ctx: Context, listed: str | None, *texts: str | None) 
     return list(dict.fromkeys(own + ctx.refs.find(listed or "", *(t or "" for t in texts))))
 
 
+def own_and_found_refs(ctx: Context, own: str | None, *texts: str | None) -> list[str]:
+    """The record's own ref, then those its texts name."""
+    return [own] + ctx.refs.find(*texts)
+
+
+def _own_and_found_sql(ctx: Context, own: str, *texts: str) -> str:
+    found = refs_sql(ctx.refs, *(f"coalesce({t}, '')" for t in texts if t != _NULL))
+    return f"list_concat([{own}], {found})"
+
+
+def concat(*parts: str | None) -> str | None:
+    return None if any(p is None for p in parts) else "".join(parts)
+
+
 _SEPARATORS, _LISTED_REF_SQL = lit(r"[\s,]+"), lit(r"[a-z_]+:\S+")
 
 
@@ -100,4 +114,11 @@ TRANSFORMS: dict[str, Transform] = {
     "listed_and_found_refs": Transform(listed_and_found_refs, returns="VARCHAR[]", with_ctx=True,
                                        sql=_listed_and_found_sql, exact=lambda _c, *a: _ascii(*a),
                                        post=unique_sql("{col}")),
+    "own_and_found_refs": Transform(own_and_found_refs, returns="VARCHAR[]", with_ctx=True, sql=_own_and_found_sql,
+                                    exact=lambda c, _own, *texts: " AND ".join(
+                                        f"NOT {odd_ref_text_sql(c.refs, t)}" for t in texts if t != _NULL) or "true",
+                                    post=unique_sql("{col}")),
+    "concat": Transform(concat, sql=lambda _c, *parts: "(" + " || ".join(parts) + ")", exact=lambda *_a: "true"),
+    "without_dots": Transform(lambda t: None if t is None else t.replace(".", ""),
+                              sql=lambda _c, t: f"replace({t}, '.', '')", exact=lambda *_a: "true"),
 }

@@ -19,10 +19,7 @@ def _register() -> None:
     from .opsgenie import opsgenie_fast
     from .pagerduty import pagerduty_fast
     from .servicenow import servicenow_fast
-    from .slack import slack_fast
 
-    for source_type in ("slack", "slack_export"):
-        FAST_PATHS[source_type] = slack_fast
     FAST_PATHS["pagerduty"] = pagerduty_fast
     FAST_PATHS["alertmanager"] = alertmanager_fast
     FAST_PATHS["opsgenie"] = opsgenie_fast

@@ -11,11 +11,10 @@ from .jira import JiraMapper
 from .opsgenie import OpsgenieMapper
 from .pagerduty import PagerDutyMapper
 from .servicenow import ServiceNowMapper
-from .slack import SlackExportMapper, SlackMapper
 
 MAPPERS: dict[str, Mapper] = {}
 
-for _mapper in (PagerDutyMapper(), SlackMapper(), SlackExportMapper(), JiraMapper(),
+for _mapper in (PagerDutyMapper(), JiraMapper(),
                 OpsgenieMapper(), AlertmanagerMapper(), GrafanaMapper(), ServiceNowMapper(),
                 *(MappingOracle(t) for t in MAPPINGS)):
     if _mapper.source_type in MAPPERS:

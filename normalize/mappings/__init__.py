@@ -7,10 +7,11 @@ follow by hand). Neither declines a record to the other.
 Expressions:
 - `Value(name, as_)`: a field the mapping reads, rendered as Python's `str()` of the JSON
   value would (`as_="text"`: None for a JSON null or an unread field; `"truthy"`: None
-  also for a falsy value: "", 0, false, [], {}), so both paths agree on every JSON type.
+  also for a falsy value: "", 0, false, [], {}), so both paths agree on every JSON type;
+  `"object"`: the value as json.loads gives it (None when absent), only as a call's argument.
 - `Const(value)`, `Parent()` (the raw row's parent_id).
 - `Call(transform, *args)`: a transform of `normalize.transforms` (SQL where SQL is exact,
-  else a vectorised Python UDF over Arrow arrays).
+  else a vectorised Python UDF over Arrow arrays); an argument may be a call.
 - `Or(*exprs)`: the first that is neither None nor "".
 - `Present(expr, then, otherwise)`: `then` when `expr` is neither None nor "".
 - `Attrs({key: expr})`: the attrs JSON object (compact, sorted keys).
@@ -74,11 +75,21 @@ def attrs(**items) -> Attrs:
 class Field:
     """A field of the record the mapping reads: `column` is the source's name for it (a
     dotted name reads nested objects when the record has no key of that exact name).
-    A field the record lacks is a reject naming the column; so is an empty one (None or
-    "") when `not_empty`."""
+    A field the record lacks is a reject naming the column (unless not `required`); so is
+    an empty one (None or "") when `not_empty`."""
     name: str
     column: str
     not_empty: bool = False
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Check:
+    """A record whose `expr` is None or "" is a reject (field, reason); checked after
+    the fields are read, in order."""
+    expr: Any
+    field: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -93,11 +104,12 @@ class Time:
 @dataclass(frozen=True)
 class Mapping:
     source_type: str
-    stream: str                      # the stream whose records give events
+    streams: tuple[str, ...]         # the streams whose records give events
     time: Time
     fields: tuple[Field, ...]        # read in order: the first that fails rejects the record
     draft: TMapping[str, Any]        # canonical column -> expression
     config_problem: tuple[str, str] | None = None   # (field, reason): every record is rejected
+    checks: tuple[Check, ...] = ()
     entity_streams: tuple[str, ...] = ()
     knows_emails: bool = False
 
@@ -108,8 +120,10 @@ MAPPINGS: dict[str, Callable[[SourceSpec], Mapping]] = {}
 
 def _register() -> None:
     from .file import file_mapping
+    from .slack import slack_mapping
 
     MAPPINGS["file"] = file_mapping
+    MAPPINGS["slack"] = MAPPINGS["slack_export"] = slack_mapping
 
 
 _register()

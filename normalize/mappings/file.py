@@ -37,7 +37,7 @@ def file_mapping(spec: SourceSpec) -> Mapping:
         "native_id": Value("id") if "id" in fields else Or((Parent(), Const(""))),
         "attrs": attrs(location=Parent()),
     }
-    return Mapping(source_type="file", stream="rows",
+    return Mapping(source_type="file", streams=("rows",),
                    time=Time(field=str(fields.get("ts") or "ts"), format=str(options.get("time_format") or "iso8601"),
                              zone=spec.timezone),
                    fields=read, draft=draft, config_problem=problem)
