@@ -3,10 +3,11 @@
 streams, the time field a reject names)."""
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable, Mapping as TMapping
 
 from .mapping import Context, Mapper, RecordError
-from .mappings import MAPPINGS, Attrs, Call, Const, Mapping, Or, Parent, Present, Value
+from .mappings import MAPPINGS, Attrs, Call, Const, Json, Mapping, Or, Parent, Present, Value
 from .transforms import MISSING, TRANSFORMS, lookup, render
 
 
@@ -37,35 +38,60 @@ class MappingOracle(Mapper):
         return self._default.knows_emails
 
     def time_field(self, stream: str, kind: str, payload: Any, ctx: Context) -> str:
-        return self.mapping(ctx).time.field
+        mapping = self.mapping(ctx)
+        rule = mapping.rule(stream)
+        return (rule.time_field if rule else None) or mapping.time.field
 
     def map(self, stream: str, payload: TMapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
         mapping = self.mapping(ctx)
-        if stream not in mapping.streams:
+        rule = mapping.rule(stream)
+        if rule is None:
             return super().map(stream, payload, parent_id, ctx)
         if mapping.config_problem:
             raise RecordError(*mapping.config_problem)
-        values: dict[str, Any] = {}
-        for f in mapping.fields:
-            value = lookup(payload, f.column)
-            if value is MISSING and f.required:
-                raise RecordError(f.column, f"mapped field {f.name} ({f.column}) is missing")
-            if f.not_empty and value in (None, ""):
-                raise RecordError(f.column, f"mapped field {f.name} ({f.column}) is empty")
-            values[f.name] = None if value is MISSING else value
-        for value in values.values():
-            try:
-                str(value)
-            except RecursionError:
-                raise RecordError("payload", f"{stream} record is nested too deep to read") from None
-        for check in mapping.checks:
+        values = _read(payload, [f for f in rule.fields if not f.of_item], stream)
+        for check in rule.checks:
             if evaluate(check.expr, values, parent_id, ctx) in (None, ""):
                 raise RecordError(check.field, check.reason)
-        return [{column: evaluate(expr, values, parent_id, ctx) for column, expr in mapping.draft.items()}]
+        if rule.each is None:
+            return [_draft(rule, values, parent_id, ctx)]
+        items = lookup(payload, rule.each)
+        if items is not MISSING and items and not (isinstance(items, list) and all(isinstance(i, dict) for i in items)):
+            raise RecordError(rule.each, "not a list of objects")
+        drafts = []
+        for item in items if isinstance(items, list) else ():
+            got = {**values, **_read(item, [f for f in rule.fields if f.of_item], stream)}
+            draft = _draft(rule, got, parent_id, ctx)
+            if rule.keep is None or evaluate(rule.keep, got, parent_id, ctx) not in (None, ""):
+                drafts.append(draft)
+        return drafts
+
+
+def _read(row: TMapping[str, Any], fields, stream: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in fields:
+        value = lookup(row, f.column)
+        if value is MISSING and f.required:
+            raise RecordError(f.column, f"mapped field {f.name} ({f.column}) is missing")
+        if f.not_empty and value in (None, ""):
+            raise RecordError(f.column, f"mapped field {f.name} ({f.column}) is empty")
+        values[f.name] = None if value is MISSING else value
+    for value in values.values():
+        try:
+            str(value)
+        except RecursionError:
+            raise RecordError("payload", f"{stream} record is nested too deep to read") from None
+    return values
+
+
+def _draft(rule, values, parent_id, ctx) -> dict:
+    return {column: evaluate(expr, values, parent_id, ctx) for column, expr in rule.draft.items()}
 
 
 def evaluate(expr: Any, values: TMapping[str, Any], parent_id: str | None, ctx: Context) -> Any:
+    """An expression's value; every part of it is evaluated (as the compiled query does),
+    so a transform that fails, fails on both paths."""
     if isinstance(expr, Value):
         if expr.as_ == "object":
             return values.get(expr.name)
@@ -75,17 +101,16 @@ def evaluate(expr: Any, values: TMapping[str, Any], parent_id: str | None, ctx: 
     if isinstance(expr, Parent):
         return parent_id
     if isinstance(expr, Or):
-        got = None
-        for e in expr.exprs:
-            got = evaluate(e, values, parent_id, ctx)
-            if got not in (None, ""):
-                return got
-        return got
+        got = [evaluate(e, values, parent_id, ctx) for e in expr.exprs]
+        return next((g for g in got if g not in (None, "")), got[-1])
     if isinstance(expr, Present):
-        got = evaluate(expr.expr, values, parent_id, ctx)
-        return evaluate(expr.then if got not in (None, "") else expr.otherwise, values, parent_id, ctx)
+        got, then, otherwise = (evaluate(e, values, parent_id, ctx) for e in (expr.expr, expr.then, expr.otherwise))
+        return then if got not in (None, "") else otherwise
     if isinstance(expr, Attrs):
         return {k: evaluate(e, values, parent_id, ctx) for k, e in expr.items}
+    if isinstance(expr, Json):
+        got = evaluate(expr.expr, values, parent_id, ctx)
+        return None if got is None else json.loads(got)
     if isinstance(expr, Call):
         transform = TRANSFORMS[expr.transform]
         args = [evaluate(a, values, parent_id, ctx) for a in expr.args]

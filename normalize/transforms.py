@@ -8,6 +8,7 @@ shared by the oracle and the UDFs, so a record's odd values read the same on bot
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -34,10 +35,17 @@ def lookup(row: Mapping[str, Any], column: str) -> Any:
 
 
 def render(value: Any, as_: str) -> str | None:
-    """A field's value as text: str() of it; None for None (and, `truthy`, for falsy)."""
+    """A field's value as text: str() of it; None for None (and, `truthy`, for falsy);
+    `json`: its JSON text as attrs write it (None when absent)."""
+    if as_ == "json":
+        return None if value is MISSING else encode_json(value)
     if value is None or value is MISSING or (as_ == "truthy" and not value):
         return None
     return value if value.__class__ is str else str(value)
+
+
+# JSON as the attrs column writes it (engine.attrs_json)
+encode_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
 
 
 def event_kind(value: str | None, default: str) -> str:
@@ -119,6 +127,8 @@ TRANSFORMS: dict[str, Transform] = {
                                         f"NOT {odd_ref_text_sql(c.refs, t)}" for t in texts if t != _NULL) or "true",
                                     post=unique_sql("{col}")),
     "concat": Transform(concat, sql=lambda _c, *parts: "(" + " || ".join(parts) + ")", exact=lambda *_a: "true"),
+    "if_equal": Transform(lambda a, b, then: then if a == b else None, exact=lambda *_a: "true",
+                          sql=lambda _c, a, b, then: f"CASE WHEN {a} = {b} THEN {then} END"),
     "without_dots": Transform(lambda t: None if t is None else t.replace(".", ""),
                               sql=lambda _c, t: f"replace({t}, '.', '')", exact=lambda *_a: "true"),
 }

@@ -15,7 +15,6 @@ FAST_PATHS: dict[str, FastPath] = {}
 def _register() -> None:
     from .alertmanager import alertmanager_fast
     from .grafana import grafana_fast
-    from .jira import jira_fast
     from .opsgenie import opsgenie_fast
     from .pagerduty import pagerduty_fast
     from .servicenow import servicenow_fast
@@ -24,7 +23,6 @@ def _register() -> None:
     FAST_PATHS["alertmanager"] = alertmanager_fast
     FAST_PATHS["opsgenie"] = opsgenie_fast
     FAST_PATHS["grafana"] = grafana_fast
-    FAST_PATHS["jira"] = jira_fast
     FAST_PATHS["servicenow"] = servicenow_fast
 
 

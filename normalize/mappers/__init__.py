@@ -7,14 +7,13 @@ from ..mappings import MAPPINGS
 from ..oracle import MappingOracle
 from .alertmanager import AlertmanagerMapper
 from .grafana import GrafanaMapper
-from .jira import JiraMapper
 from .opsgenie import OpsgenieMapper
 from .pagerduty import PagerDutyMapper
 from .servicenow import ServiceNowMapper
 
 MAPPERS: dict[str, Mapper] = {}
 
-for _mapper in (PagerDutyMapper(), JiraMapper(),
+for _mapper in (PagerDutyMapper(),
                 OpsgenieMapper(), AlertmanagerMapper(), GrafanaMapper(), ServiceNowMapper(),
                 *(MappingOracle(t) for t in MAPPINGS)):
     if _mapper.source_type in MAPPERS:

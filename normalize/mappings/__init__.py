@@ -14,7 +14,11 @@ Expressions:
   else a vectorised Python UDF over Arrow arrays); an argument may be a call.
 - `Or(*exprs)`: the first that is neither None nor "".
 - `Present(expr, then, otherwise)`: `then` when `expr` is neither None nor "".
-- `Attrs({key: expr})`: the attrs JSON object (compact, sorted keys).
+- `Attrs({key: expr})`: the attrs JSON object (compact, sorted keys); `Json(expr)` in it: a
+  value that is JSON text already (a transform's), kept as JSON.
+
+A transform's Python that raises (a shape it did not expect) makes the record a reject
+(`unexpected shape in <stream>: <error>`) on both paths; both evaluate every expression.
 """
 from __future__ import annotations
 
@@ -72,6 +76,11 @@ def attrs(**items) -> Attrs:
 
 
 @dataclass(frozen=True)
+class Json:
+    expr: Any
+
+
+@dataclass(frozen=True)
 class Field:
     """A field of the record the mapping reads: `column` is the source's name for it (a
     dotted name reads nested objects when the record has no key of that exact name).
@@ -81,6 +90,7 @@ class Field:
     column: str
     not_empty: bool = False
     required: bool = True
+    of_item: bool = False   # read in each item of the rule's `each` list (a flat key)
 
 
 @dataclass(frozen=True)
@@ -102,16 +112,34 @@ class Time:
 
 
 @dataclass(frozen=True)
-class Mapping:
-    source_type: str
-    streams: tuple[str, ...]         # the streams whose records give events
-    time: Time
+class Rule:
+    """How the records of some streams become drafts: one per record, or with `each` (a
+    column holding a list of objects: anything else but a falsy value is a reject) one per
+    item of it, where `keep` (if given) is neither None nor ""."""
+    streams: tuple[str, ...]
     fields: tuple[Field, ...]        # read in order: the first that fails rejects the record
     draft: TMapping[str, Any]        # canonical column -> expression
-    config_problem: tuple[str, str] | None = None   # (field, reason): every record is rejected
     checks: tuple[Check, ...] = ()
+    time_field: str | None = None    # where the record keeps its time (default: the mapping's)
+    each: str | None = None
+    keep: Any = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    source_type: str
+    time: Time
+    rules: tuple[Rule, ...]
+    config_problem: tuple[str, str] | None = None   # (field, reason): every record is rejected
     entity_streams: tuple[str, ...] = ()
     knows_emails: bool = False
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        return tuple(s for r in self.rules for s in r.streams)
+
+    def rule(self, stream: str) -> Rule | None:
+        return next((r for r in self.rules if stream in r.streams), None)
 
 
 # source type -> the function building its mapping from the source's settings
@@ -120,10 +148,12 @@ MAPPINGS: dict[str, Callable[[SourceSpec], Mapping]] = {}
 
 def _register() -> None:
     from .file import file_mapping
+    from .jira import jira_mapping
     from .slack import slack_mapping
 
     MAPPINGS["file"] = file_mapping
     MAPPINGS["slack"] = MAPPINGS["slack_export"] = slack_mapping
+    MAPPINGS["jira"] = jira_mapping
 
 
 _register()

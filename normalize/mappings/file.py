@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Mapping as TMapping
 
 from ..mapping import SourceSpec
-from . import Const, Field, Mapping, Or, Parent, Present, Time, Value, attrs, call
+from . import Const, Field, Mapping, Or, Parent, Present, Rule, Time, Value, attrs, call
 
 NOT_EMPTY = ("ts", "text", "id")
 DEFAULT_KIND = "note.added"
@@ -37,7 +37,6 @@ def file_mapping(spec: SourceSpec) -> Mapping:
         "native_id": Value("id") if "id" in fields else Or((Parent(), Const(""))),
         "attrs": attrs(location=Parent()),
     }
-    return Mapping(source_type="file", streams=("rows",),
+    return Mapping(source_type="file", rules=(Rule(streams=("rows",), fields=read, draft=draft),),
                    time=Time(field=str(fields.get("ts") or "ts"), format=str(options.get("time_format") or "iso8601"),
-                             zone=spec.timezone),
-                   fields=read, draft=draft, config_problem=problem)
+                             zone=spec.timezone), config_problem=problem)

@@ -17,7 +17,7 @@ from ..fast.sql import lit
 from ..mapping import Context, SourceSpec
 from ..text import slack_to_text
 from ..transforms import TRANSFORMS, Transform, render
-from . import Check, Const, Field, Mapping, Or, Parent, Present, Time, Value, attrs, call
+from . import Check, Const, Field, Mapping, Or, Parent, Present, Rule, Time, Value, attrs, call
 
 KINDS = {"channel_join": "chat.join", "channel_leave": "chat.leave", "channel_topic": "chat.topic",
          "channel_purpose": "chat.topic", "pinned_item": "chat.pin"}
@@ -58,10 +58,10 @@ def slack_mapping(spec: SourceSpec) -> Mapping:
         "attrs": attrs(channel=channel, channel_name=call("slack_channel_name", channel),
                        thread_ts=Value("thread_ts"), subtype=subtype),
     }
-    return Mapping(source_type=spec.type, streams=("messages", "replies"), time=Time(field="ts", format="slack_ts"),
-                   fields=tuple(Field(name, column, required=False) for name, column in _READ.items()),
-                   checks=(Check(channel, "channel", "message names no channel"), Check(ts, "ts", "missing")),
-                   draft=draft, entity_streams=("users", "channels"), knows_emails=True)
+    rule = Rule(streams=("messages", "replies"), fields=tuple(Field(n, c, required=False) for n, c in _READ.items()),
+                checks=(Check(channel, "channel", "message names no channel"), Check(ts, "ts", "missing")), draft=draft)
+    return Mapping(source_type=spec.type, rules=(rule,), time=Time(field="ts", format="slack_ts"),
+                   entity_streams=("users", "channels"), knows_emails=True)
 
 
 # ------------------------------------------------------------------ transforms

@@ -51,7 +51,7 @@ def _both(raw: pa.Table, spec: SourceSpec):
     return fast.events.sort_by(order).to_pylist(), slow.events.sort_by(order).to_pylist(), fast, slow
 
 
-# Jira's demo (ten events, issues declined) is checked in test_fast_jira.py.
+# Jira's demo (ten events) is checked in test_fast_jira.py.
 @pytest.mark.parametrize("source", [s for s in demo_sources() if s["type"] in (*FAST_PATHS, *MAPPINGS)
                                     and s["type"] not in ("jira", "file")], ids=lambda s: s["name"])
 def test_demo_fixtures_give_identical_events(source):
