@@ -16,10 +16,8 @@ def _register() -> None:
     from .alertmanager import alertmanager_fast
     from .grafana import grafana_fast
     from .opsgenie import opsgenie_fast
-    from .pagerduty import pagerduty_fast
     from .servicenow import servicenow_fast
 
-    FAST_PATHS["pagerduty"] = pagerduty_fast
     FAST_PATHS["alertmanager"] = alertmanager_fast
     FAST_PATHS["opsgenie"] = opsgenie_fast
     FAST_PATHS["grafana"] = grafana_fast

@@ -8,13 +8,11 @@ from ..oracle import MappingOracle
 from .alertmanager import AlertmanagerMapper
 from .grafana import GrafanaMapper
 from .opsgenie import OpsgenieMapper
-from .pagerduty import PagerDutyMapper
 from .servicenow import ServiceNowMapper
 
 MAPPERS: dict[str, Mapper] = {}
 
-for _mapper in (PagerDutyMapper(),
-                OpsgenieMapper(), AlertmanagerMapper(), GrafanaMapper(), ServiceNowMapper(),
+for _mapper in (OpsgenieMapper(), AlertmanagerMapper(), GrafanaMapper(), ServiceNowMapper(),
                 *(MappingOracle(t) for t in MAPPINGS)):
     if _mapper.source_type in MAPPERS:
         raise ValueError(f"mapper for {_mapper.source_type!r} registered twice")

@@ -149,11 +149,13 @@ MAPPINGS: dict[str, Callable[[SourceSpec], Mapping]] = {}
 def _register() -> None:
     from .file import file_mapping
     from .jira import jira_mapping
+    from .pagerduty import pagerduty_mapping
     from .slack import slack_mapping
 
     MAPPINGS["file"] = file_mapping
     MAPPINGS["slack"] = MAPPINGS["slack_export"] = slack_mapping
     MAPPINGS["jira"] = jira_mapping
+    MAPPINGS["pagerduty"] = pagerduty_mapping
 
 
 _register()
