@@ -42,13 +42,18 @@ _DUCK_TYPES = {"VARCHAR": duckdb.sqltype("VARCHAR"), "VARCHAR[]": duckdb.list_ty
 
 def run_mapping(raw: pa.Table, mapping: Mapping, ctx: Context) -> tuple[pa.Table, list[tuple[int, str, str]]]:
     """(drafts of the mapped streams' records, rejects as (raw row, field, reason))."""
-    parts, rejects = [], []
+    parts, rejects, rejected = [], [], set()
     for rule in mapping.rules:
         drafts, failed = _run_rule(raw, mapping, rule, ctx)
         parts.append(drafts)
-        rejects += failed
+        for reject in failed:   # a record two rules read and both reject: the first rule's reject
+            if reject[0] not in rejected:
+                rejected.add(reject[0])
+                rejects.append(reject)
     drafts = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-    if len(parts) > 1:   # raw order, the drafts of one record in their order
+    if len(parts) > 1:   # raw order, the drafts of one record in their rules' order
+        if rejected:     # a record one rule rejects gives no draft of another
+            drafts = drafts.filter(pc.invert(pc.is_in(drafts["src"], pa.array(sorted(rejected), pa.int64()))))
         drafts = drafts.take(pc.sort_indices(drafts["src"]))
     return drafts, rejects
 

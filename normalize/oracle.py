@@ -45,26 +45,28 @@ class MappingOracle(Mapper):
     def map(self, stream: str, payload: TMapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
         mapping = self.mapping(ctx)
-        rule = mapping.rule(stream)
-        if rule is None:
+        rules = [r for r in mapping.rules if stream in r.streams]
+        if not rules:
             return super().map(stream, payload, parent_id, ctx)
         if mapping.config_problem:
             raise RecordError(*mapping.config_problem)
+        return [draft for rule in rules for draft in self._map_rule(rule, stream, payload, parent_id, ctx)]
+
+    def _map_rule(self, rule, stream: str, payload: TMapping[str, Any], parent_id: str | None,
+                  ctx: Context) -> list[dict]:
         values = _read(payload, [f for f in rule.fields if not f.of_item], stream)
         for check in rule.checks:
             if evaluate(check.expr, values, parent_id, ctx) in (None, ""):
                 raise RecordError(check.field, check.reason)
         if rule.each is None:
-            return [_draft(rule, values, parent_id, ctx)]
+            return _kept(rule, values, parent_id, ctx)
         items = lookup(payload, rule.each)
         if items is not MISSING and items and not (isinstance(items, list) and all(isinstance(i, dict) for i in items)):
             raise RecordError(rule.each, "not a list of objects")
         drafts = []
         for item in items if isinstance(items, list) else ():
-            got = {**values, **_read(item, [f for f in rule.fields if f.of_item], stream)}
-            draft = _draft(rule, got, parent_id, ctx)
-            if rule.keep is None or evaluate(rule.keep, got, parent_id, ctx) not in (None, ""):
-                drafts.append(draft)
+            drafts += _kept(rule, {**values, **_read(item, [f for f in rule.fields if f.of_item], stream)},
+                            parent_id, ctx)
         return drafts
 
 
@@ -85,8 +87,12 @@ def _read(row: TMapping[str, Any], fields, stream: str) -> dict[str, Any]:
     return values
 
 
-def _draft(rule, values, parent_id, ctx) -> dict:
-    return {column: evaluate(expr, values, parent_id, ctx) for column, expr in rule.draft.items()}
+def _kept(rule, values, parent_id, ctx) -> list[dict]:
+    """The draft, unless the rule's `keep` says the record (item) gives none."""
+    draft = {column: evaluate(expr, values, parent_id, ctx) for column, expr in rule.draft.items()}
+    if rule.keep is not None and evaluate(rule.keep, values, parent_id, ctx) in (None, ""):
+        return []
+    return [draft]
 
 
 def evaluate(expr: Any, values: TMapping[str, Any], parent_id: str | None, ctx: Context) -> Any:

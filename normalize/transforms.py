@@ -129,6 +129,9 @@ TRANSFORMS: dict[str, Transform] = {
     "concat": Transform(concat, sql=lambda _c, *parts: "(" + " || ".join(parts) + ")", exact=lambda *_a: "true"),
     "if_equal": Transform(lambda a, b, then: then if a == b else None, exact=lambda *_a: "true",
                           sql=lambda _c, a, b, then: f"CASE WHEN {a} = {b} THEN {then} END"),
+    "as_list": Transform(lambda v: [v], returns="VARCHAR[]", sql=lambda _c, v: f"[{v}]", exact=lambda *_a: "true"),
+    "str_or_none": Transform(lambda v: "None" if v is None else v, sql=lambda _c, v: f"coalesce({v}, 'None')",
+                             exact=lambda *_a: "true"),
     "without_dots": Transform(lambda t: None if t is None else t.replace(".", ""),
                               sql=lambda _c, t: f"replace({t}, '.', '')", exact=lambda *_a: "true"),
 }

@@ -139,6 +139,7 @@ class Mapping:
         return tuple(s for r in self.rules for s in r.streams)
 
     def rule(self, stream: str) -> Rule | None:
+        """The first rule reading `stream` (several may: each gives its drafts, in order)."""
         return next((r for r in self.rules if stream in r.streams), None)
 
 
@@ -149,6 +150,7 @@ MAPPINGS: dict[str, Callable[[SourceSpec], Mapping]] = {}
 def _register() -> None:
     from .file import file_mapping
     from .jira import jira_mapping
+    from .opsgenie import opsgenie_mapping
     from .pagerduty import pagerduty_mapping
     from .slack import slack_mapping
 
@@ -156,6 +158,7 @@ def _register() -> None:
     MAPPINGS["slack"] = MAPPINGS["slack_export"] = slack_mapping
     MAPPINGS["jira"] = jira_mapping
     MAPPINGS["pagerduty"] = pagerduty_mapping
+    MAPPINGS["opsgenie"] = opsgenie_mapping
 
 
 _register()
