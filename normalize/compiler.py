@@ -23,9 +23,9 @@ import pyarrow.compute as pc
 from contract.text import without_surrogates
 
 from .fast.frame import register_raw
-from .fast.sql import lit, odd_json_sql
+from .fast.sql import lit, odd_json_sql, sorted_keys_sql, string_map_sql
 from .mapping import Context
-from .mappings import Attrs, Call, Const, Json, Mapping, Or, Parent, Present, Rule, Value
+from .mappings import Attrs, Call, Const, Json, Mapping, OmitNone, Or, Parent, Present, Rule, Value
 from .schema import DRAFT_SCHEMA
 from .transforms import MISSING, TRANSFORMS, lookup, render
 
@@ -184,6 +184,7 @@ class _Query:
             text_py = self._udf("py_text", _render_udf(f.column, "text", each), params)
             truthy_py = self._udf("py_truthy", _render_udf(f.column, "truthy", each), params)
             json_py = self._udf("py_json", _render_udf(f.column, "json", each), params)
+            type_py = self._udf("py_type", _render_udf(f.column, "type", each), params)
             paths = self._paths(f.column)
             if f.of_item and (paths is None or "." in f.column):
                 raise ValueError(f"{self.mapping.source_type}: an item's field is a plain key, not {f.column!r}")
@@ -192,6 +193,7 @@ class _Query:
                                                          [f"{text_py}({of}) AS t{i}"])
                 cols += [f"NULL::VARCHAR AS b{i}"] if "truthy" not in modes else [f"{truthy_py}({of}) AS b{i}"]
                 cols += [f"NULL::VARCHAR AS o{i}"] if "json" not in modes else [f"{json_py}({of}) AS o{i}"]
+                cols += [f"NULL::VARCHAR AS y{i}"] if "type" not in modes else [f"{type_py}({of}) AS y{i}"]
                 continue
             v, w = self._value_sql(paths, f.of_item)
             values += [f"({v})::VARCHAR AS v{i}", f"{w} AS w{i}", f"left(({v})::VARCHAR, 1) AS c{i}"]
@@ -206,9 +208,15 @@ class _Query:
                 f"CASE WHEN NOT {simple} THEN {truthy_py}({of}) WHEN {c} = '\"' THEN nullif({w}, '') "
                 f"WHEN {c} = 'n' OR {v} IN ('0', '-0') THEN NULL ELSE {v} END AS b{i}" if "truthy" in modes
                 else f"NULL::VARCHAR AS b{i}",
-                f"CASE WHEN NOT {simple} THEN {json_py}({of}) WHEN {c} = '\"' THEN {self._json_string(w)} "
+                # an object of plain strings, keys sorted and distinct, DuckDB writes as attrs do
+                f"CASE WHEN NOT slow AND {c} = '{{' AND NOT contains({v}, '\\') AND {string_map_sql(v)} AND "
+                f"{sorted_keys_sql(f'json_keys({v})')} THEN {v} "
+                f"WHEN NOT {simple} THEN {json_py}({of}) WHEN {c} = '\"' THEN {self._json_string(w)} "
                 f"WHEN {c} = 'n' THEN 'null' WHEN {v} = '-0' THEN '0' ELSE {v} END AS o{i}" if "json" in modes
-                else f"NULL::VARCHAR AS o{i}"]
+                else f"NULL::VARCHAR AS o{i}",
+                f"CASE WHEN slow THEN {type_py}({of}) WHEN {v} IS NULL THEN NULL ELSE CASE {c} WHEN '{{' THEN 'object' "
+                f"WHEN '[' THEN 'array' WHEN '\"' THEN 'string' WHEN 'n' THEN 'null' WHEN 't' THEN 'boolean' "
+                f"WHEN 'f' THEN 'boolean' ELSE 'number' END END AS y{i}" if "type" in modes else f"NULL::VARCHAR AS y{i}"]
         return values, cols
 
     def _rejects(self) -> list[tuple[str, str, str]]:
@@ -347,7 +355,7 @@ class _Query:
             i = self.fields[e.name][0]
             if e.as_ == "object":   # the payload, for the transform's Python to read the value in
                 return f"CASE WHEN s{i} = 'ok' THEN payload END"
-            return {"truthy": f"b{i}", "json": f"o{i}"}.get(e.as_, f"t{i}")
+            return {"truthy": f"b{i}", "json": f"o{i}", "type": f"y{i}"}.get(e.as_, f"t{i}")
         if isinstance(e, Const):
             return NULL if e.value is None else lit(e.value) if isinstance(e.value, str) else str(e.value)
         if isinstance(e, Parent):
@@ -361,10 +369,18 @@ class _Query:
             return (f"CASE WHEN coalesce({self._expr(e.expr)}, '') <> '' THEN {self._expr(e.then)} "
                     f"ELSE {self._expr(e.otherwise)} END")
         if isinstance(e, Attrs):
-            return "'{' || " + " || ',' || ".join(
-                f"{lit(json.dumps(k, ensure_ascii=False) + ':')} || "
-                + (f"coalesce({self._expr(x.expr)}, 'null')" if isinstance(x, Json) else self._json_string(self._expr(x)))
-                for k, x in e.items) + " || '}'" if e.items else "'{}'"
+            parts = []
+            for k, x in e.items:
+                key = lit("," + json.dumps(k, ensure_ascii=False) + ":")
+                inner = x.expr if isinstance(x, OmitNone) else x
+                value = (f"coalesce({self._expr(inner.expr)}, 'null')" if isinstance(inner, Json)
+                         else self._json_string(self._expr(inner)))
+                if isinstance(x, OmitNone):
+                    parts.append(f"CASE WHEN {self._expr(x.expr.expr if isinstance(x.expr, Json) else x.expr)} "
+                                 f"IS NULL THEN '' ELSE {key} || {value} END")
+                else:
+                    parts.append(f"{key} || {value}")
+            return f"'{{' || substr({' || '.join(parts)}, 2) || '}}'" if parts else "'{}'"
         if isinstance(e, Call):
             return self._argument(e)
         raise TypeError(f"not a mapping expression: {e!r}")
@@ -423,7 +439,7 @@ def _children(e: Any) -> tuple:
         return (e.expr, e.then, e.otherwise)
     if isinstance(e, Attrs):
         return tuple(x for _k, x in e.items)
-    if isinstance(e, Json):
+    if isinstance(e, (Json, OmitNone)):
         return (e.expr,)
     return ()
 

@@ -7,7 +7,7 @@ import json
 from typing import Any, Iterable, Mapping as TMapping
 
 from .mapping import Context, Mapper, RecordError
-from .mappings import MAPPINGS, Attrs, Call, Const, Json, Mapping, Or, Parent, Present, Value
+from .mappings import MAPPINGS, Attrs, Call, Const, Json, Mapping, OmitNone, Or, Parent, Present, Value
 from .transforms import MISSING, TRANSFORMS, lookup, render
 
 
@@ -39,7 +39,8 @@ class MappingOracle(Mapper):
 
     def time_field(self, stream: str, kind: str, payload: Any, ctx: Context) -> str:
         mapping = self.mapping(ctx)
-        rule = mapping.rule(stream)
+        rules = [r for r in mapping.rules if stream in r.streams]
+        rule = next((r for r in rules if r.draft.get("kind") == Const(kind)), rules[0] if rules else None)
         return (rule.time_field if rule else None) or mapping.time.field
 
     def map(self, stream: str, payload: TMapping[str, Any], parent_id: str | None,
@@ -113,7 +114,8 @@ def evaluate(expr: Any, values: TMapping[str, Any], parent_id: str | None, ctx: 
         got, then, otherwise = (evaluate(e, values, parent_id, ctx) for e in (expr.expr, expr.then, expr.otherwise))
         return then if got not in (None, "") else otherwise
     if isinstance(expr, Attrs):
-        return {k: evaluate(e, values, parent_id, ctx) for k, e in expr.items}
+        got = {k: evaluate(e.expr if isinstance(e, OmitNone) else e, values, parent_id, ctx) for k, e in expr.items}
+        return {k: v for k, v in got.items() if v is not None or not isinstance(dict(expr.items)[k], OmitNone)}
     if isinstance(expr, Json):
         got = evaluate(expr.expr, values, parent_id, ctx)
         return None if got is None else json.loads(got)

@@ -36,14 +36,17 @@ def lookup(row: Mapping[str, Any], column: str) -> Any:
 
 def render(value: Any, as_: str) -> str | None:
     """A field's value as text: str() of it; None for None (and, `truthy`, for falsy);
-    `json`: its JSON text as attrs write it (None when absent)."""
+    `json`: its JSON text as attrs write it (None when absent); `type`: its JSON type."""
     if as_ == "json":
         return None if value is MISSING else encode_json(value)
+    if as_ == "type":
+        return None if value is MISSING else _JSON_TYPES.get(value.__class__, "number")
     if value is None or value is MISSING or (as_ == "truthy" and not value):
         return None
     return value if value.__class__ is str else str(value)
 
 
+_JSON_TYPES = {dict: "object", list: "array", str: "string", type(None): "null", bool: "boolean"}
 # JSON as the attrs column writes it (engine.attrs_json)
 encode_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
 

@@ -13,11 +13,9 @@ FAST_PATHS: dict[str, FastPath] = {}
 
 
 def _register() -> None:
-    from .alertmanager import alertmanager_fast
     from .grafana import grafana_fast
     from .servicenow import servicenow_fast
 
-    FAST_PATHS["alertmanager"] = alertmanager_fast
     FAST_PATHS["grafana"] = grafana_fast
     FAST_PATHS["servicenow"] = servicenow_fast
 

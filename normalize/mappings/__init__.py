@@ -15,7 +15,8 @@ Expressions:
 - `Or(*exprs)`: the first that is neither None nor "".
 - `Present(expr, then, otherwise)`: `then` when `expr` is neither None nor "".
 - `Attrs({key: expr})`: the attrs JSON object (compact, sorted keys); `Json(expr)` in it: a
-  value that is JSON text already (a transform's), kept as JSON.
+  value that is JSON text already (a transform's), kept as JSON; `OmitNone(expr)`: a key
+  written only when its value is not None.
 
 A transform's Python that raises (a shape it did not expect) makes the record a reject
 (`unexpected shape in <stream>: <error>`) on both paths; both evaluate every expression.
@@ -77,6 +78,12 @@ def attrs(**items) -> Attrs:
 
 @dataclass(frozen=True)
 class Json:
+    expr: Any
+
+
+@dataclass(frozen=True)
+class OmitNone:
+    """In attrs: the key is left out when the value is None."""
     expr: Any
 
 
@@ -148,6 +155,7 @@ MAPPINGS: dict[str, Callable[[SourceSpec], Mapping]] = {}
 
 
 def _register() -> None:
+    from .alertmanager import alertmanager_mapping
     from .file import file_mapping
     from .jira import jira_mapping
     from .opsgenie import opsgenie_mapping
@@ -159,6 +167,7 @@ def _register() -> None:
     MAPPINGS["jira"] = jira_mapping
     MAPPINGS["pagerduty"] = pagerduty_mapping
     MAPPINGS["opsgenie"] = opsgenie_mapping
+    MAPPINGS["alertmanager"] = alertmanager_mapping
 
 
 _register()
