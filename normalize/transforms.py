@@ -135,6 +135,9 @@ TRANSFORMS: dict[str, Transform] = {
     "as_list": Transform(lambda v: [v], returns="VARCHAR[]", sql=lambda _c, v: f"[{v}]", exact=lambda *_a: "true"),
     "str_or_none": Transform(lambda v: "None" if v is None else v, sql=lambda _c, v: f"coalesce({v}, 'None')",
                              exact=lambda *_a: "true"),
+    # (a field's json and type) an object as attrs write it; anything else is an empty one
+    "object_json_or_empty": Transform(lambda value, kind: value if kind == "object" else "{}", exact=lambda *_a: "true",
+                                      sql=lambda _c, v, k: f"CASE WHEN {k} = 'object' THEN {v} ELSE '{{}}' END"),
     "without_dots": Transform(lambda t: None if t is None else t.replace(".", ""),
                               sql=lambda _c, t: f"replace({t}, '.', '')", exact=lambda *_a: "true"),
 }

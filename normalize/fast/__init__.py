@@ -13,10 +13,8 @@ FAST_PATHS: dict[str, FastPath] = {}
 
 
 def _register() -> None:
-    from .grafana import grafana_fast
     from .servicenow import servicenow_fast
 
-    FAST_PATHS["grafana"] = grafana_fast
     FAST_PATHS["servicenow"] = servicenow_fast
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from ..mapping import Mapper
 from ..mappings import MAPPINGS
 from ..oracle import MappingOracle
-from .grafana import GrafanaMapper
 from .servicenow import ServiceNowMapper
 
 MAPPERS: dict[str, Mapper] = {}
 
-for _mapper in (GrafanaMapper(), ServiceNowMapper(),
+for _mapper in (ServiceNowMapper(),
                 *(MappingOracle(t) for t in MAPPINGS)):
     if _mapper.source_type in MAPPERS:
         raise ValueError(f"mapper for {_mapper.source_type!r} registered twice")

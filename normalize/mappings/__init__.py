@@ -157,6 +157,7 @@ MAPPINGS: dict[str, Callable[[SourceSpec], Mapping]] = {}
 def _register() -> None:
     from .alertmanager import alertmanager_mapping
     from .file import file_mapping
+    from .grafana import grafana_mapping
     from .jira import jira_mapping
     from .opsgenie import opsgenie_mapping
     from .pagerduty import pagerduty_mapping
@@ -168,6 +169,7 @@ def _register() -> None:
     MAPPINGS["pagerduty"] = pagerduty_mapping
     MAPPINGS["opsgenie"] = opsgenie_mapping
     MAPPINGS["alertmanager"] = alertmanager_mapping
+    MAPPINGS["grafana"] = grafana_mapping
 
 
 _register()

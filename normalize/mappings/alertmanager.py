@@ -62,7 +62,7 @@ def _rule(stream: str, resolved: bool) -> Rule:
         "url": Or((v("generatorURL", "truthy"), Const(None))),
         "native_id": call("concat", fingerprint, Const("@"), starts),
         "attrs": attrs(alertname=Json(call("json_or", v("labels.alertname", "json"), Const('"alert"'))),
-                       labels=Json(call("am_labels_json", v("labels", "json"), v("labels", "type"))),
+                       labels=Json(call("object_json_or_empty", v("labels", "json"), v("labels", "type"))),
                        fingerprint=fingerprint, group_key=Json(v("groupKey", "json")),
                        receiver=Json(v("receiver", "json")), external_url=Json(v("externalURL", "json")),
                        fingerprint_computed=OmitNone(Json(call("am_computed", v("fingerprint"), fingerprint)))),
@@ -111,10 +111,6 @@ TRANSFORMS.update({
     "am_group_ref": Transform(_group_ref, distinct=True),
     "am_refs": Transform(_refs, returns="VARCHAR[]", with_ctx=True, sql=_refs_sql, post=unique_sql("{col}"),
                          exact=lambda c, _own, _g, *texts: TRANSFORMS["own_and_found_refs"].exact(c, None, *texts)),
-    # labels that are not an object are none
-    "am_labels_json": Transform(lambda labels, kind: labels if kind == "object" else "{}",
-                                sql=lambda _c, labels, kind: f"CASE WHEN {kind} = 'object' THEN {labels} ELSE '{{}}' END",
-                                exact=lambda *_a: "true"),
     "am_ended": Transform(lambda ends: "ended" if ends and not ends.startswith(NOT_ENDED_PREFIX) else None,
                           sql=lambda _c, e: f"CASE WHEN {e} <> '' AND NOT starts_with({e}, {NOT_ENDED_PREFIX!r}) "
                                             f"THEN 'ended' END", exact=lambda *_a: "true"),
