@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,9 +30,11 @@ from contract.sources import SOURCE_TYPES
 from contract.text import without_surrogates
 from contract.unreadable import UNREADABLE
 
+from .compiler import run_mapping
 from .fast import FAST_PATHS
 from .identity import People, canonicalise
 from .mappers import MAPPERS
+from .mappings import MAPPINGS
 from .mapping import Context, RecordError, SourceSpec
 from .refs import RefFinder, unique
 from .schema import DRAFT_SCHEMA
@@ -83,13 +86,19 @@ def build_entities(raw: pa.Table, streams: Iterable[str]) -> dict[str, dict[str,
 class _Rejects:
     def __init__(self, spec: SourceSpec, run_id: str, at: datetime):
         self.rows: list[dict] = []
+        self.srcs: list[int] = []     # the raw row of each, while they come out of raw order
         self._base = {"source": spec.name, "source_type": spec.type, "stage": "normalize",
                       "run_id": run_id, "rejected_at": at}
 
     def add(self, native_id: str | None, field: str, reason: str, record: str | None,
-            stage: str = "normalize") -> None:
+            stage: str = "normalize", src: int = -1) -> None:
         self.rows.append({**self._base, "native_id": native_id, "field": field, "reason": reason,
                           "record": record, "stage": stage})
+        self.srcs.append(src)
+
+    def in_raw_order(self) -> None:
+        order = sorted(range(len(self.rows)), key=self.srcs.__getitem__)
+        self.rows, self.srcs = [self.rows[i] for i in order], [self.srcs[i] for i in order]
 
     def table(self) -> pa.Table:
         try:
@@ -108,10 +117,19 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
     rejects = _Rejects(spec, run_id, ingested_at)
     parts: list[pa.Table] = []
     rest = raw
-    if vectorized and mapper is not None and spec.type in FAST_PATHS:
+    mapping = MAPPINGS[spec.type](spec) if vectorized and spec.type in MAPPINGS else None
+    if mapping is not None:
+        # the compiled query takes every record of the mapped stream; the other rows
+        # (unreadable ones, unknown streams) give only rejects, one by one as before
+        parts.append(_map_compiled(raw, mapping, ctx, rejects))
+        others = pc.indices_nonzero(pc.invert(pc.fill_null(pc.is_in(raw["stream"], pa.array(mapping.streams)), False)))
+        rest = raw.take(others).append_column("src", others.cast(pa.int64()))
+    elif vectorized and mapper is not None and spec.type in FAST_PATHS:
         fast, rest = FAST_PATHS[spec.type](raw, ctx)
         parts.append(fast)
     parts.append(_map_each(rest, mapper, spec, ctx, rejects))
+    if mapping is not None:
+        rejects.in_raw_order()
     drafts = pa.concat_tables(parts)
     events = _finish(drafts, raw, mapper, ctx, ingested_at, rejects)
     events = canonicalise(events, People.from_events(events).merged(people))
@@ -139,10 +157,10 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
     sources = raw["src"].to_pylist() if "src" in raw.column_names else range(raw.num_rows)
     for stream, native_id, parent_id, payload_text, src in zip(*columns, sources):
         if stream == UNREADABLE:
-            _reject_unreadable(rejects, native_id, payload_text)
+            _reject_unreadable(rejects, native_id, payload_text, src)
             continue
         if mapper is None:
-            rejects.add(native_id, "source_type", f"no mapper for source type {spec.type!r}", payload_text)
+            rejects.add(native_id, "source_type", f"no mapper for source type {spec.type!r}", payload_text, src=src)
             continue
         if stream in mapper.entity_streams:
             continue
@@ -153,16 +171,16 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
             for draft in mapper.map(stream, payload, parent_id, ctx):
                 drafts.append(_draft_row(draft, src))
         except json.JSONDecodeError as exc:
-            rejects.add(native_id, "payload", f"invalid JSON: {exc.msg}", payload_text)
+            rejects.add(native_id, "payload", f"invalid JSON: {exc.msg}", payload_text, src=src)
         except RecordError as exc:
-            rejects.add(native_id, exc.field, exc.reason, payload_text)
+            rejects.add(native_id, exc.field, exc.reason, payload_text, src=src)
         except RecursionError:
-            rejects.add(native_id, "payload", f"{stream} record is nested too deep to read", payload_text)
+            rejects.add(native_id, "payload", f"{stream} record is nested too deep to read", payload_text, src=src)
         except (AttributeError, KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
             # A shape the mapper did not expect (a string where an object belongs, ...):
             # the record is kept with the reason, and the run goes on.
             rejects.add(native_id, "payload", f"unexpected shape in {stream}: {type(exc).__name__}: {exc}",
-                        payload_text)
+                        payload_text, src=src)
     try:
         return pa.Table.from_pylist(drafts, schema=DRAFT_SCHEMA)
     except UnicodeEncodeError:
@@ -171,7 +189,7 @@ def _map_each(raw: pa.Table, mapper, spec: SourceSpec, ctx: Context, rejects: _R
         return pa.Table.from_pylist([without_surrogates(d) for d in drafts], schema=DRAFT_SCHEMA)
 
 
-def _reject_unreadable(rejects: _Rejects, native_id: str | None, payload_text: str) -> None:
+def _reject_unreadable(rejects: _Rejects, native_id: str | None, payload_text: str, src: int = -1) -> None:
     """A record a connector could not take (any source type): rejected here, stage
     `ingest`, with the field and reason the connector wrote and the item it kept."""
     try:
@@ -179,17 +197,25 @@ def _reject_unreadable(rejects: _Rejects, native_id: str | None, payload_text: s
     except (ValueError, RecursionError):
         payload = None
     if not isinstance(payload, dict):
-        rejects.add(native_id, "payload", "unreadable record", payload_text, stage="ingest")
+        rejects.add(native_id, "payload", "unreadable record", payload_text, stage="ingest", src=src)
         return
     field = payload.get("field")
     if "line" in payload and "file" in payload:     # a file line (file, Alertmanager webhook)
         reason = f"{payload.get('file')} line {payload.get('line')}: {payload.get('error') or 'unreadable'}"
-        rejects.add(native_id, str(field or "line"), reason, payload_text, stage="ingest")
+        rejects.add(native_id, str(field or "line"), reason, payload_text, stage="ingest", src=src)
         return
     reason = str(payload.get("error") or "unreadable")
     if payload.get("where"):       # a member of an export: named first, as a file line is
         reason = f"{payload['where']}: {reason}"
-    rejects.add(native_id, str(field or "<item>"), reason, payload_text, stage="ingest")
+    rejects.add(native_id, str(field or "<item>"), reason, payload_text, stage="ingest", src=src)
+
+
+def _map_compiled(raw: pa.Table, mapping, ctx: Context, rejects: _Rejects) -> pa.Table:
+    drafts, failed = run_mapping(raw, mapping, ctx)
+    native_ids, payloads = raw["native_id"], raw["payload"]
+    for src, field, reason in failed:
+        rejects.add(native_ids[src].as_py(), field, reason, payloads[src].as_py(), src=src)
+    return drafts
 
 
 def _draft_row(draft: Mapping[str, Any], src: int) -> dict:
@@ -253,15 +279,19 @@ def _time_field(mapper, ctx: Context, stream: str, kind: str, record: str) -> st
         return "ts"
 
 
+_HASHING = duckdb.connect()   # one for every run: opening one costs more than hashing a small batch
+_HASHING_LOCK = threading.Lock()
+
+
 def _event_ids(drafts: pa.Table, source: str) -> pa.Array:
     """event_id() for every row, hashed in DuckDB (same bytes, same digest)."""
-    con = duckdb.connect()
-    try:
-        con.register("d", drafts.select(["native_id", "kind"]))
-        ids = con.sql("SELECT substr(sha256(concat($source, chr(31), coalesce(native_id, 'None'), chr(31), kind)), "
-                      "1, 32) AS id FROM d", params={"source": source}).to_arrow_table()
-    finally:
-        con.close()
+    with _HASHING_LOCK:
+        _HASHING.register("d", drafts.select(["native_id", "kind"]))
+        try:
+            ids = _HASHING.sql("SELECT substr(sha256(concat($source, chr(31), coalesce(native_id, 'None'), chr(31), "
+                               "kind)), 1, 32) AS id FROM d", params={"source": source}).to_arrow_table()
+        finally:
+            _HASHING.unregister("d")
     return ids["id"].combine_chunks() if ids.num_rows else pa.array([], pa.string())
 
 

@@ -13,21 +13,8 @@ FAST_PATHS: dict[str, FastPath] = {}
 
 
 def _register() -> None:
-    from .alertmanager import alertmanager_fast
-    from .grafana import grafana_fast
-    from .jira import jira_fast
-    from .opsgenie import opsgenie_fast
-    from .pagerduty import pagerduty_fast
     from .servicenow import servicenow_fast
-    from .slack import slack_fast
 
-    for source_type in ("slack", "slack_export"):
-        FAST_PATHS[source_type] = slack_fast
-    FAST_PATHS["pagerduty"] = pagerduty_fast
-    FAST_PATHS["alertmanager"] = alertmanager_fast
-    FAST_PATHS["opsgenie"] = opsgenie_fast
-    FAST_PATHS["grafana"] = grafana_fast
-    FAST_PATHS["jira"] = jira_fast
     FAST_PATHS["servicenow"] = servicenow_fast
 
 

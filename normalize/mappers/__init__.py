@@ -1,20 +1,16 @@
-"""One mapper per source type; MAPPERS is the registry."""
+"""One mapper per source type; MAPPERS is the registry. A source type with a declarative
+mapping (normalize.mappings) is read one record at a time by the mapping's oracle."""
 from __future__ import annotations
 
 from ..mapping import Mapper
-from .alertmanager import AlertmanagerMapper
-from .file import FileMapper
-from .grafana import GrafanaMapper
-from .jira import JiraMapper
-from .opsgenie import OpsgenieMapper
-from .pagerduty import PagerDutyMapper
+from ..mappings import MAPPINGS
+from ..oracle import MappingOracle
 from .servicenow import ServiceNowMapper
-from .slack import SlackExportMapper, SlackMapper
 
 MAPPERS: dict[str, Mapper] = {}
 
-for _mapper in (PagerDutyMapper(), SlackMapper(), SlackExportMapper(), JiraMapper(),
-                OpsgenieMapper(), AlertmanagerMapper(), GrafanaMapper(), ServiceNowMapper(), FileMapper()):
+for _mapper in (ServiceNowMapper(),
+                *(MappingOracle(t) for t in MAPPINGS)):
     if _mapper.source_type in MAPPERS:
         raise ValueError(f"mapper for {_mapper.source_type!r} registered twice")
     MAPPERS[_mapper.source_type] = _mapper

@@ -7,7 +7,7 @@ import pytest
 
 from ingest.base import Window
 from ingest.grafana import frame_rows
-from normalize.mappers.grafana import transition_kind
+from normalize.mappings.grafana import transition_kind
 from tests.ingest.fakes.grafana import GrafanaFake
 from tests.ingest.lakeview import fetch, serve
 

@@ -12,7 +12,7 @@ from incident_timeline import pipeline
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
 from ingest.base import Window
-from normalize.mappers.opsgenie import log_kind
+from normalize.mappings.opsgenie import log_kind
 from tests.ingest.fakes.opsgenie import OpsgenieFake
 from tests.ingest.lakeview import fetch, serve
 from tests.support import write_config

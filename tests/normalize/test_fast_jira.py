@@ -1,20 +1,17 @@
-"""The vectorised Jira path (changelog, comments) gives exactly the events the mapper gives."""
+"""Jira's mapping (normalize/mappings/jira.py): the compiled DuckDB query gives exactly the
+events and rejects its per-record oracle gives, on issues, changelogs and comments."""
 import json
 import random
 from datetime import datetime, timezone
 
 import pyarrow as pa
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import normalize.fast.jira as jira_module
-from contract.schemas import RAW_SCHEMA
 from normalize.engine import normalize_raw
-from normalize.fast import FAST_PATHS
-from normalize.fast.jira import jira_fast
-from normalize.mapping import Context, SourceSpec
-from normalize.refs import RefFinder
+from normalize.mapping import SourceSpec
+from normalize.mappings import MAPPINGS
+from contract.schemas import RAW_SCHEMA
 from tests.normalize.test_fast_paths import _demo_raw
 from tests.support import demo_sources
 
@@ -22,17 +19,6 @@ NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 SPEC = SourceSpec("jira", "jira")
 CREATED = "2026-10-14T16:18:00.000+0200"
 ALICE = {"accountId": "5b01", "emailAddress": "alice@acme.example", "displayName": "Alice Chen"}
-
-
-SHIPPED_MIN_ROWS = jira_module.MIN_ROWS
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _small_batches_vectorised_too():
-    """The batches here are small: below MIN_ROWS the path would leave them all to the mapper."""
-    jira_module.MIN_ROWS = 0
-    yield
-    jira_module.MIN_ROWS = SHIPPED_MIN_ROWS
 
 
 def _raw(rows: list) -> pa.Table:
@@ -50,11 +36,6 @@ def _both(raw: pa.Table):
     slow = normalize_raw(raw, SPEC, vectorized=False, **kw)
     order = [("event_id", "ascending")]
     return fast.events.sort_by(order).to_pylist(), slow.events.sort_by(order).to_pylist(), fast, slow
-
-
-def _declined(raw: pa.Table) -> tuple[int, list[str]]:
-    drafts, rest = jira_fast(raw, Context(spec=SPEC, refs=RefFinder(["OPS"])))
-    return drafts.num_rows, rest["native_id"].to_pylist()
 
 
 def _assert_same(raw: pa.Table) -> list[dict]:
@@ -97,31 +78,40 @@ def _text(text, *marks) -> dict:
 
 
 def test_registered():
-    assert FAST_PATHS["jira"] is jira_fast
+    assert "jira" in MAPPINGS
 
 
-def test_demo_fixture_gives_identical_events_and_only_issues_are_declined():
+def test_demo_fixture_gives_identical_events():
     raw = _demo_raw(next(s for s in demo_sources() if s["type"] == "jira"))
     fast = _assert_same(raw)
     assert len(fast) == 10
-    taken, declined = _declined(raw)
-    streams = raw["stream"].to_pylist()
-    assert declined == [n for n, s in zip(raw["native_id"].to_pylist(), streams) if s == "issues"]
-    assert taken == len(fast) - streams.count("issues")
 
 
-def test_a_batch_below_min_rows_is_left_to_the_mapper(monkeypatch):
-    monkeypatch.setattr(jira_module, "MIN_ROWS", SHIPPED_MIN_ROWS)
-    raw = _raw(_generated(50, random.Random(1)))
-    assert SHIPPED_MIN_ROWS > raw.num_rows
-    assert _declined(raw) == (0, raw["native_id"].to_pylist())
-    _assert_same(raw)
-
-
-def test_a_batch_of_issues_alone_is_left_to_the_mapper():
-    raw = _raw([("i", "issues", None, {"key": "OPS-1", "fields": {"created": CREATED, "summary": "db down"}})])
-    assert _declined(raw) == (0, ["i"])
-    assert [e["kind"] for e in _assert_same(raw)] == ["ticket.created"]
+def test_an_issue_becomes_the_expected_created_event():
+    issue = {"key": "OPS-1", "self": "https://acme.atlassian.net/rest/api/3/issue/10001", "fields": {
+        "created": CREATED, "summary": "db down, see INC0010001", "priority": {"name": "Highest"},
+        "reporter": None, "creator": ALICE, "assignee": {"displayName": "Bob Martin"},
+        "components": [{"name": "checkout"}], "labels": ["sev1", 2], "status": {"name": "Open",
+                                                                                "statusCategory": {"key": "new"}},
+        "issuelinks": [{"outwardIssue": {"key": "OPS-2"}}, {"inwardIssue": {"key": "OPS-1"}}],
+        "description": _doc(_para(_text("pool exhausted OPS-3")))}}
+    odd = [("i2", "issues", None, {"key": "OPS-9", "fields": "x"}), ("i3", "issues", None, {"fields": {}}),
+           ("i4", "issues", None, {"key": "OPS-8", "fields": {"summary": "no created"}}),
+           ("i5", "issues", None, {"key": "OPS-7", "fields": {"created": CREATED, "issuelinks": ["x"]}})]
+    fast, _slow, fo, _so = _both(_raw([("i", "issues", None, issue), *odd]))
+    [event] = fast
+    assert (event["kind"], event["actor"], event["actor_id"], event["subject"], event["severity"], event["service"]) \
+        == ("ticket.created", "Alice Chen", "alice@acme.example", "Bob Martin", "SEV1", "checkout")
+    assert event["title"] == "OPS-1 created: db down, see INC0010001" and event["body"] == "pool exhausted OPS-3"
+    assert event["url"] == "https://acme.atlassian.net/browse/OPS-1"
+    assert event["refs"] == ["jira:OPS-1", "jira:OPS-2", "servicenow:INC0010001", "jira:OPS-3"]
+    assert json.loads(event["attrs"]) == {
+        "key": "OPS-1", "summary": "db down, see INC0010001", "status": "Open", "status_category": "new",
+        "assignee": "Bob Martin", "due": None, "issuetype": None, "resolution_date": None,
+        "labels": ["sev1", 2], "linked": ["OPS-2", "OPS-1"]}
+    assert [(r["native_id"], r["field"], r["reason"]) for r in fo.rejects.to_pylist()] == [
+        ("i2", "fields", "not an object"), ("i3", "key", "missing"), ("i4", "created", "missing"),
+        ("i5", "payload", "unexpected shape in issues: AttributeError: 'str' object has no attribute 'get'")]
 
 
 def _generated(n: int, rng: random.Random) -> list:
@@ -164,15 +154,12 @@ def _generated(n: int, rng: random.Random) -> list:
     return rows
 
 
-def test_generated_batch_gives_identical_events_and_is_all_taken():
+def test_generated_batch_gives_identical_events():
     raw = _raw(_generated(300, random.Random(5)))
-    fast = _assert_same(raw)
-    taken, declined = _declined(raw)
-    assert declined == []
-    assert taken == len(fast) > 600
+    assert len(_assert_same(raw)) > 600
 
 
-def test_awkward_records_are_declined_and_still_identical():
+def test_awkward_records_are_still_identical():
     taken = [
         ("t-no-author", "comments", "OPS-1", {"id": "1", "created": CREATED, "body": "system note"}),
         ("t-null-body", "comments", "OPS-1", {"id": "2", "created": CREATED, "author": ALICE}),
@@ -244,8 +231,6 @@ def test_awkward_records_are_declined_and_still_identical():
     ]
     raw = _raw(taken + declined)
     fast = _assert_same(raw)
-    _drafts, declined_ids = _declined(raw)
-    assert declined_ids == [label for label, *_ in declined]
     by_native = {e["native_id"]: e for e in fast}
     assert by_native["OPS-1/comment/3"]["body"] == "@5b9"
     assert by_native["OPS-1/comment/1"]["actor_type"] == "system"
@@ -254,6 +239,10 @@ def test_awkward_records_are_declined_and_still_identical():
     assert by_native["OPS-1/6/prİority"]["kind"] == "ticket.updated"
     assert json.loads(by_native["OPS-1/6/Link"]["attrs"])["from"] == "line\u2028sep\x7f"
     assert not any(e["native_id"].startswith("OPS-1/8/") for e in fast)
+    # items that are not a list of objects: a reject naming them, not an event
+    rejects = {r["native_id"]: (r["field"], r["reason"]) for r in _both(raw)[2].rejects.to_pylist()}
+    assert rejects["d-items-object"] == rejects["d-item-string"] == ("items", "not a list of objects")
+    assert "d-item-empty" not in rejects and "t-no-items" not in rejects
 
 
 _PLAIN = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -312,8 +301,8 @@ def _throughput(label: str, raw: pa.Table, repeats: int = 3) -> None:
             started = time.perf_counter()
             events = normalize_raw(raw, SPEC, vectorized=vectorized, **kw).events.num_rows
             best[vectorized] = max(best[vectorized], events / (time.perf_counter() - started))
-    print(f"{label:34} {raw.num_rows:>8,} records {events:>8,} events   per-record mapper "
-          f"{best[False]:>9,.0f} events/s   vectorised {best[True]:>9,.0f} events/s   "
+    print(f"{label:34} {raw.num_rows:>8,} records {events:>8,} events   per-record oracle "
+          f"{best[False]:>9,.0f} events/s   compiled {best[True]:>9,.0f} events/s   "
           f"{best[True] / best[False]:.1f}x", flush=True)
 
 
@@ -325,3 +314,30 @@ if __name__ == "__main__":
     _throughput("benchmark's comments + changelog", _bench_jira(n))
     _throughput("comments (shapes above)", _raw([r for r in rows if r[1] == "comments"]))
     _throughput("changelog (shapes above)", _raw([r for r in rows if r[1] == "changelog"]))
+
+
+_ODD = [0, 1, 1.5, 1e16, 10**20, True, False, None, "", " ", "x", "OPS-1 é", [], {}, [0], ["x"], [{}], {"a": None},
+        {"displayName": 5}, {"key": 7}, [{"name": 5}], [{"outwardIssue": {"key": 3}}], "[" * 300 + "]" * 300]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["issues", "changelog", "comments"]),
+                          st.sampled_from(["key", "self", "fields", "summary", "description", "created", "reporter",
+                                           "creator", "issuelinks", "components", "labels", "priority", "assignee",
+                                           "id", "author", "body", "items", "field", "fromString", "toString"]),
+                          st.sampled_from(_ODD), st.sampled_from(["OPS-1", "", None])), min_size=1, max_size=12))
+def test_any_json_in_any_field_reads_as_the_oracle_reads_it(changes):
+    rows = []
+    for i, (stream, field, value, key) in enumerate(changes):
+        if stream == "issues":
+            fields = {"created": CREATED, "summary": "s", "reporter": ALICE}
+            record = {"key": f"OPS-{i}", "fields": fields}
+            (record if field in ("key", "self", "fields") else fields)[field] = value
+        elif stream == "changelog":
+            item = _item("status", "a", "b")
+            record = _history(i, item)
+            (item if field in ("field", "fromString", "toString") else record)[field] = value
+        else:
+            record = {**_comment(i, "text OPS-2"), field: value}
+        rows.append((f"r{i}", stream, key if stream != "issues" else None, record))
+    _assert_same(_raw(rows))
