@@ -39,23 +39,24 @@ HISTORY_BUILDS = ("pagerduty:P1JUNCK", "pagerduty:P2JULPY", "pagerduty:P3AUGPY",
                   "pagerduty:P7OCTPY")
 
 
-def build_history(tmp_path: Path, **top) -> Path:
+def build_history(tmp_path: Path, fixtures: Path = HISTORY, **top) -> Path:
     """A lake and catalog of fixtures/history (README.md there tells the story): every
     source ingested from 2026-06-01, every incident built (drafts under tmp_path/reports),
     and the drafts' first-built times set to the story's (`drafts.json`: one is late), since
-    a build records the wall clock. Returns the config."""
+    a build records the wall clock. `fixtures`: a copy of fixtures/history to read instead
+    (a test that changes a page). Returns the config."""
     import correlate.catalog as catalog_tables
     from incident_timeline import catalog_store
     from incident_timeline.config import load_config
     from incident_timeline.lake import Lake
 
-    cfg = write_config(tmp_path, demo_sources(HISTORY / "connectors.yaml"), **top)
+    cfg = write_config(tmp_path, demo_sources(fixtures / "connectors.yaml"), **top)
     result = cli(cfg, "ingest", "--since", "2026-06-01T00:00:00Z")
     assert result.exit_code == 0, result.output
     for ref in HISTORY_BUILDS:
         result = cli(cfg, "build", ref, "--out", str(tmp_path / "reports" / ref.replace(":", "-")))
         assert result.exit_code == 0, (ref, result.output)
-    drafts = json.loads((HISTORY / "drafts.json").read_text(encoding="utf-8"))
+    drafts = json.loads((fixtures / "drafts.json").read_text(encoding="utf-8"))
     with catalog_store.catalog_writer(Lake.for_config(load_config(cfg))) as con:
         catalog_tables.ensure_tables(con)
         for incident_id, first_built_at in drafts.items():
