@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import duckdb
 
+from correlate import refindex
 from correlate.actions import action_status
 
 from .extras import has_table
@@ -68,7 +69,10 @@ _ITEMS = """
 
 # The ticket now: the newest fetch of the issue (its record carries the current fields) and
 # the time of its latest status or resolution change (when it was closed, if it is).
+# {events} is the `events` view, or the same deduplication over only the files the ref
+# index says hold one of the refs (every version of a ticket's event carries its own ref).
 _TICKETS = """
+    WITH events AS ({events})
     SELECT refs[1] AS ref,
            arg_max(json_extract_string(attrs, '$.status'), ingested_at) FILTER (WHERE kind = 'ticket.created')
                AS status,
@@ -112,10 +116,38 @@ def load_history(con: duckdb.DuckDBPyConnection, incident_id: str, window: timed
             "repeat_of": [_repeat(e, this["detected"]) for e in earlier if _is_repeat(e, this["detected"])]}
 
 
+_EVENTS_VIEW = "SELECT * FROM main.events"
+_EVENTS_IN_FILES = """
+    SELECT * EXCLUDE (date) FROM read_parquet($files, hive_partitioning = true, union_by_name = true)
+    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at DESC) = 1"""
+
+
 def _ticket_states(con: duckdb.DuckDBPyConnection, refs: list[str]) -> dict[str, dict[str, Any]]:
     if not refs or not has_table(con, "events"):
         return {}
-    return {r["ref"]: r for r in _rows(con, _TICKETS, {"refs": refs})}
+    files = _files_holding(con, refs)
+    if files == []:
+        return {}
+    events, params = (_EVENTS_VIEW, {}) if files is None else (_EVENTS_IN_FILES, {"files": files})
+    return {r["ref"]: r for r in _rows(con, _TICKETS.format(events=events), {"refs": refs, **params})}
+
+
+def _files_holding(con: duckdb.DuckDBPyConnection, refs: list[str]) -> list[str] | None:
+    """The live event files that hold any of `refs`, from the catalog's ref index, so a
+    year of history is not scanned for a few tickets; None when the index does not cover
+    every live file (then the whole `events` view is read)."""
+    if not refindex.has_index(con) or not con.execute(
+            "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'live_event_files'").fetchall()[0][0]:
+        return None
+    live = con.execute("SELECT live_event_files()").fetchall()[0][0] or []
+    by_key = {refindex.file_key(f): f for f in live}
+    covered = con.execute("SELECT count(DISTINCT file) FROM event_ref_files WHERE list_contains($keys, file)",
+                          {"keys": list(by_key)}).fetchall()[0][0]
+    if covered < len(by_key):
+        return None
+    holding = con.execute("SELECT DISTINCT file FROM event_ref_index WHERE list_contains($refs, ref)",
+                          {"refs": refs}).fetchall()
+    return sorted(by_key[f] for (f,) in holding if f in by_key)
 
 
 def _item_today(item: dict[str, Any], ticket: dict[str, Any] | None, today: date) -> dict[str, Any]:

@@ -170,3 +170,20 @@ def test_a_bad_history_config_is_one_line_naming_the_key(tmp_path, value, proble
     with pytest.raises(ConfigInvalid) as err:
         load_config(write_config(tmp_path, demo_sources(), history=value))
     assert problem in str(err.value)
+
+
+def test_ticket_states_read_through_the_ref_index_are_those_of_the_whole_events_view(history_config):
+    from export import history
+
+    refs = ["jira:OPS-1102", "jira:OPS-1150", "jira:OPS-1180", "jira:OPS-1210", "jira:OPS-1250", "jira:NOPE-1"]
+    con = catalog_store.read_only_catalog(Lake.for_config(load_config(history_config)))
+    try:
+        files = history._files_holding(con, refs)
+        live = con.execute("SELECT live_event_files()").fetchall()[0][0]
+        # the index answered: the files of jira and of the slack days that name a ticket, no others
+        assert files and set(files) < set(live) and not any("source=pagerduty" in f for f in files)
+        whole = history._rows(con, history._TICKETS.format(events=history._EVENTS_VIEW), {"refs": refs})
+        assert history._ticket_states(con, refs) == {r["ref"]: r for r in whole}
+        assert sorted(history._ticket_states(con, refs)) == refs[:-1]
+    finally:
+        con.close()
