@@ -34,3 +34,36 @@ def test_one_draft_was_first_built_more_than_48_hours_after_resolution(history_c
         SELECT incident_id FROM incidents JOIN incident_drafts USING (incident_id)
         WHERE first_built_at > resolved + INTERVAL 48 HOUR""")
     assert late == [{"incident_id": "pagerduty:P5SEPCK"}]
+
+
+def test_the_portable_sql_over_the_lake_tables_gives_the_catalog_views_rows(history_config):
+    """sql/cross_incident/ reads the lake's tables/ (one row set per identity): on incidents
+    built from aliases and from two refs each, it counts what the catalog views count."""
+    import duckdb
+
+    from incident_timeline import shared_tables
+    from incident_timeline.config import load_config
+    from incident_timeline.lake import Lake
+    from tests.support import REPO
+
+    lake = Lake.for_config(load_config(history_config))
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute((REPO / "sql" / "duckdb_compat.sql").read_text())
+        for table in ("incidents", "incident_services", "incident_refs", "action_items"):
+            con.read_parquet(shared_tables.table_uris(lake, table)).create_view(table)
+        for view, key in (("resolve_time_by_month", "month, service, incidents, resolved"),
+                          ("repeat_incidents", "incident_id, earlier_incident_id, reason, shared"),
+                          ("action_item_closure", "month, incidents, items, done")):
+            sql = (REPO / "sql" / "cross_incident" / f"{view}.sql").read_text()
+            portable = con.execute(f"SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (SELECT {key} FROM ({sql}) ORDER BY ALL)"
+                                   ).fetchall()
+            catalog = [tuple(str(v) for v in r.values())
+                       for r in query_rows(history_config, f"SELECT {key} FROM {view} ORDER BY ALL")]
+            assert catalog and [tuple(portable_row) for portable_row in portable] == catalog, view
+        # seven incidents, once each, though four were built from an alias or from two refs
+        assert query_rows(history_config, "SELECT sum(incidents) AS n FROM resolve_time_by_month") == [{"n": 7}]
+        assert query_rows(history_config, "SELECT sum(items) AS n FROM action_item_closure") == [{"n": 5}]
+    finally:
+        con.close()
