@@ -187,3 +187,15 @@ def test_ticket_states_read_through_the_ref_index_are_those_of_the_whole_events_
         assert sorted(history._ticket_states(con, refs)) == refs[:-1]
     finally:
         con.close()
+
+
+def test_the_html_section_reads_in_a_browser_without_a_script(history_config, tmp_path):
+    from tests.export.test_chromium import BROWSER, dom
+    if BROWSER is None:
+        pytest.skip("Chromium is not installed")
+    page = history_config.parent / "reports" / "jira-OPS-1245" / "postmortem.html"
+    out = dom(tmp_path, page)
+    section = out[out.index('<section id="history">'):out.index('<section id="data">')]
+    assert "<strong>Repeat of pagerduty:P4AUGCK</strong>" in section
+    assert section.count("<tr>") == 3                  # the header and the two earlier incidents
+    assert "<script" not in section.lower()
