@@ -12,7 +12,8 @@
   (one at least) were all closed before this one was detected: the issue was addressed and
   the same alert fired again.
 
-Every value comes through query parameters; no text is ever formatted into SQL.
+Every value comes through query parameters; no text is ever formatted into SQL (the one
+`format` below picks one of two constant fragments).
 """
 from __future__ import annotations
 
