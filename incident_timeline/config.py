@@ -20,7 +20,8 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap", "redact"}
-TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services", "redact", "drafts"}
+TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services", "redact", "drafts",
+            "publish"}
 # `redact:` what a source's secrets are redacted in besides the catalog and the exports
 # (always): `events` (normalised text), `raw` (the payloads as fetched; implies events).
 REDACT_TARGETS = ("events", "raw")
@@ -104,6 +105,8 @@ class Config:
     # ids, ServiceNow CIs, Opsgenie tags, alert labels), compared without regard to case
     services: dict[str, list[str]] = field(default_factory=dict)
     drafts: dict[str, Any] = field(default_factory=lambda: dict(DRAFTS_DEFAULTS))
+    # `publish:`: target (confluence, gdrive, slack, jira) -> its settings; `on_build_resolved`
+    publish: dict[str, Any] = field(default_factory=lambda: {"on_build_resolved": []})
 
     def s3_credentials(self):
         from .storage import S3Credentials
@@ -187,11 +190,13 @@ def parse_config(data: Any, path: Path) -> Config:
     redact = parse_redact(data.get("redact"), "redact", problems)
     sources = _parse_sources(data.get("sources"), base_dir, zone, problems, redact, path)
     drafts = _parse_drafts(data.get("drafts"), base_dir, problems)
+    from publish.settings import parse_publish
+    publish = parse_publish(data.get("publish"), base_dir, path, problems)
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
                   lake_url=lake_url, catalog=catalog_file, storage=storage, services=services,
-                  drafts=drafts)
+                  drafts=drafts, publish=publish)
 
 
 def _parse_services(items: Any, problems: list[str]) -> dict[str, list[str]]:
