@@ -127,10 +127,10 @@ def _times(con, args, dim: str | None) -> list[dict[str, Any]]:
         SELECT key, {_TIMES} FROM (
             SELECT {key} AS key, i.time_to_acknowledge_s, i.time_to_resolve_s
             FROM incidents AS i WHERE {IN_PERIOD})
-        GROUP BY key ORDER BY incidents DESC, key""", args) or [{"key": None, **_NO_TIMES}]
+        GROUP BY key ORDER BY incidents DESC, key""", args) or [{"key": None, **NO_TIMES}]
 
 
-_NO_TIMES = {"incidents": 0, "acknowledged": 0, "median_tta_s": None, "p90_tta_s": None,
+NO_TIMES = {"incidents": 0, "acknowledged": 0, "median_tta_s": None, "p90_tta_s": None,
              "resolved": 0, "median_ttr_s": None, "p90_ttr_s": None}
 
 
@@ -246,7 +246,7 @@ def _service_changes(now: list[dict[str, Any]], before: list[dict[str, Any]]) ->
     new = {r["key"]: r for r in now if r["key"] is not None}
     out = []
     for service in sorted(set(old) | set(new)):
-        n, o = new.get(service, _NO_TIMES), old.get(service, _NO_TIMES)
+        n, o = new.get(service, NO_TIMES), old.get(service, NO_TIMES)
         out.append({"service": service, "incidents": n["incidents"], "incidents_before": o["incidents"],
                     "delta": n["incidents"] - o["incidents"],
                     "median_ttr_s": n["median_ttr_s"], "median_ttr_before_s": o["median_ttr_s"]})

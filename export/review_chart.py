@@ -1,20 +1,23 @@
-"""Geometry of the review's charts: bars per month (stacked or side by side) and one
-proportion bar. Numbers only, as in chart.py: the SVG template lays them out and escapes
-every label."""
+"""Geometry of the review's charts: bars per month (stacked or side by side), horizontal
+bars, and one proportion bar. Numbers only, as in chart.py: the SVG template lays them out
+and escapes every label (service names and alert titles are untrusted text)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 WIDTH = 640
 LEFT = 56
 RIGHT = 16
 TOP = 12
-PLOT_H = 180
+PLOT_H = 150
 AXIS_H = 24
 LEGEND_ROW_H = 18
 PALETTE = ("#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2980b9", "#8e44ad", "#7f8c8d", "#16a085")
 SEVERITY_COLOURS = {"SEV1": "#c0392b", "SEV2": "#e67e22", "SEV3": "#f1c40f", "SEV4": "#27ae60"}
 GRID_LINES = 4
+HBAR_LEFT = 220          # room for an alert's name
+HBAR_ROW_H = 24
 
 
 def colours(series: list[str]) -> dict[str, str]:
@@ -25,13 +28,18 @@ def colours(series: list[str]) -> dict[str, str]:
 
 
 def bars(categories: list[str], series: list[str], values: dict[tuple[str, str], float | None],
-         stacked: bool, unit: str = "") -> dict[str, Any]:
-    """One group of bars per category; `values[(category, series)]`, missing = 0."""
+         stacked: bool, unit: str = "", integer: bool = False) -> dict[str, Any]:
+    """One group of bars per category; `values[(category, series)]`, missing = 0. `integer`:
+    the axis steps are whole numbers (counts)."""
     def v(c, s):
         return values.get((c, s)) or 0
     top = max([sum(v(c, s) for s in series) if stacked else max([v(c, s) for s in series] or [0])
                for c in categories] or [0])
-    scale_top = _nice(top)
+    step = _nice(top / GRID_LINES) if top else 1
+    if integer:
+        step = max(1, round(step))
+    lines = max(1, math.ceil(top / step - 1e-9)) if top else GRID_LINES
+    scale_top = step * lines
     slot = (WIDTH - LEFT - RIGHT) / max(len(categories), 1)
     bar_w = slot * 0.6 / (1 if stacked else max(len(series), 1))
     palette = colours(series)
@@ -50,14 +58,25 @@ def bars(categories: list[str], series: list[str], values: dict[tuple[str, str],
             if stacked:
                 base = y
         labels.append({"x": round(LEFT + i * slot + slot / 2, 1), "text": c})
-    grid = [{"y": round(TOP + PLOT_H - k / GRID_LINES * PLOT_H, 1), "text": _fmt(scale_top * k / GRID_LINES)}
-            for k in range(GRID_LINES + 1)]
+    grid = [{"y": round(TOP + PLOT_H - k / lines * PLOT_H, 1), "text": _fmt(step * k)} for k in range(lines + 1)]
     legend = [{"x": LEFT + (k % 4) * 140, "y": TOP + PLOT_H + AXIS_H + 12 + (k // 4) * LEGEND_ROW_H,
                "fill": palette[s], "text": s} for k, s in enumerate(series)]
     height = TOP + PLOT_H + AXIS_H + ((len(series) + 3) // 4) * LEGEND_ROW_H + 8
     return {"width": WIDTH, "height": height, "left": LEFT, "right": WIDTH - RIGHT, "axis_y": TOP + PLOT_H,
             "label_y": TOP + PLOT_H + 16, "rects": rects, "labels": labels, "grid": grid, "legend": legend,
             "unit": unit}
+
+
+def hbars(rows: list[tuple[str, float]], fill: str = PALETTE[4]) -> dict[str, Any] | None:
+    """One horizontal bar per (label, value), longest first as given."""
+    if not rows:
+        return None
+    top = max(v for _, v in rows) or 1
+    span = WIDTH - HBAR_LEFT - RIGHT - 40
+    out = [{"y": TOP + k * HBAR_ROW_H, "w": round(v / top * span, 1), "label": label, "value": _fmt(v),
+            "value_x": round(HBAR_LEFT + v / top * span + 6, 1)} for k, (label, v) in enumerate(rows)]
+    return {"width": WIDTH, "height": TOP + len(rows) * HBAR_ROW_H + 8, "left": HBAR_LEFT, "fill": fill,
+            "bar_h": HBAR_ROW_H - 8, "rows": out}
 
 
 def proportion(parts: list[tuple[str, int, str]]) -> dict[str, Any] | None:

@@ -112,5 +112,8 @@ def write_config_file(config, tmp_path: Path) -> Path:
     """A connectors.yaml for the CLI that points at the same lake."""
     import yaml
     path = tmp_path / "review.yaml"
-    path.write_text(yaml.safe_dump({"lake": str(config.lake), "timezone": "UTC", "sources": []}), encoding="utf-8")
+    (tmp_path / "notes.jsonl").touch()
+    notes = {"name": "notes", "type": "file", "path": str(tmp_path / "notes.jsonl"), "fields": {"ts": "time"}}
+    path.write_text(yaml.safe_dump({"lake": str(config.lake), "timezone": "UTC", "sources": [notes],
+                                    "drafts": {"out": str(tmp_path / "reports")}}), encoding="utf-8")
     return path
