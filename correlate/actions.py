@@ -33,7 +33,7 @@ def action_items(events: list[dict], seed: str, detected) -> list[dict]:
         status = attrs.get("status")
         items.append({"title": attrs.get("summary") or e["title"], "owner": attrs.get("assignee"),
                       "due": _date(attrs.get("due")), "ref": own_ref,
-                      "status": _status(status, attrs.get("status_category")), "origin": e["event_id"]})
+                      "status": action_status(status, attrs.get("status_category")), "origin": e["event_id"]})
         listed.add(own_ref)
     for e in events:
         if e["category"] != "chat" or e["actor_type"] != "human":
@@ -52,7 +52,8 @@ def action_items(events: list[dict], seed: str, detected) -> list[dict]:
     return items
 
 
-def _status(name: str | None, category: str | None) -> str:
+def action_status(name: str | None, category: str | None) -> str:
+    """A ticket status as an action item's: `done` (any done category or name), else the name."""
     if category == "done" or (name or "").lower() in DONE:
         return "done"
     return "open" if not name else name.lower()

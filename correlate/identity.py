@@ -38,13 +38,15 @@ def is_alerting(ref: str | None) -> bool:
 
 def alerting_incident(events: list[dict], refs: list[str]) -> str | None:
     """The first alerting-source incident among `refs` that the alerts (in timeline order)
-    name; else that any event names (a ticket citing its page, with the page not ingested)."""
+    name; else that any event names (a ticket citing its page, with the page not ingested).
+    Within an event its refs are read in the order its mapper wrote them: the record's own
+    incident comes first, before a PagerDuty alert's own id (`pagerduty:<alert id>`)."""
     wanted = {r for r in refs if is_alerting(r)}
     for pool in ([e for e in events if e.get("category") == "alert"], events):
         for e in pool:
-            hits = sorted(r for r in (e.get("refs") or []) if r in wanted)
-            if hits:
-                return hits[0]
+            hit = next((r for r in (e.get("refs") or []) if r in wanted), None)
+            if hit:
+                return hit
     return None
 
 

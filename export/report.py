@@ -1,7 +1,7 @@
 """One incident as the exporters see it, read from the catalog (the lake correlate wrote)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import duckdb
@@ -9,6 +9,7 @@ import duckdb
 from contract.secrets import redact_value
 
 from .extras import has_table, optional_table, rejects_by_source, source_records
+from .history import DEFAULT_WINDOW, history_json, load_history
 
 SCHEMA_VERSION = 1
 MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")
@@ -22,9 +23,11 @@ class NotBuilt(Exception):
     pass
 
 
-def load(con: duckdb.DuckDBPyConnection, incident_id: str) -> dict[str, Any]:
+def load(con: duckdb.DuckDBPyConnection, incident_id: str, history_window: timedelta = DEFAULT_WINDOW,
+         today: date | None = None) -> dict[str, Any]:
     """Everything the templates need. Every text value is redacted here, once, so no
-    exporter can forget to."""
+    exporter can forget to. `history_window` (config `history.window`) and `today` (when
+    an action item is overdue; default: the current UTC date) shape the History section."""
     inc = _rows(con, "SELECT * FROM incidents WHERE incident_id = ?", incident_id)
     if not inc:
         raise NotBuilt(f"incident {incident_id} has not been built: run `incident-timeline build {incident_id}`")
@@ -49,6 +52,7 @@ def load(con: duckdb.DuckDBPyConnection, incident_id: str) -> dict[str, Any]:
         "rejects_by_source": rejects_by_source(con, list(inc[0]["sources"] or [])),
         **{name: optional_table(con, name, incident_id) for name in OPTIONAL_TABLES},
         "links": _links(con, incident_id),
+        "history": load_history(con, incident_id, history_window, today),
     }
     return redact_value(report)
 
@@ -100,6 +104,7 @@ def to_contract(report: dict[str, Any]) -> dict[str, Any]:
                          "rejects_by_source": report["rejects_by_source"]},
         **{name: _json_rows(report[name]) for name in OPTIONAL_TABLES},
         "explain": explain_rows(report),
+        "history": history_json(report["history"], rfc3339) if "history" in report else None,
     }
 
 

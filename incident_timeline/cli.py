@@ -250,7 +250,7 @@ def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: P
     identity = pipeline.correlate_incident(obj.config, incident)
     con = catalog_store.read_only_catalog(Lake.for_config(obj.config))
     try:
-        report = load_report(con, identity)
+        report = load_report(con, identity, obj.config.history_window)
     finally:
         con.close()
     out_dir = out or Path("reports") / incident.replace(":", "-").replace("/", "-")

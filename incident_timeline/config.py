@@ -21,12 +21,14 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap", "redact"}
 TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services", "redact", "drafts",
-            "publish"}
+            "publish", "history"}
 # `redact:` what a source's secrets are redacted in besides the catalog and the exports
 # (always): `events` (normalised text), `raw` (the payloads as fetched; implies events).
 REDACT_TARGETS = ("events", "raw")
 # `drafts:`: the backfill writes the draft of every incident resolved since its last run
 DRAFTS_DEFAULTS = {"build_resolved": False, "out": "reports", "format": "md,html,json,csv"}
+# `history:`: how far back a draft's History section looks for earlier incidents
+HISTORY_DEFAULTS = {"window": "90d"}
 # `storage:` for a lake on s3://; each falls back to the usual AWS environment variable.
 STORAGE_KEYS = {"endpoint_url": "AWS_ENDPOINT_URL", "region": "AWS_REGION",
                 "access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY",
@@ -107,6 +109,7 @@ class Config:
     drafts: dict[str, Any] = field(default_factory=lambda: dict(DRAFTS_DEFAULTS))
     # `publish:`: target (confluence, gdrive, slack, jira) -> its settings; `on_build_resolved`
     publish: dict[str, Any] = field(default_factory=lambda: {"on_build_resolved": []})
+    history: dict[str, Any] = field(default_factory=lambda: dict(HISTORY_DEFAULTS))
 
     def s3_credentials(self):
         from .storage import S3Credentials
@@ -132,6 +135,10 @@ class Config:
 
     def duration(self, key: str) -> timedelta:
         return parse_duration(str(self.correlation[key]))
+
+    @property
+    def history_window(self) -> timedelta:
+        return parse_duration(str(self.history["window"]))
 
 
 def parse_duration(text: str) -> timedelta:
@@ -190,13 +197,14 @@ def parse_config(data: Any, path: Path) -> Config:
     redact = parse_redact(data.get("redact"), "redact", problems)
     sources = _parse_sources(data.get("sources"), base_dir, zone, problems, redact, path)
     drafts = _parse_drafts(data.get("drafts"), base_dir, problems)
+    history = _parse_history(data.get("history"), problems)
     from publish.settings import parse_publish
     publish = parse_publish(data.get("publish"), base_dir, path, problems)
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
                   lake_url=lake_url, catalog=catalog_file, storage=storage, services=services,
-                  drafts=drafts, publish=publish)
+                  drafts=drafts, publish=publish, history=history)
 
 
 def _parse_services(items: Any, problems: list[str]) -> dict[str, list[str]]:
@@ -247,6 +255,25 @@ def _parse_drafts(items: Any, base_dir: Path, problems: list[str]) -> dict[str, 
         problems.append("drafts.format must be a comma-separated list, like md,html,json,csv")
     drafts["out"] = _local_path(str(drafts["out"]), base_dir)
     return drafts
+
+
+def _parse_history(items: Any, problems: list[str]) -> dict[str, Any]:
+    history = dict(HISTORY_DEFAULTS)
+    if items is None:
+        return history
+    if not isinstance(items, dict):
+        problems.append("history must be a mapping")
+        return history
+    for key in sorted(set(items) - set(HISTORY_DEFAULTS)):
+        problems.append(f"history: unknown key {key!r}")
+    if "window" in items:
+        try:
+            if parse_duration(str(items["window"])) <= timedelta(0):
+                problems.append("history.window must be longer than 0 (like 90d)")
+            history["window"] = items["window"]
+        except ValueError as exc:
+            problems.append(f"history.window: {exc}")
+    return history
 
 
 def _local_path(text: str, base_dir: Path) -> Path:

@@ -47,7 +47,7 @@ def resolve(config: Config, incident: str) -> str:
 def read_draft(config: Config, incident_id: str) -> drafts.Draft:
     con = catalog_store.read_only_catalog(Lake.for_config(config))
     try:
-        return drafts.build(load(con, incident_id))    # redacted, or NotBuilt
+        return drafts.build(load(con, incident_id, config.history_window))    # redacted, or NotBuilt
     finally:
         con.close()
 

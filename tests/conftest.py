@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import DEMO_INCIDENT, demo_sources, write_config
+from tests.support import DEMO_INCIDENT, build_history, demo_sources, write_config
 
 
 @pytest.fixture
@@ -26,3 +26,10 @@ def demo_report(demo_config: Path, tmp_path: Path) -> dict:
                                        "--format", "md,json,csv", "--out", str(out)])
     assert result.exit_code == 0, result.output
     return json.loads((out / "postmortem.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def history_config(tmp_path_factory) -> Path:
+    """fixtures/history built once per session (tests.support.build_history): read it, don't
+    write to it; a test that changes the lake builds its own with build_history(tmp_path)."""
+    return build_history(tmp_path_factory.mktemp("history"))

@@ -18,16 +18,51 @@ def write_config(tmp_path: Path, sources: list[dict], **top) -> Path:
     return path
 
 
-def demo_sources() -> list[dict]:
-    """The repository's own connectors.yaml sources, with paths made absolute."""
-    data = yaml.safe_load((REPO / "connectors.yaml").read_text(encoding="utf-8"))
+def demo_sources(config: Path = REPO / "connectors.yaml") -> list[dict]:
+    """The sources of a bundled connectors.yaml (the repository's own by default), with
+    paths made absolute."""
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
     sources = []
     for s in data["sources"]:
         s = dict(s)
         if "path" in s:
-            s["path"] = str(REPO / s["path"])
+            s["path"] = str(config.parent / s["path"])
         sources.append(s)
     return sources
+
+
+HISTORY = FIXTURES / "history"
+# How the history lake's incidents are built: some from their page, some only from an
+# alias (a ticket, a channel by name), some from two refs (each must still be one incident).
+HISTORY_BUILDS = ("pagerduty:P1JUNCK", "pagerduty:P2JULPY", "pagerduty:P3AUGPY", "slack:C07INC3950",
+                  "jira:OPS-1175", "slack:#inc-4101-checkout", "pagerduty:P6OCTCK", "jira:OPS-1245",
+                  "pagerduty:P7OCTPY")
+
+
+def build_history(tmp_path: Path, fixtures: Path = HISTORY, **top) -> Path:
+    """A lake and catalog of fixtures/history (README.md there tells the story): every
+    source ingested from 2026-06-01, every incident built (drafts under tmp_path/reports),
+    and the drafts' first-built times set to the story's (`drafts.json`: one is late), since
+    a build records the wall clock. `fixtures`: a copy of fixtures/history to read instead
+    (a test that changes a page). Returns the config."""
+    import correlate.catalog as catalog_tables
+    from incident_timeline import catalog_store
+    from incident_timeline.config import load_config
+    from incident_timeline.lake import Lake
+
+    cfg = write_config(tmp_path, demo_sources(fixtures / "connectors.yaml"), **top)
+    result = cli(cfg, "ingest", "--since", "2026-06-01T00:00:00Z")
+    assert result.exit_code == 0, result.output
+    for ref in HISTORY_BUILDS:
+        result = cli(cfg, "build", ref, "--out", str(tmp_path / "reports" / ref.replace(":", "-")))
+        assert result.exit_code == 0, (ref, result.output)
+    drafts = json.loads((fixtures / "drafts.json").read_text(encoding="utf-8"))
+    with catalog_store.catalog_writer(Lake.for_config(load_config(cfg))) as con:
+        catalog_tables.ensure_tables(con)
+        for incident_id, first_built_at in drafts.items():
+            con.execute("UPDATE incident_drafts SET first_built_at = CAST(? AS TIMESTAMPTZ) "
+                        "WHERE incident_id = ?", [first_built_at, incident_id])
+    return cfg
 
 
 
