@@ -9,7 +9,7 @@ in; post-mortem completion is about the incidents resolved in it.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
@@ -17,6 +17,8 @@ import duckdb
 from contract.incidents import DRAFT_WITHIN_H, REPEAT_WINDOW_DAYS
 from contract.secrets import redact
 
+from .history import DEFAULT_WINDOW, load_history
+from .history import _item_today as item_today, _ticket_states as ticket_states   # one rule for "today"
 from .review_period import Period
 
 SCHEMA_VERSION = 1
@@ -33,16 +35,19 @@ DIRECTION = {"incidents": -1, "median_tta_s": -1, "p90_tta_s": -1, "median_ttr_s
              "action_items": 0, "closed": 1, "closure_rate": 1, "overdue": -1}
 
 
-def compute(con: duckdb.DuckDBPyConnection, p: Period, as_of: date) -> dict[str, Any]:
+def compute(con: duckdb.DuckDBPyConnection, p: Period, as_of: date,
+            history_window: timedelta = DEFAULT_WINDOW) -> dict[str, Any]:
     """The review of `p`; `as_of` is the day open action items are judged overdue against
-    (their status in the catalog is the one the lake holds now)."""
+    (their status is the one the lake holds now); `history_window` (config `history.window`)
+    how far back a repeat after the fix is looked for, as in the drafts' History section."""
     con.execute("SET TimeZone = 'UTC'")    # months are UTC months
     prev = p.previous()
-    current, before = _figures(con, p, as_of), _figures(con, prev, as_of)
+    current, before = _figures(con, p, as_of, history_window), _figures(con, prev, as_of, history_window)
     return {
         "schema_version": SCHEMA_VERSION, "kind": "review",
         "period": _period_json(p), "previous_period": _period_json(prev), "as_of": as_of,
-        "definitions": {"repeat_window_days": REPEAT_WINDOW_DAYS, "draft_within_h": DRAFT_WITHIN_H},
+        "definitions": {"repeat_window_days": REPEAT_WINDOW_DAYS, "draft_within_h": DRAFT_WITHIN_H,
+                        "history_window_days": history_window / timedelta(days=1)},
         **current,
         "previous": before["headline"],
         "changes": changes(current["headline"], before["headline"]),
@@ -54,14 +59,15 @@ def _period_json(p: Period) -> dict[str, Any]:
     return {"label": p.label, "start": p.start, "end": p.end, "months": p.months()}
 
 
-def _figures(con, p: Period, as_of: date) -> dict[str, Any]:
+def _figures(con, p: Period, as_of: date, history_window: timedelta) -> dict[str, Any]:
     args = {"start": p.start, "end": p.end}
     incidents = _redacted(_rows(con, f"""
         SELECT i.incident_id, i.title, i.severity, coalesce(i.services, []) AS services, i.detected, i.resolved,
                i.time_to_acknowledge_s, i.time_to_resolve_s, coalesce(i.aliases, []) AS aliases
         FROM incidents AS i WHERE {IN_PERIOD}
         ORDER BY i.detected, i.incident_id""", args))
-    repeats, drafts, items = _repeats(con, args), _drafts(con, args), _action_items(con, args, as_of)
+    repeats = _repeats(con, args, incidents, history_window, as_of)
+    drafts, items = _drafts(con, args), _action_items(con, args, as_of)
     overall = _times(con, args, None)[0]
     headline = {
         "incidents": len(incidents),
@@ -120,6 +126,9 @@ _TIMES = """count(*) AS incidents,
        quantile_cont(time_to_resolve_s, 0.9) AS p90_ttr_s"""
 
 
+_ORDER = {None: "key", "severity": "key", "service": "incidents DESC, key"}   # SEV1 first; busiest service first
+
+
 def _times(con, args, dim: str | None) -> list[dict[str, Any]]:
     """MTTA and MTTR (median, p90) per value of `dim`, or one row over the whole period."""
     key = DIMENSIONS[dim] if dim else "NULL"
@@ -127,7 +136,7 @@ def _times(con, args, dim: str | None) -> list[dict[str, Any]]:
         SELECT key, {_TIMES} FROM (
             SELECT {key} AS key, i.time_to_acknowledge_s, i.time_to_resolve_s
             FROM incidents AS i WHERE {IN_PERIOD})
-        GROUP BY key ORDER BY incidents DESC, key""", args) or [{"key": None, **NO_TIMES}]
+        GROUP BY key ORDER BY {_ORDER[dim]}""", args) or [{"key": None, **NO_TIMES}]
 
 
 NO_TIMES = {"incidents": 0, "acknowledged": 0, "median_tta_s": None, "p90_tta_s": None,
@@ -145,32 +154,42 @@ def _trend(con, args, dim: str | None) -> list[dict[str, Any]]:
         GROUP BY ALL ORDER BY month, key""", args)
 
 
-def _repeats(con, args) -> dict[str, Any]:
-    """From the catalog's repeat_incidents view: an incident of the period is a repeat when an
-    earlier one (of any period) shares its service or alert fingerprint within the view's
-    window; a repeat after the issue was addressed when that earlier incident shared the
-    alert and had action items, every one done today."""
+def _repeats(con, args, incidents: list[dict[str, Any]], window: timedelta, as_of: date) -> dict[str, Any]:
+    """Repeats, from the catalog's repeat_incidents view: an incident of the period repeats an
+    earlier one (of any period) on the same service or alert fingerprint within the view's
+    window. After the fix: the draft's "repeat of" line (export/history.py, the same rule and
+    the same `history.window`): an earlier incident with the same alert whose action items
+    were all closed before this one was detected."""
     pairs = _redacted(_rows(con, """
-        WITH addressed AS (
-            SELECT incident_id FROM action_items GROUP BY incident_id HAVING bool_and(status = 'done')
-        )
         SELECT r.incident_id, i.title, r.earlier_incident_id, e.title AS earlier_title, r.reason, r.shared,
-               round(r.days_apart, 1) AS days_apart,
-               r.reason = 'alert' AND a.incident_id IS NOT NULL AS after_addressed
+               round(r.days_apart, 1) AS days_apart
         FROM repeat_incidents AS r
         JOIN incidents AS i ON i.incident_id = r.incident_id
         JOIN incidents AS e ON e.incident_id = r.earlier_incident_id
-        LEFT JOIN addressed AS a ON a.incident_id = r.earlier_incident_id
         WHERE r.detected >= $start AND r.detected < $end
         ORDER BY r.detected, r.incident_id, r.reason, r.earlier_detected, r.shared""", args))
+    titles = {i["incident_id"]: i["title"] for i in incidents}
+    after_fix = []
+    for incident in incidents:
+        for r in load_history(con, incident["incident_id"], window, as_of)["repeat_of"]:
+            after_fix.append({"incident_id": incident["incident_id"], "title": incident["title"],
+                              "earlier_incident_id": r["incident_id"],
+                              "earlier_title": titles.get(r["incident_id"]) or _title(con, r["incident_id"]),
+                              "alerts": list(r["alerts"]), "action_items": list(r["action_items"]),
+                              "closed_at": r["closed_at"], "days_apart": round(r["days_after"], 1)})
 
     def later(rows):
         return len({r["incident_id"] for r in rows})
     return {"repeats": later(pairs),
             "by_alert": later([r for r in pairs if r["reason"] == "alert"]),
             "by_service": later([r for r in pairs if r["reason"] == "service"]),
-            "after_addressed": later([r for r in pairs if r["after_addressed"]]),
-            "pairs": pairs}
+            "after_addressed": later(after_fix),
+            "pairs": pairs, "after_fix": after_fix}
+
+
+def _title(con, incident_id: str) -> str | None:
+    found = con.execute("SELECT title FROM incidents WHERE incident_id = ?", [incident_id]).fetchone()
+    return redact(found[0]) if found and found[0] else None
 
 
 def _drafts(con, args) -> dict[str, Any]:
@@ -190,22 +209,28 @@ def _drafts(con, args) -> dict[str, Any]:
 
 
 def _action_items(con, args, as_of: date) -> dict[str, Any]:
-    """Action items of the period's incidents, with today's status. An item's age is counted
-    from its incident's detection (the catalog keeps no creation time of its own)."""
+    """Action items of the period's incidents, each with its ticket's status as the lake holds
+    it now (export/history.py: the ticket's newest fetch), else the status its build saw.
+    Overdue: open and due before `as_of`. An item's age is counted from its incident's
+    detection (the catalog keeps no creation time of its own)."""
     rows = _redacted(_rows(con, f"""
-        SELECT a.incident_id, a.title, a.owner, a.due, a.ref, a.status, i.detected,
-               a.status = 'done' AS closed,
-               a.status <> 'done' AND a.due IS NOT NULL AND a.due < $as_of AS overdue,
-               CASE WHEN a.status <> 'done' THEN date_diff('day', i.detected::DATE, $as_of) END AS open_days
+        SELECT a.incident_id, a.title, a.owner, a.due, a.ref, a.status, i.detected
         FROM action_items AS a JOIN incidents AS i USING (incident_id)
         WHERE {IN_PERIOD}
-        ORDER BY i.detected, a.incident_id, a.ref NULLS LAST, a.title""", {**args, "as_of": as_of}))
-    closed = sum(1 for r in rows if r["closed"])
-    overdue = sum(1 for r in rows if r["overdue"])
-    still_open = [r for r in rows if not r["closed"]]
-    return {"opened": len(rows), "closed": closed, "open": len(still_open), "overdue": overdue,
-            "closure_rate": _rate(closed, len(rows)),
-            "oldest_open": still_open[0] if still_open else None, "items": rows}
+        ORDER BY i.detected, a.incident_id, a.ref NULLS LAST, a.title""", args))
+    tickets = ticket_states(con, sorted({r["ref"] for r in rows if r["ref"]}))
+    items = []
+    for r in rows:
+        today = item_today(r, tickets.get(r["ref"]), as_of)
+        items.append({**r, "status": today["status"], "closed": today["closed"], "closed_at": today["closed_at"],
+                      "overdue": today["overdue"], "status_from": today["status_from"],
+                      "open_days": None if today["closed"] else (as_of - r["detected"].date()).days})
+    closed = sum(1 for r in items if r["closed"])
+    overdue = sum(1 for r in items if r["overdue"])
+    still_open = [r for r in items if not r["closed"]]
+    return {"opened": len(items), "closed": closed, "open": len(still_open), "overdue": overdue,
+            "closure_rate": _rate(closed, len(items)),
+            "oldest_open": still_open[0] if still_open else None, "items": items}
 
 
 def _top_alerts(con, args) -> list[dict[str, Any]]:

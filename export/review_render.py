@@ -105,6 +105,8 @@ def context(review: dict[str, Any]) -> dict[str, Any]:
     trend.update({r["month"]: r for r in review["trends"]["overall"]})
     by_service = {(r["month"], r["key"]): r for r in review["trends"]["service"]}
     repeats, drafts, items = review["repeats"], review["drafts"], review["action_items"]
+    repeated = {x["incident_id"] for x in repeats["pairs"]}
+    after_fix = {x["incident_id"] for x in repeats["after_fix"]}
     charts = {
         "severity": chart.bars(months, severity["keys"], severity["values"], stacked=True, integer=True),
         "service": chart.bars(months, service_series, service_values, stacked=True, integer=True),
@@ -114,9 +116,9 @@ def context(review: dict[str, Any]) -> dict[str, Any]:
             (m, k): _min(by_service.get((m, k), {}).get("median_ttr_s")) for m in months for k in shown},
             stacked=False, unit=" min"),
         "repeats": chart.proportion([
-            ("repeat after the fix", repeats["after_addressed"], chart.PALETTE[0]),
-            ("other repeats", repeats["repeats"] - repeats["after_addressed"], chart.PALETTE[1]),
-            ("first of its kind", review["headline"]["incidents"] - repeats["repeats"], chart.PALETTE[3])]),
+            ("repeat after the fix", len(after_fix), chart.PALETTE[0]),
+            ("other repeat", len(repeated - after_fix), chart.PALETTE[1]),
+            ("neither", review["headline"]["incidents"] - len(repeated | after_fix), chart.PALETTE[3])]),
         "drafts": chart.proportion([("within 48 h", drafts["within"], chart.PALETTE[3]),
                                     ("late", drafts["late"], chart.PALETTE[1]),
                                     ("no draft", drafts["missing"], chart.PALETTE[0])]),

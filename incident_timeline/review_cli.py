@@ -59,7 +59,7 @@ def review(obj, name, since, until, formats, out, templates, as_of) -> None:
         if missing:
             raise ValueError(f"the catalog at {lake.catalog} has no {', '.join(missing)}: "
                              "build an incident first (`incident-timeline build INCIDENT`)")
-        figures = compute(con, p, as_of or datetime.now(timezone.utc).date())
+        figures = compute(con, p, as_of or datetime.now(timezone.utc).date(), obj.config.history_window)
     finally:
         con.close()
     out_dir = out or Path(obj.config.drafts["out"]) / f"review-{p.label}"

@@ -3,7 +3,8 @@
 2026-Q2: og-a (checkout, alert fp-a, its one action item closed), og-b (search).
 2026-Q3: og-1 repeats og-a's alert after its item was closed, built from its channel as well as
 its identity (one incident), leaves an item overdue, drafted late; og-2 repeats og-1; og-3 names
-two services and was never acknowledged; og-4 repeats og-3's alert and has no draft; og-5 opens
+two services and was never acknowledged; og-4 repeats og-3's alert, whose item was closed only
+after og-4 fired (not a repeat after the fix), and has no draft; og-5 opens
 at 23:59 on the period's last day and is not resolved; og-6 has hostile text for a title and a
 service; og-7 opens on the first instant of the next period (outside)."""
 from __future__ import annotations
@@ -21,16 +22,17 @@ HOSTILE_SERVICE = "=HYPERLINK(1)<svg onload=alert(1)>"
 
 SPECS = [
     Spec("og-a", "checkout", "SEV2", datetime(2026, 6, 20, 10, tzinfo=U), 120, 3600, alert="fp-a",
-         items=(Item("OPS-1", "Done"),), draft_after_h=5, title="checkout 5xx after deploy"),
+         items=(Item("OPS-1", "Done", closed_at=datetime(2026, 6, 25, tzinfo=U)),), draft_after_h=5, title="checkout 5xx after deploy"),
     Spec("og-b", "search", "SEV3", datetime(2026, 5, 3, 8, tzinfo=U), 600, 5400, draft_after_h=30,
          title="search latency"),
     Spec("og-1", "checkout", "SEV1", datetime(2026, 7, 5, 10, tzinfo=U), 300, 7200, alert="fp-a",
          items=(Item("OPS-2", "In Progress", due=date(2026, 8, 1), owner="Evan Ruiz", title="add a canary"),
-                Item("OPS-3", "Done")),
+                Item("OPS-3", "Done", closed_at=datetime(2026, 7, 10, tzinfo=U))),
          draft_after_h=60, title="checkout 5xx again", seeds=("slack:COG1", "opsgenie:og-1")),
     Spec("og-2", "checkout", "SEV2", datetime(2026, 7, 22, 14, tzinfo=U), 90, 2400, alert="fp-a",
-         items=(Item("OPS-5", "Done"),), draft_after_h=2, title="checkout errors"),
+         items=(Item("OPS-5", "Done", closed_at=datetime(2026, 9, 20, tzinfo=U)),), draft_after_h=2, title="checkout errors"),
     Spec("og-3", "search", "SEV3", datetime(2026, 8, 9, 10, tzinfo=U), None, 1800, alert="fp-b",
+         items=(Item("OPS-4", "Done", closed_at=datetime(2026, 9, 10, tzinfo=U)),),
          extra_services=("checkout",), draft_after_h=1, title="search and checkout slow"),
     Spec("og-4", "payments", "SEV2", datetime(2026, 9, 2, 9, tzinfo=U), 45, 10800, alert="fp-b",
          items=(Item("OPS-6", "Open", due=date(2026, 12, 1)),), title="payments queue"),

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from tests.export.review_lakes import Spec
 
 REPEAT_DAYS = 30
+HISTORY_DAYS = 90
 DRAFT_H = 48
 
 
@@ -63,8 +64,13 @@ def repeats_of(specs: list[Spec], s: Spec) -> list[tuple[Spec, str]]:
     return out
 
 
-def addressed(e: Spec) -> bool:
-    return bool(e.items) and all(i.status.lower() in ("done", "closed", "resolved") for i in e.items)
+def repeat_after_fix(specs: list[Spec], s: Spec) -> list[Spec]:
+    """Earlier incidents (within the history window) with `s`'s alert whose items were all
+    closed before `s` was detected."""
+    return [e for e in specs if e is not s and s.alert and e.alert == s.alert
+            and s.detected - timedelta(days=HISTORY_DAYS) <= e.detected < s.detected
+            and e.items and all(i.status.lower() == "done" and i.closed_at and i.closed_at < s.detected
+                                for i in e.items)]
 
 
 def repeats(specs, start, end) -> dict:
@@ -73,7 +79,7 @@ def repeats(specs, start, end) -> dict:
     return {"repeats": sum(1 for p in pairs.values() if p),
             "by_alert": sum(1 for p in pairs.values() if any(r == "alert" for _, r in p)),
             "by_service": sum(1 for p in pairs.values() if any(r == "service" for _, r in p)),
-            "after_addressed": sum(1 for p in pairs.values() if any(r == "alert" and addressed(e) for e, r in p))}
+            "after_addressed": sum(1 for s in chosen if repeat_after_fix(specs, s))}
 
 
 def drafts(specs, start, end) -> dict:

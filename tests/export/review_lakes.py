@@ -20,6 +20,7 @@ class Item:
     due: date | None = None
     owner: str | None = None
     title: str = "follow-up"
+    closed_at: datetime | None = None   # when it was resolved (the ticket's resolution date)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ def events(spec: Spec) -> list[dict]:
                           "Dana Ng", "human", "Acknowledged by Dana Ng", [spec.identity], service=spec.service))
     for n, item in enumerate(spec.items):
         attrs = {"summary": item.title, "status": item.status, "assignee": item.owner,
-                 "due": item.due.isoformat() if item.due else None}
+                 "due": item.due.isoformat() if item.due else None,
+                 "resolution_date": item.closed_at.isoformat() if item.closed_at else None}
         out.append(_event(spec, f"ticket-{n}", "jira", "jira", "ticket.created", spec.detected + timedelta(seconds=30 + n),
                           "Dana Ng", "human", f"{item.key} created", [f"jira:{item.key}", spec.channel], attrs=attrs))
     if spec.resolve_s is not None:
