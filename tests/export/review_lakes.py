@@ -37,10 +37,11 @@ class Spec:
     title: str = ""
     seeds: tuple[str, ...] = ()           # refs to build it from (default: its identity)
     extra_services: tuple[str, ...] = field(default=())
+    prefix: str = "opsgenie"              # what the identity is (a description of fixtures/history: pagerduty)
 
     @property
     def identity(self) -> str:
-        return f"opsgenie:{self.id}"
+        return f"{self.prefix}:{self.id}"
 
     @property
     def channel(self) -> str:
