@@ -19,6 +19,7 @@ Q3 = (datetime(2026, 7, 1, tzinfo=U), datetime(2026, 10, 1, tzinfo=U))
 Q2 = (datetime(2026, 4, 1, tzinfo=U), datetime(2026, 7, 1, tzinfo=U))
 HOSTILE_TITLE = "<script>document.title='PWNED'</script> & \"checkout\" | `x` [link](javascript:alert(1))"
 HOSTILE_SERVICE = "=HYPERLINK(1)<svg onload=alert(1)>"
+LEAKED = "ghp_R2d2C3p0Luke5kyw4lkerHan50loCh3wbacca"     # a GitHub token someone pasted into a ticket
 
 SPECS = [
     Spec("og-a", "checkout", "SEV2", datetime(2026, 6, 20, 10, tzinfo=U), 120, 3600, alert="fp-a",
@@ -35,7 +36,8 @@ SPECS = [
          items=(Item("OPS-4", "Done", closed_at=datetime(2026, 9, 10, tzinfo=U)),),
          extra_services=("checkout",), draft_after_h=1, title="search and checkout slow"),
     Spec("og-4", "payments", "SEV2", datetime(2026, 9, 2, 9, tzinfo=U), 45, 10800, alert="fp-b",
-         items=(Item("OPS-6", "Open", due=date(2026, 12, 1)),), title="payments queue"),
+         items=(Item("OPS-6", "Open", due=date(2026, 12, 1), title=f"rotate the leaked key {LEAKED}"),),
+         title="payments queue"),
     Spec("og-5", "payments", "SEV4", datetime(2026, 9, 30, 23, 59, tzinfo=U), 30, None, title="payments lag"),
     Spec("og-6", HOSTILE_SERVICE, "SEV4", datetime(2026, 8, 15, 12, tzinfo=U), 60, 600, draft_after_h=47,
          title=HOSTILE_TITLE),

@@ -13,7 +13,7 @@ import pytest
 
 from export.review_period import PeriodInvalid, period
 from tests.export import review_expect as expect
-from tests.export.review_cases import AS_OF, HOSTILE_SERVICE, HOSTILE_TITLE, Q2, Q3, SPECS
+from tests.export.review_cases import AS_OF, HOSTILE_SERVICE, HOSTILE_TITLE, LEAKED, Q2, Q3, SPECS
 from tests.export.review_lakes import build_lake, write_config_file
 from tests.support import cli
 
@@ -203,6 +203,24 @@ def test_the_html_has_a_picture_with_its_numbers_beside_it_and_nothing_external(
     assert "Content-Security-Policy" in html
     assert HOSTILE_TITLE not in html and "&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;" in html
     assert "<svg onload" not in html and "&lt;svg onload=alert(1)&gt;" in html
+
+
+def test_a_secret_in_an_action_item_is_redacted_in_every_format(q3):
+    texts = [(q3["out"] / f"review.{ext}").read_text(encoding="utf-8") for ext in ("md", "html", "json", "csv")]
+    assert all(LEAKED not in t for t in texts)
+    item = next(i for i in q3["json"]["action_items"]["items"] if i["ref"] == "jira:OPS-6")
+    assert item["title"].startswith("rotate the leaked key [REDACTED")
+
+
+def test_templates_override_the_built_in_ones(lake, tmp_path):
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "review.md.j2").write_text("{{ r.period.label }}: {{ h.incidents }} incidents, "
+                                                   "{{ h.overdue }} overdue\n", encoding="utf-8")
+    result = cli(lake["config"], "review", "--period", "2026-Q3", "--as-of", AS_OF.isoformat(), "--format", "md,html",
+                 "--templates", str(tmp_path / "tpl"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "review.md").read_text(encoding="utf-8") == "2026-Q3: 6 incidents, 1 overdue\n"
+    assert "<svg" in (tmp_path / "out" / "review.html").read_text(encoding="utf-8")   # not overridden: built-in
 
 
 def test_format_and_out_choose_the_files(lake):
