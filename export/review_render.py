@@ -104,6 +104,7 @@ def context(review: dict[str, Any]) -> dict[str, Any]:
     trend = {m: {"month": m, "key": None, **NO_TIMES} for m in months}
     trend.update({r["month"]: r for r in review["trends"]["overall"]})
     by_service = {(r["month"], r["key"]): r for r in review["trends"]["service"]}
+    by_severity = {(r["month"], r["key"]): r for r in review["trends"]["severity"]}
     repeats, drafts, items = review["repeats"], review["drafts"], review["action_items"]
     repeated = {x["incident_id"] for x in repeats["pairs"]}
     after_fix = {x["incident_id"] for x in repeats["after_fix"]}
@@ -114,6 +115,9 @@ def context(review: dict[str, Any]) -> dict[str, Any]:
         "mttr": chart.bars(months, ["median", "p90"], _minutes(trend, months, "ttr"), stacked=False, unit=" min"),
         "mttr_service": chart.bars(months, shown, {
             (m, k): _min(by_service.get((m, k), {}).get("median_ttr_s")) for m in months for k in shown},
+            stacked=False, unit=" min"),
+        "mttr_severity": chart.bars(months, severity["keys"], {
+            (m, k): _min(by_severity.get((m, k), {}).get("median_ttr_s")) for m in months for k in severity["keys"]},
             stacked=False, unit=" min"),
         "repeats": chart.proportion([
             ("repeat after the fix", len(after_fix), chart.PALETTE[0]),

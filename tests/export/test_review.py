@@ -8,6 +8,7 @@ import io
 import json
 from datetime import datetime, timezone
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +40,24 @@ def q3(lake):
             "md": (out / "review.md").read_text(encoding="utf-8"),
             "html": (out / "review.html").read_text(encoding="utf-8"),
             "csv": list(csv.DictReader(io.StringIO((out / "review.csv").read_text(encoding="utf-8"))))}
+
+
+REVIEW_SCHEMA = Path(__file__).resolve().parents[2] / "export" / "review.schema.json"
+
+
+def _valid(review: dict) -> None:
+    import jsonschema
+    schema = json.loads(REVIEW_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(review)
+
+
+def test_the_json_follows_its_schema(q3):
+    _valid(q3["json"])
+    broken = json.loads(json.dumps(q3["json"]))
+    broken["drafts"]["incidents"][0]["draft"] = "soon"
+    with pytest.raises(Exception, match="soon"):
+        _valid(broken)
 
 
 def test_each_incident_counts_once_whatever_it_was_built_from(q3):
@@ -275,6 +294,7 @@ def test_no_catalog_is_one_clear_line_and_an_empty_one_an_empty_review(tmp_path)
     assert result.exit_code == 0, result.output
     out = tmp_path / "reports" / "review-2026-Q3"
     review = json.loads((out / "review.json").read_text(encoding="utf-8"))
+    _valid(review)
     assert review["headline"]["incidents"] == 0 and review["headline"]["repeat_rate"] is None
     assert review["times"]["overall"]["median_ttr_s"] is None
     assert "No alert fired in more than one incident." in (out / "review.html").read_text(encoding="utf-8")
