@@ -1,8 +1,8 @@
 """The periodic review: the figures leadership asks for, computed in DuckDB over the catalog's
 incident tables for one period [start, end) and the period before it.
 
-Every value reaches SQL as a parameter; the only text formatted into a query is a grouping
-expression chosen from DIMENSIONS. Each incident is one row of `incidents` (its identity,
+Every value reaches SQL as a parameter; the only text formatted into a query is this
+module's own fixed text (the grouping expressions in DIMENSIONS, the period filter). Each incident is one row of `incidents` (its identity,
 whatever refs it was built from), so each counts once; an incident on two services counts
 once in the totals and once per service. An incident belongs to the period it was detected
 in; post-mortem completion is about the incidents resolved in it.
