@@ -170,7 +170,8 @@ def _repeats(con, args, incidents: list[dict[str, Any]], window: timedelta, as_o
         ORDER BY r.detected, r.incident_id, r.reason, r.earlier_detected, r.shared""", args))
     titles = {i["incident_id"]: i["title"] for i in incidents}
     after_fix = []
-    for incident in incidents:
+    maybe = _may_repeat_a_fix(con, args, window)
+    for incident in (i for i in incidents if i["incident_id"] in maybe):
         for r in load_history(con, incident["incident_id"], window, as_of)["repeat_of"]:
             after_fix.append({"incident_id": incident["incident_id"], "title": incident["title"],
                               "earlier_incident_id": r["incident_id"],
@@ -185,6 +186,25 @@ def _repeats(con, args, incidents: list[dict[str, Any]], window: timedelta, as_o
             "by_service": later([r for r in pairs if r["reason"] == "service"]),
             "after_addressed": later(after_fix),
             "pairs": pairs, "after_fix": after_fix}
+
+
+def _may_repeat_a_fix(con, args, window: timedelta) -> set[str]:
+    """The period's incidents that share an alert with an earlier one within `window` that has
+    action items: the only ones the History rule can call a repeat after the fix (asking it
+    for every incident would read the lake's tickets once per incident)."""
+    rows = con.execute("""
+        WITH alerts AS (
+            SELECT incident_id, detected, list_filter(refs, lambda r: starts_with(r, 'alert:')) AS alerts
+            FROM incidents)
+        SELECT DISTINCT i.incident_id
+        FROM alerts AS i JOIN incidents AS inc USING (incident_id), alerts AS e
+        WHERE inc.detected >= $start AND inc.detected < $end
+          AND e.incident_id <> i.incident_id AND e.detected < i.detected
+          AND e.detected >= i.detected - to_microseconds($window_us)
+          AND len(list_intersect(i.alerts, e.alerts)) > 0
+          AND EXISTS (SELECT 1 FROM action_items AS a WHERE a.incident_id = e.incident_id)""",
+        {**args, "window_us": int(window / timedelta(microseconds=1))}).fetchall()
+    return {r[0] for r in rows}
 
 
 def _title(con, incident_id: str) -> str | None:
