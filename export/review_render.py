@@ -68,7 +68,7 @@ HEADLINE = (
     ("p90_ttr_s", "Time to resolve, p90", "duration"),
     ("repeats", "Repeat incidents", "count"),
     ("repeat_rate", "Repeat-incident rate", "rate"),
-    ("repeats_after_addressed", "Repeats after their action items were all closed", "count"),
+    ("repeats_after_addressed", "Repeats of an addressed issue (same alert, its action items closed)", "count"),
     ("drafts_within_rate", "Post-mortem draft within 48 h of resolution", "rate"),
     ("action_items", "Action items opened", "count"),
     ("closed", "Action items closed (today)", "count"),

@@ -10,6 +10,7 @@ import pytest
 
 from tests.export import review_expect as expect
 from tests.export.review_lakes import Item, Spec
+from tests.export.snapshots import assert_snapshot
 from tests.support import cli
 
 U = timezone.utc
@@ -54,10 +55,11 @@ def reviews(history_config, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("history-review")
     got = {}
     for label in PERIODS:
-        result = cli(history_config, "review", "--period", label, "--as-of", AS_OF.isoformat(), "--format", "json",
+        result = cli(history_config, "review", "--period", label, "--as-of", AS_OF.isoformat(), "--format", "json,md",
                      "--out", str(out / label))
         assert result.exit_code == 0, result.output
         got[label] = json.loads((out / label / "review.json").read_text(encoding="utf-8"))
+        got[label]["_files"] = {f: (out / label / f).read_text(encoding="utf-8") for f in ("review.md", "review.json")}
     return got
 
 
@@ -105,3 +107,8 @@ def test_the_story_in_words(reviews):
         (2, 4, "better")
     assert changes["drafts_within_rate"]["before"] == 0.75 and changes["drafts_within_rate"]["now"] == 1.0
     assert q4["previous"] == q3["headline"]
+
+
+@pytest.mark.parametrize("name", ["review.md", "review.json"])
+def test_the_q3_review_matches_its_snapshot(reviews, name):
+    assert_snapshot(f"history.2026-Q3.{name}", reviews["2026-Q3"]["_files"][name])
