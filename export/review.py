@@ -17,8 +17,11 @@ import duckdb
 from contract.incidents import DRAFT_WITHIN_H, REPEAT_WINDOW_DAYS
 from contract.secrets import redact
 
-from .history import DEFAULT_WINDOW, load_history
-from .history import _item_today as item_today, _ticket_states as ticket_states   # one rule for "today"
+from .history import DEFAULT_WINDOW
+# The drafts' History rules, so the review and every draft say the same: a ticket's status
+# today, and what makes a repeat of an addressed issue.
+from .history import _is_repeat as is_repeat, _item_today as item_today, _repeat as repeat_line
+from .history import _ticket_states as ticket_states
 from .review_period import Period
 
 SCHEMA_VERSION = 1
@@ -66,7 +69,7 @@ def _figures(con, p: Period, as_of: date, history_window: timedelta) -> dict[str
                i.time_to_acknowledge_s, i.time_to_resolve_s, coalesce(i.aliases, []) AS aliases
         FROM incidents AS i WHERE {IN_PERIOD}
         ORDER BY i.detected, i.incident_id""", args))
-    repeats = _repeats(con, args, incidents, history_window, as_of)
+    repeats = _repeats(con, args, history_window, as_of)
     drafts, items = _drafts(con, args), _action_items(con, args, as_of)
     overall = _times(con, args, None)[0]
     headline = {
@@ -100,7 +103,13 @@ TEXT_FIELDS = ("title", "earlier_title", "latest_title", "owner")
 def _redacted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Text people wrote, redacted again on the way out (the incident tables already are:
     this keeps a catalog an older version wrote from leaking); ids stay as they are."""
-    return [{k: redact(v) if k in TEXT_FIELDS and isinstance(v, str) else v for k, v in r.items()} for r in rows]
+    done: dict[str, str] = {}     # a title repeats across many rows: redact it once
+
+    def clean(v: str) -> str:
+        if v not in done:
+            done[v] = redact(v)
+        return done[v]
+    return [{k: clean(v) if k in TEXT_FIELDS and isinstance(v, str) else v for k, v in r.items()} for r in rows]
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -154,7 +163,7 @@ def _trend(con, args, dim: str | None) -> list[dict[str, Any]]:
         GROUP BY ALL ORDER BY month, key""", args)
 
 
-def _repeats(con, args, incidents: list[dict[str, Any]], window: timedelta, as_of: date) -> dict[str, Any]:
+def _repeats(con, args, window: timedelta, as_of: date) -> dict[str, Any]:
     """Repeats, from the catalog's repeat_incidents view: an incident of the period repeats an
     earlier one (of any period) on the same service or alert fingerprint within the view's
     window. After the fix: the draft's "repeat of" line (export/history.py, the same rule and
@@ -168,17 +177,7 @@ def _repeats(con, args, incidents: list[dict[str, Any]], window: timedelta, as_o
         JOIN incidents AS e ON e.incident_id = r.earlier_incident_id
         WHERE r.detected >= $start AND r.detected < $end
         ORDER BY r.detected, r.incident_id, r.reason, r.earlier_detected, r.shared""", args))
-    titles = {i["incident_id"]: i["title"] for i in incidents}
-    after_fix = []
-    maybe = _may_repeat_a_fix(con, args, window)
-    for incident in (i for i in incidents if i["incident_id"] in maybe):
-        for r in load_history(con, incident["incident_id"], window, as_of)["repeat_of"]:
-            after_fix.append({"incident_id": incident["incident_id"], "title": incident["title"],
-                              "earlier_incident_id": r["incident_id"],
-                              "earlier_title": titles.get(r["incident_id"]) or _title(con, r["incident_id"]),
-                              "alerts": list(r["alerts"]), "action_items": list(r["action_items"]),
-                              "closed_at": r["closed_at"], "days_apart": round(r["days_after"], 1)})
-
+    after_fix = _after_fix(con, args, window, as_of)
     def later(rows):
         return len({r["incident_id"] for r in rows})
     return {"repeats": later(pairs),
@@ -188,28 +187,52 @@ def _repeats(con, args, incidents: list[dict[str, Any]], window: timedelta, as_o
             "pairs": pairs, "after_fix": after_fix}
 
 
-def _may_repeat_a_fix(con, args, window: timedelta) -> set[str]:
-    """The period's incidents that share an alert with an earlier one within `window` that has
-    action items: the only ones the History rule can call a repeat after the fix (asking it
-    for every incident would read the lake's tickets once per incident)."""
-    rows = con.execute("""
-        WITH alerts AS (
-            SELECT incident_id, detected, list_filter(refs, lambda r: starts_with(r, 'alert:')) AS alerts
-            FROM incidents)
-        SELECT DISTINCT i.incident_id
-        FROM alerts AS i JOIN incidents AS inc USING (incident_id), alerts AS e
-        WHERE inc.detected >= $start AND inc.detected < $end
-          AND e.incident_id <> i.incident_id AND e.detected < i.detected
-          AND e.detected >= i.detected - to_microseconds($window_us)
-          AND len(list_intersect(i.alerts, e.alerts)) > 0
-          AND EXISTS (SELECT 1 FROM action_items AS a WHERE a.incident_id = e.incident_id)""",
-        {**args, "window_us": int(window / timedelta(microseconds=1))}).fetchall()
-    return {r[0] for r in rows}
+# Earlier incidents (within the window) that share an alert with one of the period's and have
+# action items: the only ones the History rule can call addressed. Alerts unnested and
+# joined by equality, so a year of incidents is not compared pair by pair.
+_SHARED_ALERT = """
+    WITH alerts AS (
+        SELECT incident_id, detected, unnest(list_filter(refs, lambda r: starts_with(r, 'alert:'))) AS alert
+        FROM incidents)
+    SELECT i.incident_id, i.detected, li.title, e.incident_id AS earlier_incident_id, e.detected AS earlier_detected,
+           le.title AS earlier_title, list_sort(list(DISTINCT i.alert)) AS shared_alerts
+    FROM alerts AS i
+    JOIN alerts AS e ON e.alert = i.alert AND e.incident_id <> i.incident_id AND e.detected < i.detected
+                    AND e.detected >= i.detected - to_microseconds($window_us)
+    JOIN incidents AS li ON li.incident_id = i.incident_id
+    JOIN incidents AS le ON le.incident_id = e.incident_id
+    WHERE i.detected >= $start AND i.detected < $end
+      AND e.incident_id IN (SELECT incident_id FROM action_items)
+    GROUP BY ALL
+    ORDER BY i.detected, i.incident_id, e.detected, e.incident_id"""
 
 
-def _title(con, incident_id: str) -> str | None:
-    found = con.execute("SELECT title FROM incidents WHERE incident_id = ?", [incident_id]).fetchone()
-    return redact(found[0]) if found and found[0] else None
+def _after_fix(con, args, window: timedelta, as_of: date) -> list[dict[str, Any]]:
+    """The period's repeats of an addressed issue, by the drafts' own rule (export/history.py:
+    the earlier incident's action items, as the lake holds their tickets now, all closed
+    before this one was detected), gathered for the whole period at once."""
+    pairs = _redacted(_rows(con, _SHARED_ALERT, {**args, "window_us": int(window / timedelta(microseconds=1))}))
+    if not pairs:
+        return []
+    earlier_ids = sorted({p["earlier_incident_id"] for p in pairs})
+    items = _rows(con, "SELECT incident_id, title, owner, due, ref, status FROM action_items "
+                       "WHERE list_contains($ids, incident_id) ORDER BY incident_id, due NULLS LAST, title, ref",
+                  {"ids": earlier_ids})
+    tickets = ticket_states(con, sorted({i["ref"] for i in items if i["ref"]}))
+    by_incident: dict[str, list[dict[str, Any]]] = {}
+    for i in items:
+        by_incident.setdefault(i["incident_id"], []).append(item_today(i, tickets.get(i["ref"]), as_of))
+    out = []
+    for p in pairs:
+        earlier = {"incident_id": p["earlier_incident_id"], "detected": p["earlier_detected"],
+                   "shared_alerts": p["shared_alerts"], "action_items": by_incident.get(p["earlier_incident_id"], [])}
+        if is_repeat(earlier, p["detected"]):
+            r = repeat_line(earlier, p["detected"])
+            out.append({"incident_id": p["incident_id"], "title": p["title"],
+                        "earlier_incident_id": p["earlier_incident_id"], "earlier_title": p["earlier_title"],
+                        "alerts": list(r["alerts"]), "action_items": list(r["action_items"]),
+                        "closed_at": r["closed_at"], "days_apart": round(r["days_after"], 1)})
+    return out
 
 
 def _drafts(con, args) -> dict[str, Any]:

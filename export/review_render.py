@@ -18,6 +18,7 @@ FORMATS = ("md", "html", "json", "csv")
 FILENAMES = {"md": "review.md", "html": "review.html", "json": "review.json", "csv": "review.csv"}
 TEMPLATES = {"md": "review.md.j2", "html": "review.html.j2"}
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+LIST_LIMIT = 200             # repeat pairs listed in md/html (all of them are in review.json)
 CHART_SERVICES = 7           # a chart shows this many services; the rest are one "other" series
 OTHER = "other services"
 CSV_COLUMNS = ["period", "section", "month", "dimension", "key", "metric", "value"]
@@ -131,7 +132,7 @@ def context(review: dict[str, Any]) -> dict[str, Any]:
                                      ("overdue", items["overdue"], chart.PALETTE[0])]),
         "alerts": chart.hbars([(a["alert"], a["incidents"]) for a in review["top_alerts"]]),
     }
-    return {"r": review, "h": review["headline"], "headline": HEADLINE, "months": months, "severity": severity, "service": service,
+    return {"r": review, "h": review["headline"], "headline": HEADLINE, "list_limit": LIST_LIMIT, "months": months, "severity": severity, "service": service,
             "trend": trend, "charts": charts, "changes": {c["metric"]: c for c in review["changes"]},
             "generated_at": rfc3339(datetime.now(timezone.utc).replace(microsecond=0))}
 
