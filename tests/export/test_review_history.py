@@ -109,6 +109,25 @@ def test_the_story_in_words(reviews):
     assert q4["previous"] == q3["headline"]
 
 
+@pytest.mark.parametrize("label", PERIODS)
+def test_repeats_after_the_fix_are_what_each_draft_says(reviews, history_config, label):
+    """The review and the drafts' History section ("repeat of") apply one rule."""
+    from export.report import load, to_contract
+    from incident_timeline import catalog_store
+    from incident_timeline.config import load_config
+    from incident_timeline.lake import Lake
+    con = catalog_store.read_only_catalog(Lake.for_config(load_config(history_config)))
+    try:
+        drafts = {i["incident_id"]: to_contract(load(con, i["incident_id"], today=AS_OF))["history"]["repeat_of"]
+                  for i in reviews[label]["incidents"]}
+    finally:
+        con.close()
+    said = sorted((incident, r["incident"], tuple(r["alerts"])) for incident, rs in drafts.items() for r in rs)
+    assert said, "the story has a repeat of an addressed issue in each quarter"
+    assert sorted((x["incident_id"], x["earlier_incident_id"], tuple(x["alerts"]))
+                  for x in reviews[label]["repeats"]["after_fix"]) == said
+
+
 @pytest.mark.parametrize("name", ["review.md", "review.json"])
 def test_the_q3_review_matches_its_snapshot(reviews, name):
     assert_snapshot(f"history.2026-Q3.{name}", reviews["2026-Q3"]["_files"][name])
