@@ -226,11 +226,11 @@ def normalize(obj: Ctx, sources) -> None:
     _print_summary(result, "raw files")
 
 
-def _formats(value: str) -> tuple[str, ...]:
+def _formats(value: str, known: tuple[str, ...] = render.FORMATS) -> tuple[str, ...]:
     formats = tuple(f.strip() for f in value.split(",") if f.strip())
-    unknown = [f for f in formats if f not in render.FORMATS]
-    if unknown:
-        raise click.BadParameter(f"unknown format(s) {', '.join(unknown)}; choose from {','.join(render.FORMATS)}",
+    unknown = [f for f in formats if f not in known]
+    if unknown or not formats:
+        raise click.BadParameter(f"unknown format(s) {', '.join(unknown) or repr(value)}; choose from {','.join(known)}",
                                  param_hint="--format")
     return formats
 
@@ -403,6 +403,8 @@ def lake_files(obj: Ctx, kind: str) -> None:
 
 from .incidents_cli import incidents  # noqa: E402  (its commands use the helpers above)
 from .publish_cli import publish  # noqa: E402
+from .review_cli import review  # noqa: E402
 
 main.add_command(incidents)
 main.add_command(publish)
+main.add_command(review)
