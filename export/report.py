@@ -97,10 +97,31 @@ def to_contract(report: dict[str, Any]) -> dict[str, Any]:
                           "ref": a["ref"], "status": a["status"]} for a in report["action_items"]],
         "data_quality": {"events_by_source": report["events_by_source"], "rejects": inc["rejects"] or 0,
                          "warnings": list(inc["warnings"] or []),
-                         "rejects_by_source": report["rejects_by_source"]},
+                         "rejects_by_source": report["rejects_by_source"],
+                         **({"assisted_dropped": assisted_dropped(report["assisted"])}
+                            if report.get("assisted") is not None else {})},
         **{name: _json_rows(report[name]) for name in OPTIONAL_TABLES},
         "explain": explain_rows(report),
+        **_assisted(report),
     }
+
+
+def _assisted(report: dict[str, Any]) -> dict[str, Any]:
+    """`assisted` (and `data_quality.assisted_dropped`), only in a draft built with --assist."""
+    assisted = report.get("assisted")
+    if assisted is None:
+        return {}
+    return {"assisted": assisted}
+
+
+def assisted_dropped(assisted: dict[str, Any] | None) -> dict[str, int] | None:
+    """How many of the model's sentences were dropped, per reason."""
+    if assisted is None:
+        return None
+    counts: dict[str, int] = {}
+    for item in assisted.get("dropped") or []:
+        counts[item["reason"]] = counts.get(item["reason"], 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def rfc3339(value: datetime | None) -> str | None:

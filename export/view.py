@@ -41,8 +41,29 @@ def draft(report: dict[str, Any], display_tz: str | None = None) -> dict[str, An
         "quality": quality(report),
         "gaps": gaps(report.get("gaps")),
         "decisions": decisions(report.get("decision_points"), when["clock"]),
+        "assisted": assisted(report.get("assisted"), rows),
         **when,
     }
+
+
+def assisted(part: dict[str, Any] | None, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The model's verified sentences, each with the timeline rows it cites (anchors), and
+    the dropped ones counted per reason; None when the draft was built without --assist."""
+    if part is None:
+        return None
+    anchors = {e: r["anchor"] for r in rows for e in (r["event_ids"] or [])}
+    numbers = {r["anchor"]: i + 1 for i, r in enumerate(rows)}
+
+    def cited(sentence: dict[str, Any]) -> dict[str, Any]:
+        found = list(dict.fromkeys(anchors[e] for e in sentence["event_ids"] if e in anchors))
+        return {**sentence, "rows": [{"anchor": a, "number": numbers[a]} for a in found]}
+    sections = {name: [cited(s) for s in items] for name, items in (part.get("sentences") or {}).items()}
+    dropped: dict[str, int] = {}
+    for item in part.get("dropped") or []:
+        dropped[item["reason"]] = dropped.get(item["reason"], 0) + 1
+    return {"model": part.get("model"), "error": part.get("error"), "redacted": part.get("redacted") or 0,
+            "kept": sum(len(v) for v in sections.values()), "dropped": dict(sorted(dropped.items())),
+            "dropped_total": sum(dropped.values()), **sections}
 
 
 def clocks(report: dict[str, Any], display_tz: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,249 @@
+"""Checks a model's sentence against the incident data it was sent, before it reaches the draft.
+
+A sentence is kept only when it cites event ids of this incident and everything it states
+is held by what it cites: every time is a cited event's time (export/verify_times.py),
+every number is in the cited events (or is the incident's metric, or the time between two
+cited events), every responder it names is named by a cited event, every other capitalised
+name is somewhere in the data, every URL is in the data. A sentence that carries a secret
+or private text, or that reads as instructions (text copied from a chat message that
+tries to steer a model), is dropped whatever it cites. Markup is not a reason to drop one:
+the templates escape it like chat text.
+
+Known limit: the first word of a sentence is not checked as a name unless it is a
+responder's (a capital there says nothing).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from contract.secrets import redact
+
+from .verify_times import held, strip_times, times_in
+
+MAX_TEXT = 600        # characters in one sentence
+MAX_PER_SECTION = 8
+
+REASONS = {
+    "malformed": "not a sentence with a list of event ids",
+    "no_citation": "cites no event",
+    "unknown_event": "cites an event id that is not in this incident",
+    "too_long": f"longer than {MAX_TEXT} characters",
+    "over_limit": f"more than {MAX_PER_SECTION} sentences in one section",
+    "secret": "holds a secret",
+    "private": "holds text the config marks private",
+    "instructions": "reads as instructions to a model",
+    "url_not_in_data": "contains a URL that is not in the data",
+    "time_not_in_cited_events": "states a time none of its cited events holds",
+    "number_not_in_data": "states a number its cited events and the incident's metrics do not hold",
+    "name_not_in_cited_events": "names a responder none of its cited events names",
+    "name_not_in_data": "names something that is nowhere in the incident's data",
+}
+
+_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s<>\"'`)\]]+|\bwww\.[^\s<>\"'`)\]]+")
+_HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
+_THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
+_NUMBER = re.compile(r"\d+(?:\.\d+)*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"'“‘(\[]\s*)$")
+_INSTRUCTIONS = re.compile(
+    r"(?i)\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules?|context)\b"
+    r"|\b(?:system|developer)\s*(?:prompt|message|override)\b|\byou\s+are\s+now\b|\bnew\s+instructions?\b"
+    r"|\bas\s+an\s+ai\b|<\|[a-z_]+\|>|^\s*(?:system|assistant|user)\s*:|\[/?inst\]")
+# Capitalised words any sentence may use without the data holding them
+_ALWAYS_OK = {"utc", "gmt", "i", "why", "five", "whys", "root", "cause", "summary", "incident", "sev", "am",
+              "pm", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
+              "february", "march", "april", "may", "june", "july", "august", "september", "october",
+              "november", "december"}
+
+
+@dataclass
+class Facts:
+    """What the checks compare against: the payload the model was sent."""
+    rows: dict[str, dict[str, Any]]       # event id -> its row
+    people: list[str]                     # responders and human actors, longest first
+    words: set[str]                       # every word anywhere in the data, lower case
+    urls: set[str]
+    metric_numbers: set[str]
+    mask: Callable[[str], str]            # `assist.private` patterns
+    known_secrets: tuple[str, ...] = ()
+
+
+def incident_facts(sent: dict[str, Any], mask: Callable[[str], str] = lambda t: t,
+                   known_secrets: tuple[str, ...] = ()) -> Facts:
+    rows = {e: row for row in sent["timeline"] for e in row["event_ids"]}
+    people = {r["actor"] for r in sent["timeline"] if r.get("actor") and r.get("actor_type") == "human"}
+    people |= {p for p in sent.get("people") or [] if p}
+    everything = " ".join(_row_text(r) for r in sent["timeline"]) + " " + _incident_text(sent["incident"])
+    return Facts(rows=rows, people=sorted(people, key=len, reverse=True),
+                 words={w.lower() for w in _WORD.findall(everything)}, urls=set(_urls(everything)),
+                 metric_numbers=_metric_numbers(sent["incident"]) | _numbers(_incident_text(sent["incident"])),
+                 mask=mask, known_secrets=known_secrets)
+
+
+def check(sentence: Any, facts: Facts) -> tuple[str | None, str]:
+    """(None, "") for a sentence that holds, else (reason, detail): the id, time, number,
+    name or URL that failed (never the secret or private text itself)."""
+    if not isinstance(sentence, dict) or not isinstance(sentence.get("text"), str) or not sentence["text"].strip():
+        return "malformed", ""
+    text = " ".join(sentence["text"].split())
+    ids = sentence.get("event_ids")
+    ids = [ids] if isinstance(ids, str) else ids if ids is not None else []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        return "malformed", ""
+    if len(text) > MAX_TEXT:
+        return "too_long", ""
+    if redact(text) != text or any(k in text for k in facts.known_secrets if k):
+        return "secret", ""
+    if facts.mask(text) != text:
+        return "private", ""
+    ids = [i.strip() for i in ids if i.strip()]
+    if not ids:
+        return "no_citation", ""
+    unknown = [i for i in ids + _HEX_ID.findall(text) if i not in facts.rows]
+    if unknown:
+        return "unknown_event", unknown[0][:64]
+    if _INSTRUCTIONS.search(text):
+        return "instructions", _INSTRUCTIONS.search(text).group(0)[:80]
+    cited = [facts.rows[i] for i in dict.fromkeys(ids)]
+    for check_one in (_urls_held, _times_held, _numbers_held, _names_held):
+        failed = check_one(text, cited, facts)
+        if failed:
+            return failed
+    return None, ""
+
+
+def _urls_held(text: str, _cited, facts: Facts) -> tuple[str, str] | None:
+    for url in _urls(text):
+        if url not in facts.urls:
+            return "url_not_in_data", url[:120]
+    return None
+
+
+def _rest(text: str) -> str:
+    """The sentence without its URLs, event ids, dates and times: what numbers and names
+    are looked for in."""
+    return strip_times(_HEX_ID.sub(" ", _URL.sub(" ", text)))[0]
+
+
+def _times_held(text: str, cited, _facts) -> tuple[str, str] | None:
+    times = _cited_times(cited)
+    text_times = [t for r in cited for t in times_in(_row_text(r, with_times=False))]
+    for stated in strip_times(_HEX_ID.sub(" ", _URL.sub(" ", text)))[1]:
+        if not held(stated, times, text_times):
+            return "time_not_in_cited_events", stated.label[:40]
+    return None
+
+
+def _numbers_held(text: str, cited, facts: Facts) -> tuple[str, str] | None:
+    times = _cited_times(cited)
+    allowed = set(facts.metric_numbers) | _spans(times)
+    allowed |= _numbers(" ".join(_row_text(r, with_times=False) for r in cited))
+    allowed |= {str(v) for t in times for v in (t.year, t.month, t.day)}
+    for number in sorted(_numbers(_rest(text))):
+        if number not in allowed:
+            return "number_not_in_data", number
+    return None
+
+
+def _names_held(text: str, cited, facts: Facts) -> tuple[str, str] | None:
+    rest = _rest(text)
+    cited_text = " ".join(_row_text(r) for r in cited).lower()
+    for person in facts.people:
+        for part in _name_parts(person):
+            if re.search(rf"(?<!\w){re.escape(part)}(?!\w)", rest) and part.lower() not in cited_text:
+                return "name_not_in_cited_events", part
+    for match in _WORD.finditer(rest):
+        word = match.group(0)
+        if not word[0].isupper() or _SENTENCE_START.search(rest[:match.start()]):
+            continue
+        key = word.lower().strip("'’-")
+        for suffix in ("'s", "’s"):
+            key = key[:-len(suffix)] if key.endswith(suffix) else key
+        if key in _ALWAYS_OK or key in facts.words or key.rstrip("s") in facts.words:
+            continue
+        return "name_not_in_data", word
+    return None
+
+
+def _row_text(row: dict[str, Any], with_times: bool = True) -> str:
+    parts = [row.get("source"), row.get("kind"), row.get("actor"), row.get("title"), row.get("body"), row.get("url")]
+    if with_times:
+        parts += [row.get("ts"), row.get("last_ts")]
+    if row.get("count"):
+        parts.append(str(row["count"]))
+    return " ".join(str(p) for p in parts if p)
+
+
+def _incident_text(incident: dict[str, Any]) -> str:
+    parts = [incident.get("id"), incident.get("title"), incident.get("severity"),
+             " ".join(incident.get("services") or []), " ".join(incident.get("sources") or [])]
+    return " ".join(str(p) for p in parts if p)
+
+
+def _urls(text: str) -> list[str]:
+    return [u.rstrip(".,;:!?") for u in _URL.findall(text)]
+
+
+def _norm_number(token: str) -> str:
+    """`05` and `5.0` are 5; a version like 2.31.0 stays as written."""
+    if token.count(".") > 1:
+        return token
+    try:
+        return format(Decimal(token).normalize(), "f")
+    except InvalidOperation:
+        return token
+
+
+def _numbers(text: str) -> set[str]:
+    text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
+    return {_norm_number(t) for t in _NUMBER.findall(text)}
+
+
+def _metric_numbers(incident: dict[str, Any]) -> set[str]:
+    """Each metric as a count, or a duration in seconds, minutes or hours (and the parts of
+    the draft's `24m 34s`)."""
+    out: set[str] = set()
+    for name, value in (incident.get("metrics") or {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        out |= _duration_numbers(float(value)) if name.endswith("_s") else {_norm_number(str(int(value)))}
+    return out
+
+
+def _duration_numbers(seconds: float) -> set[str]:
+    seconds = abs(seconds)
+    whole = int(round(seconds))
+    minutes, hours = seconds / 60, seconds / 3600
+    h, rem = divmod(whole, 3600)
+    m, s = divmod(rem, 60)
+    out = {str(v) for v in (whole, int(seconds), int(minutes), round(minutes), h, m, s, int(hours), round(hours))}
+    return out | {_norm_number(f"{minutes:.1f}"), _norm_number(f"{hours:.1f}")}
+
+
+def _cited_times(rows: list[dict[str, Any]]) -> set[datetime]:
+    out = set()
+    for row in rows:
+        for key in ("ts", "last_ts"):
+            if row.get(key):
+                out.add(datetime.fromisoformat(row[key].replace("Z", "+00:00")).astimezone(timezone.utc))
+    return out
+
+
+def _spans(times: set[datetime]) -> set[str]:
+    """The time between two cited events, in seconds, minutes and hours."""
+    ordered = sorted(times)
+    out: set[str] = set()
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            out |= _duration_numbers((b - a).total_seconds()) - {"0"}
+    return out
+
+
+def _name_parts(person: str) -> list[str]:
+    """A person's full name, then each part of it long enough to be a name on its own."""
+    parts = [person] + [p for p in re.split(r"[\s.@_]+", person) if len(p) >= 3 and p[:1].isupper()]
+    return list(dict.fromkeys(parts))
