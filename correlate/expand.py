@@ -94,13 +94,15 @@ def expand(con: duckdb.DuckDBPyConnection, seed: str | Seed, *, pad_before: time
         bounds = (min(bounds[0], span[0]), max(bounds[1], span[1]))
     start, end = bounds[0] - pad_before, bounds[1] + pad_after
     # A service by its name, else by the id a tool keeps next to it (PagerDuty's PSVC123);
-    # an event that names none, by a tag that is a configured name (an Opsgenie alert's).
+    # an event that names none, by a tag or team that is a configured name (an Opsgenie alert's).
     con.execute(f"""CREATE OR REPLACE TEMP TABLE w AS
         WITH e AS (SELECT * FROM {_events(files, start, end)} WHERE ts >= $start AND ts <= $end),
         tagged AS (
             SELECT t.event_id, min(a.service) AS service
-            FROM (SELECT event_id, lower(unnest(try(from_json(json_extract(attrs, '$.tags'), '["VARCHAR"]')))) AS tag
-                  FROM e WHERE service IS NULL AND contains(attrs, '"tags":["')) AS t
+            FROM (SELECT event_id, lower(unnest(list_concat(
+                         try(from_json(json_extract(attrs, '$.tags'), '["VARCHAR"]')),
+                         try(from_json(json_extract(attrs, '$.teams'), '["VARCHAR"]'))))) AS tag
+                  FROM e WHERE service IS NULL AND (contains(attrs, '"tags":["') OR contains(attrs, '"teams":["'))) AS t
             JOIN _service_alias AS a ON a.alias = t.tag GROUP BY t.event_id)
         SELECT e.*, {_MESSAGE_REFS} AS msg_refs, coalesce(s.service, i.service, e.service, tagged.service) AS svc
         FROM e LEFT JOIN _service_alias AS s ON s.alias = lower(e.service)

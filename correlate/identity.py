@@ -186,6 +186,10 @@ def _fold(con: duckdb.DuckDBPyConnection, other: str, target: str, now: datetime
                    SELECT ?, min(first_built_at), max(last_built_at) FROM incident_drafts
                    WHERE incident_id IN (?, ?) HAVING count(*) > 0""", [target, target, other])
     con.execute("DELETE FROM incident_drafts WHERE incident_id = ?", [other])
+    # its published pages are now the target's (the target's own win where both have one)
+    con.execute("""INSERT OR IGNORE INTO incident_publications SELECT ? AS incident_id, * EXCLUDE (incident_id)
+                   FROM incident_publications WHERE incident_id = ?""", [target, other])
+    con.execute("DELETE FROM incident_publications WHERE incident_id = ?", [other])
 
 
 def _refresh_aliases(con: duckdb.DuckDBPyConnection, incident_id: str) -> None:

@@ -229,7 +229,21 @@ INCIDENT_DRAFTS = Table("incident_drafts", "When each incident's draft post-mort
     ("last_built_at", "TIMESTAMPTZ", "when its latest draft was written"),
 ), key=("incident_id",))
 
+INCIDENT_PUBLICATIONS = Table("incident_publications", "Where each incident's post-mortem was published "
+                              "(`publish`): the page, file or message a republish updates in place.", (
+    ("incident_id", "VARCHAR", "the incident (incidents.incident_id)"),
+    ("target", "VARCHAR", "confluence, gdrive, slack or jira"),
+    ("destination", "VARCHAR", "where in the target: the Confluence space key, the Drive folder id, the Slack "
+                               "channel id, the Jira issue key"),
+    ("remote_id", "VARCHAR", "the Confluence page id, the Google Doc's file id, the Slack message ts, the Jira "
+                             "remote link id and its globalId (id|globalId)"),
+    ("url", "VARCHAR", "where a person opens it"),
+    ("version", "INTEGER", "how many times it was published (Confluence: the page's version number)"),
+    ("first_published_at", "TIMESTAMPTZ", "when it was first published"),
+    ("last_published_at", "TIMESTAMPTZ", "when it was last updated"),
+), key=("incident_id", "target", "destination"))
+
 INCIDENT_TABLES = (INCIDENTS, TIMELINE, INCIDENT_EVENTS, MILESTONES, RESPONDERS, ESCALATIONS, GAPS,
                    DECISION_POINTS, ACTION_ITEMS, INCIDENT_LINKS)
-IDENTITY_TABLES = (INCIDENT_ALIASES, INCIDENT_DECISIONS, INCIDENT_DRAFTS)
+IDENTITY_TABLES = (INCIDENT_ALIASES, INCIDENT_DECISIONS, INCIDENT_DRAFTS, INCIDENT_PUBLICATIONS)
 ALL_TABLES = INCIDENT_TABLES + IDENTITY_TABLES + (RUNS, CURSORS)

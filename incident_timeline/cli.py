@@ -204,6 +204,15 @@ def _build_resolved(obj: Ctx, run_id: str) -> int:
         except (*EXPECTED, click.BadParameter) as exc:
             failed += 1
             click.echo(f"draft {incident}: FAILED: {exc}", err=True)
+            continue
+        targets = obj.config.publish["on_build_resolved"]   # `publish: {on_build_resolved: [...]}`
+        if targets:
+            from .publish_cli import publish_and_report
+            try:
+                failed += publish_and_report(obj.config, incident, targets)
+            except EXPECTED as exc:
+                failed += 1
+                click.echo(f"publish {incident}: FAILED: {exc}", err=True)
     return failed
 
 
@@ -413,5 +422,7 @@ def lake_files(obj: Ctx, kind: str) -> None:
 
 
 from .incidents_cli import incidents  # noqa: E402  (its commands use the helpers above)
+from .publish_cli import publish  # noqa: E402
 
 main.add_command(incidents)
+main.add_command(publish)

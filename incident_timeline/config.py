@@ -21,7 +21,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap", "redact"}
 TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services", "redact", "drafts",
-            "assist"}
+            "publish", "assist"}
 # `assist:` an OpenAI-compatible chat endpoint that drafts sentences for `build/run --assist`
 ASSIST_KEYS = {"base_url", "model", "api_key", "timeout", "private", "retries", "json_mode"}
 ASSIST_STRIPPABLE = ("actor", "title", "body", "url")
@@ -108,6 +108,8 @@ class Config:
     # ids, ServiceNow CIs, Opsgenie tags, alert labels), compared without regard to case
     services: dict[str, list[str]] = field(default_factory=dict)
     drafts: dict[str, Any] = field(default_factory=lambda: dict(DRAFTS_DEFAULTS))
+    # `publish:`: target (confluence, gdrive, slack, jira) -> its settings; `on_build_resolved`
+    publish: dict[str, Any] = field(default_factory=lambda: {"on_build_resolved": []})
     # `assist:` as validated (api_key a Secret); None when not configured: nothing is sent
     assist: dict[str, Any] | None = None
 
@@ -193,12 +195,14 @@ def parse_config(data: Any, path: Path) -> Config:
     redact = parse_redact(data.get("redact"), "redact", problems)
     sources = _parse_sources(data.get("sources"), base_dir, zone, problems, redact, path)
     drafts = _parse_drafts(data.get("drafts"), base_dir, problems)
+    from publish.settings import parse_publish
+    publish = parse_publish(data.get("publish"), base_dir, path, problems)
     assist = _parse_assist(data.get("assist"), problems, path)
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
                   lake_url=lake_url, catalog=catalog_file, storage=storage, services=services,
-                  drafts=drafts, assist=assist)
+                  drafts=drafts, publish=publish, assist=assist)
 
 
 def _parse_assist(items: Any, problems: list[str], config_path: Path) -> dict[str, Any] | None:

@@ -461,6 +461,8 @@ def _store(con: duckdb.DuckDBPyConnection, lake: Lake, incident: str, tables: di
     shared_tables.export_incident(con, lake, stored)
     for gone in sorted(before - after):      # folded into this one
         shared_tables.remove_incident(lake, gone)
+    if before - after:
+        shared_tables.export_publications(con, lake, stored)   # its pages are now this one's
     if con.execute("SELECT count(*) FROM incident_decisions").fetchall()[0][0] \
             or shared_tables.read_decisions(lake) is not None:
         shared_tables.write_decisions(lake, identity.decisions(con))   # a forget this build undid
@@ -510,6 +512,7 @@ def merge_incidents(config: Config, keep: str, other: str) -> str:
         shared_tables.write_decisions(lake, identity.decisions(con))
         shared_tables.remove_incident(lake, merged)
         shared_tables.export_draft_times(con, lake, kept)
+        shared_tables.export_publications(con, lake, kept)
     return correlate_incident(config, kept)
 
 
@@ -522,6 +525,8 @@ def forget_incident(config: Config, incident: str) -> str:
         gone = identity.forget(con, incident)
         shared_tables.write_decisions(lake, identity.decisions(con))
         shared_tables.remove_incident(lake, gone)
+        # the pages stay published: a later build and publish updates them, not duplicates them
+        shared_tables.export_publications(con, lake, gone)
     return gone
 
 
@@ -550,6 +555,41 @@ def record_draft(config: Config, incident_id: str) -> None:
     with catalog_store.catalog_writer(lake) as con:
         identity.record_draft(con, incident_id)
         shared_tables.export_draft_times(con, lake, incident_id)
+
+
+def record_publication(config: Config, row: dict) -> None:
+    """The catalog (and the lake) note where a target published the incident: the next
+    `publish` updates that page, file or message in place."""
+    lake = Lake.for_config(config)
+    with catalog_store.catalog_writer(lake) as con:
+        catalog.ensure_tables(con)
+        now = datetime.now(timezone.utc)
+        con.execute("""INSERT INTO incident_publications VALUES ($incident_id, $target, $destination, $remote_id,
+                           $url, $version, $now, $now)
+                       ON CONFLICT (incident_id, target, destination) DO UPDATE SET
+                           remote_id = excluded.remote_id, url = excluded.url, version = excluded.version,
+                           last_published_at = excluded.last_published_at,
+                           first_published_at = CASE WHEN incident_publications.remote_id = excluded.remote_id
+                               THEN incident_publications.first_published_at ELSE excluded.first_published_at END""",
+                    {**row, "now": now})
+        shared_tables.export_publications(con, lake, row["incident_id"])
+
+
+def publications(config: Config, incident_id: str) -> list[dict]:
+    """Where the incident was published before, one row per target and destination."""
+    con = catalog_store.read_catalog(Lake.for_config(config))
+    if con is None:
+        return []
+    try:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'incident_publications'"
+                           ).fetchall()[0][0]:
+            return []
+        cur = con.execute("SELECT * FROM incident_publications WHERE incident_id = ? ORDER BY target, destination",
+                          [incident_id])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        con.close()
 
 
 def refresh_from_lake(lake: Lake) -> None:

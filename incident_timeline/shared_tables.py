@@ -34,8 +34,9 @@ FLAT_SCHEMAS = {
 # the catalog, one object rewritten whole at each decision, read back into a catalog that lacks them.
 DECISIONS = "incident_decisions"
 DRAFTS = "incident_drafts"
+PUBLICATIONS = "incident_publications"
 # what a catalog rebuilt from the lake takes back besides the incident tables
-IDENTITY_TABLES = ("incident_aliases", DRAFTS, DECISIONS)
+IDENTITY_TABLES = ("incident_aliases", DRAFTS, DECISIONS, PUBLICATIONS)
 
 
 def file_name(incident_id: str) -> str:
@@ -62,7 +63,7 @@ def remove_incident(lake: Lake, incident_id: str) -> None:
     """Delete an incident's objects (it was merged into another, folded in, or forgotten), so
     another engine counts it once."""
     name = file_name(incident_id)
-    for table in (*catalog.INCIDENT_TABLES, *FLAT_TABLES, DRAFTS):
+    for table in (*catalog.INCIDENT_TABLES, *FLAT_TABLES, DRAFTS, PUBLICATIONS):
         path = lake.shared_tables / table / name
         if lake.storage.exists(path):
             lake.storage.delete(path)
@@ -71,6 +72,13 @@ def remove_incident(lake: Lake, incident_id: str) -> None:
 def export_draft_times(con: duckdb.DuckDBPyConnection, lake: Lake, incident_id: str) -> None:
     rows = con.sql("SELECT * FROM incident_drafts WHERE incident_id = ?", params=[incident_id]).to_arrow_table()
     lake.write_parquet(rows, lake.shared_tables / DRAFTS / file_name(incident_id))
+
+
+def export_publications(con: duckdb.DuckDBPyConnection, lake: Lake, incident_id: str) -> None:
+    """The incident's publications, kept in the lake too: a catalog rebuilt from it still
+    knows which page a republish updates (else it would publish a duplicate)."""
+    rows = con.sql("SELECT * FROM incident_publications WHERE incident_id = ?", params=[incident_id]).to_arrow_table()
+    lake.write_parquet(rows, lake.shared_tables / PUBLICATIONS / file_name(incident_id))
 
 
 def decisions_path(lake: Lake):

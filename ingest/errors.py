@@ -14,11 +14,11 @@ class SourceError(Exception):
     fatal = True
 
     def __init__(self, source: str, message: str, *, stream: str | None = None,
-                 page: str | None = None):
+                 page: str | None = None, role: str = "source"):
         self.source = source
         self.stream = stream
         self.page = page
-        where = f"source {source}"
+        where = f"{role} {source}"   # role: `target` for a publish target (publish/)
         if stream:
             where += f", {stream}"
         if page:

@@ -45,8 +45,10 @@ class RetryPolicy:
 class HttpClient:
     def __init__(self, source: str, base_url: str, *, headers: Mapping[str, str] | None = None,
                  auth: tuple[str, str] | None = None, retry: RetryPolicy | None = None,
-                 timeout_s: float = 30.0, error_message: Callable[[Any], str] | None = None):
+                 timeout_s: float = 30.0, error_message: Callable[[Any], str] | None = None,
+                 role: str = "source"):
         self.source = source
+        self.role = role
         self.base_url = base_url.rstrip("/") + "/"
         self.retry = retry or RetryPolicy()
         self.timeout_s = timeout_s
@@ -68,6 +70,12 @@ class HttpClient:
         return self.base_url + path.lstrip("/")
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> requests.Response:
+        return self.send("GET", path, params=params)
+
+    def send(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+             not_found: Callable[[], SourceError] | None = None, **body: Any) -> requests.Response:
+        """One request with the retries; `body`: requests' json=, data=, files=, headers=.
+        `not_found` builds the error for a 404 (a missing space or folder says which)."""
         url = self.url(path)
         shown = path.split("?")[0]
         delay = self.retry.backoff_s
@@ -75,7 +83,7 @@ class HttpClient:
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 self.requests_made += 1
-                resp = self.session.get(url, params=params, timeout=self.timeout_s)
+                resp = self.session.request(method, url, params=params, timeout=self.timeout_s, **body)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last = f"connection error ({type(exc).__name__})"
                 wait = delay
@@ -86,7 +94,9 @@ class HttpClient:
                     what = ("authentication failed: check the credentials" if resp.status_code == 401
                             else "permission denied: the credentials lack access")
                     raise AuthError(self.source, f"{what} (HTTP {resp.status_code} on {shown}: "
-                                    f"{self.quote(self.error_message(_json_or_text(resp)))})")
+                                    f"{self.quote(self.error_message(_json_or_text(resp)))})", role=self.role)
+                if resp.status_code == 404 and not_found is not None:
+                    raise not_found()
                 if resp.status_code == 429:
                     last = "rate limited (HTTP 429)"
                     wait = rate_limit_wait(resp.headers, default=delay)
@@ -95,12 +105,12 @@ class HttpClient:
                     wait = delay
                 else:
                     raise SourceError(self.source, f"HTTP {resp.status_code} on {shown}: "
-                                      f"{self.quote(self.error_message(_json_or_text(resp)))}")
+                                      f"{self.quote(self.error_message(_json_or_text(resp)))}", role=self.role)
             if attempt == self.retry.attempts:
                 break
             self.retry.wait(min(wait, self.retry.max_wait_s) + random.uniform(0, 0.1))
             delay = min(delay * 2, self.retry.max_wait_s)
-        raise RetriesExhausted(self.source, f"{last} on {shown} after {self.retry.attempts} tries")
+        raise RetriesExhausted(self.source, f"{last} on {shown} after {self.retry.attempts} tries", role=self.role)
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         resp = self.get(path, params)

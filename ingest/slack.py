@@ -70,11 +70,7 @@ class SlackConnector(ApiConnector):
     @property
     def web(self) -> WebClient:
         if self._web is None:  # built lazily: no network work while config loads
-            self._web = WebClient(
-                token=self.settings.get("token"), base_url=self.settings.get("base_url"), timeout=30,
-                logger=_sdk_logger(),
-                retry_handlers=[_ConnectionRetry(max_retry_count=3), _RateLimitRetry(max_retry_count=5),
-                                _ServerErrorRetry(max_retry_count=4)])
+            self._web = web_client(self.settings.get("token"), self.settings.get("base_url"))
         return self._web
 
     def partitions(self) -> list[str]:
@@ -215,6 +211,13 @@ class SlackConnector(ApiConnector):
         if not m:
             raise ConfigError(self.name, f"thread_lookback: not a duration like 7d or 12h: {text!r}")
         return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
+
+
+def web_client(token: str | None, base_url: str | None) -> WebClient:
+    """slack_sdk's WebClient with the retries every Slack call here uses (ingest and publish)."""
+    return WebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=30, logger=_sdk_logger(),
+                     retry_handlers=[_ConnectionRetry(max_retry_count=3), _RateLimitRetry(max_retry_count=5),
+                                     _ServerErrorRetry(max_retry_count=4)])
 
 
 def _thread_order(ts: Any):

@@ -26,13 +26,30 @@ from .sql import (ODD_TEXT, cut_line_sql, drafts_from_query, first_line_sql, is_
 # that a string is told from anything else.
 _STRINGS = ("id", "tinyId", "alias", "message", "description", "status", "priority", "source", "owner", "entity",
             "createdAt", "lastOccurredAt", "log", "note", "type", "offset")
-_FIELDS = _STRINGS + ("count", "tags", "details")
+_FIELDS = _STRINGS + ("count", "tags", "details", "responders", "teams")
 _COLUMN = {f: f for f in _STRINGS} | {"offset": "item_offset"}   # OFFSET is an SQL keyword
 _STRING_LIST = r'\[\]|\[(?:"(?:[^"\\]|\\.)*",)*"(?:[^"\\]|\\.)*"\]'
 _SMALL_INT = r"-?[0-9]{1,15}"
 # mappers.opsgenie._tag_service: the first `service:NAME` or `service=NAME` tag
 _TAG_SERVICE = ("list_transform(list_filter(from_json(tags, '[\"VARCHAR\"]'), lambda t: left(t, 8) IN "
                 "('service:', 'service=') AND length(t) > 8), lambda t: substr(t, 9))[1]")
+
+
+
+def _team_name_sql(item: str) -> str:
+    return (f"CASE WHEN json_type({item}, '$.name') = 'VARCHAR' AND {item} ->> '$.name' <> '' THEN {item} ->> '$.name' "
+            f"WHEN json_type({item}, '$.id') = 'VARCHAR' AND {item} ->> '$.id' <> '' THEN {item} ->> '$.id' END")
+
+
+# mappers.opsgenie.alert_teams: team responders and `teams`, by name where known, sorted
+_TEAMS = f"""list_sort(list_distinct(list_filter(list_concat(
+    CASE WHEN json_type(responders_j) = 'ARRAY' THEN list_transform(list_filter(json_extract(responders_j, '$[*]'),
+        lambda r: json_type(r) = 'OBJECT' AND json_type(r, '$.type') = 'VARCHAR' AND r ->> '$.type' = 'team'),
+        lambda r: {_team_name_sql('r')}) ELSE []::VARCHAR[] END,
+    CASE WHEN json_type(teams_j) = 'ARRAY' THEN list_transform(json_extract(teams_j, '$[*]'),
+        lambda t: CASE WHEN json_type(t) = 'VARCHAR' THEN nullif(t ->> '$', '')
+                       WHEN json_type(t) = 'OBJECT' THEN {_team_name_sql('t')} END) ELSE []::VARCHAR[] END),
+    lambda x: x IS NOT NULL)))"""
 
 
 def opsgenie_fast(raw: pa.Table, ctx: Context) -> tuple[pa.Table, pa.Table]:
@@ -64,11 +81,11 @@ WITH parsed AS (
     FROM raw WHERE stream IN ('alerts', 'logs', 'notes') AND starts_with(payload, '{{')),
 fields AS (
     SELECT rid, stream, alert_id, payload, json_keys(payload) AS keys, p.count AS count_j, p.tags AS tags_j,
-           p.details AS details_j,
+           p.details AS details_j, p.responders AS responders_j, p.teams AS teams_j,
            {", ".join(f'p."{f}" AS {_COLUMN[f]}_j' for f in _STRINGS)}
     FROM parsed),
 vals AS (
-    SELECT rid, stream, alert_id, count_j, coalesce(tags_j, '[]') AS tags,
+    SELECT rid, stream, alert_id, count_j, coalesce(tags_j, '[]') AS tags, {_TEAMS} AS teams,
            CASE WHEN json_type(details_j, '$.service') = 'VARCHAR' THEN nullif(details_j ->> '$.service', '')
                 END AS detail_service,
            {", ".join(f"{_COLUMN[f]}_j ->> '$' AS {_COLUMN[f]}" for f in _STRINGS)},
@@ -126,7 +143,8 @@ SELECT kind, createdAt AS ts_raw, NULL::VARCHAR AS ts_format,
        CASE WHEN stream = 'alerts'
             THEN json_object('alias', alias, 'count', count_j::JSON, 'incident_title', nullif(message_text, ''),
                              'last_occurred_at', lastOccurredAt,
-                             'priority', priority, 'status', status, 'tags', tags::JSON, 'tiny_id', tinyId)
+                             'priority', priority, 'status', status, 'tags', tags::JSON, 'teams', teams,
+                             'tiny_id', tinyId)
             ELSE json_object('alert_id', alert_id, 'log_type', type) END AS attrs,
        rid, taken, kind IS DISTINCT FROM '' AS emit
 FROM refd"""

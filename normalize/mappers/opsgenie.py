@@ -54,6 +54,28 @@ def _tag_service(tags: list[str]) -> str | None:
     return None
 
 
+def alert_teams(alert: Mapping[str, Any]) -> list[str]:
+    """The teams an alert is routed to: `responders` of type team (the REST API: their id, a name
+    where given) and `teams` (webhook payloads: names; some API shapes: `{id, name}`), as names where
+    known. The config's `services:` may name a service by them."""
+    names: set[str] = set()
+    for field, only_teams in (("responders", True), ("teams", False)):
+        items = alert.get(field)
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, str):
+                if item and not only_teams:
+                    names.add(item)
+                continue
+            if not isinstance(item, dict) or only_teams and item.get("type") != "team":
+                continue
+            name, team_id = item.get("name"), item.get("id")
+            if isinstance(name, str) and name:
+                names.add(name)
+            elif isinstance(team_id, str) and team_id:
+                names.add(team_id)
+    return sorted(names)
+
+
 def _actor(owner: str | None) -> tuple[str, str]:
     if owner and "@" in owner:
         return owner, "human"
@@ -99,7 +121,7 @@ class OpsgenieMapper(Mapper):
             "attrs": {"incident_title": message or None,
                       "tiny_id": alert.get("tinyId"), "alias": alert.get("alias"), "status": alert.get("status"),
                       "priority": alert.get("priority"), "count": alert.get("count"), "tags": tags,
-                      "last_occurred_at": alert.get("lastOccurredAt")},
+                      "teams": alert_teams(alert), "last_occurred_at": alert.get("lastOccurredAt")},
         }
 
     def _activity(self, stream: str, item: Mapping[str, Any], alert_id: str, ctx: Context) -> list[dict]:

@@ -5,6 +5,7 @@ its own way (the `services:` map); a shared #alerts channel and another incident
 same hour kept out. Raw records (scenarios/integrations.yaml) through the real normaliser."""
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime, timezone
 
@@ -41,10 +42,10 @@ def _normalise_into(lake, source: dict) -> None:
     pq.write_table(out.events, folder / "scenario.parquet")
 
 
-def _lake(tmp_path, services):
+def _lake(tmp_path, services, spec=SPEC):
     config = lake_config(tmp_path)
     config.services = services
-    for source in SPEC["sources"]:
+    for source in spec["sources"]:
         _normalise_into(config.lake, source)
     return config
 
@@ -135,6 +136,43 @@ def test_without_the_services_map_the_guard_refuses_the_alert_and_says_why(tmp_p
     (detected,) = [m for m in built["milestones"] if m["name"] == "detected"]
     assert detected["rule"] == "first event (no alert)"
     assert "alertmanager" not in built["incidents"][0]["sources"]
+
+
+def _alert_routed_to_a_team_only(spec: dict, alert_id: str, team: str) -> dict:
+    """`spec` with the Opsgenie alert's service tag taken away and the alert routed to `team`."""
+    spec = copy.deepcopy(spec)
+    (opsgenie,) = [s for s in spec["sources"] if s["type"] == "opsgenie"]
+    (alert,) = [r["payload"] for r in opsgenie["records"] if r["stream"] == "alerts" and r["payload"]["id"] == alert_id]
+    alert["tags"] = [t for t in alert["tags"] if not t.startswith("service:")]
+    alert["responders"] = [{"type": "team", "id": team}, {"type": "user", "id": "u-1"}]
+    return spec
+
+
+def test_an_opsgenie_alert_is_placed_by_its_team_when_the_services_map_names_it(tmp_path):
+    team = "0c9b8a7f-6e5d-4c3b-2a19-081726354433"
+    spec = _alert_routed_to_a_team_only(SPEC, ALERT_S, team)
+    # the other incident's alert names no service of its own, only the team it is routed to
+    built = build(_lake(tmp_path / "mapped", {**SPEC["services"], "search": ["search-indexer", team]}, spec),
+                  "servicenow:INC0012345")
+    (link,) = [x for x in built["incident_links"] if x["ref"] == f"opsgenie:{ALERT_S}"]
+    assert link["status"] == "foreign" and "search" in link["reason"]
+    # a team no services: entry names says nothing about the service: the guard cannot refuse it
+    built = build(_lake(tmp_path / "unmapped", SPEC["services"], spec), "servicenow:INC0012345")
+    (link,) = [x for x in built["incident_links"] if x["ref"] == f"opsgenie:{ALERT_S}"]
+    assert link["status"] != "foreign"
+
+
+def test_the_incident_alert_routed_to_the_payments_team_is_on_payments(tmp_path):
+    spec = _alert_routed_to_a_team_only(SPEC, ALERT_A, "Payments SRE")
+    built = build(_lake(tmp_path / "one", {"payments": ["payments-settlement", "ci-pay", "payments sre"]}, spec),
+                  "servicenow:INC0012345")
+    (inc,) = built["incidents"]
+    assert inc["incident_id"] == f"opsgenie:{ALERT_A}" and inc["services"] == ["payments"]
+    # the team (matched case-insensitively) is all that puts the alert on payments: with the
+    # ticket's names left out of the map, the two are on different services and the guard says so
+    built = build(_lake(tmp_path / "two", {"payments": ["payments sre"]}, spec), "servicenow:INC0012345")
+    (link,) = [x for x in built["incident_links"] if x["ref"] == f"opsgenie:{ALERT_A}"]
+    assert link["status"] == "foreign" and "events are on payments," in link["reason"]
 
 
 # ---- Alertmanager + PagerDuty, seeded by the PagerDuty incident -------------------------

@@ -308,6 +308,11 @@ def test_awkward_opsgenie_records_agree_and_go_the_right_way():
         _og_alert(16, entity="", details={"service": 7}, tags=["service:", "service=pay"]),
         _og_alert(17, details="not an object", alias=None), _og_alert(18, details={}, tags=["Service:x"]),
         _og_alert(19, entity="checkout", details={"service": "payments"}),
+        # teams: team responders by name where given, else id; `teams` as names or objects
+        _og_alert(40, responders=[{"type": "team", "id": "t-2"}, {"type": "user", "id": "u-1"},
+                                  {"type": "team", "id": "t-1", "name": "Payments SRE"}, "odd", {"type": 5}]),
+        _og_alert(41, teams=["checkout-team", "", {"id": "t-9"}, {"id": 3, "name": ""}, 7], responders="none"),
+        _og_alert(42, responders=[{"type": "team", "id": "t-2"}], teams=[{"id": "t-2"}]),
     ]
     declined = [
         _og_log(20, log="Acknowledged – by ana"),                        # non-ASCII log line
@@ -333,6 +338,8 @@ def test_awkward_opsgenie_records_agree_and_go_the_right_way():
     assert [by_id[f"A{i}"]["service"] for i in (14, 15, 16, 17, 18, 19)] == [
         "payments-settlement", "ci-pay", "pay", None, None, "checkout"]
     assert by_id["A14"]["refs"] == ["opsgenie:A14", "dedup:a"] and by_id["A15"]["refs"] == ["opsgenie:A15"]
+    teams = {i: json.loads(by_id[f"A{i}"]["attrs"])["teams"] for i in (1, 40, 41, 42)}
+    assert teams == {1: [], 40: ["Payments SRE", "t-2"], 41: ["checkout-team", "t-9"], 42: ["t-2"]}
 
 
 # ---- Grafana -------------------------------------------------------------------------
