@@ -27,10 +27,11 @@ class AssistSettings:
     model: str
     api_key: str | None = None
     timeout_s: float = 60.0
-    private: list[str] = field(default_factory=list)
+    private: Any = None           # assist_payload.Private: what is never sent
     retries: int = 1
     json_mode: bool = True
     unusable: str | None = None   # why these settings cannot be used (an unset ${ENV} key)
+    known_secrets: list[str] = field(default_factory=list)   # credential values: never sent, never kept
 
     @property
     def endpoint_host(self) -> str:
@@ -117,7 +118,7 @@ def retry_wait(value: str | None, attempt: int) -> float:
 
 
 def _known(settings: AssistSettings) -> list[str]:
-    return [settings.api_key] if settings.api_key else []
+    return list(settings.known_secrets) + ([settings.api_key] if settings.api_key else [])
 
 
 def _error_message(resp: requests.Response) -> str:

@@ -9,6 +9,7 @@ import duckdb
 from contract.secrets import redact_value
 
 from .extras import has_table, optional_table, rejects_by_source, source_records
+from .firstpass import first_pass
 
 SCHEMA_VERSION = 1
 MILESTONES = ("started", "detected", "acknowledged", "first_response", "mitigated", "resolved")
@@ -98,30 +99,24 @@ def to_contract(report: dict[str, Any]) -> dict[str, Any]:
         "data_quality": {"events_by_source": report["events_by_source"], "rejects": inc["rejects"] or 0,
                          "warnings": list(inc["warnings"] or []),
                          "rejects_by_source": report["rejects_by_source"],
-                         **({"assisted_dropped": assisted_dropped(report["assisted"])}
-                            if report.get("assisted") is not None else {})},
+                         **_assisted(report, "dropped")},
         **{name: _json_rows(report[name]) for name in OPTIONAL_TABLES},
         "explain": explain_rows(report),
-        **_assisted(report),
+        **first_pass(report),
+        **_assisted(report, "sentences"),
     }
 
 
-def _assisted(report: dict[str, Any]) -> dict[str, Any]:
-    """`assisted` (and `data_quality.assisted_dropped`), only in a draft built with --assist."""
-    assisted = report.get("assisted")
-    if assisted is None:
+def _assisted(report: dict[str, Any], what: str) -> dict[str, Any]:
+    """Only in a draft built with --assist: `assisted` (the model's part) and
+    `data_quality.assisted_dropped` (how many sentences verification dropped, and why)."""
+    part = report.get("assisted")
+    if part is None:
         return {}
-    return {"assisted": assisted}
-
-
-def assisted_dropped(assisted: dict[str, Any] | None) -> dict[str, int] | None:
-    """How many of the model's sentences were dropped, per reason."""
-    if assisted is None:
-        return None
-    counts: dict[str, int] = {}
-    for item in assisted.get("dropped") or []:
-        counts[item["reason"]] = counts.get(item["reason"], 0) + 1
-    return dict(sorted(counts.items()))
+    if what == "dropped":
+        from .assist import dropped_counts
+        return {"assisted_dropped": dropped_counts(part)}
+    return {"assisted": part}
 
 
 def rfc3339(value: datetime | None) -> str | None:

@@ -9,18 +9,16 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from .filters import display_zone, safe_url
+from .causes import HUMAN_TEXT, ROOT_CAUSE_HINT
+from .cited import record_id
+from .clock import DATE_TIME, TIME, clocks  # noqa: F401  (the view's names for them)
+from .filters import safe_url
+from .firstpass import first_pass
 from .report import MILESTONES
 
-HUMAN_TEXT = ("chat", "note", "ticket")
 SILENCE_KINDS = re.compile(r"\.(snoozed|silenced|suppressed|muted)$")
-ROOT_CAUSE_HINT = re.compile(r"(?i)\b(root cause|caused by|because|due to|regression|introduced)\b")
 EVIDENCE_BEFORE_MITIGATION = 5
 EVIDENCE_AFTER_MITIGATION = 3
-
-
-TIME = "%H:%M:%S"
-DATE_TIME = "%Y-%m-%d %H:%M:%S"
 
 
 def draft(report: dict[str, Any], display_tz: str | None = None) -> dict[str, Any]:
@@ -41,45 +39,20 @@ def draft(report: dict[str, Any], display_tz: str | None = None) -> dict[str, An
         "quality": quality(report),
         "gaps": gaps(report.get("gaps")),
         "decisions": decisions(report.get("decision_points"), when["clock"]),
-        "assisted": assisted(report.get("assisted"), rows),
+        "first_pass": first_pass(report, display_tz),
+        "cited": cited_rows(rows),
+        "assisted": assisted(report.get("assisted")),
         **when,
     }
 
 
-def assisted(part: dict[str, Any] | None, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The model's verified sentences, each with the timeline rows it cites (anchors), and
+def assisted(part: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The model's part (--assist) as the templates show it: the sentences that passed and
     the dropped ones counted per reason; None when the draft was built without --assist."""
     if part is None:
         return None
-    anchors = {e: r["anchor"] for r in rows for e in (r["event_ids"] or [])}
-    numbers = {r["anchor"]: i + 1 for i, r in enumerate(rows)}
-
-    def cited(sentence: dict[str, Any]) -> dict[str, Any]:
-        found = list(dict.fromkeys(anchors[e] for e in sentence["event_ids"] if e in anchors))
-        return {**sentence, "rows": [{"anchor": a, "number": numbers[a]} for a in found]}
-    sections = {name: [cited(s) for s in items] for name, items in (part.get("sentences") or {}).items()}
-    dropped: dict[str, int] = {}
-    for item in part.get("dropped") or []:
-        dropped[item["reason"]] = dropped.get(item["reason"], 0) + 1
-    return {"model": part.get("model"), "error": part.get("error"), "redacted": part.get("redacted") or 0,
-            "kept": sum(len(v) for v in sections.values()), "dropped": dict(sorted(dropped.items())),
-            "dropped_total": sum(dropped.values()), **sections}
-
-
-def clocks(report: dict[str, Any], display_tz: str | None = None) -> dict[str, Any]:
-    """How the draft writes a time: `HH:MM:SS` while everything happened on one day (the
-    summary names it), with its date once the incident crosses a day (past midnight, a
-    channel built over weeks). Local times carry their date when any local day differs
-    from the UTC one."""
-    inc = report["incident"]
-    times = [r["ts"] for r in report["timeline"]] + [r["last_ts"] for r in report["timeline"] if r.get("last_ts")]
-    times += [inc[m] for m in ("detected", "resolved") if inc.get(m)]
-    utc_days = sorted({t.astimezone(timezone.utc).date() for t in times})
-    zone = display_zone(display_tz)
-    local_days = sorted({t.astimezone(zone).date() for t in times}) if zone else []
-    local_dated = bool(zone) and (len(local_days) > 1 or local_days != utc_days)
-    return {"clock": DATE_TIME if len(utc_days) > 1 else TIME,
-            "local_clock": (DATE_TIME if local_dated else TIME) + " %Z", "days": utc_days}
+    from .assist import SECTIONS, dropped_counts
+    return {**part, "kept": sum(len(part[p]) for p in SECTIONS.values()), "dropped_counts": dropped_counts(part)}
 
 
 def timeline_row(index: int, row: dict[str, Any], marks: dict[str, list[str]]) -> dict[str, Any]:
@@ -91,8 +64,19 @@ def timeline_row(index: int, row: dict[str, Any], marks: dict[str, list[str]]) -
     if count > 1 and row.get("last_ts") and row["last_ts"] != row["ts"]:
         span = (row["last_ts"] - row["ts"]).total_seconds()
     return {**row, "count": count, "anchor": f"row-{index + 1}", "link": safe_url(row.get("url")), "storm_span_s": span,
-            "record_ids": [f"{r['source']}:{r['native_id']}" for r in records if r.get("native_id")],
+            "record_ids": [name for name in map(record_id, records) if name],
             "milestones": [m for e in (row["event_ids"] or []) for m in marks.get(e, [])]}
+
+
+def cited_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """event id -> the timeline row a citation links to, and the record it names there."""
+    out = {}
+    for row in rows:
+        records = row.get("records") or []
+        for i, event_id in enumerate(row["event_ids"] or []):
+            out[event_id] = {"anchor": row["anchor"],
+                             "record": record_id(records[i] if i < len(records) else None) or event_id}
+    return out
 
 
 def impact(inc: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:

@@ -266,15 +266,16 @@ def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: P
 
 def _assist(obj: Ctx, report: dict) -> None:
     """The model's verified sentences into the report; a failure is one line on stderr and
-    the draft is written without them (exit code unchanged)."""
-    from export import assist as assisted
-    part = assisted.run(report, pipeline.assist_settings(obj.config))
+    the draft is written without them (the exit code does not change)."""
+    from export import assist
+    from export.assist_config import assist_settings
+    part = assist.run(report, assist_settings(obj.config))
     report["assisted"] = part
     if part["error"]:
         click.echo(f"assist: {part['error']} (the draft was written without the assisted parts)", err=True)
     else:
-        kept = sum(len(v) for v in part["sentences"].values())
-        click.echo(f"assist: {kept} sentence(s) kept, {len(part['dropped'])} dropped "
+        kept = sum(len(part[p]) for p in assist.SECTIONS.values())
+        click.echo(f"assist: {kept} sentence(s) kept, {assist.dropped_counts(part)['count']} dropped "
                    f"(see the draft's data quality section)", err=True)
 
 

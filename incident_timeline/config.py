@@ -22,9 +22,6 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap", "redact"}
 TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services", "redact", "drafts",
             "publish", "assist"}
-# `assist:` an OpenAI-compatible chat endpoint that drafts sentences for `build/run --assist`
-ASSIST_KEYS = {"base_url", "model", "api_key", "timeout", "private", "retries", "json_mode"}
-ASSIST_STRIPPABLE = ("actor", "title", "body", "url")
 # `redact:` what a source's secrets are redacted in besides the catalog and the exports
 # (always): `events` (normalised text), `raw` (the payloads as fetched; implies events).
 REDACT_TARGETS = ("events", "raw")
@@ -197,67 +194,13 @@ def parse_config(data: Any, path: Path) -> Config:
     drafts = _parse_drafts(data.get("drafts"), base_dir, problems)
     from publish.settings import parse_publish
     publish = parse_publish(data.get("publish"), base_dir, path, problems)
-    assist = _parse_assist(data.get("assist"), problems, path)
+    from export.assist_config import parse_assist
+    assist = parse_assist(data.get("assist"), path, problems)
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
                   lake_url=lake_url, catalog=catalog_file, storage=storage, services=services,
                   drafts=drafts, publish=publish, assist=assist)
-
-
-def _parse_assist(items: Any, problems: list[str], config_path: Path) -> dict[str, Any] | None:
-    """`assist: {base_url, model, api_key: ${ENV}, timeout: 30s, private: [...], retries: 2,
-    json_mode: true}`. `private` entries naming a row field (actor, title, body, url) strip
-    it from what is sent; every other entry is a regular expression whose matches are."""
-    if items is None:
-        return None
-    if not isinstance(items, dict):
-        problems.append("assist must be a mapping (base_url, model, api_key, timeout, private)")
-        return None
-    for key in sorted(set(items) - ASSIST_KEYS):
-        problems.append(f"assist: unknown key {key!r} (known: {', '.join(sorted(ASSIST_KEYS))})")
-    out: dict[str, Any] = {"timeout": "30s", "private": [], "retries": 2, "json_mode": True, "api_key": None}
-    out.update({k: v for k, v in items.items() if k in ASSIST_KEYS})
-    base_url = out.get("base_url")
-    if not isinstance(base_url, str) or not re.match(r"^https?://[^\s/]+", base_url.strip()):
-        problems.append("assist.base_url is required: the endpoint's http(s) URL up to /v1 "
-                        "(e.g. http://localhost:11434/v1 for Ollama)")
-    else:
-        out["base_url"] = base_url.strip()
-    if not isinstance(out.get("model"), str) or not out["model"].strip():
-        problems.append("assist.model is required (the model's name on that endpoint, e.g. llama3.1:8b)")
-    key = out.get("api_key")
-    if key is not None:
-        if not isinstance(key, str) or not _ENV_REF.search(key):
-            problems.append("assist: api_key must be an ${ENV} reference, not a literal secret")
-        else:
-            out["api_key"] = Secret(key, "assist", "api_key", config_path)
-    try:
-        out["timeout_s"] = parse_duration(str(out["timeout"])).total_seconds()
-        if out["timeout_s"] <= 0:
-            raise ValueError("must be more than 0s")
-    except ValueError as exc:
-        problems.append(f"assist.timeout: {exc}")
-    if not isinstance(out["retries"], int) or isinstance(out["retries"], bool) or not 0 <= out["retries"] <= 5:
-        problems.append("assist.retries must be a whole number from 0 to 5")
-    if not isinstance(out["json_mode"], bool):
-        problems.append("assist.json_mode must be true or false")
-    private = out["private"]
-    if isinstance(private, str):
-        private = [private]
-    if not isinstance(private, list) or not all(isinstance(p, str) and p for p in private):
-        problems.append("assist.private must be a list of row fields (actor, title, body, url) or regular expressions")
-        private = []
-    for entry in private:
-        if entry in ASSIST_STRIPPABLE:
-            continue
-        try:
-            re.compile(entry)
-        except re.error as exc:
-            problems.append(f"assist.private: {entry!r} is neither a row field ({', '.join(ASSIST_STRIPPABLE)}) "
-                            f"nor a regular expression: {exc}")
-    out["private"] = list(private)
-    return out
 
 
 def _parse_services(items: Any, problems: list[str]) -> dict[str, list[str]]:

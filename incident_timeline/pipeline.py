@@ -635,22 +635,3 @@ def incident_window(config: Config, incident: str) -> Window | None:
 def padded(window: Window, pad: timedelta) -> Window:
     return Window(window.since - pad if window.since else None,
                   window.until + pad if window.until else None)
-
-
-def assist_settings(config: Config):
-    """`assist:` as export/assist.py takes it; None when the config has none (nothing is
-    sent). A missing `${ENV}` key is the settings' one-line error: only --assist fails."""
-    from export.assist import AssistSettings
-
-    from .config import SecretMissing
-    part = config.assist
-    if part is None:
-        return None
-    settings = AssistSettings(base_url=part["base_url"], model=part["model"], timeout_s=part["timeout_s"],
-                              private=list(part["private"]), retries=part["retries"], json_mode=part["json_mode"])
-    if part["api_key"] is not None:
-        try:
-            settings.api_key = part["api_key"].reveal()
-        except SecretMissing as exc:
-            settings.error = f"api_key needs environment variable {exc.variable}, which is not set"
-    return settings

@@ -1,0 +1,139 @@
+"""The summary written from the data: what fired, where, how bad, each milestone and who
+reached it, how long it took, who was paged and who answered, and the follow-ups filed.
+Each sentence cites the events it states (see cited.py); a fact with no event behind it is
+left out rather than said."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Callable
+
+from .cited import Evidence, names, present, quote
+from .filters import duration
+
+# A responder's answer is the timeline row at paged_at + response_delay_s (to the millisecond).
+ANSWER_TOLERANCE = timedelta(milliseconds=1)
+
+
+def summary(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict[str, Any]]:
+    return present([detected(report, ev, when), severity(report, ev),
+                    acknowledged(report, ev, when), *escalated(report, ev, when),
+                    mitigated(report, ev, when), resolved(report, ev, when),
+                    *paged(report, ev, when), *follow_ups(report, ev)])
+
+
+def _milestone(report: dict[str, Any], ev: Evidence, name: str) -> tuple[dict | None, dict | None]:
+    m = report["milestones"].get(name)
+    return (m, ev.row(m["event_id"])) if m else (None, None)
+
+
+def _who(row: dict[str, Any]) -> str:
+    actor = row.get("actor") or "someone"
+    return actor if row.get("actor_type") == "human" else f"{actor} ({row.get('actor_type') or 'automated'})"
+
+
+def _since_detected(report: dict[str, Any], seconds_key: str) -> str:
+    seconds = report["incident"].get(seconds_key)
+    return f", {duration(seconds)} after detection" if seconds is not None else ""
+
+
+def detected(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | None:
+    inc = report["incident"]
+    m, row = _milestone(report, ev, "detected")
+    if not row:
+        return None
+    what = quote(inc.get("title") or row.get("body") or row.get("title"))
+    where = f" on {names(list(inc.get('services') or []))}" if inc.get("services") else ""
+    return ev.sentence(f"The alert {what} ({row['source']}) fired{where} and was detected at {when(m['ts'])}.",
+                       [m["event_id"]])
+
+
+def severity(report: dict[str, Any], ev: Evidence) -> dict | None:
+    sev = report["incident"].get("severity")
+    if not sev:
+        return None
+    rows = [r for r in report["timeline"] if r["kind"] == "alert.triggered"] or \
+        [r for r in report["timeline"] if r["category"] == "alert"]
+    alerts = [e for r in rows for e in r["event_ids"] or []]
+    return ev.sentence(f"Its severity is {sev}, the highest its alerts carry.", alerts)
+
+
+def acknowledged(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | None:
+    m, row = _milestone(report, ev, "acknowledged")
+    if not row:
+        return None
+    return ev.sentence(f"{_who(row)} acknowledged it at {when(m['ts'])}{_since_detected(report, 'time_to_acknowledge_s')}.",
+                       [m["event_id"]])
+
+
+def escalated(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict | None]:
+    table = report.get("escalations")
+    if table is None:   # an older catalog: the timeline's escalation rows
+        return [ev.sentence(f"At {when(r['ts'])}: {quote(r['title'])}", list(r["event_ids"] or []))
+                for r in report["timeline"] if r["kind"] == "alert.escalated"]
+    out = []
+    for e in table["rows"]:
+        level = f" to level {e['level']}" if e.get("level") is not None else ""
+        to = f" ({e['to_whom']})" if e.get("to_whom") else ""
+        after = f", {duration(e['since_detected_s'])} after detection" if e.get("since_detected_s") is not None else ""
+        out.append(ev.sentence(f"{e.get('by_actor') or 'The escalation policy'} escalated it{level}{to} at "
+                               f"{when(e['ts'])}{after}.", [e.get("event_id")]))
+    return out
+
+
+def mitigated(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | None:
+    m, row = _milestone(report, ev, "mitigated")
+    if not row:
+        return None
+    return ev.sentence(f"{_who(row)} reported the impact stopped at {when(m['ts'])}"
+                       f"{_since_detected(report, 'time_to_mitigate_s')}: {quote(row.get('body') or row['title'])}",
+                       [m["event_id"]])
+
+
+def resolved(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | None:
+    m, row = _milestone(report, ev, "resolved")
+    if not row:
+        return None
+    took = report["incident"].get("time_to_resolve_s")
+    lasted = f"; {duration(took)} from detection to resolution" if took is not None else ""
+    return ev.sentence(f"{_who(row)} resolved it at {when(m['ts'])}{lasted}.", [m["event_id"]])
+
+
+def paged(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict | None]:
+    pages = [r for r in report["timeline"] if r["kind"] == "alert.notified"]
+    people = [p for p in report["responders"] if p.get("paged")]
+    if not pages or not people:
+        return []
+    who = names([f"{p['name']} at {when(p['paged_at'])}" if p.get("paged_at") else p["name"] for p in people])
+    out = [ev.sentence(f"{len(people)} {'person was' if len(people) == 1 else 'people were'} paged: {who}.",
+                       [e for r in pages for e in r["event_ids"] or []])]
+    for p in people:
+        answer = _answer(report, p)
+        if answer is not None:
+            out.append(ev.sentence(f"{p['name']} answered the page after {duration(p['response_delay_s'])}, "
+                                   f"at {when(answer['ts'])}: {quote(answer['title'], 100)}",
+                                   list(answer["event_ids"] or [])))
+        elif p.get("answered") is False:
+            theirs = [e for r in pages if p["name"] in (r.get("title") or "") for e in r["event_ids"] or []]
+            out.append(ev.sentence(f"No answer from {p['name']} to the page is recorded.", theirs))
+    return out
+
+
+def _answer(report: dict[str, Any], person: dict[str, Any]) -> dict[str, Any] | None:
+    """The row that answered a page: the person's first action, response_delay_s after it."""
+    if person.get("paged_at") is None or person.get("response_delay_s") is None:
+        return None
+    at = person["paged_at"] + timedelta(seconds=person["response_delay_s"])
+    for row in report["timeline"]:
+        if row.get("actor") == person["name"] and abs(row["ts"] - at) <= ANSWER_TOLERANCE:
+            return row
+    return None
+
+
+def follow_ups(report: dict[str, Any], ev: Evidence) -> list[dict | None]:
+    out = []
+    for a in report["action_items"]:
+        details = [d for d in (a.get("ref"), f"owner {a['owner']}" if a.get("owner") else None,
+                               f"due {a['due'].isoformat()}" if a.get("due") else None) if d]
+        more = f" ({', '.join(details)})" if details else ""
+        out.append(ev.sentence(f"Follow-up filed: {quote(a['title'], 120)}{more}.", [a.get("origin")]))
+    return out
