@@ -3,12 +3,15 @@ is one of the incident's timeline events and `records` names them as the timelin
 column does (`source:native_id`). A sentence with no evidence in this incident is never made."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Callable
 
 from .filters import cell, local_filter, utc
 
 QUOTE_LIMIT = 160
+# Joining or leaving a channel is not an action (as correlate/responders.py counts them).
+PASSIVE = ("chat.join", "chat.leave")
 
 
 def record_id(record: dict[str, Any] | None) -> str | None:
@@ -68,3 +71,15 @@ def names(items: list[str]) -> str:
 
 def present(items: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
     return [i for i in items if i]
+
+
+def actions_of(report: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The timeline rows of a person's own actions, in time order."""
+    return [r for r in report["timeline"]
+            if r.get("actor") == name and r.get("actor_type") == "human" and r["kind"] not in PASSIVE]
+
+
+def pages_of(report: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The pages that name a person (`Notified Alice Chen by SMS.`), the name as a whole word."""
+    named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    return [r for r in report["timeline"] if r["kind"] == "alert.notified" and named.search(r.get("title") or "")]

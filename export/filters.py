@@ -24,6 +24,7 @@ def environment(template_dir: Path | None, *, autoescape: bool,
                              keep_trailing_newline=True)
     env.filters.update(utc=utc, local=local_filter(display_tz), duration=duration, md_cell=md_cell,
                        md_url=md_url, safe_url=safe_url, cell=cell)
+    env.filters["md_text"] = md_text
     return env
 
 
@@ -91,6 +92,15 @@ def md_cell(text: Any, limit: int = 200) -> str:
     or HTML of its own."""
     value = cell(text, limit)
     return value.translate(_MD_ESCAPES)
+
+
+_MD_EMPHASIS = str.maketrans({"*": "\\*", "_": "\\_", "~": "\\~"})
+
+
+def md_text(text: Any, limit: int = 2000) -> str:
+    """Untrusted text inside a sentence of prose: as md_cell, and no emphasis either, so that
+    quoted words cannot restyle the sentence around them."""
+    return md_cell(text, limit).translate(_MD_EMPHASIS)
 
 
 def md_url(value: Any) -> str | None:

@@ -1,6 +1,7 @@
 """An interview guide: for each responder, 3 to 6 questions tied to their own moments in the
 timeline (their page, their decisions with what they could see then, their messages, the
-silences), about information, communication, decision-making and resources.
+silences), about information, communication, decision-making and resources. A responder
+with no moment of their own (never paged, never acted) gets no guide.
 
 Blameless by construction: every question asks about the system and the situation (what was
 known, visible, needed, missing), never about how well the person did."""
@@ -8,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .cited import Evidence, present, quote
+from .cited import Evidence, actions_of, pages_of, present, quote
 
 MAX_DECISIONS = 3
+SEEN_LIMIT = 3          # alerts or messages named per decision; the rest are counted
 DECIDED = {"acknowledge": "acknowledged the alert", "escalate": "escalated", "status_change": "changed the ticket status",
            "mitigation": "reported that the impact stopped", "resolve": "resolved"}
 TOPICS = ("information", "communication", "decision-making", "resources")
+# Kinds that change a record's state rather than say something to someone.
+NOT_SAID = ("chat.join", "chat.leave", "ticket.status", "ticket.assigned", "ticket.resolved", "ticket.priority")
 
 
 def interview_guide(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict[str, Any]]:
@@ -21,10 +25,13 @@ def interview_guide(report: dict[str, Any], ev: Evidence, when: Callable) -> lis
     guide = []
     for person in report["responders"]:
         name = person["name"]
-        theirs = [r for r in report["timeline"] if r.get("actor") == name and r["actor_type"] == "human"]
-        pages = [r for r in report["timeline"] if r["kind"] == "alert.notified" and name in (r.get("title") or "")]
+        theirs = actions_of(report, name)
+        pages = pages_of(report, name)
+        if not theirs and not pages:
+            continue
+        chosen = present([decision(p, ev, when) for p in _key_decisions(decisions, name)])
         questions = present([information(ev, when, pages, theirs),
-                             *[decision(p, ev, when) for p in _key_decisions(decisions, name)],
+                             *(chosen or [first_step(ev, when, pages, theirs)]),
                              communication(ev, when, pages, theirs),
                              resources(report, ev, when, pages, theirs)])
         if questions:
@@ -45,22 +52,41 @@ def information(ev: Evidence, when: Callable, pages: list[dict[str, Any]],
         return ev.sentence(f"You were paged at {when(pages[0]['ts'])} ({quote(pages[0]['title'], 80)}). What did the "
                            "page tell you, and what did you have to look up before you could act on it?",
                            list(pages[0]["event_ids"] or []), topic="information")
-    if theirs:
-        return ev.sentence(f"Your first recorded step was at {when(theirs[0]['ts'])} ({quote(theirs[0]['title'], 80)}). "
-                           "How did you learn about the incident, and what information was missing at that point?",
-                           list(theirs[0]["event_ids"] or []), topic="information")
-    return None
+    return ev.sentence(f"Your first recorded step was at {when(theirs[0]['ts'])} ({quote(theirs[0]['title'], 80)}). "
+                       "How did you learn about the incident, and what information was missing at that point?",
+                       list(theirs[0]["event_ids"] or []), topic="information")
 
 
 def decision(point: dict[str, Any], ev: Evidence, when: Callable) -> dict | None:
     verb = DECIDED.get(point.get("decision") or "", "acted")
-    firing = "; ".join(_seen(v, when) for v in point.get("alerts_firing") or []) or "none recorded"
-    seen = "; ".join(_seen(v, when) for v in point.get("last_messages") or []) or "none recorded"
-    cited = [point.get("event_id")] + [v.get("event_id") for v in (point.get("alerts_firing") or [])
-                                       + (point.get("last_messages") or []) if isinstance(v, dict)]
-    return ev.sentence(f"At {when(point['ts'])} you {verb} ({quote(point.get('title'), 100)}). What else did you know "
-                       f"then, and what did you need? Alerts firing then: {firing}; the last messages you could see: "
-                       f"{seen}", cited, topic="decision-making")
+    firing = point.get("alerts_firing") or []
+    seen = point.get("last_messages") or []
+    cited = [point.get("event_id")] + [v.get("event_id") for v in (firing[:SEEN_LIMIT] + seen[-SEEN_LIMIT:])
+                                       if isinstance(v, dict)]
+    return ev.sentence(f"At {when(point['ts'])} you {verb} ({quote(point.get('title'), 100)}). "
+                       f"Alerts firing then: {_listed(firing[:SEEN_LIMIT], len(firing), when)}; "
+                       f"the last messages you could see: {_listed(seen[-SEEN_LIMIT:], len(seen), when)}. "
+                       "What else did you know, and what did you need?", cited, topic="decision-making")
+
+
+def first_step(ev: Evidence, when: Callable, pages: list[dict[str, Any]],
+               theirs: list[dict[str, Any]]) -> dict | None:
+    """Decision-making for someone with no recorded decision point: their first step, or the page."""
+    if theirs:
+        row = theirs[0]
+        return ev.sentence(f"At {when(row['ts'])} you took your first recorded step ({quote(row['title'], 100)}). "
+                           "What options were open at that moment, and what made this one the one to take?",
+                           list(row["event_ids"] or []), topic="decision-making")
+    return ev.sentence(f"When the page of {when(pages[0]['ts'])} arrived, what options did the situation leave open "
+                       "(take it, hand it over, wait for more), and what would have made the choice clearer?",
+                       list(pages[0]["event_ids"] or []), topic="decision-making")
+
+
+def _listed(items: list[Any], total: int, when: Callable) -> str:
+    if not items:
+        return "none recorded"
+    more = f" (and {total - len(items)} more)" if total > len(items) else ""
+    return "; ".join(_seen(v, when) for v in items) + more
 
 
 def _seen(item: Any, when: Callable) -> str:
@@ -72,8 +98,7 @@ def _seen(item: Any, when: Callable) -> str:
 
 def communication(ev: Evidence, when: Callable, pages: list[dict[str, Any]],
                   theirs: list[dict[str, Any]]) -> dict | None:
-    said = [r for r in theirs if r["category"] in ("chat", "note", "ticket") and r["kind"] != "chat.join"
-            and r["kind"] not in ("ticket.status", "ticket.assigned", "ticket.resolved", "ticket.priority")]
+    said = [r for r in theirs if r["category"] in ("chat", "note", "ticket") and r["kind"] not in NOT_SAID]
     if said:
         return ev.sentence(f"At {when(said[0]['ts'])} you wrote {quote(said[0].get('body') or said[0]['title'], 120)}. "
                            "Who needed to hear it, and did the channels and tools in use make that easy?",
@@ -83,18 +108,14 @@ def communication(ev: Evidence, when: Callable, pages: list[dict[str, Any]],
                            f"{when(theirs[0]['ts'])}. Where did the coordination you took part in happen, and "
                            "what would have made it visible to everyone involved?",
                            list(theirs[0]["event_ids"] or []), topic="communication")
-    if pages:
-        return ev.sentence(f"After the page at {when(pages[0]['ts'])}, how did news of the incident reach you, and "
-                           "through which channels?", list(pages[0]["event_ids"] or []), topic="communication")
-    return None
+    return ev.sentence(f"After the page at {when(pages[0]['ts'])}, how did news of the incident reach you, and "
+                       "through which channels?", list(pages[0]["event_ids"] or []), topic="communication")
 
 
 def resources(report: dict[str, Any], ev: Evidence, when: Callable, pages: list[dict[str, Any]],
               theirs: list[dict[str, Any]]) -> dict | None:
     """A silence while they were involved, if correlate found one; else their part of the response."""
     if not theirs:
-        if not pages:
-            return None
         return ev.sentence(f"What stood in the way of picking up the page at {when(pages[0]['ts'])} (device, coverage, "
                            "handover, other work), and what would make a page easier to take?",
                            list(pages[0]["event_ids"] or []), topic="resources")

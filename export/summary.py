@@ -4,15 +4,10 @@ Each sentence cites the events it states (see cited.py); a fact with no event be
 left out rather than said."""
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Callable
 
-from .cited import Evidence, names, present, quote
+from .cited import Evidence, actions_of, names, pages_of, present, quote
 from .filters import duration
-
-# A responder's answer is the timeline row at paged_at + response_delay_s (to the millisecond).
-ANSWER_TOLERANCE = timedelta(milliseconds=1)
-
 
 def summary(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict[str, Any]]:
     return present([detected(report, ev, when), severity(report, ev),
@@ -99,34 +94,34 @@ def resolved(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | Non
 
 
 def paged(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict | None]:
-    pages = [r for r in report["timeline"] if r["kind"] == "alert.notified"]
-    people = [p for p in report["responders"] if p.get("paged")]
-    if not pages or not people:
+    """How many were paged and how many answered, then each answer (or its absence)."""
+    people = [(p, pages_of(report, p["name"])) for p in report["responders"] if p.get("paged")]
+    people = [(p, pages) for p, pages in people if pages]
+    if not people:
         return []
-    who = names([f"{p['name']} at {when(p['paged_at'])}" if p.get("paged_at") else p["name"] for p in people])
-    out = [ev.sentence(f"{len(people)} {'person was' if len(people) == 1 else 'people were'} paged: {who}.",
-                       [e for r in pages for e in r["event_ids"] or []])]
-    for p in people:
-        answer = _answer(report, p)
+    answers = [(p, _answer(report, p)) for p, _ in people]
+    answered = [a for _, a in answers if a is not None]
+    who = names([f"{p['name']} at {when(p['paged_at'])}" if p.get("paged_at") else p["name"] for p, _ in people])
+    out = [ev.sentence(f"{len(people)} {'person was' if len(people) == 1 else 'people were'} paged ({who}); "
+                       f"{len(answered)} answered.",
+                       [e for _, pages in people for r in pages for e in r["event_ids"] or []]
+                       + [e for a in answered for e in a["event_ids"] or []])]
+    for (p, pages), (_, answer) in zip(people, answers):
         if answer is not None:
-            out.append(ev.sentence(f"{p['name']} answered the page after {duration(p['response_delay_s'])}, "
+            out.append(ev.sentence(f"{p['name']} answered the page after {duration((answer['ts'] - p['paged_at']).total_seconds())}, "
                                    f"at {when(answer['ts'])}: {quote(answer['title'], 100)}",
                                    list(answer["event_ids"] or [])))
-        elif p.get("answered") is False:
-            theirs = [e for r in pages if p["name"] in (r.get("title") or "") for e in r["event_ids"] or []]
-            out.append(ev.sentence(f"No answer from {p['name']} to the page is recorded.", theirs))
+        else:
+            out.append(ev.sentence(f"No answer from {p['name']} to the page is recorded.",
+                                   [e for r in pages for e in r["event_ids"] or []]))
     return out
 
 
 def _answer(report: dict[str, Any], person: dict[str, Any]) -> dict[str, Any] | None:
-    """The row that answered a page: the person's first action, response_delay_s after it."""
-    if person.get("paged_at") is None or person.get("response_delay_s") is None:
+    """The row that answered a page: the person's first action at or after it (as correlate counts it)."""
+    if person.get("paged_at") is None:
         return None
-    at = person["paged_at"] + timedelta(seconds=person["response_delay_s"])
-    for row in report["timeline"]:
-        if row.get("actor") == person["name"] and abs(row["ts"] - at) <= ANSWER_TOLERANCE:
-            return row
-    return None
+    return next((r for r in actions_of(report, person["name"]) if r["ts"] >= person["paged_at"]), None)
 
 
 def follow_ups(report: dict[str, Any], ev: Evidence) -> list[dict | None]:
