@@ -3,8 +3,9 @@
 A sentence is kept only when it cites event ids of this incident and everything it states
 is held by what it cites: every time is a cited event's time (export/verify_times.py),
 every number is in the cited events (or is the incident's metric, or the time between two
-cited events), every responder it names is named by a cited event, every other capitalised
-name is somewhere in the data, every URL is in the data. A sentence that carries a secret
+cited events), every name it states (a responder, or any capitalised word past the first)
+is in the cited events or the incident's own title, services and sources, every URL is in
+the data. A sentence that carries a secret
 or private text, or that reads as instructions (text copied from a chat message that
 tries to steer a model), is dropped whatever it cites. Markup is not a reason to drop one:
 the templates escape it like chat text.
@@ -39,14 +40,16 @@ REASONS = {
     "url_not_in_data": "contains a URL that is not in the data",
     "time_not_in_cited_events": "states a time none of its cited events holds",
     "number_not_in_data": "states a number its cited events and the incident's metrics do not hold",
-    "name_not_in_cited_events": "names a responder none of its cited events names",
+    "name_not_in_cited_events": "states a name none of its cited events holds",
     "name_not_in_data": "names something that is nowhere in the incident's data",
 }
 
 _URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s<>\"'`)\]]+|\bwww\.[^\s<>\"'`)\]]+")
 _HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
 _THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
-_NUMBER = re.compile(r"\d+(?:\.\d+)*")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
+_PURE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"'“‘(\[]\s*)$")
 _INSTRUCTIONS = re.compile(
@@ -66,8 +69,10 @@ class Facts:
     rows: dict[str, dict[str, Any]]       # event id -> its row
     people: list[str]                     # responders and human actors, longest first
     words: set[str]                       # every word anywhere in the data, lower case
+    incident_words: set[str]              # the incident's own words (id, title, services, sources)
     urls: set[str]
     metric_numbers: set[str]
+    incident_codes: set[str]              # the incident's own tokens mixing letters and digits (5xx, SEV1)
     mask: Callable[[str], str]            # `assist.private` patterns
     known_secrets: tuple[str, ...] = ()
 
@@ -77,10 +82,12 @@ def incident_facts(sent: dict[str, Any], mask: Callable[[str], str] = lambda t: 
     rows = {e: row for row in sent["timeline"] for e in row["event_ids"]}
     people = {r["actor"] for r in sent["timeline"] if r.get("actor") and r.get("actor_type") == "human"}
     people |= {p for p in sent.get("people") or [] if p}
-    everything = " ".join(_row_text(r) for r in sent["timeline"]) + " " + _incident_text(sent["incident"])
-    return Facts(rows=rows, people=sorted(people, key=len, reverse=True),
-                 words={w.lower() for w in _WORD.findall(everything)}, urls=set(_urls(everything)),
-                 metric_numbers=_metric_numbers(sent["incident"]) | _numbers(_incident_text(sent["incident"])),
+    incident = _incident_text(sent["incident"])
+    everything = " ".join(_row_text(r) for r in sent["timeline"]) + " " + incident
+    return Facts(rows=rows, people=sorted(people, key=len, reverse=True), words=_words(everything),
+                 incident_words=_words(incident), urls=set(_urls(everything)),
+                 metric_numbers=_metric_numbers(sent["incident"]) | _numbers(incident),
+                 incident_codes=_codes(incident),
                  mask=mask, known_secrets=known_secrets)
 
 
@@ -143,15 +150,21 @@ def _numbers_held(text: str, cited, facts: Facts) -> tuple[str, str] | None:
     allowed = set(facts.metric_numbers) | _spans(times)
     allowed |= _numbers(" ".join(_row_text(r, with_times=False) for r in cited))
     allowed |= {str(v) for t in times for v in (t.year, t.month, t.day)}
-    for number in sorted(_numbers(_rest(text))):
+    rest = _rest(text)
+    for number in sorted(_numbers(rest, parts_of_codes=False)):
         if number not in allowed:
             return "number_not_in_data", number
+    codes = facts.incident_codes | _codes(" ".join(_row_text(r, with_times=False) for r in cited))
+    for code in sorted(_codes(rest)):
+        if code not in codes:
+            return "number_not_in_data", code
     return None
 
 
 def _names_held(text: str, cited, facts: Facts) -> tuple[str, str] | None:
     rest = _rest(text)
     cited_text = " ".join(_row_text(r) for r in cited).lower()
+    known_words = _words(cited_text) | facts.incident_words
     for person in facts.people:
         for part in _name_parts(person):
             if re.search(rf"(?<!\w){re.escape(part)}(?!\w)", rest) and part.lower() not in cited_text:
@@ -163,9 +176,10 @@ def _names_held(text: str, cited, facts: Facts) -> tuple[str, str] | None:
         key = word.lower().strip("'’-")
         for suffix in ("'s", "’s"):
             key = key[:-len(suffix)] if key.endswith(suffix) else key
-        if key in _ALWAYS_OK or key in facts.words or key.rstrip("s") in facts.words:
+        if key in _ALWAYS_OK or key in known_words or key.rstrip("s") in known_words:
             continue
-        return "name_not_in_data", word
+        held_elsewhere = key in facts.words or key.rstrip("s") in facts.words
+        return ("name_not_in_cited_events" if held_elsewhere else "name_not_in_data"), word
     return None
 
 
@@ -176,6 +190,10 @@ def _row_text(row: dict[str, Any], with_times: bool = True) -> str:
     if row.get("count"):
         parts.append(str(row["count"]))
     return " ".join(str(p) for p in parts if p)
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
 
 
 def _incident_text(incident: dict[str, Any]) -> str:
@@ -198,9 +216,36 @@ def _norm_number(token: str) -> str:
         return token
 
 
-def _numbers(text: str) -> set[str]:
+def _tokens(text: str) -> list[str]:
     text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
-    return {_norm_number(t) for t in _NUMBER.findall(text)}
+    return [t.rstrip("._-") for t in _TOKEN.findall(text) if any(c.isdigit() for c in t)]
+
+
+def _numbers(text: str, parts_of_codes: bool = True) -> set[str]:
+    """The numbers a text states: `12`, `0.5`, `1,200`, the 2 of `2nd`; with `parts_of_codes`,
+    also the numeric parts of a ticket key (`OPS-1240`: 1240), as the data offers them."""
+    out = set()
+    for token in _tokens(text):
+        ordinal = _ORDINAL.fullmatch(token)
+        if _PURE_NUMBER.fullmatch(token) or ordinal:
+            out.add(_norm_number(ordinal.group(1) if ordinal else token))
+        elif parts_of_codes:
+            out |= {_norm_number(p) for p in re.split(r"[-_/]", token) if _PURE_NUMBER.fullmatch(p)}
+    return out
+
+
+def _codes(text: str) -> set[str]:
+    """Tokens that mix letters and digits (`v2.31.0`, `OPS-1240`, `5xx`), lower case; a
+    version is also taken without its `v`. Such a token states a fact only the data can hold."""
+    out = set()
+    for token in _tokens(text):
+        if _PURE_NUMBER.fullmatch(token) or _ORDINAL.fullmatch(token):
+            continue
+        token = token.lower()
+        out.add(token)
+        if re.fullmatch(r"v\d[\d.]*", token):
+            out.add(token[1:])
+    return out
 
 
 def _metric_numbers(incident: dict[str, Any]) -> set[str]:
