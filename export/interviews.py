@@ -75,7 +75,7 @@ def first_step(ev: Evidence, when: Callable, pages: list[dict[str, Any]],
     if theirs:
         row = theirs[0]
         return ev.sentence(f"At {when(row['ts'])} you took your first recorded step ({quote(row['title'], 100)}). "
-                           "What options were open at that moment, and what made this one the one to take?",
+                           "What options were open at that moment, and what in the situation pointed to this one?",
                            list(row["event_ids"] or []), topic="decision-making")
     return ev.sentence(f"When the page of {when(pages[0]['ts'])} arrived, what options did the situation leave open "
                        "(take it, hand it over, wait for more), and what would have made the choice clearer?",

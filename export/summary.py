@@ -9,8 +9,10 @@ from typing import Any, Callable
 from .cited import Evidence, actions_of, names, pages_of, present, quote
 from .filters import duration
 
+ALSO_FIRED = 3
+
 def summary(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict[str, Any]]:
-    return present([detected(report, ev, when), severity(report, ev),
+    return present([detected(report, ev, when), also_fired(report, ev, when), severity(report, ev),
                     acknowledged(report, ev, when), *escalated(report, ev, when),
                     mitigated(report, ev, when), resolved(report, ev, when),
                     *paged(report, ev, when), *follow_ups(report, ev)])
@@ -38,8 +40,26 @@ def detected(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | Non
         return None
     what = quote(inc.get("title") or row.get("body") or row.get("title"))
     where = f" on {names(list(inc.get('services') or []))}" if inc.get("services") else ""
-    return ev.sentence(f"The alert {what} ({row['source']}) fired{where} and was detected at {when(m['ts'])}.",
+    times = f" {row['count']} times" if (row.get("count") or 1) > 1 else ""
+    return ev.sentence(f"The alert {what} ({row['source']}) fired{times}{where} and was detected at {when(m['ts'])}.",
                        [m["event_id"]])
+
+
+def also_fired(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | None:
+    """The alerts that fired besides the one that detected it (a storm is one row already), the
+    first ones named, the rest counted."""
+    m, row = _milestone(report, ev, "detected")
+    first = m["event_id"] if row else None
+    others = [r for r in report["timeline"] if r["kind"] == "alert.triggered" and first not in (r["event_ids"] or [])]
+    if not others:
+        return None
+    named = names([f"{quote(r.get('body') or r['title'], 80)} at {when(r['ts'])}{_times(r)}" for r in others[:ALSO_FIRED]])
+    more = f"; {len(others) - ALSO_FIRED} more alerts" if len(others) > ALSO_FIRED else ""
+    return ev.sentence(f"{'Also fired' if first else 'Alerts that fired'}: {named}{more}.", [e for r in others for e in r["event_ids"] or []])
+
+
+def _times(row: dict[str, Any]) -> str:
+    return f" (×{row['count']})" if (row.get("count") or 1) > 1 else ""
 
 
 def severity(report: dict[str, Any], ev: Evidence) -> dict | None:

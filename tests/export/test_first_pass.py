@@ -154,6 +154,9 @@ def test_an_incident_with_no_milestones_keeps_the_summary_to_complete(report):
     bare = copy.deepcopy(report)
     bare["milestones"], bare["responders"], bare["action_items"], bare["escalations"] = {}, [], [], {"rows": []}
     bare["incident"]["severity"] = None
+    (alerts,) = first_pass(bare)["summary"]["sentences"]
+    assert alerts["text"] == "Alerts that fired: “checkout-api: 5xx error rate above 5%” at 14:02:11 UTC."
+    bare["timeline"] = [r for r in bare["timeline"] if r["category"] != "alert"]
     assert first_pass(bare)["summary"]["sentences"] == []
     assert "_TO COMPLETE: two or three sentences on what happened" in render_markdown(bare)
 
@@ -403,3 +406,33 @@ def test_a_crafted_incident_still_matches_the_schema(report, export_schema):
     crafted = _with_rows(report, _chat(report, "evil", 5, "Bob Martin", HOSTILE))
     contract = json.loads(render_json(crafted))
     jsonschema.validate(contract, export_schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_a_bot_naming_a_rollback_of_a_deploy_and_a_note_on_the_alert_are_candidates(report):
+    rows = [_chat(report, "bot-rollback", 5, "deploybot", "Rolled back checkout-api release 2026.10.14-3", actor_type="bot"),
+            _chat(report, "note-revert", 6, "Bob Martin", "Reverted v2.31.0", kind="alert.annotated", category="alert"),
+            _chat(report, "join-deploy", 7, "Bob Martin", "rollback of the deploy: joined", kind="chat.join")]
+    found = {c["event_ids"][0]: c for c in first_pass(_with_rows(report, *rows))["root_cause_candidates"]}
+    assert found["bot-rollback"]["signal"] == found["note-revert"]["signal"] == "rollback next to a deploy"
+    assert found["bot-rollback"]["text"].startswith("14:07:11 UTC, deploybot (slack, chat.message) names a rollback")
+    assert "join-deploy" not in found
+
+
+def test_other_alerts_are_named_and_a_storm_is_counted(report):
+    storm = copy.deepcopy(report)
+    storm["timeline"][0]["count"] = 40
+    others = [_chat(report, f"alert-{i}", 1 + i, "Datadog", f"checkout-db: replica lag {i}", kind="alert.triggered",
+                    actor_type="system", category="alert") for i in range(5)]
+    texts = {s["text"].split(" ")[0]: s for s in first_pass(_with_rows(storm, *others))["summary"]["sentences"]}
+    assert texts["The"]["text"].startswith("The alert “checkout-api: 5xx error rate above 5%” (pagerduty) fired 40 times on")
+    also = texts["Also"]
+    assert also["text"] == ("Also fired: “checkout-db: replica lag 0” at 14:03:11 UTC, “checkout-db: replica lag 1” at "
+                            "14:04:11 UTC and “checkout-db: replica lag 2” at 14:05:11 UTC; 2 more alerts.")
+    assert also["event_ids"] == [f"alert-{i}" for i in range(5)]
+
+
+def test_local_times_are_added_in_the_drafts_and_never_in_the_json(report):
+    markdown = render_markdown(report, display_tz="Europe/Berlin")
+    assert "- Alice Chen acknowledged it at 14:06:40 UTC (16:06:40 CEST), 4m 29s after detection." in markdown
+    assert "1. **Information.** You were paged at 14:02:13 UTC (16:02:13 CEST)" in markdown
+    assert "CEST" not in json.dumps(first_pass(report)) and "CEST" not in render_json(report)
