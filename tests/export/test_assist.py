@@ -32,14 +32,14 @@ def assist_env(monkeypatch):
     monkeypatch.setenv(API_KEY_ENV, API_KEY)
 
 
-def build(lake, tmp_path, base_url, *, assist_flag=True, **assist):
+def build(lake, tmp_path, base_url, *, assist_flag=True, command="build", **assist):
     section = None if base_url is None else {"base_url": base_url, "model": MODEL, "api_key": f"${{{API_KEY_ENV}}}",
                                              "timeout": "5s", "retries": 1,
                                              "private": {"patterns": [r"ACME-CUST-\d+"]}, **assist}
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = write_assist_config(tmp_path / "connectors.yaml", lake["lake"], lake["sources"], section)
     out = tmp_path / "out"
-    result = cli(config, "build", DEMO_INCIDENT, "--format", "md,html,json", "--out", str(out),
+    result = cli(config, command, DEMO_INCIDENT, "--format", "md,html,json", "--out", str(out),
                  *(["--assist"] if assist_flag else []))
     assert result.exit_code == 0, result.output
     return {"result": result, "md": (out / "postmortem.md").read_text(encoding="utf-8"),
@@ -247,6 +247,12 @@ def test_an_endpoint_failure_never_fails_the_build_and_the_draft_says_why(case, 
     assert "drafted by a model" not in draft["md"]
     assert draft["json"]["summary"]["sentences"]                       # the draft from the data is whole
     assert "assist:" in draft["result"].stderr and "without the assisted parts" in draft["result"].stderr
+
+
+def test_run_assist_ingests_then_drafts_with_the_model(lake, tmp_path, httpserver, assist_env):
+    draft = build(lake, tmp_path, serve(httpserver, FakeModel(honest)), command="run")
+    assert [len(draft["json"]["assisted"][p]) for p in ("summary", "root_cause_candidates", "five_whys")] == [3, 2, 2]
+    assert draft["json"]["data_quality"]["assisted_dropped"] == {"count": 0, "reasons": {}}
 
 
 def test_a_429_then_an_answer_is_retried(lake, tmp_path, httpserver, assist_env):
