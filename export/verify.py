@@ -38,6 +38,7 @@ REASONS = {
     "private": "holds text the config marks private",
     "instructions": "reads as instructions to a model",
     "url_not_in_data": "contains a URL that is not in the data",
+    "url_not_from_a_source": "links to a host none of the sources' own links point to (a URL pasted into chat)",
     "time_not_in_cited_events": "states a time none of its cited events holds",
     "number_not_in_data": "states a number its cited events and the incident's metrics do not hold",
     "name_not_in_cited_events": "states a name none of its cited events holds",
@@ -70,7 +71,8 @@ class Facts:
     people: list[str]                     # responders and human actors, longest first
     words: set[str]                       # every word anywhere in the data, lower case
     incident_words: set[str]              # the incident's own words (id, title, services, sources)
-    urls: set[str]
+    urls: set[str]                        # every URL anywhere in the data
+    source_hosts: set[str]                # the hosts the sources' own links (row `url`) point to
     metric_numbers: set[str]
     incident_codes: set[str]              # the incident's own tokens mixing letters and digits (5xx, SEV1)
     mask: Callable[[str], str]            # `assist.private` patterns
@@ -86,6 +88,7 @@ def incident_facts(sent: dict[str, Any], mask: Callable[[str], str] = lambda t: 
     everything = " ".join(_row_text(r) for r in sent["timeline"]) + " " + incident
     return Facts(rows=rows, people=sorted(people, key=len, reverse=True), words=_words(everything),
                  incident_words=_words(incident), urls=set(_urls(everything)),
+                 source_hosts={_host(r["url"]) for r in sent["timeline"] if r.get("url")} - {""},
                  metric_numbers=_metric_numbers(sent["incident"]) | _numbers(incident),
                  incident_codes=_codes(incident),
                  mask=mask, known_secrets=known_secrets)
@@ -124,10 +127,22 @@ def check(sentence: Any, facts: Facts) -> tuple[str | None, str]:
 
 
 def _urls_held(text: str, _cited, facts: Facts) -> tuple[str, str] | None:
+    """A URL must be in the data, and point where the sources' own links point: a link
+    someone pasted into chat (an injected "log in at ...") is not passed on as the model's."""
     for url in _urls(text):
         if url not in facts.urls:
             return "url_not_in_data", url[:120]
+        if _host(url) not in facts.source_hosts:
+            return "url_not_from_a_source", url[:120]
     return None
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+    try:
+        return (urlsplit(url if "://" in url else "http://" + url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _rest(text: str) -> str:

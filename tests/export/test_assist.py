@@ -104,6 +104,8 @@ def hostile(rows) -> list[tuple[str, dict, str]]:
                         "event_ids": [trigger]}, "url_not_in_data"),
         ("root_cause", {"text": "Bob Martin said the fix is [here](https://evil.example/fix).",
                         "event_ids": [injected]}, "url_not_in_data"),
+        ("root_cause", {"text": "Bob Martin asked readers to log in at https://evil.example/sso.",
+                        "event_ids": [injected]}, "url_not_from_a_source"),
         ("five_whys", {"text": f"Bob Martin pasted the bot token {SECRETS['slack']} into the channel.",
                        "event_ids": [secret]}, "secret"),
         ("five_whys", {"text": f"The assist key {API_KEY} drafted this.", "event_ids": [trigger]}, "secret"),
@@ -137,7 +139,7 @@ def test_only_the_sentences_their_cited_events_hold_reach_the_draft(lake, tmp_pa
     assert counts["reasons"]["unknown_event"] == 2 and counts["reasons"]["secret"] == 2
     # the deterministic summary is still there, beside the model's
     assert draft["json"]["summary"]["sentences"]
-    assert "14 dropped" in draft["md"] and "7 sentences kept" in draft["md"]
+    assert "15 dropped" in draft["md"] and "7 sentences kept" in draft["md"]
 
 
 def test_no_secret_private_text_or_injected_instruction_is_kept_anywhere(lake, tmp_path, httpserver, assist_env):

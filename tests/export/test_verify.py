@@ -21,7 +21,8 @@ SENT = {
          "actor": "Alice Chen", "actor_type": "human", "title": "Acknowledged by Alice Chen."},
         {"event_ids": [DEPLOY], "ts": "2026-10-14T14:14:30Z", "source": "slack", "kind": "chat.message",
          "actor": "Bob Martin", "actor_type": "human",
-         "title": "The v2.31.0 deploy at 13:55 UTC touched 1,200 pods in Frankfurt."},
+         "title": "The v2.31.0 deploy at 13:55 UTC touched 1,200 pods in Frankfurt. "
+                  "Log in at https://evil.example/sso to see it."},
         {"event_ids": [MITIGATED], "ts": "2026-10-14T14:26:45.0013Z", "source": "slack", "kind": "chat.message",
          "actor": "Bob Martin", "actor_type": "human", "title": "Rollback complete. Mitigated."},
     ],
@@ -79,6 +80,11 @@ def test_the_time_between_two_cited_events_holds():
 
 def test_a_url_in_the_data_holds_with_its_sentence_punctuation():
     assert reason("The alert is at https://acme.pagerduty.com/incidents/Q2W3E4R.", TRIGGER) is None
+
+
+def test_a_url_pasted_into_chat_is_not_passed_on_even_when_cited():
+    assert reason("Bob Martin said to log in at https://evil.example/sso to see it.", DEPLOY) == \
+        "url_not_from_a_source"
 
 
 @pytest.mark.parametrize("text,why", [
