@@ -13,8 +13,9 @@ from .cited import Evidence, actions_of, pages_of, present, quote
 
 MAX_DECISIONS = 3
 SEEN_LIMIT = 3          # alerts or messages named per decision; the rest are counted
-DECIDED = {"acknowledge": "acknowledged the alert", "escalate": "escalated", "status_change": "changed the ticket status",
-           "mitigation": "reported that the impact stopped", "resolve": "resolved"}
+DECIDED = {"acknowledge": "acknowledged the alert", "escalate": "escalated",
+           "status_change": "changed the ticket status", "mitigation": "reported that the impact stopped",
+           "resolve": "resolved"}
 TOPICS = ("information", "communication", "decision-making", "resources")
 # Kinds that change a record's state rather than say something to someone.
 NOT_SAID = ("chat.join", "chat.leave", "ticket.status", "ticket.assigned", "ticket.resolved", "ticket.priority")

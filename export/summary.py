@@ -28,9 +28,16 @@ def _who(row: dict[str, Any]) -> str:
     return actor if row.get("actor_type") == "human" else f"{actor} ({row.get('actor_type') or 'automated'})"
 
 
-def _since_detected(report: dict[str, Any], seconds_key: str) -> str:
+def _since_detected(report: dict[str, Any], seconds_key: str) -> tuple[str, list[str]]:
+    """`, 4m 29s after detection` and the detection's event, which that clause also rests on."""
     seconds = report["incident"].get(seconds_key)
-    return f", {duration(seconds)} after detection" if seconds is not None else ""
+    if seconds is None:
+        return "", []
+    return f", {duration(seconds)} after detection", [_detection(report)]
+
+
+def _detection(report: dict[str, Any]) -> str | None:
+    return (report["milestones"].get("detected") or {}).get("event_id")
 
 
 def detected(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | None:
@@ -53,9 +60,11 @@ def also_fired(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | N
     others = [r for r in report["timeline"] if r["kind"] == "alert.triggered" and first not in (r["event_ids"] or [])]
     if not others:
         return None
-    named = names([f"{quote(r.get('body') or r['title'], 80)} at {when(r['ts'])}{_times(r)}" for r in others[:ALSO_FIRED]])
+    named = names([f"{quote(r.get('body') or r['title'], 80)} at {when(r['ts'])}{_times(r)}"
+                   for r in others[:ALSO_FIRED]])
     more = f"; {len(others) - ALSO_FIRED} more alerts" if len(others) > ALSO_FIRED else ""
-    return ev.sentence(f"{'Also fired' if first else 'Alerts that fired'}: {named}{more}.", [e for r in others for e in r["event_ids"] or []])
+    return ev.sentence(f"{'Also fired' if first else 'Alerts that fired'}: {named}{more}.",
+                       [e for r in others for e in r["event_ids"] or []])
 
 
 def _times(row: dict[str, Any]) -> str:
@@ -76,8 +85,8 @@ def acknowledged(report: dict[str, Any], ev: Evidence, when: Callable) -> dict |
     m, row = _milestone(report, ev, "acknowledged")
     if not row:
         return None
-    return ev.sentence(f"{_who(row)} acknowledged it at {when(m['ts'])}{_since_detected(report, 'time_to_acknowledge_s')}.",
-                       [m["event_id"]])
+    after, detection = _since_detected(report, "time_to_acknowledge_s")
+    return ev.sentence(f"{_who(row)} acknowledged it at {when(m['ts'])}{after}.", [m["event_id"], *detection])
 
 
 def escalated(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict | None]:
@@ -87,11 +96,14 @@ def escalated(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict
                 for r in report["timeline"] if r["kind"] == "alert.escalated"]
     out = []
     for e in table["rows"]:
+        if ev.row(e.get("event_id")) is None:     # an escalation this timeline does not hold says nothing here
+            continue
         level = f" to level {e['level']}" if e.get("level") is not None else ""
         to = f" ({e['to_whom']})" if e.get("to_whom") else ""
-        after = f", {duration(e['since_detected_s'])} after detection" if e.get("since_detected_s") is not None else ""
+        since = e.get("since_detected_s")
+        after = f", {duration(since)} after detection" if since is not None else ""
         out.append(ev.sentence(f"{e.get('by_actor') or 'The escalation policy'} escalated it{level}{to} at "
-                               f"{when(e['ts'])}{after}.", [e.get("event_id")]))
+                               f"{when(e['ts'])}{after}.", [e.get("event_id"), _detection(report) if after else None]))
     return out
 
 
@@ -99,9 +111,9 @@ def mitigated(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | No
     m, row = _milestone(report, ev, "mitigated")
     if not row:
         return None
-    return ev.sentence(f"{_who(row)} reported the impact stopped at {when(m['ts'])}"
-                       f"{_since_detected(report, 'time_to_mitigate_s')}: {quote(row.get('body') or row['title'])}",
-                       [m["event_id"]])
+    after, detection = _since_detected(report, "time_to_mitigate_s")
+    return ev.sentence(f"{_who(row)} reported the impact stopped at {when(m['ts'])}{after}: "
+                       f"{quote(row.get('body') or row['title'])}", [m["event_id"], *detection])
 
 
 def resolved(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | None:
@@ -110,7 +122,8 @@ def resolved(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | Non
         return None
     took = report["incident"].get("time_to_resolve_s")
     lasted = f"; {duration(took)} from detection to resolution" if took is not None else ""
-    return ev.sentence(f"{_who(row)} resolved it at {when(m['ts'])}{lasted}.", [m["event_id"]])
+    return ev.sentence(f"{_who(row)} resolved it at {when(m['ts'])}{lasted}.",
+                       [m["event_id"], _detection(report) if lasted else None])
 
 
 def paged(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict | None]:
@@ -128,9 +141,10 @@ def paged(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict | N
                        + [e for a in answered for e in a["event_ids"] or []])]
     for (p, pages), (_, answer) in zip(people, answers):
         if answer is not None:
-            out.append(ev.sentence(f"{p['name']} answered the page after {duration((answer['ts'] - p['paged_at']).total_seconds())}, "
+            delay = duration((answer["ts"] - p["paged_at"]).total_seconds())
+            out.append(ev.sentence(f"{p['name']} answered the page after {delay}, "
                                    f"at {when(answer['ts'])}: {quote(answer['title'], 100)}",
-                                   list(answer["event_ids"] or [])))
+                                   [*(answer["event_ids"] or []), *(pages[0]["event_ids"] or [])]))
         else:
             out.append(ev.sentence(f"No answer from {p['name']} to the page is recorded.",
                                    [e for r in pages for e in r["event_ids"] or []]))

@@ -47,7 +47,8 @@ def _row(report: dict, event_id: str) -> dict:
 def _with_rows(report: dict, *rows: dict) -> dict:
     """A copy of the report with rows added to its timeline, kept in time order."""
     crafted = copy.deepcopy(report)
-    crafted["timeline"] = sorted(crafted["timeline"] + list(rows), key=lambda r: (r["ts"], r["source"], r["event_ids"][0]))
+    crafted["timeline"] = sorted(crafted["timeline"] + list(rows),
+                                 key=lambda r: (r["ts"], r["source"], r["event_ids"][0]))
     return crafted
 
 
@@ -89,12 +90,17 @@ def test_the_demo_summary_tells_the_response_from_the_data(demo_build):
 
 def test_each_milestone_sentence_cites_the_event_that_set_the_milestone(demo_build, report):
     sentences = _json(demo_build)["summary"]["sentences"]
+    detection = report["milestones"]["detected"]["event_id"]
     for milestone, start in (("detected", "The alert"), ("acknowledged", "Alice Chen acknowledged"),
                              ("mitigated", "Bob Martin reported the impact stopped"), ("resolved", "Alice Chen resolved")):
         (sentence,) = [s for s in sentences if s["text"].startswith(start)]
-        assert sentence["event_ids"] == [report["milestones"][milestone]["event_id"]]
+        # the milestone's own event, and the detection that its "after detection" rests on
+        assert sentence["event_ids"] == list(dict.fromkeys([report["milestones"][milestone]["event_id"], detection]))
     (escalation,) = [s for s in sentences if " escalated it " in s["text"]]
     assert _row(report, escalation["event_ids"][0])["kind"] == "alert.escalated"
+    assert escalation["event_ids"][1:] == [detection]
+    for answer in [s for s in sentences if " answered the page after " in s["text"]]:
+        assert [_row(report, e)["kind"] for e in answer["event_ids"]][-1] == "alert.notified"
     (pages,) = [s for s in sentences if " paged (" in s["text"]]
     kinds = [_row(report, e)["kind"] for e in pages["event_ids"]]
     assert kinds.count("alert.notified") == 2 and len(kinds) == 4     # two pages and the two answers
@@ -272,7 +278,8 @@ def test_a_paged_responder_who_never_acted_is_asked_about_the_page(report):
 
 def test_a_silence_during_their_work_becomes_the_resources_question(report):
     crafted = copy.deepcopy(report)
-    before, after = _row(report, report["milestones"]["first_response"]["event_id"]), _row(report, report["milestones"]["mitigated"]["event_id"])
+    before = _row(report, report["milestones"]["first_response"]["event_id"])
+    after = _row(report, report["milestones"]["mitigated"]["event_id"])
     crafted["gaps"] = {"rows": [{"start_ts": before["ts"], "end_ts": after["ts"], "duration_s": 1,
                                  "before_event_id": before["event_ids"][0], "after_event_id": after["event_ids"][0]}]}
     (alice,) = [p for p in first_pass(crafted)["interview_guide"] if p["responder"] == "Alice Chen"]
@@ -409,7 +416,8 @@ def test_a_crafted_incident_still_matches_the_schema(report, export_schema):
 
 
 def test_a_bot_naming_a_rollback_of_a_deploy_and_a_note_on_the_alert_are_candidates(report):
-    rows = [_chat(report, "bot-rollback", 5, "deploybot", "Rolled back checkout-api release 2026.10.14-3", actor_type="bot"),
+    rows = [_chat(report, "bot-rollback", 5, "deploybot", "Rolled back checkout-api release 2026.10.14-3",
+                  actor_type="bot"),
             _chat(report, "note-revert", 6, "Bob Martin", "Reverted v2.31.0", kind="alert.annotated", category="alert"),
             _chat(report, "join-deploy", 7, "Bob Martin", "rollback of the deploy: joined", kind="chat.join")]
     found = {c["event_ids"][0]: c for c in first_pass(_with_rows(report, *rows))["root_cause_candidates"]}
@@ -436,3 +444,39 @@ def test_local_times_are_added_in_the_drafts_and_never_in_the_json(report):
     assert "- Alice Chen acknowledged it at 14:06:40 UTC (16:06:40 CEST), 4m 29s after detection." in markdown
     assert "1. **Information.** You were paged at 14:02:13 UTC (16:02:13 CEST)" in markdown
     assert "CEST" not in json.dumps(first_pass(report)) and "CEST" not in render_json(report)
+
+
+def _first_pass_markdown(markdown: str) -> str:
+    """The summary's drafted block, the interview guide and the root-cause candidates."""
+    summary = markdown[markdown.index("**What happened**"):markdown.index("## Key metrics")]
+    rest = markdown[markdown.index("## Interview guide"):markdown.index("### Five Whys")]
+    return summary + rest
+
+
+def test_a_commonmark_parser_finds_only_our_own_markup_in_the_first_pass(report):
+    from markdown_it import MarkdownIt
+
+    name = "Mallory **boss** <b>x</b>"
+    said = _chat(report, "m-1", 6, name, HOSTILE)
+    crafted = _with_rows(report, said)
+    crafted["responders"].append({"name": name, "paged": False, "paged_at": None, "answered": None,
+                                  "acknowledged": False, "spoke": True, "first_seen": said["ts"],
+                                  "first_action": said["ts"], "response_delay_s": None})
+    html = MarkdownIt("commonmark").enable("table").render(_first_pass_markdown(render_markdown(crafted)))
+    assert html.count("Rolled back the deploy because") >= 2          # a question and a candidate
+    assert not re.search(r"<(a|img|script|b|i|h1|table)\b", html)
+    strong = set(re.findall(r"<strong>(.*?)</strong>", html))
+    assert strong <= {"What happened", "candidates, not the answer", *(f"{t.capitalize()}." for t in TOPICS)}
+    assert all(e.startswith(("(records: ", "TO COMPLETE: ")) for e in re.findall(r"<em>(.*?)</em>", html))
+    assert "**bold** _em_ [click](javascript:alert(3))" in html
+    assert "<h3>Mallory **boss** &lt;b&gt;x&lt;/b&gt;</h3>" in html
+
+
+def test_an_incident_past_midnight_dates_every_time_it_states(report):
+    late = _chat(report, "next-day", 12 * 60, "Alice Chen", "Still watching the 5xx graph")
+    crafted = _with_rows(report, late)
+    fp = first_pass(crafted)
+    (ack,) = [s for s in fp["summary"]["sentences"] if " acknowledged it at " in s["text"]]
+    assert ack["text"] == "Alice Chen acknowledged it at 2026-10-14 14:06:40 UTC, 4m 29s after detection."
+    (alice,) = [p for p in fp["interview_guide"] if p["responder"] == "Alice Chen"]
+    assert "2026-10-15 02:02:11 UTC" in alice["questions"][-1]["text"]     # the span of her work ends the next day
