@@ -4,9 +4,11 @@ and five whys, and keeps only the sentences the events they cite hold."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
+from markdown_it import MarkdownIt
 from werkzeug import Response
 
 from tests.export.chat_fake import (API_KEY, API_KEY_ENV, CUSTOMER, INJECTION, MODEL, SECRETS, FakeModel,
@@ -164,9 +166,11 @@ def test_model_text_is_marked_and_its_markup_escaped(lake, tmp_path, httpserver,
             {"text": "Bob Martin posted <script>document.title='PWNED'</script> from the access log at 14:16 UTC.",
              "event_ids": [script]},
             {"text": "Bob Martin posted | broken | table [click me](javascript:alert(1)) <b>bold</b> at 14:17 UTC.",
+             "event_ids": [breaker]},
+            {"text": "**Bob Martin** posted _this_ ![x](x.png) at 14:17 UTC.",
              "event_ids": [breaker]}], "root_cause": [], "five_whys": []}
     draft = build(lake, tmp_path, serve(httpserver, FakeModel(markup)))
-    assert len(draft["json"]["assisted"]["summary"]) == 2   # markup is no reason to drop: it is escaped
+    assert len(draft["json"]["assisted"]["summary"]) == 3   # markup is no reason to drop: it is escaped
     assert "<script>document.title" not in draft["html"].split("<h2>Timeline")[0]
     assert "&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;" in draft["html"]
     assert "<b>bold</b>" not in draft["html"] and "<span class=\"model-mark\">model</span>" in draft["html"]
@@ -174,6 +178,12 @@ def test_model_text_is_marked_and_its_markup_escaped(lake, tmp_path, httpserver,
     assert "_(model)_ Bob Martin posted &lt;script&gt;" in summary_md
     assert "](javascript:" not in summary_md.replace("\\]", "") and "\\[click me\\]" in summary_md
     assert "drafted by a model** (test-model): **model text**" in summary_md
+    # what a CommonMark reader makes of the model's lines: no link, image, HTML or emphasis of the model's
+    model_lines = "\n".join(line for line in summary_md.splitlines() if "_(model)_" in line)
+    html = MarkdownIt("commonmark").render(model_lines)
+    assert html.count("<li>") == 3 and not re.search(r"<(a|img|script|b|strong)\b", html)
+    assert all(e == "(model)" or e.startswith("(records: ") for e in re.findall(r"<em>(.*?)</em>", html))
+    assert "**Bob Martin** posted _this_" in html
 
 
 def test_what_is_sent_is_the_redacted_timeline_as_delimited_data(lake, tmp_path, httpserver, assist_env):
@@ -303,3 +313,21 @@ def test_the_assisted_export_matches_the_schema(lake, tmp_path, httpserver, assi
 def test_the_schema_names_every_reason_verification_drops_for(export_schema):
     from export.verify import REASONS
     assert export_schema["$defs"]["assist_reason"]["enum"] == list(REASONS)
+
+
+def test_a_script_the_model_writes_does_not_run_in_a_browser(lake, tmp_path, httpserver, assist_env):
+    from tests.export.test_chromium import BROWSER, dom
+    if BROWSER is None:
+        pytest.skip("Chromium is not installed (apt-get install -y chromium); .ci/run installs it")
+
+    def script(rows):
+        cited = rows.id("chat.message", "Payload in the access log")
+        return {"summary": [{"text": "Bob Martin posted <script>document.title='PWNED'</script> <img src=x "
+                                     "onerror=\"document.body.setAttribute('data-pwned','yes')\"> at 14:16 UTC.",
+                             "event_ids": [cited]}]}
+    draft = build(lake, tmp_path, serve(httpserver, FakeModel(script)))
+    assert len(draft["json"]["assisted"]["summary"]) == 1
+    out = dom(tmp_path, tmp_path / "out" / "postmortem.html")
+    assert "PWNED" not in re.search(r"<title>(.*?)</title>", out).group(1)
+    assert "data-pwned" not in out.split("<body", 1)[1].split(">", 1)[0]
+    assert '<span class="model-mark">model</span> Bob Martin posted &lt;script&gt;' in out
