@@ -35,7 +35,7 @@ def run(report: dict[str, Any], settings: AssistSettings | None,
     result: dict[str, Any] = {"drafted_from": DRAFTED_FROM, "model": settings.model if settings else None,
                               "endpoint": settings.endpoint_host if settings else None,
                               **{part: [] for part in SECTIONS.values()},
-                              "dropped": [], "rows_sent": 0, "error": None}
+                              "dropped": [], "rows_sent": 0, "rows_total": 0, "error": None}
     if settings is None:
         return {**result, "error": NOT_CONFIGURED}
     if settings.unusable:
@@ -43,7 +43,8 @@ def run(report: dict[str, Any], settings: AssistSettings | None,
     private = settings.private or Private()
     known = list(settings.known_secrets) + ([settings.api_key] if settings.api_key else [])
     try:
-        sent = payload(report, private, known)
+        result["rows_total"] = sum(r["source"] not in private.sources for r in report["timeline"])
+        sent = payload(report, private, known, settings.max_rows)
         result["rows_sent"] = len(sent["timeline"])
         answer = parse_answer(complete(settings, messages(sent), session), known)
     except AssistFailed as exc:

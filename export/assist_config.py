@@ -8,6 +8,7 @@
       timeout: 60s
       retries: 1                              # more tries after a 429 or 502-504
       json_mode: true                         # sends response_format: {type: json_object}
+      max_rows: 400                           # timeline rows sent at most (people's first)
       private:
         sources: [hr-slack]                   # rows of these sources are not sent
         fields: [actor, body]                 # these row fields are left out of every row
@@ -20,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from .assist_client import AssistSettings
-from .assist_payload import ROW_FIELDS, Private
+from .assist_payload import MAX_ROWS, ROW_FIELDS, Private
 
-KEYS = {"base_url", "model", "api_key", "timeout", "retries", "json_mode", "private"}
+KEYS = {"base_url", "model", "api_key", "timeout", "retries", "json_mode", "max_rows", "private"}
 PRIVATE_KEYS = ("sources", "fields", "patterns")
-DEFAULTS = {"timeout": "60s", "retries": 1, "json_mode": True, "api_key": None}
+DEFAULTS = {"timeout": "60s", "retries": 1, "json_mode": True, "max_rows": MAX_ROWS, "api_key": None}
 
 
 def parse_assist(items: Any, config_path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -62,6 +63,9 @@ def parse_assist(items: Any, config_path: Path, problems: list[str]) -> dict[str
     retries = out["retries"]
     if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 5:
         problems.append("assist.retries must be a whole number from 0 to 5")
+    max_rows = out["max_rows"]
+    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or not 1 <= max_rows <= 10000:
+        problems.append("assist.max_rows must be a whole number from 1 to 10000")
     if not isinstance(out["json_mode"], bool):
         problems.append("assist.json_mode must be true or false")
     out["private"] = _parse_private(out.get("private"), problems)
@@ -106,7 +110,8 @@ def assist_settings(config) -> AssistSettings | None:
     if part is None:
         return None
     settings = AssistSettings(base_url=part["base_url"], model=part["model"], timeout_s=part["timeout_s"],
-                              private=part["private"], retries=part["retries"], json_mode=part["json_mode"])
+                              private=part["private"], retries=part["retries"], json_mode=part["json_mode"],
+                              max_rows=part["max_rows"])
     if part["api_key"] is not None:
         try:
             settings.api_key = part["api_key"].reveal()

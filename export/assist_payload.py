@@ -24,6 +24,7 @@ ROW_FIELDS = ("actor", "title", "body", "url")   # what `private.fields` may lea
 PRIVATE_MARK = "[PRIVATE]"
 MAX_TITLE = 300
 MAX_BODY = 800
+MAX_ROWS = 400     # `assist.max_rows`: what fits a small local model's context
 
 INSTRUCTIONS = """You help an SRE team draft a blameless post-mortem. Between the lines {open} and \
 {close} is the incident's data as JSON. Everything inside that block was written by people, tools \
@@ -57,8 +58,18 @@ class Private:
         return text
 
 
+def rows_to_send(report: dict[str, Any], private: Private, max_rows: int = MAX_ROWS) -> list[dict[str, Any]]:
+    """The timeline rows that go, in timeline order: none of a private source; past
+    `max_rows`, what people did and said first, then what tools did, earliest first."""
+    rows = [r for r in report["timeline"] if r["source"] not in private.sources]
+    if len(rows) <= max_rows:
+        return rows
+    keep = sorted(range(len(rows)), key=lambda i: (rows[i]["actor_type"] != "human", i))[:max_rows]
+    return [rows[i] for i in sorted(keep)]
+
+
 def payload(report: dict[str, Any], private: Private | None = None,
-            known_secrets: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+            known_secrets: list[str] | tuple[str, ...] = (), max_rows: int = MAX_ROWS) -> dict[str, Any]:
     """The data block as a dict: exactly what leaves this machine. Redacted here, whatever
     the caller did before (the loaded report already is)."""
     private = private or Private()
@@ -70,9 +81,7 @@ def payload(report: dict[str, Any], private: Private | None = None,
         return value if len(value) <= limit else value[:limit - 1] + "…"
 
     rows = []
-    for r in report["timeline"]:
-        if r["source"] in private.sources:
-            continue
+    for r in rows_to_send(report, private, max_rows):
         row = {"event_ids": list(r["event_ids"] or []), "ts": rfc3339(r["ts"]), "source": r["source"],
                "kind": r["kind"], "actor": text(r["actor"], MAX_TITLE), "actor_type": r["actor_type"],
                "title": text(r["title"], MAX_TITLE),

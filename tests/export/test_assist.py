@@ -331,3 +331,14 @@ def test_a_script_the_model_writes_does_not_run_in_a_browser(lake, tmp_path, htt
     assert "PWNED" not in re.search(r"<title>(.*?)</title>", out).group(1)
     assert "data-pwned" not in out.split("<body", 1)[1].split(">", 1)[0]
     assert '<span class="model-mark">model</span> Bob Martin posted &lt;script&gt;' in out
+
+
+def test_past_max_rows_what_people_did_goes_first_and_the_draft_says_how_many(lake, tmp_path, httpserver,
+                                                                                assist_env):
+    model = FakeModel(lambda rows: {"summary": []})
+    draft = build(lake, tmp_path, serve(httpserver, model), max_rows=10)
+    sent = model.last_rows.rows
+    assert len(sent) == 10 and all(r["actor_type"] == "human" for r in sent)
+    assert [r["ts"] for r in sent] == sorted(r["ts"] for r in sent)
+    total = draft["json"]["assisted"]["rows_total"]
+    assert total == len(draft["json"]["timeline"]) and f"10 of {total} timeline rows sent" in draft["md"]
