@@ -24,6 +24,8 @@ from .cited import Evidence
 DRAFTED_FROM = "model"
 # what the model answers (keys of its JSON object) -> the draft's part
 SECTIONS = {"summary": "summary", "root_cause": "root_cause_candidates", "five_whys": "five_whys"}
+# the sentences a part keeps at most (the ones past it that pass are dropped as over_limit)
+KEEPS = {"summary": 6, "root_cause_candidates": 5, "five_whys": 5}
 NOT_CONFIGURED = "--assist needs an assist: section in connectors.yaml (base_url, model): nothing was sent"
 DROPPED_TEXT = 300
 
@@ -58,8 +60,10 @@ def run(report: dict[str, Any], settings: AssistSettings | None,
         if not isinstance(items, list):
             result["dropped"].append(_dropped(part, "malformed", "not a list", None, known, private))
             continue
-        for i, item in enumerate(items):
-            reason, detail = ("over_limit", "") if i >= verify.MAX_PER_SECTION else verify.check(item, facts)
+        for item in items:
+            reason, detail = verify.check(item, facts)
+            if not reason and len(result[part]) >= KEEPS[part]:
+                reason, detail = "over_limit", f"{KEEPS[part]} kept already"
             if reason:
                 result["dropped"].append(_dropped(part, reason, detail, item, known, private))
                 continue

@@ -39,8 +39,8 @@ Answer with one JSON object and nothing else:
 - five_whys: up to five sentences; the first answers "why did the incident happen?", each next one \
 answers why the one before it happened. Do not number them.
 Rules for every sentence: list in event_ids the event ids (from the data) of the rows that show \
-what it states; state only times (UTC, as HH:MM), numbers, names and links that those rows hold; \
-describe the system and the situation, never blame a person; plain text, no markup. A sentence \
+what it states; state only times (UTC, as HH:MM), numbers and names that those rows hold, and \
+links only as the rows' url fields give them; describe the system and the situation, never blame a person; plain text, no markup. A sentence \
 that breaks a rule is thrown away. If the data cannot support a section, leave its list empty."""
 
 

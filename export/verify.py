@@ -26,14 +26,13 @@ from contract.secrets import redact
 from .verify_times import held, strip_times, times_in
 
 MAX_TEXT = 600        # characters in one sentence
-MAX_PER_SECTION = 8
 
 REASONS = {
     "malformed": "not a sentence with a list of event ids",
     "no_citation": "cites no event",
     "unknown_event": "cites an event id that is not in this incident",
     "too_long": f"longer than {MAX_TEXT} characters",
-    "over_limit": f"more than {MAX_PER_SECTION} sentences in one section",
+    "over_limit": "one more than its part keeps (export/assist.py KEEPS)",
     "secret": "holds a secret",
     "private": "holds text the config marks private",
     "instructions": "reads as instructions to a model",

@@ -342,3 +342,13 @@ def test_past_max_rows_what_people_did_goes_first_and_the_draft_says_how_many(la
     assert [r["ts"] for r in sent] == sorted(r["ts"] for r in sent)
     total = draft["json"]["assisted"]["rows_total"]
     assert total == len(draft["json"]["timeline"]) and f"10 of {total} timeline rows sent" in draft["md"]
+
+
+def test_a_part_keeps_at_most_its_share_and_counts_the_rest(lake, tmp_path, httpserver, assist_env):
+    def many(rows):
+        why = honest(rows)["five_whys"][0]
+        return {"five_whys": [why] * 7}
+    draft = build(lake, tmp_path, serve(httpserver, FakeModel(many)))
+    from export.assist import KEEPS
+    assert len(draft["json"]["assisted"]["five_whys"]) == KEEPS["five_whys"] == 5
+    assert draft["json"]["data_quality"]["assisted_dropped"] == {"count": 2, "reasons": {"over_limit": 2}}
