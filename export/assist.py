@@ -43,7 +43,7 @@ def run(report: dict[str, Any], settings: AssistSettings | None,
     if settings.unusable:
         return {**result, "error": settings.unusable}
     private = settings.private or Private()
-    known = list(settings.known_secrets) + ([settings.api_key] if settings.api_key else [])
+    known = settings.secrets()
     try:
         result["rows_total"] = sum(r["source"] not in private.sources for r in report["timeline"])
         sent = payload(report, private, known, settings.max_rows)
@@ -51,24 +51,33 @@ def run(report: dict[str, Any], settings: AssistSettings | None,
         answer = parse_answer(complete(settings, messages(sent), session), known)
     except AssistFailed as exc:
         return {**result, "error": scrub(str(exc), known)}
+    result.update(verified(answer, sent, report, private, known))
+    return result
+
+
+def verified(answer: dict[str, Any], sent: dict[str, Any], report: dict[str, Any], private: Private,
+             known: list[str]) -> dict[str, Any]:
+    """Each part's sentences that `sent` holds, as cited sentences of `report`; `dropped`,
+    the others with their reasons."""
     facts = verify.incident_facts(sent, private.mask, tuple(known))
     evidence = Evidence(report)
+    out: dict[str, Any] = {**{part: [] for part in SECTIONS.values()}, "dropped": []}
     for key, part in SECTIONS.items():
         items = answer.get(key)
         if items is None:
             continue
         if not isinstance(items, list):
-            result["dropped"].append(_dropped(part, "malformed", "not a list", None, known, private))
+            out["dropped"].append(_dropped(part, "malformed", "not a list", None, known, private))
             continue
         for item in items:
             reason, detail = verify.check(item, facts)
-            if not reason and len(result[part]) >= KEEPS[part]:
+            if not reason and len(out[part]) >= KEEPS[part]:
                 reason, detail = "over_limit", f"{KEEPS[part]} kept already"
             if reason:
-                result["dropped"].append(_dropped(part, reason, detail, item, known, private))
+                out["dropped"].append(_dropped(part, reason, detail, item, known, private))
                 continue
-            result[part].append(evidence.sentence(" ".join(item["text"].split()), _ids(item)))
-    return result
+            out[part].append(evidence.sentence(" ".join(item["text"].split()), _ids(item)))
+    return out
 
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S | re.I)

@@ -40,6 +40,10 @@ class AssistSettings:
     def endpoint_host(self) -> str:
         return endpoint_host(self.base_url)
 
+    def secrets(self) -> list[str]:
+        """Credential values: scrubbed from what is sent, from error lines and from what is kept."""
+        return list(dict.fromkeys([*self.known_secrets, *([self.api_key] if self.api_key else [])]))
+
 
 class AssistFailed(Exception):
     """One line: why the assisted parts are missing from this draft."""
@@ -79,7 +83,7 @@ def complete(settings: AssistSettings, messages: list[dict[str, str]],
     finally:
         if session is None:
             http.close()
-    return answer_text(resp, where, _known(settings))
+    return answer_text(resp, where, settings.secrets())
 
 
 def answer_text(resp: requests.Response, where: str, known: list[str]) -> str:
@@ -118,10 +122,6 @@ def retry_wait(value: str | None, attempt: int) -> float:
     except ValueError:
         seconds = 2.0 ** attempt
     return max(0.0, min(seconds, MAX_RETRY_WAIT_S))
-
-
-def _known(settings: AssistSettings) -> list[str]:
-    return list(settings.known_secrets) + ([settings.api_key] if settings.api_key else [])
 
 
 def _error_message(resp: requests.Response) -> str:

@@ -8,6 +8,9 @@ import re
 import time
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from werkzeug import Response
 
@@ -352,3 +355,33 @@ def test_a_part_keeps_at_most_its_share_and_counts_the_rest(lake, tmp_path, http
     from export.assist import KEEPS
     assert len(draft["json"]["assisted"]["five_whys"]) == KEEPS["five_whys"] == 5
     assert draft["json"]["data_quality"]["assisted_dropped"] == {"count": 2, "reasons": {"over_limit": 2}}
+
+
+@hyp_settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_model_answer_is_verified_or_refused_never_a_crash(demo_build, data):
+    from export.assist import AssistFailed, parse_answer, verified
+    from export.assist_payload import Private, payload
+    report = demo_build["report"]
+    sent = payload(report)
+    ids = [e for row in sent["timeline"] for e in row["event_ids"]]
+    words = st.sampled_from(["Alice Chen", "Bob Martin", "at", "14:06", "UTC", "v2.31.0", "5xx", "Carol", "47",
+                             "https://acme.pagerduty.com/incidents/Q2W3E4R", "<b>", "the", "deploy", ".", " "])
+    sentence = st.fixed_dictionaries({"text": st.lists(words | st.text(max_size=5), max_size=10).map(" ".join),
+                                      "event_ids": st.lists(st.sampled_from(ids) | st.text(max_size=8), max_size=3)})
+    anything = st.recursive(st.none() | st.integers() | st.text(max_size=10),
+                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                         max_size=3), max_leaves=8)
+    part = st.lists(sentence | anything, max_size=5) | anything
+    answer = st.dictionaries(st.sampled_from(["summary", "root_cause", "five_whys", "other"]), part, max_size=4)
+    content = data.draw(st.one_of(answer.map(json.dumps), answer.map(lambda a: f"```json\n{json.dumps(a)}\n```"),
+                                  st.text(max_size=60)))
+    try:
+        parsed = parse_answer(content)
+    except AssistFailed as exc:
+        assert "\n" not in str(exc)
+        return
+    out = verified(parsed, sent, report, Private(), [])
+    for name in ("summary", "root_cause_candidates", "five_whys"):
+        for s in out[name]:
+            assert s["event_ids"] and set(s["event_ids"]) <= set(ids) and s["records"]

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from export.assist_payload import Private
 from export.verify import MAX_TEXT, check, incident_facts
@@ -128,3 +130,22 @@ def test_a_sentence_must_cite_events_of_this_incident(sentence, why):
 ])
 def test_versions_ticket_keys_and_codes_must_be_held_as_written(text, why):
     assert reason(text, DEPLOY) == why
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                     max_leaves=12)
+_pieces = st.sampled_from([ACK, TRIGGER, "Alice Chen", "Bob", "14:06", "25:99", "2026-13-40", "v2.31.0", "1,200",
+                           "https://acme.pagerduty.com/incidents/Q2W3E4R", "http://[::1", "www.", "\u202e", "\x00",
+                           "<script>", "**", "OPS-", "5xx", "’s", "-", ".", " "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_json, st.fixed_dictionaries({"text": st.lists(_pieces | st.text(max_size=6), max_size=12).map("".join),
+                                               "event_ids": st.lists(st.sampled_from([ACK, TRIGGER, "x"]) | st.text(max_size=4),
+                                                                     max_size=3) | _json})))
+def test_any_answer_gets_a_verdict_never_an_exception(sentence):
+    from export.verify import REASONS
+    why, detail = check(sentence, FACTS)
+    assert why is None or why in REASONS
+    assert isinstance(detail, str)
