@@ -79,7 +79,11 @@ def actions_of(report: dict[str, Any], name: str) -> list[dict[str, Any]]:
             if r.get("actor") == name and r.get("actor_type") == "human" and r["kind"] not in PASSIVE]
 
 
-def pages_of(report: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    """The pages that name a person (`Notified Alice Chen by SMS.`), the name as a whole word."""
+def pages_of(report: dict[str, Any], name: str, paged_at: datetime | None = None) -> list[dict[str, Any]]:
+    """The pages that name a person (`Notified Alice Chen by SMS.`), the name as a whole word;
+    when no page's title names them (a source that titles a page otherwise), the page sent at
+    the moment correlate found them paged."""
+    pages = [r for r in report["timeline"] if r["kind"] == "alert.notified"]
     named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
-    return [r for r in report["timeline"] if r["kind"] == "alert.notified" and named.search(r.get("title") or "")]
+    return [r for r in pages if named.search(r.get("title") or "")] or \
+        [r for r in pages if paged_at is not None and r["ts"] == paged_at]

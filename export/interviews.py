@@ -27,7 +27,7 @@ def interview_guide(report: dict[str, Any], ev: Evidence, when: Callable) -> lis
     for person in report["responders"]:
         name = person["name"]
         theirs = actions_of(report, name)
-        pages = pages_of(report, name)
+        pages = pages_of(report, name, person.get("paged_at"))
         if not theirs and not pages:
             continue
         chosen = present([decision(p, ev, when) for p in _key_decisions(decisions, name)])

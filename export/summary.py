@@ -128,7 +128,7 @@ def resolved(report: dict[str, Any], ev: Evidence, when: Callable) -> dict | Non
 
 def paged(report: dict[str, Any], ev: Evidence, when: Callable) -> list[dict | None]:
     """How many were paged and how many answered, then each answer (or its absence)."""
-    people = [(p, pages_of(report, p["name"])) for p in report["responders"] if p.get("paged")]
+    people = [(p, pages_of(report, p["name"], p.get("paged_at"))) for p in report["responders"] if p.get("paged")]
     people = [(p, pages) for p, pages in people if pages]
     if not people:
         return []

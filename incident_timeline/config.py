@@ -192,7 +192,7 @@ def parse_config(data: Any, path: Path) -> Config:
     redact = parse_redact(data.get("redact"), "redact", problems)
     sources = _parse_sources(data.get("sources"), base_dir, zone, problems, redact, path)
     drafts = _parse_drafts(data.get("drafts"), base_dir, problems)
-    from publish.settings import parse_publish
+    from export.publish.settings import parse_publish
     publish = parse_publish(data.get("publish"), base_dir, path, problems)
     from export.assist_config import parse_assist
     assist = parse_assist(data.get("assist"), path, problems)

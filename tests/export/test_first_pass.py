@@ -10,10 +10,12 @@ from datetime import timedelta
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from export.firstpass import first_pass
 from export.render import render_html, render_json, render_markdown
-from publish.draft import summary_sentences
+from export.publish.draft import summary_sentences
 
 TOPICS = {"information", "communication", "decision-making", "resources"}
 # Wording that judges the person instead of asking about the system and the situation.
@@ -480,3 +482,64 @@ def test_an_incident_past_midnight_dates_every_time_it_states(report):
     assert ack["text"] == "Alice Chen acknowledged it at 2026-10-14 14:06:40 UTC, 4m 29s after detection."
     (alice,) = [p for p in fp["interview_guide"] if p["responder"] == "Alice Chen"]
     assert "2026-10-15 02:02:11 UTC" in alice["questions"][-1]["text"]     # the span of her work ends the next day
+
+
+def test_a_page_titled_without_the_name_is_found_at_the_moment_correlate_saw_it(report):
+    page = _chat(report, "page-og", 1, "Opsgenie", "Sent SMS notification", kind="alert.notified",
+                 actor_type="system", category="alert")
+    crafted = _with_rows(report, page)
+    crafted["responders"].append({"name": "carol@acme.example", "paged": True, "paged_at": page["ts"],
+                                  "answered": False, "acknowledged": False, "spoke": False, "first_seen": page["ts"],
+                                  "first_action": None, "response_delay_s": None})
+    fp = first_pass(crafted)
+    (carol,) = [p for p in fp["interview_guide"] if p["responder"] == "carol@acme.example"]
+    assert carol["questions"][0]["event_ids"] == ["page-og"]
+    assert any(s["text"] == "No answer from carol@acme.example to the page is recorded." for s in fp["summary"]["sentences"])
+
+
+def _render_parts(report: dict, fmt: str) -> str:
+    """The interview guide and the root-cause candidates alone, through the built-in templates."""
+    from export.filters import environment
+    from export.view import draft
+
+    env = environment(None, autoescape=(fmt == "html"))
+    view = draft(report)
+    return "".join(env.get_template(f"{part}.{fmt}.j2").render(draft=view)
+                   for part in ("interview_guide", "root_cause_candidates"))
+
+
+MARKUP = ["[", "]", "(", ")", "*", "**", "_", "`", "```", "<", ">", "!", "#", "|", "\\", "\n", "\n\n", "- ", "1. ",
+          "=", "~", "&", "&lt;", "&#60;", ";", "a", " ", "http://evil.example", "<script>", "</b>", "javascript:",
+          "<!--", "-->", ":", "    "]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.one_of(st.text(st.characters(blacklist_categories=("Cs",)), max_size=120),
+                       st.lists(st.sampled_from(MARKUP), max_size=40).map("".join)))
+def test_no_chat_text_adds_markup_to_the_guide_or_the_candidates(report, words):
+    from markdown_it import MarkdownIt
+
+    crafted = _with_rows(report, _chat(report, "any", 5, "Bob Martin", "because " + words))
+    markdown = _render_parts(crafted, "md")
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    assert "because" in html and html.count("<h2>") == 1 and html.count("<h3>") == 2    # the guide and its two people
+    assert not re.search(r"<(a|img|script|h[1456]|table|code|pre|blockquote|hr)\b", html)
+    assert set(re.findall(r"<strong>(.*?)</strong>", html)) <= \
+        {"candidates, not the answer", *(f"{t.capitalize()}." for t in TOPICS)}
+    assert all(e.startswith("(records: ") for e in re.findall(r"<em>(.*?)</em>", html))
+    page = _render_parts(crafted, "html")
+    tags = set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", page))
+    assert tags <= {"section", "h2", "h3", "p", "ol", "ul", "li", "strong", "span", "a"}
+    assert all(href.startswith("#row-") for href in re.findall(r'href="([^"]*)"', page))
+
+
+def test_a_catalog_without_the_newer_tables_still_gets_a_first_pass(report):
+    older = copy.deepcopy(report)
+    older["escalations"] = older["decision_points"] = older["gaps"] = None
+    fp = first_pass(older)
+    (escalation,) = [s for s in fp["summary"]["sentences"] if "Escalated to level 2" in s["text"]]
+    assert escalation["text"] == "At 14:12:11 UTC: “Escalated to level 2 by Alice Chen.”"
+    for person in fp["interview_guide"]:
+        assert {q["topic"] for q in person["questions"]} == TOPICS and 3 <= len(person["questions"]) <= 6
+    markdown = render_markdown(older)
+    assert "### Alice Chen" in markdown and "- At 14:12:11 UTC: “Escalated to level 2 by Alice Chen.” _(records: " in markdown

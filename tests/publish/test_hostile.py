@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import xml.dom.minidom
 
-from publish import draft as drafts
-from publish.slack import message
+from export.publish import draft as drafts
+from export.publish.slack import message
 from tests.export.hostile import IMG, SCRIPT, SECRETS, hostile_config
 from tests.publish.conftest import built_config
 from tests.support import DEMO_INCIDENT, cli
