@@ -268,7 +268,7 @@ def _assist(obj: Ctx, report: dict) -> None:
     """The model's verified sentences into the report; a failure is one line on stderr and
     the draft is written without them (the exit code does not change)."""
     from export import assist
-    from export.assist_config import assist_settings
+    from export.assist.settings import assist_settings
     part = assist.run(report, assist_settings(obj.config))
     report["assisted"] = part
     if part["error"]:

@@ -194,7 +194,7 @@ def parse_config(data: Any, path: Path) -> Config:
     drafts = _parse_drafts(data.get("drafts"), base_dir, problems)
     from export.publish.settings import parse_publish
     publish = parse_publish(data.get("publish"), base_dir, path, problems)
-    from export.assist_config import parse_assist
+    from export.assist.settings import parse_assist
     assist = parse_assist(data.get("assist"), path, problems)
     if problems:
         raise ConfigInvalid(path, problems)

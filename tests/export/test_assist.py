@@ -314,7 +314,7 @@ def test_the_assisted_export_matches_the_schema(lake, tmp_path, httpserver, assi
 
 
 def test_the_schema_names_every_reason_verification_drops_for(export_schema):
-    from export.verify import REASONS
+    from export.assist.verify import REASONS
     assert export_schema["$defs"]["assist_reason"]["enum"] == list(REASONS)
 
 
@@ -361,7 +361,7 @@ def test_a_part_keeps_at_most_its_share_and_counts_the_rest(lake, tmp_path, http
 @given(data=st.data())
 def test_any_model_answer_is_verified_or_refused_never_a_crash(demo_build, data):
     from export.assist import AssistFailed, parse_answer, verified
-    from export.assist_payload import Private, payload
+    from export.assist.payload import Private, payload
     report = demo_build["report"]
     sent = payload(report)
     ids = [e for row in sent["timeline"] for e in row["event_ids"]]

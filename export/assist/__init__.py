@@ -1,8 +1,8 @@
 """Assisted drafting (opt-in: `assist:` in connectors.yaml and `build/run --assist`).
 
 An OpenAI-compatible chat endpoint is sent the incident's timeline as data
-(export/assist_payload.py) and asked for a summary, root-cause candidates and five whys;
-every sentence it returns is checked against the rows it cites (export/verify.py) before
+(payload.py) and asked for a summary, root-cause candidates and five whys;
+every sentence it returns is checked against the rows it cites (verify.py) before
 it reaches the draft. Nothing here fails a build: whatever goes wrong is one line in
 `error` and the draft is written without the assisted parts.
 """
@@ -17,9 +17,9 @@ import requests
 from contract.secrets import scrub, snippet
 
 from . import verify
-from .assist_client import AssistFailed, AssistSettings, complete
-from .assist_payload import Private, messages, payload
-from .cited import Evidence
+from .client import AssistFailed, AssistSettings, complete
+from .payload import Private, messages, payload
+from ..cited import Evidence
 
 DRAFTED_FROM = "model"
 # what the model answers (keys of its JSON object) -> the draft's part

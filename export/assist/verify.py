@@ -1,7 +1,7 @@
 """Checks a model's sentence against the incident data it was sent, before it reaches the draft.
 
 A sentence is kept only when it cites event ids of this incident and everything it states
-is held by what it cites: every time is a cited event's time (export/verify_times.py),
+is held by what it cites: every time is a cited event's time (verify_times.py),
 every number is in the cited events (or is the incident's metric, or the time between two
 cited events), every name it states (a responder, or any capitalised word past the first)
 is in the cited events or the incident's own title, services and sources, every URL is in
@@ -32,7 +32,7 @@ REASONS = {
     "no_citation": "cites no event",
     "unknown_event": "cites an event id that is not in this incident",
     "too_long": f"longer than {MAX_TEXT} characters",
-    "over_limit": "one more than its part keeps (export/assist.py KEEPS)",
+    "over_limit": "one more than its part keeps (KEEPS in export/assist/__init__.py)",
     "secret": "holds a secret",
     "private": "holds text the config marks private",
     "instructions": "reads as instructions to a model",

@@ -1,12 +1,12 @@
-"""export/verify.py on its own: what a model's sentence may state about the events it cites."""
+"""export/assist/verify.py on its own: what a model's sentence may state about the events it cites."""
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from export.assist_payload import Private
-from export.verify import MAX_TEXT, check, incident_facts
+from export.assist.payload import Private
+from export.assist.verify import MAX_TEXT, check, incident_facts
 
 ACK, TRIGGER, DEPLOY, MITIGATED = "a" * 32, "b" * 32, "c" * 32, "d" * 32
 SENT = {
@@ -145,7 +145,7 @@ _pieces = st.sampled_from([ACK, TRIGGER, "Alice Chen", "Bob", "14:06", "25:99", 
                                                "event_ids": st.lists(st.sampled_from([ACK, TRIGGER, "x"]) | st.text(max_size=4),
                                                                      max_size=3) | _json})))
 def test_any_answer_gets_a_verdict_never_an_exception(sentence):
-    from export.verify import REASONS
+    from export.assist.verify import REASONS
     why, detail = check(sentence, FACTS)
     assert why is None or why in REASONS
     assert isinstance(detail, str)

@@ -18,7 +18,7 @@ from typing import Any
 
 from contract.secrets import scrub
 
-from .report import METRICS, MILESTONES, rfc3339
+from ..report import METRICS, MILESTONES, rfc3339
 
 ROW_FIELDS = ("actor", "title", "body", "url")   # what `private.fields` may leave out
 PRIVATE_MARK = "[PRIVATE]"

@@ -20,8 +20,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .assist_client import AssistSettings
-from .assist_payload import MAX_ROWS, ROW_FIELDS, Private
+from .client import AssistSettings
+from .payload import MAX_ROWS, ROW_FIELDS, Private
 
 KEYS = {"base_url", "model", "api_key", "timeout", "retries", "json_mode", "max_rows", "private"}
 PRIVATE_KEYS = ("sources", "fields", "patterns")

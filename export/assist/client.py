@@ -17,7 +17,7 @@ import requests
 
 from contract.secrets import snippet
 
-from .assist_payload import MAX_ROWS
+from .payload import MAX_ROWS
 
 MAX_RETRY_WAIT_S = 30.0   # the longest Retry-After honoured
 RETRIED = (429, 502, 503, 504)
@@ -29,10 +29,10 @@ class AssistSettings:
     model: str
     api_key: str | None = None
     timeout_s: float = 60.0
-    private: Any = None           # assist_payload.Private: what is never sent
+    private: Any = None           # payload.Private: what is never sent
     retries: int = 1
     json_mode: bool = True
-    max_rows: int = MAX_ROWS      # timeline rows sent at most (assist_payload.rows_to_send)
+    max_rows: int = MAX_ROWS      # timeline rows sent at most (payload.rows_to_send)
     unusable: str | None = None   # why these settings cannot be used (an unset ${ENV} key)
     known_secrets: list[str] = field(default_factory=list)   # credential values: never sent, never kept
 
