@@ -195,7 +195,7 @@ def parse_config(data: Any, path: Path) -> Config:
     from export.publish.settings import parse_publish
     publish = parse_publish(data.get("publish"), base_dir, path, problems)
     from export.assist.settings import parse_assist
-    assist = parse_assist(data.get("assist"), path, problems)
+    assist = parse_assist(data.get("assist"), path, problems, [s.name for s in sources])
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,

@@ -45,7 +45,7 @@ def run(report: dict[str, Any], settings: AssistSettings | None,
     private = settings.private or Private()
     known = settings.secrets()
     try:
-        result["rows_total"] = sum(r["source"] not in private.sources for r in report["timeline"])
+        result["rows_total"] = sum(not private.hides(r) for r in report["timeline"])
         sent = payload(report, private, known, settings.max_rows)
         result["rows_sent"] = len(sent["timeline"])
         answer = parse_answer(complete(settings, messages(sent), session), known)

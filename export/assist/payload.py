@@ -52,6 +52,10 @@ class Private:
     fields: list[str] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
 
+    def hides(self, row: dict[str, Any]) -> bool:
+        """A row of a private source, or one that a private source's copy was folded into."""
+        return any(s in self.sources for s in [row["source"], *(row.get("sources") or [])])
+
     def mask(self, text: str) -> str:
         for pattern in self.patterns:
             text = re.sub(pattern, PRIVATE_MARK, text)
@@ -61,7 +65,7 @@ class Private:
 def rows_to_send(report: dict[str, Any], private: Private, max_rows: int = MAX_ROWS) -> list[dict[str, Any]]:
     """The timeline rows that go, in timeline order: none of a private source; past
     `max_rows`, what people did and said first, then what tools did, earliest first."""
-    rows = [r for r in report["timeline"] if r["source"] not in private.sources]
+    rows = [r for r in report["timeline"] if not private.hides(r)]
     if len(rows) <= max_rows:
         return rows
     keep = sorted(range(len(rows)), key=lambda i: (rows[i]["actor_type"] != "human", i))[:max_rows]

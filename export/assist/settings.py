@@ -10,7 +10,7 @@
       json_mode: true                         # sends response_format: {type: json_object}
       max_rows: 400                           # timeline rows sent at most (people's first)
       private:
-        sources: [hr-slack]                   # rows of these sources are not sent
+        sources: [hr-slack]                   # rows of these sources (names in sources:) are not sent
         fields: [actor, body]                 # these row fields are left out of every row
         patterns: ['(?i)customer-\\d+']        # matches are sent (and kept) as [PRIVATE]
 """
@@ -28,7 +28,8 @@ PRIVATE_KEYS = ("sources", "fields", "patterns")
 DEFAULTS = {"timeout": "60s", "retries": 1, "json_mode": True, "max_rows": MAX_ROWS, "api_key": None}
 
 
-def parse_assist(items: Any, config_path: Path, problems: list[str]) -> dict[str, Any] | None:
+def parse_assist(items: Any, config_path: Path, problems: list[str],
+                 source_names: list[str] | None = None) -> dict[str, Any] | None:
     """The validated section (api_key a Secret, `timeout_s`, `private` a Private), None
     when there is none; every problem appended at once."""
     from incident_timeline.config import _ENV_REF, Secret, parse_duration
@@ -68,11 +69,11 @@ def parse_assist(items: Any, config_path: Path, problems: list[str]) -> dict[str
         problems.append("assist.max_rows must be a whole number from 1 to 10000")
     if not isinstance(out["json_mode"], bool):
         problems.append("assist.json_mode must be true or false")
-    out["private"] = _parse_private(out.get("private"), problems)
+    out["private"] = _parse_private(out.get("private"), problems, source_names)
     return out
 
 
-def _parse_private(items: Any, problems: list[str]) -> Private:
+def _parse_private(items: Any, problems: list[str], source_names: list[str] | None) -> Private:
     if items is None:
         return Private()
     if not isinstance(items, dict):
@@ -88,6 +89,10 @@ def _parse_private(items: Any, problems: list[str]) -> Private:
             problems.append(f"assist.private.{key} must be a list of strings")
             value = []
         lists[key] = value
+    for name in lists["sources"]:
+        if source_names is not None and name not in source_names:
+            problems.append(f"assist.private.sources: {name!r} is not a source of this config "
+                            f"({', '.join(source_names)})")
     for name in lists["fields"]:
         if name not in ROW_FIELDS:
             problems.append(f"assist.private.fields: {name!r} is not a row field that can be left out "

@@ -45,13 +45,14 @@ def test_every_problem_in_the_section_is_reported_at_once(tmp_path):
         load_config(write_config(tmp_path, demo_sources(), assist={
             "base_url": "localhost:11434", "api_key": "sk-literal-Zq8vX2mN4pL6", "timeout": "soon",
             "retries": 9, "json_mode": "yes", "temperature": 0.2,
-            "private": {"fields": ["ts"], "patterns": ["(unclosed"], "people": []}}))
+            "private": {"sources": ["hr-slack"], "fields": ["ts"], "patterns": ["(unclosed"], "people": []}}))
     text = " | ".join(info.value.problems)
     for problem in ("assist.base_url is required", "assist.model is required",
                     "assist.api_key must be an ${ENV} reference", "assist.timeout:",
                     "assist.retries must be a whole number from 0 to 5", "assist.json_mode must be true or false",
                     "assist: unknown key 'temperature'", "assist.private: unknown key 'people'",
                     "assist.private.fields: 'ts' is not a row field",
+                    "assist.private.sources: 'hr-slack' is not a source of this config (pagerduty, slack, jira)",
                     "assist.private.patterns: '(unclosed' is not a regular expression"):
         assert problem in text
     assert "sk-literal-Zq8vX2mN4pL6" not in str(info.value)
