@@ -10,8 +10,10 @@ or private text, or that reads as instructions (text copied from a chat message 
 tries to steer a model), is dropped whatever it cites. Markup is not a reason to drop one:
 the templates escape it like chat text.
 
-Known limit: the first word of a sentence is not checked as a name unless it is a
-responder's (a capital there says nothing).
+A capital at the start of a sentence says nothing, so a first word is taken for a name
+only when it looks like one: not a common opening word, not shaped like an ordinary word
+(-ion, -ed, -ing, -ly, ...), and nowhere in the data in lower case. Known limit: a name
+that looks like an ordinary word there ("Chris", "Rolling") is not checked.
 """
 from __future__ import annotations
 
@@ -51,6 +53,14 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
 _PURE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
+# Words a sentence opens with that are no name, and endings of ordinary words
+_OPENERS = set("""a an the this that these those it its it's there here we they he she our their his her
+some most many few other another each every all both no none not nobody everyone someone only also but and or so
+yet if when while during after before since until once then as at on in by from with within without about around
+over under between because though although why what which who how first second third next finally later earlier
+meanwhile eventually initially yesterday today tonight overall one two three four five six seven eight nine ten
+half most customers users engineers responders people nothing everything""".split())
+_ORDINARY = re.compile(r"(?:ion|ions|ed|ing|ly|ment|ments|ness|ity|ies|ance|ence|able|ible|ful|less|ous|ive|ize|ise)$")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"'“‘(\[]\s*)$")
 _INSTRUCTIONS = re.compile(
     r"(?i)\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules?|context)\b"
@@ -69,6 +79,7 @@ class Facts:
     rows: dict[str, dict[str, Any]]       # event id -> its row
     people: list[str]                     # responders and human actors, longest first
     words: set[str]                       # every word anywhere in the data, lower case
+    common_words: set[str]                # the words the data writes in lower case (not names there)
     incident_words: set[str]              # the incident's own words (id, title, services, sources)
     urls: set[str]                        # every URL anywhere in the data
     source_hosts: set[str]                # the hosts the sources' own links (row `url`) point to
@@ -86,6 +97,7 @@ def incident_facts(sent: dict[str, Any], mask: Callable[[str], str] = lambda t: 
     incident = _incident_text(sent["incident"])
     everything = " ".join(_row_text(r) for r in sent["timeline"]) + " " + incident
     return Facts(rows=rows, people=sorted(people, key=len, reverse=True), words=_words(everything),
+                 common_words={w for w in _WORD.findall(everything) if w.islower()},
                  incident_words=_words(incident), urls=set(_urls(everything)),
                  source_hosts={_host(r["url"]) for r in sent["timeline"] if r.get("url")} - {""},
                  metric_numbers=_metric_numbers(sent["incident"]) | _numbers(incident),
@@ -185,7 +197,9 @@ def _names_held(text: str, cited, facts: Facts) -> tuple[str, str] | None:
                 return "name_not_in_cited_events", part
     for match in _WORD.finditer(rest):
         word = match.group(0)
-        if not word[0].isupper() or _SENTENCE_START.search(rest[:match.start()]):
+        if not word[0].isupper():
+            continue
+        if _SENTENCE_START.search(rest[:match.start()]) and not _looks_like_a_name(word, facts):
             continue
         key = word.lower().strip("'’-")
         for suffix in ("'s", "’s"):
@@ -195,6 +209,11 @@ def _names_held(text: str, cited, facts: Facts) -> tuple[str, str] | None:
         held_elsewhere = key in facts.words or key.rstrip("s") in facts.words
         return ("name_not_in_cited_events" if held_elsewhere else "name_not_in_data"), word
     return None
+
+
+def _looks_like_a_name(word: str, facts: Facts) -> bool:
+    key = word.lower()
+    return not (key in _OPENERS or key in facts.common_words or _ORDINARY.search(key))
 
 
 def _row_text(row: dict[str, Any], with_times: bool = True) -> str:

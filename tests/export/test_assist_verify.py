@@ -46,6 +46,9 @@ def reason(text, *ids):
     "Alice Chen acknowledged the page at 2026-10-14T14:06:40Z.",
     "Alice Chen acknowledged the page 4 minutes after it fired.",   # the incident's time to acknowledge
     "Yesterday Alice Chen acknowledged the page.",                  # a capital at the start says nothing
+    "Acknowledgement came from Alice Chen.",
+    "Meanwhile Alice Chen acknowledged the page.",
+    "Paging worked: Alice Chen acknowledged the page.",
 ])
 def test_what_the_acknowledgement_holds_is_kept(text):
     assert reason(text, ACK) is None
@@ -64,6 +67,8 @@ def test_what_the_acknowledgement_holds_is_kept(text):
     ("Alice Chen acknowledged the page for Globex.", "name_not_in_data"),
     ("Alice Chen acknowledged it, see https://acme.pagerduty.com/incidents/XXXX.", "url_not_in_data"),
     ("Alice Chen acknowledged the page.", None),
+    ("Carol acknowledged the page.", "name_not_in_data"),               # a first word that looks like a name
+    ("Frankfurt acknowledged the page.", "name_not_in_cited_events"),
 ])
 def test_what_the_acknowledgement_does_not_hold_is_dropped(text, why):
     assert reason(text, ACK) == why
