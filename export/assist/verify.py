@@ -97,7 +97,7 @@ def incident_facts(sent: dict[str, Any], mask: Callable[[str], str] = lambda t: 
     incident = _incident_text(sent["incident"])
     everything = " ".join(_row_text(r) for r in sent["timeline"]) + " " + incident
     return Facts(rows=rows, people=sorted(people, key=len, reverse=True), words=_words(everything),
-                 common_words={w for w in _WORD.findall(everything) if w.islower()},
+                 common_words={_key(w) for w in _WORD.findall(everything) if w.islower()},
                  incident_words=_words(incident), urls=set(_urls(everything)),
                  source_hosts={_host(r["url"]) for r in sent["timeline"] if r.get("url")} - {""},
                  metric_numbers=_metric_numbers(sent["incident"]) | _numbers(incident),
@@ -201,9 +201,7 @@ def _names_held(text: str, cited, facts: Facts) -> tuple[str, str] | None:
             continue
         if _SENTENCE_START.search(rest[:match.start()]) and not _looks_like_a_name(word, facts):
             continue
-        key = word.lower().strip("'’-")
-        for suffix in ("'s", "’s"):
-            key = key[:-len(suffix)] if key.endswith(suffix) else key
+        key = _key(word)
         if key in _ALWAYS_OK or key in known_words or key.rstrip("s") in known_words:
             continue
         held_elsewhere = key in facts.words or key.rstrip("s") in facts.words
@@ -211,8 +209,16 @@ def _names_held(text: str, cited, facts: Facts) -> tuple[str, str] | None:
     return None
 
 
+def _key(word: str) -> str:
+    """A word as the checks compare it: lower case, no quote or dash around it, no 's."""
+    key = word.lower().strip("'’-")
+    for suffix in ("'s", "’s"):
+        key = key[:-len(suffix)] if key.endswith(suffix) else key
+    return key
+
+
 def _looks_like_a_name(word: str, facts: Facts) -> bool:
-    key = word.lower()
+    key = _key(word)
     return not (key in _OPENERS or key in facts.common_words or _ORDINARY.search(key))
 
 
@@ -226,7 +232,7 @@ def _row_text(row: dict[str, Any], with_times: bool = True) -> str:
 
 
 def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text)}
+    return {_key(w) for w in _WORD.findall(text)}
 
 
 def _incident_text(incident: dict[str, Any]) -> str:

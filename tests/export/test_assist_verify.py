@@ -154,3 +154,8 @@ def test_any_answer_gets_a_verdict_never_an_exception(sentence):
     why, detail = check(sentence, FACTS)
     assert why is None or why in REASONS
     assert isinstance(detail, str)
+
+
+def test_a_quoted_word_is_compared_without_its_quotes():
+    assert reason("Bob Martin wrote 'Rollback complete' and 'Mitigated'.", MITIGATED) is None
+    assert reason("Bob Martin wrote 'Globex'.", MITIGATED) == "name_not_in_data"
