@@ -1,6 +1,7 @@
 """One HTTP client for every API connector: auth, retries, rate limits, clear errors.
 
-Retriable: 429 (Retry-After, or the vendor's reset header), 5xx, connection errors, with
+Retriable: 429 (Retry-After, or the vendor's reset header) or the vendor's own rate-limit
+answer, 5xx, connection errors, with
 bounded exponential backoff. Fatal: 401/403 (AuthError naming the source). Everything
 else that is not 2xx: SourceError with the vendor's own message. Secrets never appear in
 messages: only the path of a request is ever quoted, never its headers, and whatever an
@@ -46,13 +47,15 @@ class HttpClient:
     def __init__(self, source: str, base_url: str, *, headers: Mapping[str, str] | None = None,
                  auth: tuple[str, str] | None = None, retry: RetryPolicy | None = None,
                  timeout_s: float = 30.0, error_message: Callable[[Any], str] | None = None,
-                 role: str = "source"):
+                 role: str = "source", rate_limited: Callable[[requests.Response], bool] | None = None):
         self.source = source
         self.role = role
         self.base_url = base_url.rstrip("/") + "/"
         self.retry = retry or RetryPolicy()
         self.timeout_s = timeout_s
         self.error_message = error_message or _generic_error_message
+        # a vendor that signals a rate limit with another status (Google: 403 rateLimitExceeded)
+        self.rate_limited = rate_limited or (lambda resp: resp.status_code == 429)
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": "incident-timeline", "Accept": "application/json"})
         self.session.headers.update(headers or {})
@@ -90,16 +93,16 @@ class HttpClient:
             else:
                 if resp.status_code < 400:
                     return resp
-                if resp.status_code in (401, 403):
+                if self.rate_limited(resp):
+                    last = f"rate limited (HTTP {resp.status_code})"
+                    wait = rate_limit_wait(resp.headers, default=delay)
+                elif resp.status_code in (401, 403):
                     what = ("authentication failed: check the credentials" if resp.status_code == 401
                             else "permission denied: the credentials lack access")
                     raise AuthError(self.source, f"{what} (HTTP {resp.status_code} on {shown}: "
                                     f"{self.quote(self.error_message(_json_or_text(resp)))})", role=self.role)
-                if resp.status_code == 404 and not_found is not None:
+                elif resp.status_code == 404 and not_found is not None:
                     raise not_found()
-                if resp.status_code == 429:
-                    last = "rate limited (HTTP 429)"
-                    wait = rate_limit_wait(resp.headers, default=delay)
                 elif resp.status_code >= 500:
                     last = f"HTTP {resp.status_code}"
                     wait = delay

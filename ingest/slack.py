@@ -213,11 +213,15 @@ class SlackConnector(ApiConnector):
         return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
 
 
-def web_client(token: str | None, base_url: str | None) -> WebClient:
-    """slack_sdk's WebClient with the retries every Slack call here uses (ingest and publish)."""
+def web_client(token: str | None, base_url: str | None, *, idempotent: bool = True) -> WebClient:
+    """slack_sdk's WebClient with the retries every Slack call here uses (ingest and publish).
+    A call that is not `idempotent` (a post) is retried on 429 only: after a 5xx or a dropped
+    connection Slack may have posted it already, and a retry would post it twice."""
+    retries = [_RateLimitRetry(max_retry_count=5)]
+    if idempotent:
+        retries += [_ConnectionRetry(max_retry_count=3), _ServerErrorRetry(max_retry_count=4)]
     return WebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=30, logger=_sdk_logger(),
-                     retry_handlers=[_ConnectionRetry(max_retry_count=3), _RateLimitRetry(max_retry_count=5),
-                                     _ServerErrorRetry(max_retry_count=4)])
+                     retry_handlers=retries)
 
 
 def _thread_order(ts: Any):

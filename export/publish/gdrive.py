@@ -25,6 +25,21 @@ DOC = "application/vnd.google-apps.document"
 FOLDER = "application/vnd.google-apps.folder"
 SCOPES = ["https://www.googleapis.com/auth/drive"]
 FIELDS = "id,name,mimeType,webViewLink,version"
+RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+
+
+def rate_limited(resp: requests.Response) -> bool:
+    """Drive answers a rate limit with 429, or with 403 and the reason (rateLimitExceeded,
+    userRateLimitExceeded): both are retried with backoff, a 403 of any other reason is not."""
+    if resp.status_code == 429:
+        return True
+    if resp.status_code != 403:
+        return False
+    try:
+        errors = resp.json()["error"]["errors"]
+        return any(isinstance(e, dict) and e.get("reason") in RATE_LIMIT_REASONS for e in errors)
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 def access_token(options: dict[str, Any]) -> str:
@@ -56,7 +71,7 @@ class GoogleDrive:
         self.options = options
         self.folder = str(options["folder_id"])
         self.http = HttpClient(NAME, options.get("base_url") or "https://www.googleapis.com", role="target",
-                               headers={"Authorization": f"Bearer {access_token(options)}"},
+                               rate_limited=rate_limited, headers={"Authorization": f"Bearer {access_token(options)}"},
                                **(http_options or {}))
 
     def publish(self, req: Request) -> list[Publication]:

@@ -116,7 +116,9 @@ class Slack:
         self.channels = {"C05INC4213", "C0SRE0001"}
         self.ts = count(1791990000)
         self.fail_next: list[Response] = []
-        server.expect_request(re.compile(r"^/api/chat\..*")).respond_with_handler(self.handle)
+        self.after_post: list[Response] = []   # answers given instead, once the post is made
+        self.history_scope = True          # False: the token lacks channels:history
+        server.expect_request(re.compile(r"^/api/(chat\.|conversations\.history).*")).respond_with_handler(self.handle)
 
     def handle(self, request: Request) -> Response:
         if self.fail_next:
@@ -131,7 +133,9 @@ class Slack:
             return _json({"ok": False, "error": "channel_not_found"})
         if method == "chat.postMessage":
             ts = f"{next(self.ts)}.000100"
-            self.messages[(channel, ts)] = {"text": args["text"], "edited": False}
+            self.messages[(channel, ts)] = {"text": args["text"], "edited": False, "metadata": args.get("metadata")}
+            if self.after_post:
+                return self.after_post.pop(0)
             return _json({"ok": True, "channel": channel, "ts": ts,
                           "message": {"type": "message", "text": args["text"], "ts": ts, "bot_id": "B0PUB"}})
         if method == "chat.update":
@@ -140,6 +144,17 @@ class Slack:
                 return _json({"ok": False, "error": "message_not_found"})
             self.messages[key] = {"text": args["text"], "edited": True}
             return _json({"ok": True, "channel": channel, "ts": args["ts"], "text": args["text"]})
+        if method == "conversations.history":
+            if not self.history_scope:
+                return _json({"ok": False, "error": "missing_scope", "needed": "channels:history",
+                              "provided": "chat:write"})
+            # newest first, metadata only when asked for (include_all_metadata)
+            with_meta = args.get("include_all_metadata") in ("true", "1", "True")
+            found = [{"type": "message", "ts": ts, "text": m["text"], "bot_id": "B0PUB",
+                      **({"metadata": m["metadata"]} if with_meta and m.get("metadata") else {})}
+                     for (ch, ts), m in sorted(self.messages.items(), reverse=True) if ch == channel]
+            return _json({"ok": True, "messages": found[:int(args.get("limit", 100))], "has_more": False,
+                          "pin_count": 0, "response_metadata": {"next_cursor": ""}})
         if method == "chat.getPermalink":
             return _json({"ok": True, "channel": channel,
                           "permalink": f"https://acme.slack.com/archives/{channel}/p{args['message_ts'].replace('.', '')}"})
@@ -185,6 +200,7 @@ class Drive:
         self.files: dict[str, dict] = {}
         self.tokens_issued = 0
         self.fail_next: list[Response] = []
+        self.empty_pages = 0               # files.list pages answered empty before the match
         self.ids = count(1)
         server.expect_request("/token", method="POST").respond_with_handler(self.token)
         server.expect_request(re.compile(r"^/(upload/)?drive/v3/files.*")).respond_with_handler(self.handle)
@@ -216,6 +232,11 @@ class Drive:
             named = re.search(r"name = '((?:[^'\\]|\\.)*)'", request.args["q"]).group(1)
             named = re.sub(r"\\(.)", r"\1", named)
             found = [self._file(i) for i, f in sorted(self.files.items()) if f["name"] == named]
+            # Drive may answer a page with no files and a nextPageToken: the search goes on
+            page = int(request.args.get("pageToken") or 0)
+            if page < self.empty_pages:
+                return _json({"kind": "drive#fileList", "files": [], "nextPageToken": str(page + 1),
+                              "incompleteSearch": False})
             return _json({"kind": "drive#fileList", "files": found, "incompleteSearch": False})
         m = re.fullmatch(r"/drive/v3/files/([^/]+)", path)
         if m and request.method == "GET":
@@ -262,3 +283,75 @@ class Drive:
         parts = msg.get_payload()
         metadata = json.loads(parts[0].get_payload(decode=True))
         return metadata, parts[1].get_payload(decode=True).decode("utf-8"), parts[1].get_content_type()
+
+
+class ConfluenceDataCenter:
+    """Confluence Data Center: REST v1 content (`/rest/api/content`), spaces by key, the parent as
+    an ancestor, a personal access token as Bearer; searches paged by `start` in `_links.next`."""
+
+    def __init__(self, server, pat="dc-pat-0123456789abcdef", spaces=("OPS",)):
+        self.pat, self.spaces = pat, {k: 131000 + i for i, k in enumerate(spaces)}
+        self.pages: dict[str, dict] = {}
+        self.attachments: dict[str, dict[str, bytes]] = {}
+        self.labels: dict[str, set[str]] = {}
+        self.ids = count(2000001)
+        self.base = server.url_for("/").rstrip("/")
+        server.expect_request(re.compile(r"^/rest/api/(content|space)(/.*)?$")).respond_with_handler(self.handle)
+
+    def handle(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {self.pat}":
+            return _json({"statusCode": 401, "message": "This request requires authentication."}, 401)
+        path, method = request.path, request.method
+        m = re.fullmatch(r"/rest/api/space/([^/]+)", path)
+        if m:
+            if m.group(1) not in self.spaces:
+                return _json({"statusCode": 404, "message": f"No space with key : {m.group(1)}"}, 404)
+            return _json({"id": self.spaces[m.group(1)], "key": m.group(1), "name": "Operations", "type": "global"})
+        if path == "/rest/api/content" and method == "GET":    # one result a page, paged by start
+            found = sorted(i for i, p in self.pages.items() if p["space"]["key"] == request.args["spaceKey"]
+                           and p["title"] == request.args.get("title", p["title"]))
+            start = int(request.args.get("start", "0"))
+            links = {"base": self.base, "context": ""}
+            if start + 1 < len(found):
+                links["next"] = (f"/rest/api/content?spaceKey={request.args['spaceKey']}&type=page"
+                                 f"&limit=1&start={start + 1}")
+            return _json({"results": [self._page(i) for i in found[start:start + 1]], "start": start,
+                          "limit": 1, "size": len(found[start:start + 1]), "_links": links})
+        if path == "/rest/api/content" and method == "POST":
+            body = request.get_json()
+            if body["space"]["key"] not in self.spaces:
+                return _json({"statusCode": 404, "message": "Space does not exist"}, 404)
+            if any(p["title"] == body["title"] for p in self.pages.values()):
+                return _json({"statusCode": 400, "message": "A page with this title already exists"}, 400)
+            page_id = str(next(self.ids))
+            self.pages[page_id] = {"id": page_id, "type": "page", "status": "current", "title": body["title"],
+                                   "space": {"key": body["space"]["key"]}, "ancestors": body.get("ancestors", []),
+                                   "body": body["body"], "version": {"number": 1}}
+            return _json(self._page(page_id))
+        m = re.fullmatch(r"/rest/api/content/(\d+)", path)
+        if m:
+            page = self.pages.get(m.group(1))
+            if page is None:
+                return _json({"statusCode": 404, "message": "No content found with id"}, 404)
+            if method == "GET":
+                return _json(self._page(page["id"]))
+            body = request.get_json()
+            if body["version"]["number"] != page["version"]["number"] + 1:
+                return _json({"statusCode": 409, "message": "Version must be incremented on update."}, 409)
+            page.update(title=body["title"], body=body["body"], version={"number": body["version"]["number"]})
+            return _json(self._page(page["id"]))
+        m = re.fullmatch(r"/rest/api/content/(\d+)/child/attachment", path)
+        if m and method == "PUT" and request.headers.get("X-Atlassian-Token") == "no-check":
+            upload = request.files["file"]
+            self.attachments.setdefault(m.group(1), {})[upload.filename] = upload.read()
+            return _json({"results": [{"id": "att9", "type": "attachment", "title": upload.filename}], "size": 1})
+        m = re.fullmatch(r"/rest/api/content/(\d+)/label", path)
+        if m and method == "POST":
+            self.labels.setdefault(m.group(1), set()).update(item["name"] for item in request.get_json())
+            return _json({"results": [{"prefix": "global", "name": n} for n in sorted(self.labels[m.group(1)])]})
+        return _json({"statusCode": 404, "message": f"no route {method} {path}"}, 404)
+
+    def _page(self, page_id: str) -> dict:
+        page = self.pages[page_id]
+        return {**page, "_links": {"webui": f"/pages/viewpage.action?pageId={page_id}", "base": self.base,
+                                   "self": f"{self.base}/rest/api/content/{page_id}"}}

@@ -72,3 +72,15 @@ def test_the_cited_summary_is_preferred_when_the_draft_has_one():
     got = drafts.summary_sentences(contract, {"detected": None, "resolved": None, "time_to_acknowledge_s": 65,
                                               "time_to_resolve_s": None})
     assert got[0] == "t: SEV2 on api." and "Time to acknowledge 1m 05s" in got[2]
+
+
+def test_the_slack_message_stays_short():
+    from types import SimpleNamespace
+
+    from export.publish.slack import SUMMARY_SENTENCES
+    contract = {"incident": {"title": "t", "id": "pagerduty:P1", "severity": "SEV2", "services": ["api"]},
+                "metrics": {"time_to_acknowledge_s": 60, "time_to_resolve_s": 600},
+                "milestones": {"detected": None, "resolved": None}}
+    sentences = [f"Sentence {i}." for i in range(10)]
+    text = message(SimpleNamespace(contract=contract, summary=sentences), {})
+    assert [s for s in sentences if s in text] == sentences[:SUMMARY_SENTENCES]

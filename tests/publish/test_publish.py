@@ -233,3 +233,102 @@ def test_a_lost_record_is_found_by_title_not_duplicated(cfg, apis):
     (page,) = apis["confluence"].pages.values()
     (doc,) = apis["gdrive"].files.values()
     assert page["version"]["number"] == 2 and doc["version"] == 2
+
+
+def test_a_lost_slack_record_is_found_by_its_metadata(cfg, apis):
+    import duckdb
+    assert cli(cfg, "publish", DEMO_INCIDENT, "--to", "slack").exit_code == 0
+    slack = apis["slack"]
+    assert all(m["metadata"] == {"event_type": "incident_timeline_postmortem",
+                                 "event_payload": {"incident_id": DEMO_INCIDENT}} for m in slack.messages.values())
+    con = duckdb.connect(str(cfg.parent / "lake" / "catalog.duckdb"))
+    con.execute("DELETE FROM incident_publications")
+    con.close()
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "slack")
+    assert result.exit_code == 0, result.output
+    assert len(slack.messages) == 2 and all(m["edited"] for m in slack.messages.values())
+    assert {r["remote_id"] for r in query_rows(cfg, PUBS)} == {ts for _, ts in slack.messages}
+
+
+def test_slack_without_history_scope_still_posts(cfg, apis):
+    apis["slack"].history_scope = False
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "slack")
+    assert result.exit_code == 0, result.output
+    assert len(apis["slack"].messages) == 2
+
+
+def test_a_slack_post_that_failed_with_5xx_is_not_retried_and_healed_next_time(cfg, apis, sleeps):
+    """A 5xx on chat.postMessage: Slack may have posted. No retry (it could post twice); the
+    next publish finds the message by its metadata and edits it."""
+    slack = apis["slack"]
+    slack.after_post.append(Response(json.dumps({"ok": False, "error": "internal_error"}), 503,
+                                     content_type="application/json"))
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "slack")
+    assert result.exit_code in (1, 3)
+    assert "chat.postMessage to channel C05INC4213: HTTP 503 (it may have been posted" in result.stderr
+    assert [m for m, _ in slack.calls].count("chat.postMessage") == 1   # not retried
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "slack")
+    assert result.exit_code == 0, result.output
+    assert len(slack.messages) == 2
+
+
+def test_drive_403_rate_limit_is_retried_other_403_is_not(cfg, apis, sleeps):
+    limited = {"error": {"code": 403, "message": "User Rate Limit Exceeded",
+                         "errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded",
+                                     "message": "User Rate Limit Exceeded"}]}}
+    apis["gdrive"].fail_next.append(Response(json.dumps(limited), 403, content_type="application/json"))
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "gdrive")
+    assert result.exit_code == 0, result.output
+    assert len(sleeps) == 1 and len(apis["gdrive"].files) == 1
+    denied = {"error": {"code": 403, "message": "The user does not have sufficient permissions for this file.",
+                        "errors": [{"domain": "global", "reason": "insufficientFilePermissions"}]}}
+    apis["gdrive"].fail_next.append(Response(json.dumps(denied), 403, content_type="application/json"))
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "gdrive", "--new")
+    assert result.exit_code == 1 and len(sleeps) == 1
+    assert "target gdrive: permission denied" in result.stderr
+
+
+def test_a_lost_drive_record_is_found_past_empty_pages(cfg, apis):
+    import duckdb
+    assert cli(cfg, "publish", DEMO_INCIDENT, "--to", "gdrive").exit_code == 0
+    con = duckdb.connect(str(cfg.parent / "lake" / "catalog.duckdb"))
+    con.execute("DELETE FROM incident_publications")
+    con.close()
+    apis["gdrive"].empty_pages = 2
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "gdrive")
+    assert result.exit_code == 0, result.output
+    (doc,) = apis["gdrive"].files.values()
+    assert doc["version"] == 2
+
+
+def test_confluence_data_center(tmp_path, httpserver, service_account_key, env, monkeypatch):
+    """`api: datacenter`: v1 content with the parent as an ancestor and a personal access
+    token as Bearer; a republish is version 2; a lost record is found by the title search."""
+    import duckdb
+
+    from tests.publish import fakes
+    from tests.publish.conftest import built_config
+    dc = fakes.ConfluenceDataCenter(httpserver)
+    monkeypatch.setenv("CONFLUENCE_PAT", dc.pat)
+    cfg = built_config(tmp_path, httpserver, service_account_key[0], confluence={
+        "api": "datacenter", "token": "${CONFLUENCE_PAT}", "email": None})
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "confluence")
+    assert result.exit_code == 0, result.output
+    (page_id, page), = dc.pages.items()
+    assert page["ancestors"] == [{"id": "1000"}] and page["body"]["storage"]["representation"] == "storage"
+    assert "<table>" in page["body"]["storage"]["value"]
+    assert dc.attachments[page_id]["timeline.svg"].startswith(b"<svg")
+    assert "severity-sev1" in dc.labels[page_id]
+    (row,) = query_rows(cfg, PUBS)
+    assert row["url"] == f"{dc.base}/pages/viewpage.action?pageId={page_id}"
+    con = duckdb.connect(str(cfg.parent / "lake" / "catalog.duckdb"))
+    con.execute("DELETE FROM incident_publications")
+    con.close()
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "confluence")
+    assert result.exit_code == 0, result.output
+    assert list(dc.pages) == [page_id] and dc.pages[page_id]["version"]["number"] == 2
+    monkeypatch.setenv("CONFLUENCE_PAT", "revoked-pat-000000")
+    result = cli(cfg, "publish", DEMO_INCIDENT, "--to", "confluence")
+    (line,) = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and "target confluence: authentication failed" in line
+    assert "revoked-pat" not in line
