@@ -102,12 +102,26 @@ def to_contract(report: dict[str, Any]) -> dict[str, Any]:
                           "ref": a["ref"], "status": a["status"]} for a in report["action_items"]],
         "data_quality": {"events_by_source": report["events_by_source"], "rejects": inc["rejects"] or 0,
                          "warnings": list(inc["warnings"] or []),
-                         "rejects_by_source": report["rejects_by_source"]},
+                         "rejects_by_source": report["rejects_by_source"],
+                         **_assisted(report, "dropped")},
         **{name: _json_rows(report[name]) for name in OPTIONAL_TABLES},
         "explain": explain_rows(report),
         **first_pass(report),
         "history": history_json(report["history"], rfc3339) if "history" in report else None,
+        **_assisted(report, "sentences"),
     }
+
+
+def _assisted(report: dict[str, Any], what: str) -> dict[str, Any]:
+    """Only in a draft built with --assist: `assisted` (the model's part) and
+    `data_quality.assisted_dropped` (how many sentences verification dropped, and why)."""
+    part = report.get("assisted")
+    if part is None:
+        return {}
+    if what == "dropped":
+        from .assist import dropped_counts
+        return {"assisted_dropped": dropped_counts(part)}
+    return {"assisted": part}
 
 
 def rfc3339(value: datetime | None) -> str | None:

@@ -42,8 +42,18 @@ def draft(report: dict[str, Any], display_tz: str | None = None) -> dict[str, An
         "decisions": decisions(report.get("decision_points"), when["clock"]),
         "first_pass": first_pass(report, display_tz),
         "cited": cited_rows(rows),
+        "assisted": assisted(report.get("assisted")),
         **when,
     }
+
+
+def assisted(part: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The model's part (--assist) as the templates show it: the sentences that passed and
+    the dropped ones counted per reason; None when the draft was built without --assist."""
+    if part is None:
+        return None
+    from .assist import SECTIONS, dropped_counts
+    return {**part, "kept": sum(len(part[p]) for p in SECTIONS.values()), "dropped_counts": dropped_counts(part)}
 
 
 def timeline_row(index: int, row: dict[str, Any], marks: dict[str, list[str]]) -> dict[str, Any]:

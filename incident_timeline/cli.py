@@ -245,7 +245,7 @@ def _zone(value: str | None) -> str | None:
 
 
 def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: Path | None,
-           display_tz: str | None, explain: bool = False) -> None:
+           display_tz: str | None, explain: bool = False, assist: bool = False) -> None:
     fmts = formats if isinstance(formats, tuple) else _formats(formats)
     identity = pipeline.correlate_incident(obj.config, incident)
     con = catalog_store.read_only_catalog(Lake.for_config(obj.config))
@@ -253,6 +253,8 @@ def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: P
         report = load_report(con, identity, obj.config.history_window)
     finally:
         con.close()
+    if assist:
+        _assist(obj, report)
     out_dir = out or Path("reports") / incident.replace(":", "-").replace("/", "-")
     for path in render.write(report, out_dir, fmts, templates, display_tz):
         click.echo(str(path))
@@ -260,6 +262,21 @@ def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: P
     if explain:
         for line in explain_lines(explain_rows(report) or []):
             click.echo(line)
+
+
+def _assist(obj: Ctx, report: dict) -> None:
+    """The model's verified sentences into the report; a failure is one line on stderr and
+    the draft is written without them (the exit code does not change)."""
+    from export import assist
+    from export.assist.settings import assist_settings
+    part = assist.run(report, assist_settings(obj.config))
+    report["assisted"] = part
+    if part["error"]:
+        click.echo(f"assist: {part['error']} (the draft was written without the assisted parts)", err=True)
+    else:
+        kept = sum(len(part[p]) for p in assist.SECTIONS.values())
+        click.echo(f"assist: {kept} sentence(s) kept, {assist.dropped_counts(part)['count']} dropped "
+                   f"(see the draft's data quality section)", err=True)
 
 
 _CONTROL = dict.fromkeys(range(32), " ") | {127: " "}
@@ -293,6 +310,9 @@ _build_options = [
                  help="Also show local times in this IANA zone."),
     click.option("--explain", is_flag=True, default=False,
                  help="Also print why each ref joined the incident or was kept out."),
+    click.option("--assist", is_flag=True, default=False,
+                 help="Have the chat endpoint in `assist:` draft the summary, root-cause candidates and five "
+                      "whys; only sentences its cited events hold are kept (sends the timeline: see README)."),
 ]
 
 
@@ -305,15 +325,16 @@ def build_options(fn):
 @main.command()
 @build_options
 @click.pass_obj
-def build(obj: Ctx, incident, formats, out, templates, display_tz, explain) -> None:
-    """Correlate and export one incident from what is already in the lake (no API calls)."""
-    _build(obj, incident, formats, out, templates, display_tz, explain)
+def build(obj: Ctx, incident, formats, out, templates, display_tz, explain, assist) -> None:
+    """Correlate and export one incident from what is already in the lake (no API calls
+    unless --assist)."""
+    _build(obj, incident, formats, out, templates, display_tz, explain, assist)
 
 
 @main.command()
 @build_options
 @click.pass_obj
-def run(obj: Ctx, incident, formats, out, templates, display_tz, explain) -> None:
+def run(obj: Ctx, incident, formats, out, templates, display_tz, explain, assist) -> None:
     """Ingest the window the incident needs, then build it: the one command after an incident."""
     window = pipeline.incident_window(obj.config, incident)
     since = until = None
@@ -323,7 +344,7 @@ def run(obj: Ctx, incident, formats, out, templates, display_tz, explain) -> Non
     with RecordBars() as bars:
         result = pipeline.ingest(obj.config, None, since, until, on_records=bars.update)
     _print_summary(result, "fetched")
-    _build(obj, incident, formats, out, templates, display_tz, explain)
+    _build(obj, incident, formats, out, templates, display_tz, explain, assist)
     _exit_for(result)
 
 

@@ -21,7 +21,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 COMMON_KEYS = {"name", "type", "path", "base_url", "timezone", "clock_offset", "overlap", "redact"}
 TOP_KEYS = {"lake", "timezone", "sources", "correlation", "catalog", "storage", "services", "redact", "drafts",
-            "publish", "history"}
+            "publish", "history", "assist"}
 # `redact:` what a source's secrets are redacted in besides the catalog and the exports
 # (always): `events` (normalised text), `raw` (the payloads as fetched; implies events).
 REDACT_TARGETS = ("events", "raw")
@@ -110,6 +110,8 @@ class Config:
     # `publish:`: target (confluence, gdrive, slack, jira) -> its settings; `on_build_resolved`
     publish: dict[str, Any] = field(default_factory=lambda: {"on_build_resolved": []})
     history: dict[str, Any] = field(default_factory=lambda: dict(HISTORY_DEFAULTS))
+    # `assist:` as validated (api_key a Secret); None when not configured: nothing is sent
+    assist: dict[str, Any] | None = None
 
     def s3_credentials(self):
         from .storage import S3Credentials
@@ -192,11 +194,13 @@ def parse_config(data: Any, path: Path) -> Config:
     history = _parse_history(data.get("history"), problems)
     from export.publish.settings import parse_publish
     publish = parse_publish(data.get("publish"), base_dir, path, problems)
+    from export.assist.settings import parse_assist
+    assist = parse_assist(data.get("assist"), path, problems, [s.name for s in sources])
     if problems:
         raise ConfigInvalid(path, problems)
     return Config(path=path, lake=lake, timezone=zone, sources=sources, correlation=correlation,
                   lake_url=lake_url, catalog=catalog_file, storage=storage, services=services,
-                  drafts=drafts, publish=publish, history=history)
+                  drafts=drafts, publish=publish, history=history, assist=assist)
 
 
 def _parse_services(items: Any, problems: list[str]) -> dict[str, list[str]]:
