@@ -37,6 +37,7 @@ GOALS = {"file_x_dlt": 10.0, "file_x_pandas": 1.0, "recorded_records_per_s": 100
 BASELINE_NORMALISER_LINES = 2_499
 # what "the normaliser's code" is, before and after the compiled mappings replace the twins
 NORMALISER_PATHS = ("normalize/mappers", "normalize/fast", "normalize/mappings", "normalize/compiler.py",
+                    "normalize/transforms.py", "normalize/oracle.py",
                     "normalize/udfs.py", "normalize/udfs")
 NOTE_FIELDS = {"ts": "time", "text": "note", "actor": "author", "id": "note_id"}
 

@@ -45,6 +45,12 @@ def _fields(*names: str, json_: tuple[str, ...] = ()) -> tuple[Field, ...]:
     return tuple(Field(n.replace(".", "_"), n, required=False) for n in names + json_)
 
 
+def _objects(*names: str):
+    """None, or (a transform that raises) a reject when one of these fields holds a value
+    that is neither an object nor falsy: the fields read through it are then unreadable."""
+    return call("pd_objects", *(arg for n in names for arg in (Const(n), Value(n, "type"), Value(n, "truthy"))))
+
+
 def _incident(path: str, incident_id, embedded: bool, as_: str = "text"):
     """The incident's value at `path`: JSON text (`json`), a ref of its dedup key (`key`), else text."""
     args = (Value("incident_type"), Value(f"incident_{path.replace('.', '_')}", "json")) if embedded else \
@@ -69,7 +75,8 @@ def _log_entries() -> Rule:
     agent_name = Or((Value("agent_summary", "truthy"), Value("agent_name", "truthy"), Value("agent_email", "truthy")))
     draft = {
         "kind": call("pd_kind", action), "ts_raw": Value("created_at"),
-        "actor": Or((agent_name, Present(human, Const(None), Const("PagerDuty")))),
+        "actor": Or((_objects("incident", "agent", "channel", "service", "event_details"), agent_name,
+                     Present(human, Const(None), Const("PagerDuty")))),
         "actor_type": Present(human, Const("human"), Const("system")),
         "actor_id": Present(human, Or((Value("agent_id", "truthy"), Value("agent_email", "truthy"), Const(None))),
                             Const(None)),
@@ -92,7 +99,8 @@ def _log_entries() -> Rule:
     fields = _fields("type", "id", "created_at", "summary", "note", "event_details.description", "incident.id",
                      "incident.type", "incident.html_url", "agent.type", "agent.email", "agent.html_url", "agent.self",
                      "agent.id", "agent.summary", "agent.name", "channel.summary", "service", "service.summary",
-                     "user.summary", "user.name", "user.email", "assignees",
+                     "user.summary", "user.name", "user.email", "assignees", "incident", "agent", "channel",
+                     "event_details",
                      json_=("channel.type", "incident.summary", "service.id",
                             *(f"incident.{p}" for p in _INCIDENT if p != "html_url")))
     return Rule(streams=("log_entries",), fields=fields, draft=draft,
@@ -195,7 +203,21 @@ def _alert_refs(ctx: Context, incident_id: str | None, key_json: str | None, tit
             + ctx.refs.find(title) + _key_refs(_loads(id_json), "pagerduty:") + _key_refs(key))
 
 
+def _check_objects(*triples):
+    for i in range(0, len(triples), 3):
+        name, kind, truthy = triples[i:i + 3]
+        if kind not in (None, "object", "null") and truthy is not None:
+            raise TypeError(f"{name} is a {kind}, not an object")
+    return None
+
+
+def _objects_exact(_ctx, *args) -> str:
+    return " AND ".join(f"(coalesce({kind} IN ('object', 'null'), true) OR {truthy} IS NULL)"
+                        for _name, kind, truthy in zip(args[::3], args[1::3], args[2::3])) or "true"
+
+
 TRANSFORMS.update({
+    "pd_objects": Transform(_check_objects, sql=lambda _c, *_a: "NULL::VARCHAR", exact=_objects_exact),
     "pd_incident_text": Transform(lambda *a: render(incident_value(*a), "text"), with_ctx=True, distinct=True),
     "pd_incident_json": Transform(lambda *a: encode_json(incident_value(*a)), with_ctx=True, distinct=True),
     "pd_incident_key": Transform(lambda *a: "".join(_key_refs(incident_value(*a))) or None, with_ctx=True,

@@ -187,10 +187,12 @@ def test_awkward_pagerduty_entries_agree_and_go_the_right_way():
     fast, slow, fo, so = _both(raw, spec)
     assert fast == slow
     assert fo.rejects.to_pylist() == so.rejects.to_pylist()
-    # rejected: the seven above, and of the odd ones: trailing comma, two values in one payload
-    assert fo.rejects.num_rows == len(rejected) + 2
+    # rejected: the seven above, and of the odd ones: agent "alice" (not an object where one is
+    # read, as the mapper of old rejected it), trailing comma, two values in one payload
+    assert fo.rejects.num_rows == len(rejected) + 3
     assert sorted(e["native_id"] for e in fast) == sorted(   # R24's time is rejected
-        [e["id"] for e in taken + by_parent] + [str(e["id"]) for e in declined if isinstance(e, dict)] + ["R17b"])
+        [e["id"] for e in taken + by_parent] + [str(e["id"]) for e in declined if isinstance(e, dict)
+                                                 and e["id"] != "R14"] + ["R17b"])
     by_id = {e["native_id"]: e for e in fast}
     assert by_id["R0"]["severity"] == "SEV1" and by_id["R0"]["service"] == "db"
     assert json.loads(by_id["R0"]["attrs"])["incident_title"] == 'db "down"\n'
@@ -198,7 +200,7 @@ def test_awkward_pagerduty_entries_agree_and_go_the_right_way():
     assert by_id["R5"]["kind"] == "alert.escalated" and by_id["R5"]["severity"] == "SEV3"
     assert by_id["R7"]["url"] == "https://x.example/i"
     assert by_id["R31"]["refs"] == ["pagerduty:Q1"] and by_id["R31"]["kind"] == "alert.made_up"
-    assert by_id["R13"]["title"] == "5" and by_id["R14"]["actor"] == "PagerDuty"   # odd shapes read as text
+    assert by_id["R13"]["title"] == "5" and "R14" not in by_id   # a number read as text; a string agent rejected
     assert by_id["R17b"]["kind"] == "alert.acknowledged"   # a repeated key: json.loads keeps the last
 
 
