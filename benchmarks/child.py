@@ -126,31 +126,6 @@ def naive_ingest(args: dict) -> dict:
     return {"seconds": time.perf_counter() - t0, "fetched": len(frame)}
 
 
-def dlt_notes(args: dict) -> dict:
-    """The peer: a dlt pipeline doing the file source's job on the same JSON-lines file:
-    every line read, merged on the note id into DuckDB, its time typed as a timestamp."""
-    import dlt
-
-    path, work = Path(args["file"]), Path(args["out"])
-
-    @dlt.resource(name="notes", primary_key="note_id", write_disposition="merge",
-                  columns={"time": {"data_type": "timestamp"}})
-    def notes():
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
-
-    t0 = time.perf_counter()
-    pipe = dlt.pipeline(pipeline_name="notes_bench", pipelines_dir=str(work / "pipelines"),
-                        destination=dlt.destinations.duckdb(str(work / "peer.duckdb")), dataset_name="bench")
-    pipe.run(notes())
-    seconds = time.perf_counter() - t0
-    with pipe.sql_client() as sql:
-        rows = sql.execute_sql("SELECT count(*) FROM notes")[0][0]
-    return {"seconds": seconds, "fetched": rows}
-
-
 def pandas_notes(args: dict) -> dict:
     """The script a user would write with pandas: read_json(lines=True), to_datetime, Parquet.
     It does less than an ingest: no raw copy, no dedup, no rejects."""
@@ -164,7 +139,7 @@ def pandas_notes(args: dict) -> dict:
 
 
 TASKS = {"build": build, "naive_build": naive_build, "ingest": ingest, "naive_ingest": naive_ingest,
-         "dlt_notes": dlt_notes, "pandas_notes": pandas_notes}
+         "pandas_notes": pandas_notes}
 
 
 def main() -> None:

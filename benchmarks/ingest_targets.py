@@ -4,7 +4,9 @@
     python3 -m benchmarks targets --quick    # a smoke test of a few thousand records (figures mean little)
 
 Each ingest runs in a fresh interpreter (`benchmarks/child.py`), so its peak RSS is its
-own; the dlt peer is installed on demand (`pip install --user "dlt[duckdb]"`) the first time.
+own; the dlt peer is installed on demand, the first time, into a virtual environment of its
+own (`~/.cache/incident-timeline/peers/dlt`, or under `$XDG_CACHE_HOME`), never into the
+environment under test.
 Asserts nothing; the figures go to benchmarks/out/targets-<mode>.json. Targets are judged
 on wall time, as stated; each ingest's CPU seconds (whole child, imports included) are shown
 beside it, steadier when other jobs share the 2 cores.
@@ -12,7 +14,6 @@ beside it, steadier when other jobs share the 2 cores.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -55,12 +56,36 @@ def normaliser_lines(root: Path = REPO) -> dict[str, int]:
     return counts
 
 
-def ensure_dlt() -> None:
-    """dlt is the peer, not a dependency: installed for this user the first time it is needed."""
-    if importlib.util.find_spec("dlt") is not None:
-        return
-    print("  installing the dlt peer: pip install --user dlt[duckdb]", flush=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--user", "--quiet", "dlt[duckdb]"], check=True)
+DLT_REQUIREMENT = "dlt[duckdb]>=1.0"
+
+
+def peer_home() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "incident-timeline" / "peers" / "dlt"
+
+
+def ensure_dlt() -> Path:
+    """dlt is the peer, not a dependency: installed the first time it is needed into a
+    virtual environment of its own; returns that environment's interpreter."""
+    home = peer_home()
+    python = home / "bin" / "python"
+    ready = home / "READY"
+    if ready.exists() and python.exists():
+        return python
+    print(f"  installing the dlt peer into {home}: pip install {DLT_REQUIREMENT!r}", flush=True)
+    shutil.rmtree(home, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(home)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", DLT_REQUIREMENT], check=True)
+    ready.write_text(DLT_REQUIREMENT + "\n")
+    return python
+
+
+def dlt_peer(python: Path, args: dict) -> dict:
+    out = subprocess.run([str(python), str(REPO / "benchmarks" / "dlt_peer.py"), json.dumps(args)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"the dlt peer failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _config(out: Path, name: str, source: dict) -> Path:
@@ -79,11 +104,11 @@ def bench_file(out: Path, rows: int) -> dict:
     print("  pandas read_json + to_datetime script", flush=True)
     pandas = child("pandas_notes", {"file": str(notes), "out": str(out / "notes-pandas.parquet")})
     print("  dlt pipeline (merge on the id into DuckDB)", flush=True)
-    ensure_dlt()
+    python = ensure_dlt()
     work = out / "dlt"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    dlt = child("dlt_notes", {"file": str(notes), "out": str(work)})
+    dlt = dlt_peer(python, {"file": str(notes.resolve()), "out": str(work.resolve())})
     shutil.rmtree(work, ignore_errors=True)
     return {"ours": ours, "pandas": pandas, "dlt": dlt}
 
