@@ -110,7 +110,11 @@ def _connection(sql: str, udfs: dict, holder: dict) -> tuple:
         if sql in _CONNECTIONS:
             _CONNECTIONS.move_to_end(sql)
             return _CONNECTIONS[sql]
-        con = duckdb.connect()
+        # No filter pushdown: it copies the expressions a filter reads (a transform's UDF
+        # among them) below the projection that computes them, which then run twice. One
+        # thread: the UDFs hold the GIL anyway, and a second worker's vectors of these wide
+        # rows cost 20-100 MB of peak RSS for no time saved (50k-record ingests, measured).
+        con = duckdb.connect(config={"disabled_optimizers": "filter_pushdown", "threads": 1})
         for name, (fn, params, returns) in udfs.items():
             con.create_function(name, fn, params, _DUCK_TYPES[returns], type="arrow", null_handling="special")
         _CONNECTIONS[sql] = (con, threading.Lock(), [], holder)
@@ -124,6 +128,7 @@ class _Query:
         self.mapping, self.rule, self.ctx = mapping, rule, ctx
         self.holder = {"ctx": ctx}
         self.udfs: dict[str, tuple] = {}
+        self._calls: dict[tuple, str] = {}          # (transform, argument SQL, shape) -> its UDF
         self.fields = {f.name: (i, f) for i, f in enumerate(rule.fields)}
         self.paths: list[str] = []
         self.item_paths: list[str] = []
@@ -396,10 +401,15 @@ class _Query:
         shape = [("const", a.value) if isinstance(a, Const) else
                  ("object", self.fields[a.name][1].column) if isinstance(a, Value) and a.as_ == "object" else
                  ("value", None) for a in e.args]
-        fn = (lambda *xs, _f=t.python, _h=self.holder: _f(_h["ctx"], *xs)) if t.with_ctx else t.python
         py_args = [a for a, (kind, _v) in zip(args, shape) if kind != "const"]
-        udf = self._udf(f"py_{e.transform}", _transform_udf(fn, shape, t.returns, t.distinct),
-                        ["VARCHAR"] * len(py_args), t.returns)
+        # the same call (transform, arguments) read by several expressions is one UDF, so
+        # its column is computed once (see _argument), not once per expression reading it
+        key = (e.transform, tuple(args), tuple(map(repr, shape)))
+        udf = self._calls.get(key)
+        if udf is None:
+            fn = (lambda *xs, _f=t.python, _h=self.holder: _f(_h["ctx"], *xs)) if t.with_ctx else t.python
+            udf = self._calls[key] = self._udf(f"py_{e.transform}", _transform_udf(fn, shape, t.returns, t.distinct),
+                                               ["VARCHAR"] * len(py_args), t.returns)
         in_python = f"{udf}({', '.join(py_args)})"
         if t.sql is None:
             return in_python
@@ -481,6 +491,26 @@ def _loads(payload: str | None) -> Any:
         return None
 
 
+_PARSED: dict = {}       # payload text -> json.loads of it, shared by the fields' UDFs of a chunk
+_PARSED_KEPT = 4_096
+
+
+def _parsed(payload: str | None) -> Any:
+    """_loads(payload), parsed once for all the field UDFs that read the same rows (each
+    runs over the same chunk in turn). The values are only read (lookup, render), never
+    changed, so they can be shared."""
+    try:
+        return _PARSED[payload]
+    except KeyError:
+        pass
+    except TypeError:
+        return None
+    if len(_PARSED) >= _PARSED_KEPT:
+        _PARSED.clear()
+    value = _PARSED[payload] = _loads(payload)
+    return value
+
+
 def _payload_problem(stream: str | None, payload: str | None) -> str | None:
     try:
         value = json.loads(payload)
@@ -521,7 +551,7 @@ def _bad_items(each: str):
 
 def _state_udf(column: str, each: str | None = None):
     def state(payload: str | None, item_no: str | None = None) -> str | None:
-        row = _loads(payload)
+        row = _parsed(payload)
         if not isinstance(row, dict):
             return None
         value = lookup(_item(row, each, item_no), column)
@@ -537,11 +567,11 @@ def _state_udf(column: str, each: str | None = None):
 
 def _render_udf(column: str, as_: str, each: str | None = None):
     def rendered(payload: str | None, item_no: str | None = None) -> str | None:
-        row = _loads(payload)
+        row = _parsed(payload)
         if not isinstance(row, dict):
             return None
         try:
-            return without_surrogates(render(lookup(_item(row, each, item_no), column), as_))
+            return render(lookup(_item(row, each, item_no), column), as_)
         except RecursionError:
             return None
     return _distinctless(rendered, 2 if each else 1)
@@ -550,7 +580,7 @@ def _render_udf(column: str, as_: str, each: str | None = None):
 def _distinctless(fn, arity: int = 1):
     """fn over VARCHAR columns, row by row."""
     def udf(*columns: pa.Array) -> pa.Array:
-        return pa.array([fn(*v) for v in zip(*(c.to_pylist() for c in columns))], pa.string())
+        return _arrow([fn(*v) for v in zip(*(c.to_pylist() for c in columns))], pa.string())
     return _arity(arity, udf)
 
 
@@ -589,8 +619,17 @@ def _transform_udf(fn, shape: list[tuple[str, Any]], returns: str, distinct: boo
             out = [seen[r] if r in seen else seen.setdefault(r, guarded(*r)) for r in rows]
         else:
             out = [guarded(*r) for r in rows]
-        return pa.array(without_surrogates(out), out_type)
+        return _arrow(out, out_type)
     return _arity(sum(kind != "const" for kind, _v in shape), call)
+
+
+def _arrow(values: list, type_: pa.DataType) -> pa.Array:
+    """values as an Arrow array; a lone surrogate (which UTF-8 cannot hold, so Arrow
+    refuses it) as U+FFFD: searched for only when Arrow refuses, not in every value."""
+    try:
+        return pa.array(values, type_)
+    except UnicodeEncodeError:
+        return pa.array(without_surrogates(values), type_)
 
 
 def _arity(n: int, fn):
