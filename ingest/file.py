@@ -25,7 +25,7 @@ from contract.paths import dotted
 from contract.times import FORMATS as TIME_FORMATS
 from contract.unreadable import MAX_SHOWN, UNREADABLE
 
-from .base import Connector, RawRecord, Window
+from .base import RECORD_ERRORS, Connector, RawRecord, Window
 from .errors import ConfigError
 from .timefilter import record_time
 
@@ -197,6 +197,16 @@ class FileConnector(Connector):
             where = f"{path.name}:{line_no}"
             if problem is not None:
                 yield None, RawRecord(UNREADABLE, where, problem, partition, where)
+                continue
+            # what take() does for a row that raises nothing, without its per-row generator;
+            # a row that raises is taken again by take(), which makes it an unreadable record
+            try:
+                record = build(row)
+                record.payload_json()
+            except RECORD_ERRORS:
+                pass
+            else:
+                yield at.pop(), record
                 continue
             at.clear()
             for record in self.take("rows", [row], build, partition, where):
