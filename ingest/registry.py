@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .alertmanager import AlertmanagerConnector
 from .base import Connector
+from .change_file import ChangeFileConnector
 from .file import FileConnector
 from .grafana import GrafanaConnector
 from .jira import JiraConnector
@@ -28,3 +29,5 @@ for _cls in (PagerDutyConnector, SlackExportConnector, JiraConnector, SlackConne
 for _cls in (OpsgenieConnector, AlertmanagerConnector, GrafanaConnector, ServiceNowConnector,
              FileConnector):
     register(_cls)
+
+register(ChangeFileConnector)

@@ -156,6 +156,7 @@ MAPPINGS: dict[str, Callable[[SourceSpec], Mapping]] = {}
 
 def _register() -> None:
     from .alertmanager import alertmanager_mapping
+    from .change_file import change_file_mapping
     from .file import file_mapping
     from .grafana import grafana_mapping
     from .jira import jira_mapping
@@ -170,6 +171,7 @@ def _register() -> None:
     MAPPINGS["opsgenie"] = opsgenie_mapping
     MAPPINGS["alertmanager"] = alertmanager_mapping
     MAPPINGS["grafana"] = grafana_mapping
+    MAPPINGS["change_file"] = change_file_mapping
 
 
 _register()
