@@ -5,6 +5,7 @@ from .alertmanager import AlertmanagerConnector
 from .base import Connector
 from .change_file import ChangeFileConnector
 from .file import FileConnector
+from .github import GitHubConnector
 from .grafana import GrafanaConnector
 from .jira import JiraConnector
 from .opsgenie import OpsgenieConnector
@@ -31,3 +32,4 @@ for _cls in (OpsgenieConnector, AlertmanagerConnector, GrafanaConnector, Service
     register(_cls)
 
 register(ChangeFileConnector)
+register(GitHubConnector)

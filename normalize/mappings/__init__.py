@@ -158,6 +158,7 @@ def _register() -> None:
     from .alertmanager import alertmanager_mapping
     from .change_file import change_file_mapping
     from .file import file_mapping
+    from .github import github_mapping
     from .grafana import grafana_mapping
     from .jira import jira_mapping
     from .opsgenie import opsgenie_mapping
@@ -172,6 +173,7 @@ def _register() -> None:
     MAPPINGS["alertmanager"] = alertmanager_mapping
     MAPPINGS["grafana"] = grafana_mapping
     MAPPINGS["change_file"] = change_file_mapping
+    MAPPINGS["github"] = github_mapping
 
 
 _register()
