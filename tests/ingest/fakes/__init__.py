@@ -63,6 +63,7 @@ FAKES: dict[str, str] = {
     "opsgenie": "tests.ingest.fakes.opsgenie:OpsgenieFake",
     "servicenow": "tests.ingest.fakes.servicenow:ServiceNowFake",
     "grafana": "tests.ingest.fakes.grafana:GrafanaFake",
+    "github": "tests.ingest.fakes.github:GitHubFake",
 }
 
 
