@@ -24,6 +24,10 @@ CHANGE_KINDS = (DEPLOY_STARTED, DEPLOY_FINISHED, DEPLOY_FAILED, ROLLBACK, CONFIG
 # what a change made reach production: these are "what changed" in correlation
 LANDED = (DEPLOY_STARTED, DEPLOY_FINISHED, ROLLBACK, CONFIG_CHANGE, OTHER)
 
+# the changes an incident's timeline shows (a deploy's progress states, releases and merges
+# stay in the lake: they are not what reached production)
+IN_TIMELINE = (DEPLOY_STARTED, DEPLOY_FINISHED, DEPLOY_FAILED, ROLLBACK, CONFIG_CHANGE, OTHER)
+
 # attrs keys every change event may carry (None when the source does not say)
 ATTRS = ("version", "commit", "environment", "author", "repository", "deployment_id", "state")
 
