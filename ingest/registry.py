@@ -10,6 +10,7 @@ from .grafana import GrafanaConnector
 from .jira import JiraConnector
 from .opsgenie import OpsgenieConnector
 from .pagerduty import PagerDutyConnector
+from .pagerduty_changes import PagerDutyChangesConnector
 from .servicenow import ServiceNowConnector
 from .slack import SlackConnector
 from .slack_export import SlackExportConnector
@@ -33,3 +34,4 @@ for _cls in (OpsgenieConnector, AlertmanagerConnector, GrafanaConnector, Service
 
 register(ChangeFileConnector)
 register(GitHubConnector)
+register(PagerDutyChangesConnector)

@@ -163,6 +163,7 @@ def _register() -> None:
     from .jira import jira_mapping
     from .opsgenie import opsgenie_mapping
     from .pagerduty import pagerduty_mapping
+    from .pagerduty_changes import pagerduty_changes_mapping
     from .slack import slack_mapping
 
     MAPPINGS["file"] = file_mapping
@@ -174,6 +175,7 @@ def _register() -> None:
     MAPPINGS["grafana"] = grafana_mapping
     MAPPINGS["change_file"] = change_file_mapping
     MAPPINGS["github"] = github_mapping
+    MAPPINGS["pagerduty_changes"] = pagerduty_changes_mapping
 
 
 _register()

@@ -412,6 +412,24 @@ def write_change_file(root: Path, items: dict[str, list]) -> dict:
                        "commit": "sha", "environment": "env", "author": "by", "id": "run", "text": "msg"}}
 
 
+# ---------------------------------------------------------------- PagerDuty change events
+
+def pd_change(i: int, marker: str) -> dict:
+    return {"id": f"01BBYA6PEVW6A852BUO6Q{i:05d}", "type": "change_event", "timestamp": f"2025-10-14T13:{i % 60:02d}:00Z",
+            "summary": f"Deployed checkout-api v2.{i}.0", "source": "github-actions",
+            "integration": {"id": "PEYSGVF", "type": "inbound_integration_reference"},
+            "services": [{"id": "PSVC001", "type": "service_reference", "summary": "checkout-api"}],
+            "custom_details": {"version": f"v2.{i}.0", "commit": "9f3c2a1", "environment": "production",
+                               "author": "alice"},
+            "links": [{"href": "https://github.com/acme/checkout-api/actions/runs/1", "text": "Run"}], PROBE: marker}
+
+
+def write_pagerduty_changes(root: Path, items: dict[str, list]) -> dict:
+    dump(root / "change_events.json", {"change_events": [*items[ANCHOR], *items.get("change_events", [])],
+                                       "limit": 25, "offset": 0, "more": False, "total": None})
+    return {"name": "pdc", "type": "pagerduty_changes", "token": "${ROBUST_PD_TOKEN}", "path": str(root)}
+
+
 SHAPES: dict[str, Shape] = {
     "slack": Shape("slack", {ANCHOR: slack_anchor, "messages": slack_message, "replies": slack_reply,
                              "users": slack_user}, write_slack, entity_streams=("users", "channels")),
@@ -440,6 +458,8 @@ SHAPES: dict[str, Shape] = {
                     # what GitHub lists besides changes (a draft release, a pull closed unmerged) is
                     # left out by design: these fields decide it, so they stay as written
                     fixed=("merged_at", "draft", "published_at")),
+    "pagerduty_changes": Shape("pagerduty_changes", {ANCHOR: pd_change, "change_events": pd_change},
+                               write_pagerduty_changes),
     "change_file": Shape("change_file", {ANCHOR: change_row, "rows": change_row}, write_change_file),
 }
 

@@ -64,6 +64,7 @@ FAKES: dict[str, str] = {
     "servicenow": "tests.ingest.fakes.servicenow:ServiceNowFake",
     "grafana": "tests.ingest.fakes.grafana:GrafanaFake",
     "github": "tests.ingest.fakes.github:GitHubFake",
+    "pagerduty_changes": "tests.ingest.fakes.pagerduty_changes:PagerDutyChangesFake",
 }
 
 
