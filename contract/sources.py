@@ -39,4 +39,5 @@ SOURCE_TYPES: dict[str, SourceType] = {t.name: t for t in (
     SourceType("change_file", "iso8601", "id"),    # the default of its `time_format:`
     SourceType("github", "iso8601", "id"),
     SourceType("pagerduty_changes", "iso8601", "id"),
+    SourceType("gitlab", "iso8601", "id"),
 )}

@@ -6,6 +6,7 @@ from .base import Connector
 from .change_file import ChangeFileConnector
 from .file import FileConnector
 from .github import GitHubConnector
+from .gitlab import GitLabConnector
 from .grafana import GrafanaConnector
 from .jira import JiraConnector
 from .opsgenie import OpsgenieConnector
@@ -35,3 +36,4 @@ for _cls in (OpsgenieConnector, AlertmanagerConnector, GrafanaConnector, Service
 register(ChangeFileConnector)
 register(GitHubConnector)
 register(PagerDutyChangesConnector)
+register(GitLabConnector)

@@ -159,6 +159,7 @@ def _register() -> None:
     from .change_file import change_file_mapping
     from .file import file_mapping
     from .github import github_mapping
+    from .gitlab import gitlab_mapping
     from .grafana import grafana_mapping
     from .jira import jira_mapping
     from .opsgenie import opsgenie_mapping
@@ -176,6 +177,7 @@ def _register() -> None:
     MAPPINGS["change_file"] = change_file_mapping
     MAPPINGS["github"] = github_mapping
     MAPPINGS["pagerduty_changes"] = pagerduty_changes_mapping
+    MAPPINGS["gitlab"] = gitlab_mapping
 
 
 _register()

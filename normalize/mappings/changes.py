@@ -11,7 +11,8 @@ from contract.changes import (CHANGE_KINDS, CONFIG_CHANGE, DEPLOY_FAILED, DEPLOY
 from ..transforms import TRANSFORMS, Transform
 
 # what a deploy's own text says when it is a rollback (a tool has no field for it)
-ROLLBACK_TEXT = re.compile(r"(?i)\b(roll(ed|ing)?[ _-]?backs?|revert(s|ed|ing)?)\b")
+# (a job's name like `rollback_production` counts: `_` is no boundary for \b)
+ROLLBACK_TEXT = re.compile(r"(?i)(?<![a-z])(roll(ed|ing)?[ _-]?backs?|revert(s|ed|ing)?)(?![a-z])")
 _VERBS = {DEPLOY_STARTED: "Deploy started", DEPLOY_FINISHED: "Deployed", DEPLOY_FAILED: "Deploy failed",
           ROLLBACK: "Rollback", CONFIG_CHANGE: "Config change", DEPLOY_STATUS: "Deploy", RELEASE: "Released",
           MERGE: "Merged"}

@@ -430,6 +430,26 @@ def write_pagerduty_changes(root: Path, items: dict[str, list]) -> dict:
     return {"name": "pdc", "type": "pagerduty_changes", "token": "${ROBUST_PD_TOKEN}", "path": str(root)}
 
 
+# ---------------------------------------------------------------- GitLab deployments
+
+def gl_deployment(i: int, marker: str) -> dict:
+    return {"id": 41000 + i, "iid": 100 + i, "ref": f"v2.{i}.0", "sha": f"{i:040x}", "status": "success",
+            "created_at": f"2025-10-14T14:{i % 60:02d}:00.000Z", "updated_at": f"2025-10-14T14:{i % 60:02d}:40.000Z",
+            "finished_at": f"2025-10-14T14:{i % 60:02d}:40.000Z",
+            "user": {"id": 7, "username": "alice.chen", "name": "Alice Chen", "state": "active"},
+            "environment": {"id": 9, "name": "production", "external_url": "https://checkout.acme.example"},
+            "deployable": {"id": 880000 + i, "status": "success", "stage": "deploy", "name": "deploy_production",
+                           "ref": f"v2.{i}.0", "tag": True, "web_url": "https://gitlab.com/acme/checkout-api/-/jobs/1",
+                           "commit": {"id": f"{i:040x}", "short_id": f"{i:08x}", "title": f"Release v2.{i}.0"}},
+            PROBE: marker}
+
+
+def write_gitlab(root: Path, items: dict[str, list]) -> dict:
+    dump(root / "projects" / "acme%2Fcheckout-api" / "deployments.json", [*items[ANCHOR], *items.get("deployments", [])])
+    return {"name": "gl", "type": "gitlab", "token": "${ROBUST_GITLAB_TOKEN}", "path": str(root),
+            "projects": {"acme/checkout-api": "checkout-api"}}
+
+
 SHAPES: dict[str, Shape] = {
     "slack": Shape("slack", {ANCHOR: slack_anchor, "messages": slack_message, "replies": slack_reply,
                              "users": slack_user}, write_slack, entity_streams=("users", "channels")),
@@ -460,10 +480,11 @@ SHAPES: dict[str, Shape] = {
                     fixed=("merged_at", "draft", "published_at")),
     "pagerduty_changes": Shape("pagerduty_changes", {ANCHOR: pd_change, "change_events": pd_change},
                                write_pagerduty_changes),
+    "gitlab": Shape("gitlab", {ANCHOR: gl_deployment, "deployments": gl_deployment}, write_gitlab),
     "change_file": Shape("change_file", {ANCHOR: change_row, "rows": change_row}, write_change_file),
 }
 
 ENVIRONMENT = {"ROBUST_SLACK_TOKEN": "xoxb-0000-robust", "ROBUST_PD_TOKEN": "u+robust", "ROBUST_OG_TOKEN": "robust",
                "ROBUST_GRAFANA_TOKEN": "glsa_robust", "ROBUST_JIRA_EMAIL": "bot@example.com",
                "ROBUST_JIRA_TOKEN": "ATATTrobust", "ROBUST_SNOW_USER": "robust", "ROBUST_SNOW_PASSWORD": "robust",
-               "ROBUST_GITHUB_TOKEN": "ghp_robust"}
+               "ROBUST_GITHUB_TOKEN": "ghp_robust", "ROBUST_GITLAB_TOKEN": "glpat-robust"}

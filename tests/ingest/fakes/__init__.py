@@ -65,6 +65,7 @@ FAKES: dict[str, str] = {
     "grafana": "tests.ingest.fakes.grafana:GrafanaFake",
     "github": "tests.ingest.fakes.github:GitHubFake",
     "pagerduty_changes": "tests.ingest.fakes.pagerduty_changes:PagerDutyChangesFake",
+    "gitlab": "tests.ingest.fakes.gitlab:GitLabFake",
 }
 
 
