@@ -81,8 +81,8 @@ class GitLabConnector(ApiConnector):
 
             paginate = lambda c, p, q: next_link_pages(c, p, q, next_link=link_header_next)  # noqa: E731
             pages = self.pages(f"projects/{quote(project, safe='')}/deployments", query, paginate)
-            yield from self.take("deployments", (item for page in pages for item in listed(page, "the deployments answer")),
-                                 record, project)
+            items = (item for page in pages for item in listed(page, "the deployments answer"))
+            yield from self.take("deployments", items, record, project)
 
 
 def _iso(dt: datetime) -> str:

@@ -48,7 +48,8 @@ def _actor(prefix: str) -> dict:
 
 
 def _checks(time_field: str) -> tuple[Check, ...]:
-    return (Check(Value(time_field), time_field, "missing"), Check(Parent(), "parent_id", "record without its repository"))
+    return (Check(Value(time_field), time_field, "missing"),
+            Check(Parent(), "parent_id", "record without its repository"))
 
 
 def _deployments(service) -> Rule:

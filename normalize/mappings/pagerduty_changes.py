@@ -32,7 +32,8 @@ DETAILS = {"kind": ("kind", "type", "event"), "status": ("status", "state", "bui
 def pagerduty_changes_mapping(spec: SourceSpec) -> Mapping:
     fields = (Field("id", "id", required=False), Field("timestamp", "timestamp", required=False),
               Field("summary", "summary", required=False), Field("source", "source", required=False),
-              *(Field(f"cd_{key}", f"custom_details.{key}", required=False) for keys in DETAILS.values() for key in keys),
+              *(Field(f"cd_{key}", f"custom_details.{key}", required=False)
+                for keys in DETAILS.values() for key in keys),
               Field("services", "services", required=False), Field("links", "links", required=False))
 
     def detail(name: str):
