@@ -36,4 +36,8 @@ SOURCE_TYPES: dict[str, SourceType] = {t.name: t for t in (
     SourceType("slack_export", "slack_ts", "ts"),
     SourceType("jira", "iso8601", "key"),
     SourceType("file", "iso8601", "id"),           # the default of its `time_format:`
+    SourceType("change_file", "iso8601", "id"),    # the default of its `time_format:`
+    SourceType("github", "iso8601", "id"),
+    SourceType("pagerduty_changes", "iso8601", "id"),
+    SourceType("gitlab", "iso8601", "id"),
 )}

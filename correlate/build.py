@@ -20,11 +20,12 @@ from contract.secrets import redact_value
 
 from . import identity, tables
 from .actions import action_items
+from .changes import pull_in_changes
 from .decisions import decision_points
 from .event_files import EventFiles
 from .expand import expand
 from .gaps import gaps
-from .milestones import find_milestones, metrics
+from .milestones import changed_before, find_milestones, metrics
 from .responders import escalations, responders
 from .rows import timeline_rows
 from .seed import parse_seed
@@ -43,6 +44,8 @@ class Settings:
     storm_window: timedelta = timedelta(minutes=10)
     dedup_window: timedelta = timedelta(minutes=2)
     gap: timedelta = timedelta(minutes=15)
+    # deploys and config changes of the incident's services this long before detection are in it
+    change_window: timedelta = timedelta(hours=2)
     # the config's `services:`: one service -> every name tools give it
     services: dict[str, list[str]] = field(default_factory=dict)
 
@@ -56,6 +59,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
     incident (its identity, incidents merged into it)."""
     found = expand(con, parse_seed(seed), pad_before=settings.pad_before, pad_after=settings.pad_after,
                    depth=settings.depth, files=files, services=settings.services, also=also)
+    pull_in_changes(con, settings.change_window, files)
     events = con.sql("SELECT * FROM members ORDER BY ts, source, event_id").to_arrow_table().to_pylist()
     rows = timeline_rows(con, settings.storm_window, settings.dedup_window)
     marks = find_milestones(events)
@@ -92,10 +96,10 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
         "milestones": table(tables.MILESTONES, [
             {"name": m.name, "ts": m.ts, "event_id": m.event["event_id"], "source": m.event["source"],
              "evidence": m.event["title"], "rule": m.rule} for m in marks.values()]),
-        "responders": table(tables.RESPONDERS, responders(events)),
+        "responders": table(tables.RESPONDERS, responders([e for e in events if not changed_before(e, detected)])),
         "escalations": table(tables.ESCALATIONS, escalations(events, detected)),
         "gaps": table(tables.GAPS, silences),
-        "decision_points": table(tables.DECISION_POINTS, decision_points(rows, mitigation)),
+        "decision_points": table(tables.DECISION_POINTS, decision_points(rows, mitigation, settings.change_window)),
         "action_items": table(tables.ACTION_ITEMS, action_items(events, found.seed_ref, detected)),
         "incident_links": table(tables.INCIDENT_LINKS, [asdict(link) for link in found.links]),
     }

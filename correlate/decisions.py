@@ -3,9 +3,12 @@
 Decisions are human acknowledgements, escalations, ticket status changes and resolutions,
 alert resolutions, and the event that set the mitigated milestone. What was visible: the
 alerts triggered and not yet resolved at that moment, and the last messages (chat, notes,
-ticket comments) before it.
+ticket comments) before it, and what had just changed: the deploys, rollbacks and config
+changes of the incident's services (correlate/changes.py) within `change_window` before it.
 """
 from __future__ import annotations
+
+from datetime import timedelta
 
 from .responders import SPEAKING
 
@@ -15,7 +18,8 @@ DECISIONS = {"alert.acknowledged": "acknowledge", "alert.escalated": "escalate",
 LAST_MESSAGES = 3
 
 
-def decision_points(rows: list[dict], mitigation_event_id: str | None) -> list[dict]:
+def decision_points(rows: list[dict], mitigation_event_id: str | None,
+                    change_window: timedelta = timedelta(hours=2)) -> list[dict]:
     """`rows` are timeline rows sorted by (ts, source, first event id)."""
     out = []
     for i, row in enumerate(rows):
@@ -28,7 +32,9 @@ def decision_points(rows: list[dict], mitigation_event_id: str | None) -> list[d
                     "decision": decision, "title": row["title"],
                     "alerts_firing": [_visible(r) for r in _firing(before)],
                     "last_messages": [_visible(r) for r in
-                                      [r for r in before if r["kind"] in SPEAKING][-LAST_MESSAGES:]]})
+                                      [r for r in before if r["kind"] in SPEAKING][-LAST_MESSAGES:]],
+                    "recent_changes": [_visible(r) for r in before if r["category"] == "change"
+                                       and r["ts"] >= row["ts"] - change_window][-LAST_MESSAGES:]})
     return out
 
 

@@ -47,8 +47,9 @@ def find_milestones(events: list[dict]) -> dict[str, Milestone]:
     detected = _first(e for e in events if e["kind"] == "alert.triggered")
     if detected:
         found["detected"] = Milestone("detected", detected["ts"], detected, "first alert.triggered")
-    elif events:
-        found["detected"] = Milestone("detected", events[0]["ts"], events[0], "first event (no alert)")
+    elif (first := _first(e for e in events if e["category"] != "change")) is not None:
+        # a deploy before anyone noticed is what changed, not the detection
+        found["detected"] = Milestone("detected", first["ts"], first, "first event (no alert)")
     t0 = found["detected"].ts if "detected" in found else None
     after = [e for e in events if t0 is None or e["ts"] >= t0]
     ack = _first(e for e in after if e["kind"] == "alert.acknowledged")
@@ -121,8 +122,9 @@ def metrics(found: dict[str, Milestone], rows: list[dict]) -> dict[str, Any]:
             return (found[b].ts - found[a].ts).total_seconds()
         return None
 
+    t0 = found["detected"].ts if "detected" in found else None
     humans = {r["actor"] for r in rows if r["actor_type"] == "human" and r["actor"]
-              and r["kind"] not in ("chat.join", "chat.leave")}
+              and r["kind"] not in ("chat.join", "chat.leave") and not changed_before(r, t0)}
     return {
         "time_to_detect_s": secs("started", "detected"),
         "time_to_acknowledge_s": secs("detected", "acknowledged"),
@@ -135,6 +137,11 @@ def metrics(found: dict[str, Milestone], rows: list[dict]) -> dict[str, Any]:
         "messages": sum(r["kind"] in ("chat.message", "chat.reply") and r["actor_type"] == "human"
                         for r in rows),
     }
+
+
+def changed_before(event: dict, detected: datetime | None) -> bool:
+    """A deploy or config change made before detection: context, not a response to it."""
+    return event["category"] == "change" and detected is not None and event["ts"] < detected
 
 
 def _first(items: Iterable[dict]) -> dict | None:

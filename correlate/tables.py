@@ -169,6 +169,8 @@ DECISION_POINTS = Table("decision_points", "For each human decision (acknowledge
     ("title", "VARCHAR", "the decision's event title"),
     ("alerts_firing", _VISIBLE, "alerts triggered and not yet resolved at ts"),
     ("last_messages", _VISIBLE, "the last messages (chat, notes, comments) before ts, oldest first"),
+    ("recent_changes", _VISIBLE, "what had just changed: the last deploys, rollbacks and config changes of the "
+                                 "incident's services within correlation.change_window before ts, oldest first"),
 ))
 
 ACTION_ITEMS = Table("action_items", "Follow-ups: linked tickets created after detection, and chat lines "

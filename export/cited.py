@@ -74,9 +74,12 @@ def present(items: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
 
 
 def actions_of(report: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    """The timeline rows of a person's own actions, in time order."""
+    """The timeline rows of a person's own actions, in time order; a deploy or config change
+    they made before detection is what changed, not part of the response."""
+    detected = report["incident"].get("detected")
     return [r for r in report["timeline"]
-            if r.get("actor") == name and r.get("actor_type") == "human" and r["kind"] not in PASSIVE]
+            if r.get("actor") == name and r.get("actor_type") == "human" and r["kind"] not in PASSIVE
+            and not (r.get("category") == "change" and detected is not None and r["ts"] < detected)]
 
 
 def pages_of(report: dict[str, Any], name: str, paged_at: datetime | None = None) -> list[dict[str, Any]]:

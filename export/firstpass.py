@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .causes import statements_about_cause
+from .changes import changes_around_detection
 from .cited import Evidence, clock_text
 from .clock import clocks
 from .interviews import interview_guide
@@ -20,4 +21,5 @@ def first_pass(report: dict[str, Any], display_tz: str | None = None) -> dict[st
     when = clock_text(clocks(report)["clock"], display_tz)
     return {"summary": {"drafted_from": DRAFTED_FROM, "sentences": summary(report, ev, when)},
             "interview_guide": interview_guide(report, ev, when),
-            "root_cause_candidates": statements_about_cause(report, ev, when)}
+            "root_cause_candidates": statements_about_cause(report, ev, when),
+            "changes": changes_around_detection(report, ev, when)}

@@ -176,7 +176,8 @@ def decisions(table: dict[str, Any] | None, clock: str = TIME) -> list[dict[str,
         return None
     return [{"ts": p.get("ts"), "actor": p.get("actor"), "decision": p.get("decision"), "title": p.get("title"),
              "alerts_firing": [_visible(v, clock) for v in p.get("alerts_firing") or []],
-             "last_messages": [_visible(v, clock) for v in p.get("last_messages") or []]}
+             "last_messages": [_visible(v, clock) for v in p.get("last_messages") or []],
+             "recent_changes": [_visible(v, clock) for v in p.get("recent_changes") or []]}
             for p in table["rows"]]
 
 

@@ -36,7 +36,7 @@ STORAGE_KEYS = {"endpoint_url": "AWS_ENDPOINT_URL", "region": "AWS_REGION",
 STORAGE_SECRETS = ("access_key_id", "secret_access_key", "session_token")
 OBJECT_STORE_SCHEMES = ("s3", "s3a")
 CORRELATION_DEFAULTS = {"pad_before": "1h", "pad_after": "12h", "depth": 3, "run_pad": "2h",
-                        "storm_window": "10m", "dedup_window": "2m", "gap": "15m"}
+                        "storm_window": "10m", "dedup_window": "2m", "gap": "15m", "change_window": "2h"}
 
 
 class ConfigInvalid(Exception):

@@ -433,6 +433,7 @@ def correlation_settings(config: Config) -> CorrelationSettings:
                                storm_window=config.duration("storm_window"),
                                dedup_window=config.duration("dedup_window"),
                                gap=config.duration("gap"),
+                               change_window=config.duration("change_window"),
                                services={k: list(v) for k, v in config.services.items()})
 
 

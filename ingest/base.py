@@ -133,6 +133,16 @@ def items_of(page: Any, key: str, what: str = "the page") -> list:
     return items
 
 
+def listed(page: Any, what: str = "the page") -> list:
+    """The items of an API answer that is a JSON list (GitHub, GitLab); anything else is one
+    PageProblem."""
+    if isinstance(page, PageProblem):
+        return [page]
+    if isinstance(page, list):
+        return page
+    return [PageProblem("<page>", f"{what} is {_kind(page)}, not a list of items", page)]
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"

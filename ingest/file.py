@@ -19,7 +19,7 @@ import json
 import re
 from pathlib import Path
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, ClassVar, Iterable, Iterator, Mapping
 
 from contract.paths import dotted
 from contract.times import FORMATS as TIME_FORMATS
@@ -140,6 +140,7 @@ class FileConnector(Connector):
     file_based = True
     optional_keys = ("fields", "format", "time_format", "kind")
     secret_keys = ()
+    field_names: ClassVar[tuple[str, ...]] = FIELD_NAMES
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
@@ -149,10 +150,10 @@ class FileConnector(Connector):
             problems.append("fields: needs at least `ts: <column>` "
                             "(e.g. {ts: time, text: note, actor: author, id: note_id})")
         else:
-            unknown = sorted(set(fields) - set(FIELD_NAMES))
+            unknown = sorted(set(fields) - set(cls.field_names))
             if unknown:
                 problems.append(f"fields: unknown name(s) {', '.join(map(str, unknown))} "
-                                f"(known: {', '.join(FIELD_NAMES)})")
+                                f"(known: {', '.join(cls.field_names)})")
         if options.get("format") not in (None, "csv", "jsonl"):
             problems.append(f"format must be csv or jsonl, not {options['format']!r}")
         if options.get("time_format") not in (None, *TIME_FORMATS):

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from .alertmanager import AlertmanagerConnector
 from .base import Connector
+from .change_file import ChangeFileConnector
 from .file import FileConnector
+from .github import GitHubConnector
+from .gitlab import GitLabConnector
 from .grafana import GrafanaConnector
 from .jira import JiraConnector
 from .opsgenie import OpsgenieConnector
 from .pagerduty import PagerDutyConnector
+from .pagerduty_changes import PagerDutyChangesConnector
 from .servicenow import ServiceNowConnector
 from .slack import SlackConnector
 from .slack_export import SlackExportConnector
@@ -28,3 +32,8 @@ for _cls in (PagerDutyConnector, SlackExportConnector, JiraConnector, SlackConne
 for _cls in (OpsgenieConnector, AlertmanagerConnector, GrafanaConnector, ServiceNowConnector,
              FileConnector):
     register(_cls)
+
+register(ChangeFileConnector)
+register(GitHubConnector)
+register(PagerDutyChangesConnector)
+register(GitLabConnector)

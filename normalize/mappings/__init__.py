@@ -156,11 +156,15 @@ MAPPINGS: dict[str, Callable[[SourceSpec], Mapping]] = {}
 
 def _register() -> None:
     from .alertmanager import alertmanager_mapping
+    from .change_file import change_file_mapping
     from .file import file_mapping
+    from .github import github_mapping
+    from .gitlab import gitlab_mapping
     from .grafana import grafana_mapping
     from .jira import jira_mapping
     from .opsgenie import opsgenie_mapping
     from .pagerduty import pagerduty_mapping
+    from .pagerduty_changes import pagerduty_changes_mapping
     from .slack import slack_mapping
 
     MAPPINGS["file"] = file_mapping
@@ -170,6 +174,10 @@ def _register() -> None:
     MAPPINGS["opsgenie"] = opsgenie_mapping
     MAPPINGS["alertmanager"] = alertmanager_mapping
     MAPPINGS["grafana"] = grafana_mapping
+    MAPPINGS["change_file"] = change_file_mapping
+    MAPPINGS["github"] = github_mapping
+    MAPPINGS["pagerduty_changes"] = pagerduty_changes_mapping
+    MAPPINGS["gitlab"] = gitlab_mapping
 
 
 _register()

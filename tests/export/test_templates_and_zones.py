@@ -48,7 +48,7 @@ def test_display_tz_adds_named_local_times_to_md_html_csv(demo_build):
     page = render_html(report, display_tz="America/New_York")
     assert "<th>Local (America/New_York)</th>" in page and "10:02:11 EDT" in page
     rows = list(csv.DictReader(io.StringIO(render_csv(report, display_tz="Asia/Kolkata"))))
-    assert rows[0]["ts"] == "2026-10-14T14:02:11Z" and rows[0]["ts_local"] == "2026-10-14T19:32:11+05:30"
+    assert rows[0]["ts"] == "2026-10-14T13:55:00Z" and rows[0]["ts_local"] == "2026-10-14T19:25:00+05:30"   # the deploy
 
 
 def test_utc_only_by_default(demo_build):

@@ -344,6 +344,112 @@ def write_file(root: Path, items: dict[str, list]) -> dict:
             "fields": {"ts": "time", "text": "note", "actor": "author", "id": "note_id"}}
 
 
+# ---------------------------------------------------------------- GitHub REST
+
+GH_REPO, GH_DEPLOYMENT = "acme/checkout-api", 911201
+GH_USER = {"login": "alice-chen", "id": 5120001, "type": "User", "site_admin": False}
+
+
+def gh_deployment(i: int, marker: str) -> dict:
+    return {"url": f"https://api.github.com/repos/{GH_REPO}/deployments/{912000 + i}", "id": 912000 + i,
+            "sha": f"{i:040x}", "ref": f"v2.{i}.0", "task": "deploy", "payload": {"version": f"v2.{i}.0"},
+            "environment": "production", "original_environment": "production", "description": f"Deploy v2.{i}.0",
+            "creator": GH_USER, "created_at": f"2025-10-14T14:{i % 60:02d}:00Z", "updated_at": "2025-10-14T15:00:00Z",
+            "production_environment": True, "transient_environment": False, PROBE: marker}
+
+
+def gh_anchor(i: int, marker: str) -> dict:
+    return {**gh_deployment(i, marker), "id": GH_DEPLOYMENT}
+
+
+def gh_status(i: int, marker: str) -> dict:
+    return {"id": 7730000 + i, "state": "success", "description": "Deployed to 12/12 pods", "environment": "production",
+            "creator": {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"},
+            "created_at": f"2025-10-14T14:{i % 60:02d}:40Z", "updated_at": f"2025-10-14T14:{i % 60:02d}:40Z",
+            "deployment_url": f"https://api.github.com/repos/{GH_REPO}/deployments/{GH_DEPLOYMENT}",
+            "log_url": f"https://github.com/{GH_REPO}/actions/runs/{i}", PROBE: marker}
+
+
+def gh_release(i: int, marker: str) -> dict:
+    return {"id": 180000 + i, "tag_name": f"v2.{i}.0", "name": f"v2.{i}.0", "body": "Pool rework", "draft": False,
+            "prerelease": False, "target_commitish": "main", "author": GH_USER,
+            "created_at": f"2025-10-14T14:{i % 60:02d}:10Z", "published_at": f"2025-10-14T14:{i % 60:02d}:20Z",
+            "html_url": f"https://github.com/{GH_REPO}/releases/tag/v2.{i}.0", PROBE: marker}
+
+
+def gh_pull(i: int, marker: str) -> dict:
+    return {"number": 1100 + i, "title": f"Change {i}", "state": "closed", "user": GH_USER, "body": "",
+            "merged_at": f"2025-10-14T14:{i % 60:02d}:30Z", "updated_at": f"2025-10-14T14:{i % 60:02d}:31Z",
+            "merge_commit_sha": f"{i:040x}", "base": {"ref": "main"},
+            "html_url": f"https://github.com/{GH_REPO}/pull/{1100 + i}", PROBE: marker}
+
+
+def write_github(root: Path, items: dict[str, list]) -> dict:
+    repo = root / "repos" / GH_REPO
+    dump(repo / "deployments.json", [*items[ANCHOR], *items.get("deployments", [])])
+    dump(repo / "deployments" / str(GH_DEPLOYMENT) / "statuses.json", items.get("deployment_statuses", []))
+    dump(repo / "releases.json", items.get("releases", []))
+    dump(repo / "pulls.json", items.get("pulls", []))
+    return {"name": "gh", "type": "github", "token": "${ROBUST_GITHUB_TOKEN}", "path": str(root),
+            "repositories": {GH_REPO: "checkout-api"}}
+
+
+# ---------------------------------------------------------------- change_file (JSON lines)
+
+def change_row(i: int, marker: str) -> dict:
+    return {"at": f"2025-10-14 14:{i % 60:02d}:00", "app": "checkout-api", "event": "deploy", "result": "success",
+            "tag": f"v2.{i}.0", "sha": f"{i:07x}", "env": "production", "by": "alice", "run": f"run-{i}",
+            "msg": "Sync", PROBE: marker}
+
+
+def write_change_file(root: Path, items: dict[str, list]) -> dict:
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "deploys.jsonl"
+    path.write_text("".join(json.dumps(row, ensure_ascii=True) + "\n" for row in [*items[ANCHOR], *items.get("rows", [])]),
+                    encoding="utf-8")
+    return {"name": "deploys", "type": "change_file", "path": str(path), "timezone": "UTC",
+            "fields": {"ts": "at", "service": "app", "kind": "event", "status": "result", "version": "tag",
+                       "commit": "sha", "environment": "env", "author": "by", "id": "run", "text": "msg"}}
+
+
+# ---------------------------------------------------------------- PagerDuty change events
+
+def pd_change(i: int, marker: str) -> dict:
+    return {"id": f"01BBYA6PEVW6A852BUO6Q{i:05d}", "type": "change_event", "timestamp": f"2025-10-14T13:{i % 60:02d}:00Z",
+            "summary": f"Deployed checkout-api v2.{i}.0", "source": "github-actions",
+            "integration": {"id": "PEYSGVF", "type": "inbound_integration_reference"},
+            "services": [{"id": "PSVC001", "type": "service_reference", "summary": "checkout-api"}],
+            "custom_details": {"version": f"v2.{i}.0", "commit": "9f3c2a1", "environment": "production",
+                               "author": "alice"},
+            "links": [{"href": "https://github.com/acme/checkout-api/actions/runs/1", "text": "Run"}], PROBE: marker}
+
+
+def write_pagerduty_changes(root: Path, items: dict[str, list]) -> dict:
+    dump(root / "change_events.json", {"change_events": [*items[ANCHOR], *items.get("change_events", [])],
+                                       "limit": 25, "offset": 0, "more": False, "total": None})
+    return {"name": "pdc", "type": "pagerduty_changes", "token": "${ROBUST_PD_TOKEN}", "path": str(root)}
+
+
+# ---------------------------------------------------------------- GitLab deployments
+
+def gl_deployment(i: int, marker: str) -> dict:
+    return {"id": 41000 + i, "iid": 100 + i, "ref": f"v2.{i}.0", "sha": f"{i:040x}", "status": "success",
+            "created_at": f"2025-10-14T14:{i % 60:02d}:00.000Z", "updated_at": f"2025-10-14T14:{i % 60:02d}:40.000Z",
+            "finished_at": f"2025-10-14T14:{i % 60:02d}:40.000Z",
+            "user": {"id": 7, "username": "alice.chen", "name": "Alice Chen", "state": "active"},
+            "environment": {"id": 9, "name": "production", "external_url": "https://checkout.acme.example"},
+            "deployable": {"id": 880000 + i, "status": "success", "stage": "deploy", "name": "deploy_production",
+                           "ref": f"v2.{i}.0", "tag": True, "web_url": "https://gitlab.com/acme/checkout-api/-/jobs/1",
+                           "commit": {"id": f"{i:040x}", "short_id": f"{i:08x}", "title": f"Release v2.{i}.0"}},
+            PROBE: marker}
+
+
+def write_gitlab(root: Path, items: dict[str, list]) -> dict:
+    dump(root / "projects" / "acme%2Fcheckout-api" / "deployments.json", [*items[ANCHOR], *items.get("deployments", [])])
+    return {"name": "gl", "type": "gitlab", "token": "${ROBUST_GITLAB_TOKEN}", "path": str(root),
+            "projects": {"acme/checkout-api": "checkout-api"}}
+
+
 SHAPES: dict[str, Shape] = {
     "slack": Shape("slack", {ANCHOR: slack_anchor, "messages": slack_message, "replies": slack_reply,
                              "users": slack_user}, write_slack, entity_streams=("users", "channels")),
@@ -367,8 +473,18 @@ SHAPES: dict[str, Shape] = {
     "servicenow": Shape("servicenow", {ANCHOR: sn_anchor, "incident": sn_incident,
                                        "sys_journal_field": sn_journal, "sys_audit": sn_audit}, write_servicenow),
     "file": Shape("file", {ANCHOR: note, "rows": note}, write_file),
+    "github": Shape("github", {ANCHOR: gh_anchor, "deployments": gh_deployment, "deployment_statuses": gh_status,
+                               "releases": gh_release, "pulls": gh_pull}, write_github,
+                    # what GitHub lists besides changes (a draft release, a pull closed unmerged) is
+                    # left out by design: these fields decide it, so they stay as written
+                    fixed=("merged_at", "draft", "published_at")),
+    "pagerduty_changes": Shape("pagerduty_changes", {ANCHOR: pd_change, "change_events": pd_change},
+                               write_pagerduty_changes),
+    "gitlab": Shape("gitlab", {ANCHOR: gl_deployment, "deployments": gl_deployment}, write_gitlab),
+    "change_file": Shape("change_file", {ANCHOR: change_row, "rows": change_row}, write_change_file),
 }
 
 ENVIRONMENT = {"ROBUST_SLACK_TOKEN": "xoxb-0000-robust", "ROBUST_PD_TOKEN": "u+robust", "ROBUST_OG_TOKEN": "robust",
                "ROBUST_GRAFANA_TOKEN": "glsa_robust", "ROBUST_JIRA_EMAIL": "bot@example.com",
-               "ROBUST_JIRA_TOKEN": "ATATTrobust", "ROBUST_SNOW_USER": "robust", "ROBUST_SNOW_PASSWORD": "robust"}
+               "ROBUST_JIRA_TOKEN": "ATATTrobust", "ROBUST_SNOW_USER": "robust", "ROBUST_SNOW_PASSWORD": "robust",
+               "ROBUST_GITHUB_TOKEN": "ghp_robust", "ROBUST_GITLAB_TOKEN": "glpat-robust"}

@@ -63,6 +63,9 @@ FAKES: dict[str, str] = {
     "opsgenie": "tests.ingest.fakes.opsgenie:OpsgenieFake",
     "servicenow": "tests.ingest.fakes.servicenow:ServiceNowFake",
     "grafana": "tests.ingest.fakes.grafana:GrafanaFake",
+    "github": "tests.ingest.fakes.github:GitHubFake",
+    "pagerduty_changes": "tests.ingest.fakes.pagerduty_changes:PagerDutyChangesFake",
+    "gitlab": "tests.ingest.fakes.gitlab:GitLabFake",
 }
 
 
