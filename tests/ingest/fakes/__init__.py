@@ -46,7 +46,7 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from pytest_httpserver import HTTPServer
 from pytest_httpserver.httpserver import URIPattern
@@ -196,3 +196,14 @@ def load_fake(type_: str, server: HTTPServer) -> FakeApi:
 def paged(items: list, start: int, size: int) -> tuple[list, bool]:
     """items[start:start+size] and whether more follow: the fakes' shared slicing."""
     return items[start:start + size], start + size < len(items)
+
+
+def with_times(item: Any, as_text: Callable[[datetime], str]) -> Any:
+    """A fake's record as its API writes it: every datetime, however deep, as that API's text."""
+    if isinstance(item, dict):
+        return {k: with_times(v, as_text) for k, v in item.items()}
+    if isinstance(item, list):
+        return [with_times(v, as_text) for v in item]
+    if isinstance(item, datetime):
+        return as_text(item)
+    return item

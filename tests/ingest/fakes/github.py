@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from werkzeug import Request, Response
 
 from ingest.base import Window
-from tests.ingest.fakes import Expected, FakeApi, paged
+from tests.ingest.fakes import Expected, FakeApi, paged, with_times
 
 TOKEN = "github_pat_11FAKE0000000000000000_fakefakefakefakefake"
 REPO, REPO_ID = "acme/checkout-api", 681234
@@ -132,14 +132,4 @@ class GitHubFake(FakeApi):
                 request.path.strip("/").split("/")[2:]
             url = f"https://api.github.com/repositories/{REPO_ID}/{'/'.join(rest)}?{urlencode(query)}"
             headers["Link"] = f'<{url}>; rel="next", <{url}>; rel="last"'
-        return self.json([_render(x) for x in page], headers=headers)
-
-
-def _render(item: Any) -> Any:
-    if isinstance(item, dict):
-        return {k: _render(v) for k, v in item.items()}
-    if isinstance(item, list):
-        return [_render(v) for v in item]
-    if isinstance(item, datetime):
-        return gh_time(item)
-    return item
+        return self.json([with_times(x, gh_time) for x in page], headers=headers)

@@ -18,7 +18,7 @@ from dateutil.parser import isoparse
 from werkzeug import Request, Response
 
 from ingest.base import Window
-from tests.ingest.fakes import Expected, FakeApi
+from tests.ingest.fakes import Expected, FakeApi, with_times
 
 TOKEN = "glpat-FAKEfakeFAKEfake0123"
 PROJECT = "acme/checkout-api"
@@ -102,12 +102,4 @@ class GitLabFake(FakeApi):
             nxt = start if self.looping else start + per_page
             query = {**args.to_dict(), "cursor": base64.urlsafe_b64encode(str(nxt).encode()).decode()}
             headers["Link"] = f'<https://gitlab.com/api/v4/projects/acme%2Fcheckout-api/deployments?{urlencode(query)}>; rel="next"'
-        return self.json([_render(d) for d in page], headers=headers)
-
-
-def _render(item: Any) -> Any:
-    if isinstance(item, dict):
-        return {k: _render(v) for k, v in item.items()}
-    if isinstance(item, datetime):
-        return gl_time(item)
-    return item
+        return self.json([with_times(d, gl_time) for d in page], headers=headers)

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from werkzeug import Request, Response
 
 from ingest.base import Window
-from tests.ingest.fakes import Expected, FakeApi, paged
+from tests.ingest.fakes import Expected, FakeApi, paged, with_times
 
 KEY = "0b5f2e53-fake-opsgenie-key-4b1d9e0c"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -152,7 +152,7 @@ class OpsgenieFake(FakeApi):
         return "https://api.opsgenie.com" + request.path + "?" + urlencode(query)
 
     def _answer(self, body: dict) -> Response:
-        return self.json(_render({**body, "took": 0.012, "requestId": str(uuid.uuid4())}))
+        return self.json(with_times({**body, "took": 0.012, "requestId": str(uuid.uuid4())}, opsgenie_time))
 
 
 _CLAUSE = re.compile(r"(createdAt|updatedAt)\s*(<|>=)\s*(\d+)")
@@ -164,13 +164,3 @@ def _matches(alert: dict, query: str) -> bool:
         if (op == "<" and not ms < int(value)) or (op == ">=" and not ms >= int(value)):
             return False
     return True
-
-
-def _render(item: Any) -> Any:
-    if isinstance(item, dict):
-        return {k: _render(v) for k, v in item.items()}
-    if isinstance(item, list):
-        return [_render(v) for v in item]
-    if isinstance(item, datetime):
-        return opsgenie_time(item)
-    return item
