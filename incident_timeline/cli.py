@@ -17,10 +17,11 @@ from export.report import NotBuilt, explain_rows, jsonable
 from export.report import load as load_report
 from ingest.errors import SourceError
 
-from . import catalog_store, logs, pipeline
+from incident_timeline import logs, pipeline
+from lake import catalog_store
 from .config import ConfigInvalid, Config, default_config_path, load_config, missing_secrets
-from .lake import Lake
-from .locks import LockBusy
+from lake.layout import Lake
+from lake.locks import LockBusy
 from .progress import RecordBars
 from .recovery import recover_catalog
 
@@ -416,7 +417,7 @@ def sources(obj: Ctx) -> None:
 def lake_files(obj: Ctx, kind: str) -> None:
     """Print the lake's published Parquet files, one path or s3:// URL a line: what Spark,
     Trino or another DuckDB should read (a glob also finds retired or unpublished files)."""
-    from .shared_tables import published_files
+    from lake.shared_tables import published_files
     recover_catalog(obj.config)
     for uri in published_files(Lake.for_config(obj.config), kind):
         click.echo(uri)

@@ -10,17 +10,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contract.schemas import RAW_SCHEMA
-from correlate import refindex
+from lake import refindex
 from ingest.base import SourceSettings
 from normalize.engine import Normalized, build_entities, normalize_raw
 from normalize.identity import People
 from normalize.mappers import MAPPERS
 from normalize.mapping import SourceSpec
-
-from .catalog_store import read_catalog
+from lake.catalog_store import read_catalog
 from .config import Config, clock_offset_seconds
-from .entity_snapshot import read_entity_rows
-from .lake import Lake
+from lake.entity_snapshot import read_entity_rows
+from lake.layout import Lake
 
 _JQL_PROJECT = re.compile(r"project\s*(?:=|in)\s*\(?\s*([A-Za-z0-9_,\s\"']+)\)?", re.IGNORECASE)
 
@@ -86,7 +85,7 @@ def count_new_events(lake: Lake, existing_files: list, events: pa.Table) -> int:
 
 
 def reject_keys(lake: Lake, files: list) -> set[tuple]:
-    """What identifies each reject of `files` (the rejects view's key, see correlate.catalog)."""
+    """What identifies each reject of `files` (the rejects view's key, see lake.catalog)."""
     if not files:
         return set()
     con = duckdb.connect()

@@ -12,7 +12,7 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-import correlate.catalog as catalog
+import lake.catalog as catalog
 from contract.durations import parse_duration
 from contract.schemas import RAW_SCHEMA
 from contract.secrets import redact_json
@@ -20,18 +20,17 @@ from contract.text import without_surrogates
 from correlate import identity
 from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
-from correlate.event_files import EventFiles
+from lake.event_files import EventFiles
 from correlate.seed import parse_seed
 from ingest.base import RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window, unreadable_record
 from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
-
-from . import catalog_store, quarantine, shared_tables, state
+from lake import catalog_store, quarantine, shared_tables, state
 from .recovery import cursor_metadata, recover_catalog
-from .compaction import compact_partitions
+from lake.compaction import compact_partitions
 from .config import Config
-from .lake import Lake, new_run_id
-from .locks import file_lock
+from lake.layout import Lake, new_run_id
+from lake.locks import file_lock
 from .normalizing import (count_new_events, count_new_rejects, in_identity_order, known_people, normalize_files,
                           reject_keys)
 

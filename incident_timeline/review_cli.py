@@ -11,8 +11,9 @@ from export.extras import has_table
 from export.review import compute
 from export.review_period import PeriodInvalid, period
 
-from . import catalog_store, pipeline
-from .lake import Lake
+from incident_timeline import pipeline
+from lake import catalog_store
+from lake.layout import Lake
 from .recovery import recover_catalog
 
 NEEDS = ("incidents", "action_items", "incident_drafts", "repeat_incidents")

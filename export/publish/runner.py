@@ -8,9 +8,10 @@ from typing import Any, Callable
 
 from correlate import identity
 from export.report import NotBuilt, load
-from incident_timeline import catalog_store, pipeline
+from incident_timeline import pipeline
+from lake import catalog_store
 from incident_timeline.config import Config, ConfigInvalid
-from incident_timeline.lake import Lake
+from lake.layout import Lake
 from ingest.errors import SourceError
 
 from . import draft as drafts
