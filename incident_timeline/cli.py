@@ -21,6 +21,7 @@ from incident_timeline import logs, pipeline
 from lake import catalog_store
 from .config import ConfigInvalid, Config, default_config_path, load_config, missing_secrets
 from lake.layout import Lake
+from lake.published import refresh_from_lake
 from lake.locks import LockBusy
 from .progress import RecordBars
 from .recovery import recover_catalog
@@ -358,7 +359,7 @@ def query(obj: Ctx, sql: str, fmt: str) -> None:
     import duckdb
     recover_catalog(obj.config)   # an unreadable catalog: set aside and rebuilt from the lake
     lake = Lake.for_config(obj.config)
-    pipeline.refresh_from_lake(lake)   # a lake on object storage: take what other machines published
+    refresh_from_lake(lake)   # a lake on object storage: take what other machines published
     con = catalog_store.read_only_catalog(lake)
     try:
         try:
