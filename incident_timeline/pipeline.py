@@ -18,6 +18,8 @@ from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
 from lake.event_files import EventFiles
 from correlate.seed import parse_seed
+from export import render
+from export.report import load as load_report
 from ingest.base import RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window
 from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
@@ -29,6 +31,7 @@ from lake.locks import file_lock
 from .normalizing import in_identity_order, known_people, normalize_files
 from lake.published import (compact_source, count_new_in_files, live_files, published, refresh_from_lake,
                             sift_source, sync_from_lake)
+from ingest.raw_rows import raw_rows
 from lake.raw import raw_chunks, write_raw
 from lake.written import count_new_rejects, reject_keys
 
@@ -182,11 +185,11 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
                 batch.append(record)
                 res.fetched += 1
                 if len(batch) >= BATCH_ROWS:
-                    write_raw(lake, settings, run_id, partition, seq, batch, meta)
+                    _write_raw(lake, settings, run_id, partition, seq, batch, meta)
                     seq, batch = seq + 1, []
                     on_records(settings.name, res.fetched)
             if batch:
-                write_raw(lake, settings, run_id, partition, seq, batch, meta)
+                _write_raw(lake, settings, run_id, partition, seq, batch, meta)
             on_records(settings.name, res.fetched)
             # The data is durable (fsynced and renamed): only now may the cursor move. An
             # explicit --since window is not contiguous with the cursor, so it moves nothing.
@@ -200,6 +203,12 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
             state.advance_cursors(lake, settings.name, durable)
         finally:
             connector.close()
+
+
+def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,
+               batch: list[RawRecord], meta: dict[bytes, bytes]):
+    rows = raw_rows(settings, run_id, batch, datetime.now(timezone.utc))
+    return write_raw(lake, settings.name, run_id, partition, seq, rows, meta)
 
 
 def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run_id: str,
@@ -328,6 +337,44 @@ def correlate_incident(config: Config, incident: str) -> str:
         # it is another incident's, or has seeds this build did not start from: build it from those
         primary, also = target, (*also, *wanted)
     raise RuntimeError(f"{incident}: its identity did not settle")   # not reached: the second pass has every seed
+
+
+@dataclass
+class Draft:
+    incident_id: str
+    report: dict
+    paths: list
+    assist_note: str | None = None     # one line about --assist, for stderr
+
+
+def build_draft(config: Config, incident: str, formats: tuple[str, ...], out_dir, templates=None,
+                display_tz: str | None = None, assist: bool = False) -> Draft:
+    """The whole build: correlate, read the built incident, (ask the model,) render the draft,
+    and note in the catalog that it was written."""
+    incident_id = correlate_incident(config, incident)
+    con = catalog_store.read_only_catalog(Lake.for_config(config))
+    try:
+        report = load_report(con, incident_id, config.history_window)
+    finally:
+        con.close()
+    note = _assist(config, report) if assist else None
+    paths = render.write(report, out_dir, formats, templates, display_tz)
+    record_draft(config, incident_id)
+    return Draft(incident_id, report, paths, note)
+
+
+def _assist(config: Config, report: dict) -> str:
+    """The model's verified sentences into the report; a failure is one line and the draft
+    is written without them (the exit code does not change)."""
+    from export import assist
+    from export.assist.settings import assist_settings
+    part = assist.run(report, assist_settings(config))
+    report["assisted"] = part
+    if part["error"]:
+        return f"assist: {part['error']} (the draft was written without the assisted parts)"
+    kept = sum(len(part[p]) for p in assist.SECTIONS.values())
+    return (f"assist: {kept} sentence(s) kept, {assist.dropped_counts(part)['count']} dropped "
+            f"(see the draft's data quality section)")
 
 
 def _store(con: duckdb.DuckDBPyConnection, lake: Lake, incident: str, tables: dict[str, pa.Table], target: str,
