@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 from contract.paths import dotted
 
-from .fast.sql import ODD_TEXT, cut_line_sql, first_line_sql, lit, odd_ref_text_sql, refs_sql, unique_sql
+from .sql import ODD_TEXT, cut_line_sql, first_line_sql, lit, odd_ref_text_sql, refs_sql, unique_sql
 from .mapping import Context
 from .schema import CATEGORIES
 from .severity import to_sev
@@ -24,8 +24,11 @@ from .text import first_line
 MISSING = object()
 
 
-def lookup(row: Mapping[str, Any], column: str) -> Any:
-    """The column's value (a key of that exact name first, then a dotted path), or MISSING."""
+def lookup(row: Mapping[str, Any], column: str, flat: bool = False) -> Any:
+    """The column's value (a key of that exact name first, then, unless `flat`, a dotted
+    path), or MISSING."""
+    if flat:
+        return row.get(column, MISSING)
     return dotted(row, column, missing=MISSING)
 
 

@@ -10,7 +10,7 @@ from .servicenow import ServiceNowMapper
 MAPPERS: dict[str, Mapper] = {}
 
 for _mapper in (ServiceNowMapper(),
-                *(MappingOracle(t) for t in MAPPINGS)):
+                *(MappingOracle(t) for t in MAPPINGS if t != "servicenow")):
     if _mapper.source_type in MAPPERS:
         raise ValueError(f"mapper for {_mapper.source_type!r} registered twice")
     MAPPERS[_mapper.source_type] = _mapper

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping as TMapping
 
-from ..fast.sql import lit, unique_sql
+from ..sql import lit, unique_sql
 from ..mapping import SourceSpec
 from ..text import adf_to_text
 from ..transforms import TRANSFORMS, Transform, render

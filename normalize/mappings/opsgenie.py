@@ -15,7 +15,7 @@ from typing import Any
 
 from contract.links import DEDUP
 
-from ..fast.sql import unique_sql
+from ..sql import unique_sql
 from ..mapping import SourceSpec
 from ..transforms import TRANSFORMS, Transform, encode_json
 from . import Check, Const, Field, Json, Mapping, Or, Parent, Present, Rule, Time, Value, attrs, call

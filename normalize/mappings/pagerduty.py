@@ -13,7 +13,7 @@ from typing import Any, Mapping as TMapping
 
 from contract.links import DEDUP
 
-from ..fast.sql import unique_sql
+from ..sql import unique_sql
 from ..mapping import Context, SourceSpec
 from ..severity import to_sev
 from ..transforms import TRANSFORMS, Transform, encode_json, render
