@@ -14,7 +14,7 @@ from correlate import refindex
 from ingest.base import SourceSettings
 from normalize.engine import Normalized, build_entities, normalize_raw
 from normalize.identity import People
-from normalize.mappers import MAPPERS
+from normalize.oracle import MAPPERS
 from normalize.mapping import SourceSpec
 
 from .catalog_store import read_catalog

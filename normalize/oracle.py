@@ -133,3 +133,7 @@ def evaluate(expr: Any, values: TMapping[str, Any], parent_id: str | None, ctx: 
         args = [evaluate(a, values, parent_id, ctx) for a in expr.args]
         return transform.python(ctx, *args) if transform.with_ctx else transform.python(*args)
     raise TypeError(f"not a mapping expression: {expr!r}")
+
+
+# source type -> its mapping read one record at a time
+MAPPERS: dict[str, Mapper] = {source_type: MappingOracle(source_type) for source_type in MAPPINGS}

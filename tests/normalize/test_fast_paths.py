@@ -1,5 +1,5 @@
-"""The vectorised paths give exactly the events the per-record mappers give: a fast path
-and its mapper, or a compiled mapping (normalize.mappings) and its per-record oracle."""
+"""A compiled mapping (normalize.mappings) gives exactly the events and rejects its
+per-record oracle gives."""
 import json
 from datetime import datetime, timezone
 
@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from ingest.registry import CONNECTORS
 from normalize.engine import build_entities, normalize_raw
-from normalize.fast import FAST_PATHS
-from normalize.mappers import MAPPERS
+from normalize.oracle import MAPPERS
 from normalize.mappings import MAPPINGS
 from normalize.mapping import SourceSpec
 from contract.schemas import RAW_SCHEMA
@@ -49,7 +48,7 @@ def _both(raw: pa.Table, spec: SourceSpec):
 
 
 # Jira's demo (ten events) is checked in test_fast_jira.py.
-@pytest.mark.parametrize("source", [s for s in demo_sources() if s["type"] in (*FAST_PATHS, *MAPPINGS)
+@pytest.mark.parametrize("source", [s for s in demo_sources() if s["type"] in MAPPINGS
                                     and s["type"] not in ("jira", "file")], ids=lambda s: s["name"])
 def test_demo_fixtures_give_identical_events(source):
     raw = _demo_raw(source)
@@ -58,24 +57,8 @@ def test_demo_fixtures_give_identical_events(source):
     assert len(fast) > 10
     assert fast == slow
     assert fo.rejects.num_rows == so.rejects.num_rows == 0
-    if spec.type in MAPPINGS:   # one query takes every record: each message is an event
-        assert len(fast) == sum(s not in MAPPERS[spec.type].entity_streams for s in raw["stream"].to_pylist())
-        return
-    taken, declined = _split(raw, spec)
-    entity_rows = sum(s in ("users", "channels", "incidents") for s in raw["stream"].to_pylist())
-    # declined on the demo: Slack messages with attachments, PagerDuty entries with assignees
-    odd = sum('"attachments"' in p or '"assignees":[{' in p for p in raw["payload"].to_pylist())
-    assert taken == len(fast) - odd and declined == entity_rows + odd
-
-
-def _split(raw: pa.Table, spec: SourceSpec) -> tuple[int, int]:
-    from normalize.mapping import Context
-    from normalize.refs import RefFinder
-
-    ctx = Context(spec=spec, refs=RefFinder(["OPS"]),
-                  entities=build_entities(raw, ["users", "channels", "incidents"]))
-    drafts, rest = FAST_PATHS[spec.type](raw, ctx)
-    return drafts.num_rows, rest.num_rows
+    # one query takes every record: each message is an event
+    assert len(fast) == sum(s not in MAPPERS[spec.type].entity_streams for s in raw["stream"].to_pylist())
 
 
 def _slack_raw(messages: list) -> pa.Table:

@@ -20,7 +20,7 @@ from incident_timeline.lake import Lake
 from incident_timeline.normalizing import normalize_files, source_spec
 from ingest.errors import SourceError
 from normalize.engine import build_entities, event_id
-from normalize.mappers import MAPPERS
+from normalize.oracle import MAPPERS
 from normalize.mapping import Context
 from normalize.refs import RefFinder
 from tests.ingest.lakeview import lake_table
