@@ -170,12 +170,13 @@ def test_awkward_pagerduty_entries_agree_and_go_the_right_way():
     fast, slow, fo, so = _both(raw, spec)
     assert fast == slow
     assert fo.rejects.to_pylist() == so.rejects.to_pylist()
-    # rejected: the seven above, and of the odd ones: agent "alice" (not an object where one is
-    # read, as the mapper of old rejected it), trailing comma, two values in one payload
-    assert fo.rejects.num_rows == len(rejected) + 3
+    # rejected: the seven above, and of the odd ones: summary 5 (searched for refs) and agent
+    # "alice" (not an object where one is read), as the mapper of old rejected them, trailing
+    # comma, two values in one payload
+    assert fo.rejects.num_rows == len(rejected) + 4
     assert sorted(e["native_id"] for e in fast) == sorted(   # R24's time is rejected
         [e["id"] for e in taken + by_parent] + [str(e["id"]) for e in declined if isinstance(e, dict)
-                                                 and e["id"] != "R14"] + ["R17b"])
+                                                 and e["id"] not in ("R13", "R14")] + ["R17b"])
     by_id = {e["native_id"]: e for e in fast}
     assert by_id["R0"]["severity"] == "SEV1" and by_id["R0"]["service"] == "db"
     assert json.loads(by_id["R0"]["attrs"])["incident_title"] == 'db "down"\n'
@@ -183,7 +184,9 @@ def test_awkward_pagerduty_entries_agree_and_go_the_right_way():
     assert by_id["R5"]["kind"] == "alert.escalated" and by_id["R5"]["severity"] == "SEV3"
     assert by_id["R7"]["url"] == "https://x.example/i"
     assert by_id["R31"]["refs"] == ["pagerduty:Q1"] and by_id["R31"]["kind"] == "alert.made_up"
-    assert by_id["R13"]["title"] == "5" and "R14" not in by_id   # a number read as text; a string agent rejected
+    assert "R13" not in by_id and "R14" not in by_id   # a number for a summary, a string agent: rejected
+    reasons = {r["record"]: r["reason"] for r in fo.rejects.to_pylist()}
+    assert reasons[json.dumps(_entry(13, summary=5))] == "unexpected shape in log_entries: TypeError: expected string or bytes-like object, got 'int'"
     assert by_id["R17b"]["kind"] == "alert.acknowledged"   # a repeated key: json.loads keeps the last
 
 
