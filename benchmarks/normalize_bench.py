@@ -290,7 +290,7 @@ def main() -> None:
             normalize_raw(raw, spec, vectorized=False, **kw)
             ref = time.perf_counter() - t0
             t_ref += ref
-            line += f"   (oracle alone: {out.events.num_rows / ref:,.0f} events/s, {ref / dt:.1f}x slower)"
+            line += f"   (oracle alone: {out.events.num_rows / ref:,.0f} events/s, {ref / dt:.1f}x the time)"
         print(line)
     normalise_rate = events / t_all
     print(f"  {'all sources':<14} {normalise_rate:>12,.0f} events/s ({events:,} events in {t_all:.2f} s)")
