@@ -12,7 +12,7 @@ from lake import refindex
 from ingest.base import SourceSettings
 from normalize.engine import Normalized, build_entities, normalize_raw
 from normalize.identity import People
-from normalize.mappers import MAPPERS
+from normalize.oracle import MAPPERS
 from normalize.mapping import SourceSpec
 from lake.catalog_store import read_catalog
 from .config import Config, clock_offset_seconds

@@ -22,8 +22,7 @@ import pyarrow.compute as pc
 
 from contract.text import without_surrogates
 
-from .fast.frame import register_raw
-from .fast.sql import lit, odd_json_sql, sorted_keys_sql, string_map_sql
+from .sql import lit, odd_json_sql, sorted_keys_sql, string_map_sql
 from .mapping import Context
 from .mappings import Attrs, Call, Const, Json, Mapping, OmitNone, Or, Parent, Present, Rule, Value
 from .schema import DRAFT_SCHEMA
@@ -38,6 +37,7 @@ _ARROW_TYPES = {"VARCHAR": pa.string(), "VARCHAR[]": pa.list_(pa.string())}
 _FAILED = "\x00"
 _SHAPE_ERRORS = (AttributeError, KeyError, TypeError, ValueError, IndexError, OverflowError)
 _DUCK_TYPES = {"VARCHAR": duckdb.sqltype("VARCHAR"), "VARCHAR[]": duckdb.list_type("VARCHAR")}
+BATCH_ROWS = 32_768
 
 
 def run_mapping(raw: pa.Table, mapping: Mapping, ctx: Context) -> tuple[pa.Table, list[tuple[int, str, str]]]:
@@ -56,6 +56,14 @@ def run_mapping(raw: pa.Table, mapping: Mapping, ctx: Context) -> tuple[pa.Table
             drafts = drafts.filter(pc.invert(pc.is_in(drafts["src"], pa.array(sorted(rejected), pa.int64()))))
         drafts = drafts.take(pc.sort_indices(drafts["src"]))
     return drafts, rejects
+
+
+def register_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table) -> None:
+    """`raw` as the view (stream, parent_id, payload, rid), rid being the row number, in
+    batches, so that DuckDB scans them on every core."""
+    raw = raw.select(["stream", "parent_id", "payload"]).append_column(
+        "rid", pa.array(np.arange(raw.num_rows, dtype=np.int64)))
+    con.register("raw", pa.Table.from_batches(raw.to_batches(max_chunksize=BATCH_ROWS), raw.schema))
 
 
 def _run_rule(raw: pa.Table, mapping: Mapping, rule: Rule, ctx: Context) -> tuple[pa.Table, list]:
@@ -141,10 +149,10 @@ class _Query:
         self._stages = 1
 
     # ------------------------------------------------------------------ fields
-    def _paths(self, column: str) -> list[str] | None:
-        """JSON paths of a column: its exact key, then (dotted) the nested walk; None when
-        the name cannot be written as a JSON path (such a field is read in Python)."""
-        parts = column.split(".")
+    def _paths(self, column: str, flat: bool = False) -> list[str] | None:
+        """JSON paths of a column: its exact key, then (dotted, not `flat`) the nested walk;
+        None when the name cannot be written as a JSON path (such a field is read in Python)."""
+        parts = [column] if flat else column.split(".")
         if not re_full(_PLAIN_KEY, column) or not all(re_full(_PLAIN_KEY, p) for p in parts):
             return None
         return [f'$."{column}"'] + ([_path(parts)] if len(parts) > 1 else [])
@@ -166,7 +174,7 @@ class _Query:
         them reads otherwise in DuckDB, which keeps the first, than in Python)."""
         out = {"$"}
         for f in self.rule.fields:
-            if f.of_item:
+            if f.of_item or f.flat:
                 continue
             parts = f.column.split(".")
             out |= {_path(parts[:n]) for n in range(1, len(parts)) if all(re_full(_PLAIN_KEY, p) for p in parts[:n])}
@@ -185,12 +193,12 @@ class _Query:
             modes = self.modes.get(f.name, set())
             each = self.rule.each if f.of_item else None
             params, of = (["VARCHAR", "VARCHAR"], "payload, item_no::VARCHAR") if each else (["VARCHAR"], "payload")
-            state_py = self._udf("py_state", _state_udf(f.column, each), params)
-            text_py = self._udf("py_text", _render_udf(f.column, "text", each), params)
-            truthy_py = self._udf("py_truthy", _render_udf(f.column, "truthy", each), params)
-            json_py = self._udf("py_json", _render_udf(f.column, "json", each), params)
-            type_py = self._udf("py_type", _render_udf(f.column, "type", each), params)
-            paths = self._paths(f.column)
+            state_py = self._udf("py_state", _state_udf(f.column, each, f.flat), params)
+            text_py = self._udf("py_text", _render_udf(f.column, "text", each, f.flat), params)
+            truthy_py = self._udf("py_truthy", _render_udf(f.column, "truthy", each, f.flat), params)
+            json_py = self._udf("py_json", _render_udf(f.column, "json", each, f.flat), params)
+            type_py = self._udf("py_type", _render_udf(f.column, "type", each, f.flat), params)
+            paths = self._paths(f.column, f.flat)
             if f.of_item and (paths is None or "." in f.column):
                 raise ValueError(f"{self.mapping.source_type}: an item's field is a plain key, not {f.column!r}")
             if paths is None:
@@ -399,7 +407,8 @@ class _Query:
         t = TRANSFORMS[e.transform]
         args = [self._argument(a) for a in e.args]
         shape = [("const", a.value) if isinstance(a, Const) else
-                 ("object", self.fields[a.name][1].column) if isinstance(a, Value) and a.as_ == "object" else
+                 ("object", (self.fields[a.name][1].column, self.fields[a.name][1].flat))
+                 if isinstance(a, Value) and a.as_ == "object" else
                  ("value", None) for a in e.args]
         py_args = [a for a, (kind, _v) in zip(args, shape) if kind != "const"]
         # the same call (transform, arguments) read by several expressions is one UDF, so
@@ -549,12 +558,12 @@ def _bad_items(each: str):
     return bad
 
 
-def _state_udf(column: str, each: str | None = None):
+def _state_udf(column: str, each: str | None = None, flat: bool = False):
     def state(payload: str | None, item_no: str | None = None) -> str | None:
         row = _parsed(payload)
         if not isinstance(row, dict):
             return None
-        value = lookup(_item(row, each, item_no), column)
+        value = lookup(_item(row, each, item_no), column, flat)
         if value is MISSING:
             return "missing"
         try:
@@ -565,13 +574,13 @@ def _state_udf(column: str, each: str | None = None):
     return _distinctless(state, 2 if each else 1)
 
 
-def _render_udf(column: str, as_: str, each: str | None = None):
+def _render_udf(column: str, as_: str, each: str | None = None, flat: bool = False):
     def rendered(payload: str | None, item_no: str | None = None) -> str | None:
         row = _parsed(payload)
         if not isinstance(row, dict):
             return None
         try:
-            return render(lookup(_item(row, each, item_no), column), as_)
+            return render(lookup(_item(row, each, item_no), column, flat), as_)
         except RecursionError:
             return None
     return _distinctless(rendered, 2 if each else 1)
@@ -584,11 +593,11 @@ def _distinctless(fn, arity: int = 1):
     return _arity(arity, udf)
 
 
-def _object_of(column: str):
+def _object_of(column: str, flat: bool = False):
     """The value at `column` of a payload (an "object" argument), as the oracle reads it."""
     def read(payload: str | None) -> Any:
         row = _loads(payload)
-        value = lookup(row, column) if isinstance(row, dict) else MISSING
+        value = lookup(row, column, flat) if isinstance(row, dict) else MISSING
         return None if value is MISSING else value
     return read
 
@@ -607,7 +616,7 @@ def _transform_udf(fn, shape: list[tuple[str, Any]], returns: str, distinct: boo
         except _SHAPE_ERRORS as exc:
             failed = f"{_FAILED}E{type(exc).__name__}: {exc}"
         return [failed] if returns != "VARCHAR" else failed
-    readers = [_object_of(v) if kind == "object" else None for kind, v in shape if kind != "const"]
+    readers = [_object_of(*v) if kind == "object" else None for kind, v in shape if kind != "const"]
 
     def call(*columns: pa.Array) -> pa.Array:
         lists = iter([c.to_pylist() if read is None else [read(p) if p is not None else None for p in c.to_pylist()]

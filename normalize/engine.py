@@ -1,13 +1,12 @@
 """Raw records -> canonical events + rejects. Pure: tables in, tables out, no I/O.
 
-Two ways from a raw record to a draft (the canonical columns before time conversion):
-a source type with a vectorised path (`normalize.fast`) maps its high-volume streams in
-DuckDB, a whole column at a time; everything else, and every record the vectorised path
-declines, goes through the source's `Mapper` one record at a time. Both produce the same
-draft table, and from there one columnar finish converts times per declared format,
-hashes event ids, sends unplaceable times to rejects and unifies people across sources.
-A source configured with `redact: events` then has the secrets in its events' text
-replaced (contract.secrets), after both paths, so they cannot differ in it.
+A source type's mapping (`normalize.mappings`), compiled to one DuckDB query per rule
+(`normalize.compiler`), turns every record of its streams into drafts (the canonical
+columns before time conversion) or rejects; rows of other streams (unreadable records, an
+unknown stream) give their rejects one by one. From the drafts one columnar finish
+converts times per declared format, hashes event ids, sends unplaceable times to rejects
+and unifies people across sources. A source configured with `redact: events` then has
+the secrets in its events' text replaced (contract.secrets).
 """
 from __future__ import annotations
 
@@ -31,11 +30,10 @@ from contract.text import without_surrogates
 from contract.unreadable import UNREADABLE
 
 from .compiler import run_mapping
-from .fast import FAST_PATHS
 from .identity import People, canonicalise
-from .mappers import MAPPERS
 from .mappings import MAPPINGS
 from .mapping import Context, RecordError, SourceSpec
+from .oracle import MAPPERS
 from .refs import RefFinder, unique
 from .schema import DRAFT_SCHEMA
 from .timeparse import parse_times
@@ -63,7 +61,7 @@ _ATTRS_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators
 
 
 def attrs_json(attrs: Mapping[str, Any] | None) -> str:
-    """The `attrs` column: compact, sorted keys (the vectorised path writes the same)."""
+    """The `attrs` column: compact, sorted keys (the compiled query writes the same)."""
     return _ATTRS_ENCODER.encode(attrs or {})
 
 
@@ -111,7 +109,8 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
                   jira_projects: Iterable[str] = (), ingested_at: datetime, run_id: str = "",
                   people: People | None = None, vectorized: bool = True) -> Normalized:
     """`people`: who is who as the other sources know it (see identity.py); `vectorized`
-    False forces every record through the per-record mapper (the reference path)."""
+    False reads every record with the mapping's per-record oracle instead of the compiled
+    query (the tests' reference)."""
     mapper = MAPPERS.get(spec.type)
     ctx = Context(spec=spec, refs=RefFinder(jira_projects), entities=entities)
     rejects = _Rejects(spec, run_id, ingested_at)
@@ -124,9 +123,6 @@ def normalize_raw(raw: pa.Table, spec: SourceSpec, *, entities: Mapping[str, Map
         parts.append(_map_compiled(raw, mapping, ctx, rejects))
         others = pc.indices_nonzero(pc.invert(pc.fill_null(pc.is_in(raw["stream"], pa.array(mapping.streams)), False)))
         rest = raw.take(others).append_column("src", others.cast(pa.int64()))
-    elif vectorized and mapper is not None and spec.type in FAST_PATHS:
-        fast, rest = FAST_PATHS[spec.type](raw, ctx)
-        parts.append(fast)
     parts.append(_map_each(rest, mapper, spec, ctx, rejects))
     if mapping is not None:
         rejects.in_raw_order()
@@ -297,9 +293,7 @@ def _event_ids(drafts: pa.Table, source: str) -> pa.Array:
 
 def _last_of_each_id(table: pa.Table) -> pa.Table:
     """The same record twice in one batch is one event: the newest fetch wins, and within
-    one fetch the later raw row (then the later draft of it). Raw order, not draft order:
-    fast paths put their drafts before the mapper's, and which path took a copy must not
-    decide which copy wins."""
+    one fetch the later raw row (then the later draft of it): raw order, not draft order."""
     ids = table["event_id"]
     if len(pc.unique(ids)) == table.num_rows:
         return table

@@ -11,6 +11,9 @@ from .mappings import MAPPINGS, Attrs, Call, Const, Json, Mapping, OmitNone, Or,
 from .transforms import MISSING, TRANSFORMS, lookup, render
 
 
+_SHAPES = (AttributeError, KeyError, TypeError, ValueError, IndexError, OverflowError, RecursionError)
+
+
 class MappingOracle(Mapper):
     def __init__(self, source_type: str):
         self.source_type = source_type
@@ -41,7 +44,13 @@ class MappingOracle(Mapper):
         mapping = self.mapping(ctx)
         rules = [r for r in mapping.rules if stream in r.streams]
         rule = next((r for r in rules if r.draft.get("kind") == Const(kind)), rules[0] if rules else None)
-        return (rule.time_field if rule else None) or mapping.time.field
+        named = rule.time_field if rule else None
+        if named is not None and not isinstance(named, str):
+            try:
+                named = evaluate(named, _read(payload, [f for f in rule.fields if not f.of_item], stream), None, ctx)
+            except (RecordError, *_SHAPES):
+                named = None
+        return named or mapping.time.field
 
     def map(self, stream: str, payload: TMapping[str, Any], parent_id: str | None,
             ctx: Context) -> Iterable[dict]:
@@ -74,7 +83,7 @@ class MappingOracle(Mapper):
 def _read(row: TMapping[str, Any], fields, stream: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in fields:
-        value = lookup(row, f.column)
+        value = lookup(row, f.column, f.flat)
         if value is MISSING and f.required:
             raise RecordError(f.column, f"mapped field {f.name} ({f.column}) is missing")
         if f.not_empty and value in (None, ""):
@@ -124,3 +133,7 @@ def evaluate(expr: Any, values: TMapping[str, Any], parent_id: str | None, ctx: 
         args = [evaluate(a, values, parent_id, ctx) for a in expr.args]
         return transform.python(ctx, *args) if transform.with_ctx else transform.python(*args)
     raise TypeError(f"not a mapping expression: {expr!r}")
+
+
+# source type -> its mapping read one record at a time
+MAPPERS: dict[str, Mapper] = {source_type: MappingOracle(source_type) for source_type in MAPPINGS}

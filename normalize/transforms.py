@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 from contract.paths import dotted
 
-from .fast.sql import ODD_TEXT, cut_line_sql, first_line_sql, lit, odd_ref_text_sql, refs_sql, unique_sql
+from .sql import ODD_TEXT, cut_line_sql, first_line_sql, lit, odd_ref_text_sql, refs_sql, unique_sql
 from .mapping import Context
 from .schema import CATEGORIES
 from .severity import to_sev
@@ -24,8 +24,11 @@ from .text import first_line
 MISSING = object()
 
 
-def lookup(row: Mapping[str, Any], column: str) -> Any:
-    """The column's value (a key of that exact name first, then a dotted path), or MISSING."""
+def lookup(row: Mapping[str, Any], column: str, flat: bool = False) -> Any:
+    """The column's value (a key of that exact name first, then, unless `flat`, a dotted
+    path), or MISSING."""
+    if flat:
+        return row.get(column, MISSING)
     return dotted(row, column, missing=MISSING)
 
 
@@ -99,6 +102,41 @@ def _listed_and_found_sql(ctx: Context, listed: str, *texts: str) -> str:
     return f"list_concat({own}, {found})"
 
 
+# The per-record mappers these mappings replaced read some fields with Python that fails on
+# a value of another type (`author.get(...)` on a string, a number searched for refs, `"@" in`
+# a number): such a record was a reject, with Python's own error. These guards give the same
+# reject (the same error, raised by the same operation on a value of the same type) and
+# otherwise None; their SQL is NULL where the value is of the expected type.
+_SEARCH = re.compile("x")
+
+
+def of_type(text: str, json_type: str) -> Any:
+    """A value of the Python type json.loads gives for a truthy value of this JSON type."""
+    if json_type == "number":
+        return 1 if re.fullmatch(r"-?[0-9]+", text) else 1.0
+    return {"boolean": True, "array": [0], "object": {0: 0}}.get(json_type, text)
+
+
+def refuse_unsearchable(*pairs: str | None) -> None:
+    """(truthy text, JSON type) pairs: the first that is not a string fails as RefFinder.find
+    failed on it."""
+    for text, json_type in zip(pairs[::2], pairs[1::2]):
+        if text is not None and json_type not in (None, "string", "null"):
+            _SEARCH.search(of_type(text, json_type))
+
+
+def refuse_ungettable(gate: str | None, text: str | None, json_type: str | None) -> None:
+    """A truthy value that is not an object fails as `.get` on it failed (unless `gate` is
+    empty: the record or item gives no event, and the value was never read)."""
+    if gate not in (None, "") and text is not None and json_type not in (None, "object", "null"):
+        of_type(text, json_type).get  # noqa: B018 (raises, as the mapper did)
+
+
+def _types_are(allowed: tuple[str, ...], types: list[str]) -> str:
+    kinds = ", ".join(lit(k) for k in allowed)
+    return " AND ".join(f"coalesce({t}, 'null') IN ({kinds})" for t in types) or "true"
+
+
 @dataclass(frozen=True)
 class Transform:
     python: Callable                 # (*values) -> value; with_ctx: (ctx, *values)
@@ -133,6 +171,11 @@ TRANSFORMS: dict[str, Transform] = {
     # (a field's json and type) an object as attrs write it; anything else is an empty one
     "object_json_or_empty": Transform(lambda value, kind: value if kind == "object" else "{}", exact=lambda *_a: "true",
                                       sql=lambda _c, v, k: f"CASE WHEN {k} = 'object' THEN {v} ELSE '{{}}' END"),
+    "refuse_unsearchable": Transform(refuse_unsearchable, sql=lambda *_a: _NULL,
+                                     exact=lambda _c, *a: _types_are(("string", "null"), list(a[1::2]))),
+    "refuse_ungettable": Transform(refuse_ungettable, sql=lambda *_a: _NULL,
+                                   exact=lambda _c, gate, _t, y: f"({_types_are(('object', 'null'), [y])} "
+                                                                 f"OR coalesce({gate}, '') = '')"),
     "without_dots": Transform(lambda t: None if t is None else t.replace(".", ""),
                               sql=lambda _c, t: f"replace({t}, '.', '')", exact=lambda *_a: "true"),
 }

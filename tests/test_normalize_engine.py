@@ -113,9 +113,9 @@ def test_an_escaped_lone_surrogate_does_not_stop_the_run():
         assert reject["native_id"] == "R2" and reject["field"] == "created_at" and "\ufffd" in reject["reason"]
 
 
-def test_of_two_copies_fetched_together_the_later_raw_row_wins_whichever_path_took_it():
-    """The earlier copy is declined by the vectorised path (an empty service object), the
-    later one taken: the later copy wins, as it does when the mapper reads both."""
+def test_of_two_copies_fetched_together_the_later_raw_row_wins_on_either_path():
+    """Two copies of one entry in one batch (the earlier with an empty service object): the
+    later copy wins, in the compiled query as in the oracle."""
     older = _entry("R1", "2026-10-14T10:06:40Z", summary="first wording", service={})
     newer = _entry("R1", "2026-10-14T10:06:40Z", summary="second wording")
     raw = _raw("log_entries", [("R1", older, "Q2W3E4R"), ("R1", newer, "Q2W3E4R")])

@@ -98,6 +98,7 @@ class Field:
     not_empty: bool = False
     required: bool = True
     of_item: bool = False   # read in each item of the rule's `each` list (a flat key)
+    flat: bool = False      # a key of that exact name only, dotted or not (no nested walk)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,9 @@ class Rule:
     fields: tuple[Field, ...]        # read in order: the first that fails rejects the record
     draft: TMapping[str, Any]        # canonical column -> expression
     checks: tuple[Check, ...] = ()
-    time_field: str | None = None    # where the record keeps its time (default: the mapping's)
+    # where the record keeps its time (default: the mapping's), or an expression naming it
+    # from the record's fields: what a time reject names
+    time_field: Any = None
     each: str | None = None
     keep: Any = None
 
@@ -165,6 +168,7 @@ def _register() -> None:
     from .opsgenie import opsgenie_mapping
     from .pagerduty import pagerduty_mapping
     from .pagerduty_changes import pagerduty_changes_mapping
+    from .servicenow import servicenow_mapping
     from .slack import slack_mapping
 
     MAPPINGS["file"] = file_mapping
@@ -178,6 +182,7 @@ def _register() -> None:
     MAPPINGS["github"] = github_mapping
     MAPPINGS["pagerduty_changes"] = pagerduty_changes_mapping
     MAPPINGS["gitlab"] = gitlab_mapping
+    MAPPINGS["servicenow"] = servicenow_mapping
 
 
 _register()

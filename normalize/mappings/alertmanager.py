@@ -15,7 +15,7 @@ from typing import Any
 from contract.alertmanager import label_fingerprint, labels_computable
 from contract.links import DEDUP, group_key_hash
 
-from ..fast.sql import unique_sql
+from ..sql import unique_sql
 from ..mapping import SourceSpec
 from ..transforms import TRANSFORMS, Transform, _own_and_found_sql, own_and_found_refs
 from . import Check, Const, Field, Json, Mapping, OmitNone, Or, Present, Rule, Time, Value, attrs, call

@@ -5,7 +5,7 @@ NoData, Error, Recovering) are kept as alert.state with the transition in the ti
 """
 from __future__ import annotations
 
-from ..fast.sql import odd_ref_text_sql, refs_sql, unique_sql
+from ..sql import odd_ref_text_sql, refs_sql, unique_sql
 from ..mapping import SourceSpec
 from ..transforms import TRANSFORMS, Transform
 from . import Check, Const, Field, Json, Mapping, Or, Rule, Time, Value, attrs, call

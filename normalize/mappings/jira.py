@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping as TMapping
 
-from ..fast.sql import lit, unique_sql
+from ..sql import lit, unique_sql
 from ..mapping import SourceSpec
 from ..text import adf_to_text
 from ..transforms import TRANSFORMS, Transform, render
@@ -21,12 +21,15 @@ from . import Check, Const, Field, Json, Mapping, Or, Parent, Present, Rule, Tim
 FIELD_KINDS = {"status": "ticket.status", "assignee": "ticket.assigned", "priority": "ticket.priority"}
 
 
-def _author() -> tuple[tuple[Field, ...], dict]:
+def _author(gives_event) -> tuple[tuple[Field, ...], dict]:
+    """An author that is not an object is a reject (as the mapper's author.get failed), for
+    a record (item) that `gives_event`."""
     fields = (Field("author", "author", required=False), Field("author_name", "author.displayName", required=False),
               Field("author_email", "author.emailAddress", required=False),
               Field("author_account", "author.accountId", required=False))
-    return fields, {"actor": Value("author_name"), "actor_type": Present(Value("author", "truthy"), Const("human"),
-                                                                         Const("system")),
+    refused = call("refuse_ungettable", gives_event, Value("author", "truthy"), Value("author", "type"))
+    return fields, {"actor": Or((refused, Value("author_name"))),
+                    "actor_type": Present(Value("author", "truthy"), Const("human"), Const("system")),
                     "actor_id": Or((Value("author_email", "truthy"), Value("author_account")))}
 
 
@@ -81,18 +84,20 @@ def _issues() -> Rule:
 
 
 def _changelog() -> Rule:
-    author_fields, author = _author()
     key, field = Parent(), Or((Value("field", "truthy"), Const("")))
     before, after = Value("before", "truthy"), Value("after", "truthy")
     kind = call("jira_item_kind", field, after)
+    author_fields, author = _author(kind)
+    # a toString that is not a string is a reject, as the mapper's search for refs in it failed
+    found_in = Or((call("refuse_unsearchable", after, Value("after", "type")), Value("after")))
     draft = {
         "kind": kind, "ts_raw": Value("created"), **author,
         "subject": call("if_equal", kind, Const("ticket.assigned"), Value("after")),
         "title": call("jira_item_title", key, field, before, after), "body": Const(""),
         "severity": call("if_equal", kind, Const("ticket.priority"), call("to_sev", Value("after"))),
-        "refs": call("own_and_found_refs", call("concat", Const("jira:"), key), Value("after")),
+        "refs": call("own_and_found_refs", call("concat", Const("jira:"), key), found_in),
         "native_id": call("concat", key, Const("/"), Value("id"), Const("/"), field),
-        "attrs": attrs(key=key, field=field, **{"from": Value("before"), "to": Value("after")}),
+        "attrs": attrs(key=key, field=field, **{"from": Json(Value("before", "json")), "to": Json(Value("after", "json"))}),
     }
     return Rule(streams=("changelog",), each="items", keep=kind, draft=draft,
                 fields=(Field("created", "created", required=False), Field("id", "id", required=False),
@@ -103,7 +108,7 @@ def _changelog() -> Rule:
 
 
 def _comments() -> Rule:
-    author_fields, author = _author()
+    author_fields, author = _author(Const("ticket.comment"))
     key, text = Parent(), call("adf_text", Value("body", "object"))
     draft = {
         "kind": Const("ticket.comment"), "ts_raw": Value("created"), **author,

@@ -15,9 +15,9 @@ from typing import Any
 
 from contract.links import DEDUP
 
-from ..fast.sql import unique_sql
+from ..sql import unique_sql
 from ..mapping import SourceSpec
-from ..transforms import TRANSFORMS, Transform, encode_json
+from ..transforms import TRANSFORMS, Transform, of_type, encode_json
 from . import Check, Const, Field, Json, Mapping, Or, Parent, Present, Rule, Time, Value, attrs, call
 
 # first match wins: "unacknowledged" must be tried before "acknowledged"
@@ -102,7 +102,7 @@ def _activity(stream: str) -> Rule:
         text = Or((Value("log", "truthy"), Const("")))
         kind = call("og_log_kind", text, Value("type"))
         title = Or((call("first_line", text, Const(120)), kind))
-    human = call("og_human", kind, owner)
+    human = call("og_owner_human", kind, owner, Value("owner", "type"), Value("owner", "json"))
     draft = {
         "kind": kind, "ts_raw": Value("createdAt"),
         # the owner of a notification log is its recipient
@@ -194,6 +194,19 @@ def _nonempty_string(value_json: str | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _owner_human(kind: str | None, owner: str | None, owner_type: str | None, owner_json: str | None) -> str | None:
+    if kind is None:   # a log line that gives no event: its owner was never read
+        return None
+    value = json.loads(owner_json) if owner_type in ("array", "object") else \
+        None if owner is None else of_type(owner, owner_type)
+    human = bool(value) and "@" in value
+    return "human" if human and kind != "alert.notified" else None
+
+
+def _human_sql(_ctx, kind: str, owner: str) -> str:
+    return f"CASE WHEN {kind} IS DISTINCT FROM 'alert.notified' AND contains({owner}, '@') THEN 'human' END"
+
+
 TRANSFORMS.update({
     "og_log_kind": Transform(log_kind),
     "og_tag_service": Transform(_tag_service, sql=lambda _c, _t: "NULL::VARCHAR", exact=lambda _c, t: f"{t} IS NULL"),
@@ -206,8 +219,9 @@ TRANSFORMS.update({
                               exact=lambda _c, status, *_a: f"{status} IS DISTINCT FROM 'closed'"),
     # an owner with an e-mail is a person (not the recipient of a notification log)
     "og_human": Transform(lambda kind, owner: None if kind == "alert.notified" or not owner or "@" not in owner
-                          else "human", exact=lambda *_a: "true",
-                          sql=lambda _c, k, o: f"CASE WHEN {k} IS DISTINCT FROM 'alert.notified' AND contains({o}, '@') "
-                                               f"THEN 'human' END"),
+                          else "human", exact=lambda *_a: "true", sql=lambda c, k, o: _human_sql(c, k, o)),
     "nonempty_string": Transform(_nonempty_string, distinct=True),
+    # an owner that is not a string: "@" in it as the mapper asked (a number fails, as it did)
+    "og_owner_human": Transform(_owner_human, sql=lambda c, k, o, _y, _j: _human_sql(c, k, o),
+                                exact=lambda _c, _k, _o, y, _j: f"coalesce({y}, 'null') IN ('string', 'null')"),
 })

@@ -13,7 +13,7 @@ from typing import Any, Mapping as TMapping
 
 from contract.links import DEDUP
 
-from ..fast.sql import unique_sql
+from ..sql import unique_sql
 from ..mapping import Context, SourceSpec
 from ..severity import to_sev
 from ..transforms import TRANSFORMS, Transform, encode_json, render
@@ -73,6 +73,12 @@ def _log_entries() -> Rule:
                     Or((Value("summary", "truthy"), action)))
     service = Value("service", "truthy")
     agent_name = Or((Value("agent_summary", "truthy"), Value("agent_name", "truthy"), Value("agent_email", "truthy")))
+    # the JSON types of the values body and title were taken from: a body or title that is
+    # not a string is a reject, as the mapper's search for refs in it failed
+    summary_type = _type_if("summary", Const("string"))
+    body_type = _type_if("note", Present(annotate, _type_if("channel_summary"), _type_if("event_details_description")))
+    title_type = Present(annotate, Present(body, Const("string"), summary_type), summary_type)
+    found_in = Or((call("refuse_unsearchable", body, body_type, title, title_type), body))
     draft = {
         "kind": call("pd_kind", action), "ts_raw": Value("created_at"),
         "actor": Or((_objects("incident", "agent", "channel", "service", "event_details"), agent_name,
@@ -86,7 +92,7 @@ def _log_entries() -> Rule:
         "severity": call("pd_severity", _incident("priority.summary", incident_id, True),
                          _incident("urgency", incident_id, True)),
         "service": Present(service, Value("service_summary"), _incident("service.summary", incident_id, True)),
-        "refs": call("pd_refs", incident_id, body, title, _incident("incident_key", incident_id, True, "key")),
+        "refs": call("pd_refs", incident_id, found_in, title, _incident("incident_key", incident_id, True, "key")),
         "url": Or((Value("incident_html_url", "truthy"), _incident("html_url", incident_id, True))),
         "native_id": Value("id"),
         "attrs": attrs(channel=Json(Value("channel_type", "json")),
@@ -109,10 +115,17 @@ def _log_entries() -> Rule:
                         Check(Value("created_at"), "created_at", "missing"), Check(Value("id"), "id", "missing")))
 
 
+def _type_if(name: str, otherwise=Const(None)):
+    """The field's JSON type when it holds a true value, else `otherwise`."""
+    return Present(Value(name, "truthy"), Value(name, "type"), otherwise)
+
+
 def _alerts() -> Rule:
     incident_id = Or((Value("incident_id", "truthy"), Parent()))
     key = Value("alert_key", "json")
     title = Or((Value("summary", "truthy"), Value("body_details_summary", "truthy")))
+    title_type = _type_if("summary", _type_if("body_details_summary"))
+    found_in = Or((call("refuse_unsearchable", title, title_type), title))
     service = Value("service", "truthy")
     draft = {
         "kind": Const("alert.triggered"), "ts_raw": Value("created_at"),
@@ -120,7 +133,7 @@ def _alerts() -> Rule:
         "title": Or((title, call("pd_alert_title", key, Value("id", "json")))), "body": Const(""),
         "severity": call("pd_severity", call("to_sev", Value("severity")), _incident("urgency", incident_id, False)),
         "service": Present(service, Value("service_summary"), _incident("service.summary", incident_id, False)),
-        "refs": call("pd_alert_refs", incident_id, key, title, Value("id", "json")),
+        "refs": call("pd_alert_refs", incident_id, key, found_in, Value("id", "json")),
         "url": Value("html_url"),
         "native_id": call("concat", Const("alert/"), Value("id")),
         "attrs": attrs(alert_key=Json(key), status=Json(Value("status", "json")),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping as TMapping
 
-from ..fast.sql import lit
+from ..sql import lit
 from ..mapping import Context, SourceSpec
 from ..text import slack_to_text
 from ..transforms import TRANSFORMS, Transform, render

@@ -11,7 +11,7 @@ from contract.sources import SOURCE_TYPES
 from ingest.base import SourceSettings
 from ingest.registry import CONNECTORS
 from normalize.engine import normalize_raw
-from normalize.mappers import MAPPERS
+from normalize.oracle import MAPPERS
 from normalize.mapping import SourceSpec
 
 AT = datetime(2026, 10, 14, 14, 2, 11, tzinfo=timezone.utc)
@@ -38,9 +38,8 @@ def test_a_record_ingest_cannot_take_is_named_by_the_declared_id_field(tmp_path)
     assert (record.stream, record.native_id, record.payload["field"]) == ("unreadable", "issues:PAY-1", "fields")
 
 
-def test_no_mapper_declares_a_time_format_of_its_own_that_differs():
-    # normalize/mappers/ still carries a time_format per mapper until the declarative
-    # mappings replace them; the engine reads the declaration, so they must agree
+def test_no_mapping_declares_a_time_format_of_its_own_that_differs():
+    # the engine reads the declaration, so the mappings must agree with it
     for name, mapper in MAPPERS.items():
         assert getattr(mapper, "time_format", SOURCE_TYPES[name].time_format) == SOURCE_TYPES[name].time_format
 

@@ -15,7 +15,7 @@ import pytest
 
 from contract.schemas import RAW_SCHEMA
 from normalize.engine import build_entities, normalize_raw
-from normalize.mappers import MAPPERS
+from normalize.oracle import MAPPERS
 from normalize.mapping import SourceSpec
 from tests.correlate.lakes import build, lake_config, load_scenario, utc
 

@@ -8,7 +8,7 @@ import re
 import ingest
 from ingest.base import Connector
 from ingest.registry import CONNECTORS
-from normalize.mappers import MAPPERS
+from normalize.oracle import MAPPERS
 from tests.support import REPO
 
 

@@ -211,6 +211,10 @@ def test_awkward_records_are_still_identical():
         ("d-ref-non-ascii", "comments", "OPS-1", _comment(38, _doc(_para(_text("see OPS-12é"))))),
         ("d-ref-non-ascii-item", "changelog", "OPS-1", _history(39, _item("labels", None, "OPS-12é"))),
         ("d-author-string", "comments", "OPS-1", _comment(40, "x", author="alice")),
+        ("d-author-string-history", "changelog", "OPS-1", _history(58, _item("status", "a", "b"), author="alice")),
+        # a resolution cleared gives no event: its author is never read
+        ("d-author-string-cleared", "changelog", "OPS-1", _history(59, _item("resolution", "Fixed"), author="alice")),
+        ("d-number-from", "changelog", "OPS-1", _history(60, _item("status", 3, 0))),
         ("d-author-empty", "changelog", "OPS-1", _history(41, _item("status", "a", "b"), author={})),
         ("d-items-object", "changelog", "OPS-1", _history(42, items={"field": "status"})),
         ("d-item-string", "changelog", "OPS-1", _history(43, items=["status"])),
@@ -243,6 +247,18 @@ def test_awkward_records_are_still_identical():
     rejects = {r["native_id"]: (r["field"], r["reason"]) for r in _both(raw)[2].rejects.to_pylist()}
     assert rejects["d-items-object"] == rejects["d-item-string"] == ("items", "not a list of objects")
     assert "d-item-empty" not in rejects and "t-no-items" not in rejects
+    # as the mapper of old: a number in toString is searched for refs, an author that is not
+    # an object is read with .get: both fail, and the record is a reject with Python's error
+    assert rejects["d-number-to"] == (
+        "payload", "unexpected shape in changelog: TypeError: expected string or bytes-like object, got 'int'")
+    assert rejects["d-author-string"] == (
+        "payload", "unexpected shape in comments: AttributeError: 'str' object has no attribute 'get'")
+    assert rejects["d-author-string-history"] == (
+        "payload", "unexpected shape in changelog: AttributeError: 'str' object has no attribute 'get'")
+    assert "d-author-string-cleared" not in rejects
+    # a falsy toString is no text to search: an event, its attrs keeping the JSON values
+    assert json.loads(by_native["OPS-1/60/status"]["attrs"])["from"] == 3
+    assert json.loads(by_native["OPS-1/60/status"]["attrs"])["to"] == 0
 
 
 _PLAIN = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)

@@ -56,3 +56,21 @@ def test_any_json_in_any_field_reads_as_the_oracle_reads_it(changes):
         base = _entry(i) if stream == "log_entries" else {**ALERT, "id": f"PA{i}"}
         rows.append((stream, parent, {**base, field: value}))
     _same(rows)
+
+
+def test_text_that_is_not_a_string_is_a_reject_as_the_mapper_searched_it_for_refs():
+    # the per-record mapper searched a log entry's body and title and an alert's title for
+    # refs: a number, boolean, list or object there failed, and the record was a reject
+    rows = [("log_entries", "", _entry(1, summary=5)), ("log_entries", "", _entry(2, note=[1])),
+            ("log_entries", "", _entry(3, type="annotate_log_entry", summary=5, note="a note")),   # title: the note
+            ("log_entries", "", _entry(4, event_details={"description": 2.5})),
+            ("log_entries", "", _entry(5, summary=0)),                                          # falsy: not searched
+            ("alerts", "Q1", {**ALERT, "id": "PA6", "summary": True})]
+    fast, fo = _same([("incidents", None, INCIDENT)] + rows)
+    assert sorted(e["native_id"] for e in fast) == ["R3", "R5"]
+    reasons = {json.loads(r["record"])["id"]: r["reason"] for r in fo.rejects.to_pylist()}
+    got = "expected string or bytes-like object, got"
+    assert reasons == {"R1": f"unexpected shape in log_entries: TypeError: {got} 'int'",
+                       "R2": f"unexpected shape in log_entries: TypeError: {got} 'list'",
+                       "R4": f"unexpected shape in log_entries: TypeError: {got} 'float'",
+                       "PA6": f"unexpected shape in alerts: TypeError: {got} 'bool'"}

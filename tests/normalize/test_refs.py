@@ -81,7 +81,7 @@ def test_each_tools_own_link_shapes(text, refs):
 def test_the_vectorised_finder_finds_the_same_refs():
     import duckdb
 
-    from normalize.fast.sql import refs_sql
+    from normalize.sql import refs_sql
     finder = RefFinder(["OPS", "PAY"])
     texts = [t for t, _ in REAL_SHAPES] + [" ".join(t for t, _ in REAL_SHAPES), "no ref here", ""]
     con = duckdb.connect()

@@ -20,7 +20,7 @@ from lake.layout import Lake
 from incident_timeline.normalizing import normalize_files, source_spec
 from ingest.errors import SourceError
 from normalize.engine import build_entities, event_id
-from normalize.mappers import MAPPERS
+from normalize.oracle import MAPPERS
 from normalize.mapping import Context
 from normalize.refs import RefFinder
 from tests.ingest.lakeview import lake_table
@@ -109,8 +109,8 @@ def assert_accounted(tmp: Path, config, markers: list[str], entity_streams: tupl
         payload = row["payload"][0].as_py()
         if payload in reject_records:
             continue
-        # not rejected: which events it gives, by the per-record mapper (the vectorised paths
-        # give the same), must be in the lake, by their ids
+        # not rejected: which events it gives, by the mapping's per-record oracle (the
+        # compiled query gives the same), must be in the lake, by their ids
         drafts = list(mapper.map(stream, json.loads(payload), row["parent_id"][0].as_py(), ctx))
         assert drafts or no_events(stream, json.loads(payload)), f"{stream} gave neither events nor rejects: {payload}"
         ids = {event_id(settings.name, str(d["native_id"]), d["kind"]) for d in drafts}
