@@ -29,13 +29,14 @@ from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 
 PARTITION_BY = ["source", "date"]
 METADATA_KEY = "incident_timeline"
 # Retired files stay this long: Delta's own default (delta.deletedFileRetentionDuration), far
 # longer than any query holding an older snapshot or any write still before its commit.
 RETENTION = timedelta(days=7)
+WRITER = WriterProperties(compression="ZSTD")   # as the lake's Parquet today (lake/storage.py)
 _SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")   # the config's rule for source names
 
 
@@ -88,7 +89,7 @@ def append(location: Location, table: pa.Table, *, day_from: str, run_id: str,
     commits: its metadata records the raw files (of `source`) that held no events."""
     sources = _sources(table) + ([source] if source is not None else [])
     write_deltalake(location.uri, with_date(table, day_from), mode="append", partition_by=PARTITION_BY,
-                    storage_options=location.storage_options,
+                    storage_options=location.storage_options, writer_properties=WRITER,
                     commit_properties=_commit("append", run_id, sources, raw_files))
 
 
@@ -96,13 +97,55 @@ def replace_source(location: Location, table: pa.Table, *, source: str, day_from
                    raw_files: Iterable[str] = ()) -> None:
     """Replace every row of `source` with `table`'s, in one commit; other sources keep theirs.
     A reader sees the old rows or the new ones, never both nor neither."""
-    _check_source(source)
-    others = set(_sources(table)) - {source}
-    if others:
-        raise ValueError(f"replace_source({source!r}): the rows hold other sources too: {sorted(others)}")
+    _check_one_source(table, source)
     write_deltalake(location.uri, with_date(table, day_from), mode="overwrite", partition_by=PARTITION_BY,
                     predicate=f"source = '{source}'", storage_options=location.storage_options,
+                    writer_properties=WRITER,
                     commit_properties=_commit("replace_source", run_id, [source], raw_files))
+
+
+def merge_newest(location: Location, table: pa.Table, *, source: str, run_id: str,
+                 raw_files: Iterable[str] = (), key: str = "event_id", newest: str = "ingested_at",
+                 day_from: str = "ts", snapshot: DeltaTable | None = None) -> dict:
+    """Upsert `source`'s rows by `key` in one commit, the newest fetch (`newest`) winning: a row
+    fetched again replaces the stored one, an older copy changes nothing, a new key is added.
+    Every copy of a key must have the same `day_from` day (events: one ts per event_id).
+
+    The MERGE names the source and the batch's days literally: delta-rs then checks a commit
+    made meanwhile against those partitions only, so another source's job is no conflict
+    (with the join's partition columns alone, any concurrent append fails the MERGE).
+    `snapshot`: the version to merge into (default: the newest)."""
+    _check_one_source(table, source)
+    rows = with_date(_newest_per_key(table, key, newest), day_from)
+    if not location.exists() or rows.num_rows == 0:
+        append(location, rows.drop_columns(["date"]), day_from=day_from, run_id=run_id, raw_files=raw_files,
+               source=source)
+        return {"num_target_rows_inserted": rows.num_rows, "num_target_rows_updated": 0}
+    predicate = f"t.source = '{source}' AND t.date IN ({_days_sql(rows)}) AND t.{key} = s.{key}"
+    return ((snapshot or location.open()).merge(rows, predicate, source_alias="s", target_alias="t", writer_properties=WRITER,
+                                  commit_properties=_commit("merge_newest", run_id, [source], raw_files))
+            .when_matched_update_all(predicate=f"s.{newest} > t.{newest}")
+            .when_not_matched_insert_all().execute())
+
+
+def compact_newest(location: Location, source: str, days: Iterable, *, run_id: str, key: str = "event_id",
+                   newest: str = "ingested_at") -> int:
+    """Rewrite `source`'s partitions of `days` with one row per `key` (the newest), each day in
+    as few files as it needs, in one commit. Returns the rows dropped. Like `compact`, it leaves
+    other sources' commits made meanwhile alone."""
+    _check_source(source)
+    days = sorted({str(d) for d in days})
+    if not days or not location.exists():
+        return 0
+    stored = location.open().to_pyarrow_table(filters=[("source", "=", source), ("date", "in", days)])
+    if stored.num_rows == 0:
+        return 0
+    rows = _newest_per_key(stored, key, newest)
+    write_deltalake(location.uri, rows, mode="overwrite", partition_by=PARTITION_BY,
+                    predicate=f"source = '{source}' AND date IN ({_days_sql(rows)})",
+                    storage_options=location.storage_options, writer_properties=WRITER,
+                    commit_properties=_commit("compact_newest", run_id, [source], ()))
+    return stored.num_rows - rows.num_rows
 
 
 def compact(location: Location, source: str, *, run_id: str, target_size: int | None = None) -> dict:
@@ -110,7 +153,7 @@ def compact(location: Location, source: str, *, run_id: str, target_size: int | 
     allows. Rows do not change; the replaced files stay until `vacuum`."""
     _check_source(source)
     return location.open().optimize.compact(
-        partition_filters=[("source", "=", source)], target_size=target_size,
+        partition_filters=[("source", "=", source)], target_size=target_size, writer_properties=WRITER,
         commit_properties=_commit("compact", run_id, [source], ()))
 
 
@@ -159,6 +202,29 @@ def _commit(operation: str, run_id: str, sources: Iterable[str], raw_files: Iter
 
 def _sources(table: pa.Table) -> list[str]:
     return [s for s in pc.unique(table["source"]).to_pylist() if s is not None]
+
+
+def _newest_per_key(table: pa.Table, key: str, newest: str) -> pa.Table:
+    """One row per `key`: the one with the greatest `newest` (of equal ones, any)."""
+    if table.num_rows == 0:
+        return table
+    order = pc.sort_indices(table, sort_keys=[(key, "ascending"), (newest, "descending")])
+    ordered = table.take(order)
+    keys = ordered[key].combine_chunks()
+    first = pc.not_equal(keys.slice(1), keys.slice(0, len(keys) - 1))
+    return ordered.filter(pa.concat_arrays([pa.array([True]), first.fill_null(True)]))
+
+
+def _days_sql(rows: pa.Table) -> str:
+    # dates from pyarrow, never text from a record: safe to write into the predicate
+    return ", ".join(f"'{d.isoformat()}'" for d in sorted(set(rows["date"].to_pylist())))
+
+
+def _check_one_source(table: pa.Table, source: str) -> None:
+    _check_source(source)
+    others = set(_sources(table)) - {source}
+    if others:
+        raise ValueError(f"rows of {source!r} expected; the rows hold other sources too: {sorted(others)}")
 
 
 def _check_source(source: str) -> None:

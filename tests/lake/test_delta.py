@@ -179,6 +179,59 @@ def test_compacting_a_source_keeps_its_rows_and_leaves_the_others_alone(table):
     assert rows_by_duckdb(delta.file_uris(table)) == before
 
 
+def test_a_merge_keeps_the_newest_fetch_of_each_event(table):
+    t0 = datetime(2026, 3, 10, tzinfo=UTC)
+    delta.append(table, events("slack", ["1", "2"], fetched=t0), day_from="ts", run_id="r1")
+    batch = pa.concat_tables([
+        events("slack", ["1"], title="edited", fetched=t0 + timedelta(hours=1)),
+        events("slack", ["1"], title="edited again", fetched=t0 + timedelta(hours=2)),   # the batch's own repeat
+        events("slack", ["2"], title="stale copy", fetched=t0 - timedelta(hours=1)),
+        events("slack", ["3"], at=DAY1 + timedelta(days=1), title="new", fetched=t0 + timedelta(hours=1))])
+
+    metrics = delta.merge_newest(table, batch, source="slack", run_id="r2", raw_files=["slack/b"])
+
+    assert (metrics["num_target_rows_updated"], metrics["num_target_rows_inserted"]) == (1, 1)
+    assert [(r[0], r[4]) for r in rows_by_pyarrow(table)] == [
+        ("slack/1", "edited again 1"), ("slack/2", "first fetch 2"), ("slack/3", "new 3")]
+    assert table.open().version() == 1
+    assert delta.normalized_raw_files(table, "slack") == {"slack/b"}
+
+
+def test_a_merge_is_no_conflict_for_another_source_but_is_for_its_own(table):
+    delta.append(table, events("slack", ["1"]), day_from="ts", run_id="r1")
+    before = table.open()
+    delta.append(table, events("jira", ["1"]), day_from="ts", run_id="jira-job")   # committed meanwhile
+    delta.merge_newest(table, events("slack", ["2"]), source="slack", run_id="r2", snapshot=before)
+    assert [r[0] for r in rows_by_pyarrow(table)] == ["jira/1", "slack/1", "slack/2"]
+
+    before = table.open()
+    delta.append(table, events("slack", ["3"]), day_from="ts", run_id="other-slack-job")
+    with pytest.raises(Exception, match="concurrent"):
+        delta.merge_newest(table, events("slack", ["4"]), source="slack", run_id="r3", snapshot=before)
+    assert [r[0] for r in rows_by_pyarrow(table)] == ["jira/1", "slack/1", "slack/2", "slack/3"]
+
+
+def test_compacting_the_newest_folds_refetches_of_the_days_named(table):
+    t0 = datetime(2026, 3, 10, tzinfo=UTC)
+    day2 = DAY1 + timedelta(days=1)
+    delta.append(table, events("slack", ["1", "2"], fetched=t0), day_from="ts", run_id="r1")
+    delta.append(table, events("slack", ["1"], title="edited", fetched=t0 + timedelta(hours=1)), day_from="ts",
+                 run_id="r2")
+    for run in ("r3", "r4"):
+        delta.append(table, events("slack", ["9"], at=day2, fetched=t0), day_from="ts", run_id=run)
+        delta.append(table, events("jira", ["1"], fetched=t0), day_from="ts", run_id=run)
+    untouched = delta.file_uris(table, "jira") + delta.file_uris(table, "slack", [day2.date()])
+
+    dropped = delta.compact_newest(table, "slack", [DAY1.date()], run_id="c")
+
+    assert dropped == 1
+    assert len(delta.file_uris(table, "slack", [DAY1.date()])) == 1
+    assert delta.file_uris(table, "jira") + delta.file_uris(table, "slack", [day2.date()]) == untouched
+    assert [(r[0], r[4]) for r in rows_by_pyarrow(table)] == [
+        ("jira/1", "first fetch 1"), ("jira/1", "first fetch 1"), ("slack/1", "edited 1"),
+        ("slack/2", "first fetch 2"), ("slack/9", "first fetch 9"), ("slack/9", "first fetch 9")]
+
+
 def test_vacuum_deletes_only_files_older_than_the_retention(table):
     for k in range(3):
         delta.append(table, events("slack", [str(k)]), day_from="ts", run_id=f"r{k}")
