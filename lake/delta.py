@@ -116,32 +116,37 @@ def merge_newest(location: Location, table: pa.Table, *, source: str, run_id: st
     (with the join's partition columns alone, any concurrent append fails the MERGE).
     `snapshot`: the version to merge into (default: the newest)."""
     _check_one_source(table, source)
+    _check_columns(key, newest)
     rows = with_date(_newest_per_key(table, key, newest), day_from)
     if not location.exists() or rows.num_rows == 0:
         append(location, rows.drop_columns(["date"]), day_from=day_from, run_id=run_id, raw_files=raw_files,
                source=source)
         return {"num_target_rows_inserted": rows.num_rows, "num_target_rows_updated": 0}
     predicate = f"t.source = '{source}' AND t.date IN ({_days_sql(rows)}) AND t.{key} = s.{key}"
-    return ((snapshot or location.open()).merge(rows, predicate, source_alias="s", target_alias="t", writer_properties=WRITER,
-                                  commit_properties=_commit("merge_newest", run_id, [source], raw_files))
-            .when_matched_update_all(predicate=f"s.{newest} > t.{newest}")
-            .when_not_matched_insert_all().execute())
+    merger = (snapshot or location.open()).merge(
+        rows, predicate, source_alias="s", target_alias="t", writer_properties=WRITER,
+        commit_properties=_commit("merge_newest", run_id, [source], raw_files))
+    return merger.when_matched_update_all(predicate=f"s.{newest} > t.{newest}").when_not_matched_insert_all().execute()
 
 
 def compact_newest(location: Location, source: str, days: Iterable, *, run_id: str, key: str = "event_id",
-                   newest: str = "ingested_at") -> int:
+                   newest: str = "ingested_at", snapshot: DeltaTable | None = None) -> int:
     """Rewrite `source`'s partitions of `days` with one row per `key` (the newest), each day in
-    as few files as it needs, in one commit. Returns the rows dropped. Like `compact`, it leaves
-    other sources' commits made meanwhile alone."""
+    as few files as it needs, in one commit. Returns the rows dropped. Another source's commit
+    made meanwhile is no conflict; one of the same source fails this one (its rows were not read).
+    `snapshot`: the version to read and check against (default: the newest)."""
     _check_source(source)
     days = sorted({str(d) for d in days})
     if not days or not location.exists():
         return 0
-    stored = location.open().to_pyarrow_table(filters=[("source", "=", source), ("date", "in", days)])
+    read = snapshot or location.open()
+    # pruned while the log is read: `filters=` instead sets up a fragment for every file of the table
+    stored = read.to_pyarrow_dataset(
+        file_pruning_predicate=[("source", "=", source), ("date", "in", days)]).to_table()
     if stored.num_rows == 0:
         return 0
     rows = _newest_per_key(stored, key, newest)
-    write_deltalake(location.uri, rows, mode="overwrite", partition_by=PARTITION_BY,
+    write_deltalake(read, rows, mode="overwrite", partition_by=PARTITION_BY,
                     predicate=f"source = '{source}' AND date IN ({_days_sql(rows)})",
                     storage_options=location.storage_options, writer_properties=WRITER,
                     commit_properties=_commit("compact_newest", run_id, [source], ()))
@@ -225,6 +230,12 @@ def _check_one_source(table: pa.Table, source: str) -> None:
     others = set(_sources(table)) - {source}
     if others:
         raise ValueError(f"rows of {source!r} expected; the rows hold other sources too: {sorted(others)}")
+
+
+def _check_columns(*names: str) -> None:
+    for name in names:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ValueError(f"not a column name: {name!r}")
 
 
 def _check_source(source: str) -> None:

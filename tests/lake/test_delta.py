@@ -232,6 +232,22 @@ def test_compacting_the_newest_folds_refetches_of_the_days_named(table):
         ("slack/2", "first fetch 2"), ("slack/9", "first fetch 9"), ("slack/9", "first fetch 9")]
 
 
+def test_compacting_the_newest_fails_when_the_source_committed_after_its_read(table):
+    delta.append(table, events("slack", ["1"]), day_from="ts", run_id="r1")
+    delta.append(table, events("slack", ["1"], title="edited", fetched=datetime(2026, 3, 11, tzinfo=UTC)),
+                 day_from="ts", run_id="r2")
+    before = table.open()
+    delta.append(table, events("jira", ["1"]), day_from="ts", run_id="jira-job")
+    assert delta.compact_newest(table, "slack", [DAY1.date()], run_id="c1", snapshot=before) == 1
+
+    before = table.open()
+    delta.append(table, events("slack", ["2"]), day_from="ts", run_id="late-slack-job")
+    with pytest.raises(Exception, match="concurrent"):
+        delta.compact_newest(table, "slack", [DAY1.date()], run_id="c2", snapshot=before)
+    assert [(r[0], r[4]) for r in rows_by_pyarrow(table)] == [
+        ("jira/1", "first fetch 1"), ("slack/1", "edited 1"), ("slack/2", "first fetch 2")]
+
+
 def test_vacuum_deletes_only_files_older_than_the_retention(table):
     for k in range(3):
         delta.append(table, events("slack", [str(k)]), day_from="ts", run_id=f"r{k}")
