@@ -1,7 +1,8 @@
 """An S3-compatible server (moto) for Delta tables on s3://, in a process of its own.
 
-tests/scale runs moto as a thread of the test process; that cannot serve delta-rs, which
-keeps the GIL while it waits on the store (a request to an in-process moto times out)."""
+tests/scale runs moto as a thread of the test process; delta-rs's requests to such a thread
+time out (180 s, tried here): delta-rs appears to hold the GIL while it waits on the store,
+so the thread never runs. A moto of its own process answers at once."""
 from __future__ import annotations
 
 import socket
