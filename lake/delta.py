@@ -11,8 +11,10 @@ only in the log and the paths, not inside the data files: a reader of bare files
 from the path (DuckDB `hive_partitioning = true`).
 
 Every commit written here carries `incident_timeline` commit metadata: the run, what it
-did, its sources, and the raw files it normalised. The log is then the record of what is
-in: a run killed after its commit is not redone, one killed before it is. A normalisation
+did, its sources, and the raw files it normalised; an events commit may also record, as a
+Delta app transaction, the raw table's version its source is normalised up to (checkpoints
+keep that; commit metadata goes with the log's retention). The log is then the record of
+what is in: a run killed after its commit is not redone, one killed before it is. A normalisation
 writes the rejects table first and the events table last, so the events commit is the one
 that marks raw files done (a crash between the two repeats the rejects, which the rejects
 view folds by its key).
@@ -29,7 +31,7 @@ from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 
 PARTITION_BY = ["source", "date"]
 METADATA_KEY = "incident_timeline"
@@ -84,24 +86,26 @@ def with_date(table: pa.Table, day_from: str) -> pa.Table:
 
 
 def append(location: Location, table: pa.Table, *, day_from: str, run_id: str,
-           raw_files: Iterable[str] = (), source: str | None = None) -> None:
+           raw_files: Iterable[str] = (), source: str | None = None, raw_version: int | None = None) -> None:
     """Add `table`'s rows as one commit, partitioned by source and day. An empty table still
-    commits: its metadata records the raw files (of `source`) that held no events."""
+    commits: its metadata records the raw files (of `source`) that held no events.
+    `raw_version`: `source`'s raw is normalised up to that version of the raw table (see
+    `normalized_raw_version`)."""
     sources = _sources(table) + ([source] if source is not None else [])
     write_deltalake(location.uri, with_date(table, day_from), mode="append", partition_by=PARTITION_BY,
                     storage_options=location.storage_options, writer_properties=WRITER,
-                    commit_properties=_commit("append", run_id, sources, raw_files))
+                    commit_properties=_commit("append", run_id, sources, raw_files, source, raw_version))
 
 
 def replace_source(location: Location, table: pa.Table, *, source: str, day_from: str, run_id: str,
-                   raw_files: Iterable[str] = ()) -> None:
+                   raw_files: Iterable[str] = (), raw_version: int | None = None) -> None:
     """Replace every row of `source` with `table`'s, in one commit; other sources keep theirs.
     A reader sees the old rows or the new ones, never both nor neither."""
     _check_one_source(table, source)
     write_deltalake(location.uri, with_date(table, day_from), mode="overwrite", partition_by=PARTITION_BY,
                     predicate=f"source = '{source}'", storage_options=location.storage_options,
                     writer_properties=WRITER,
-                    commit_properties=_commit("replace_source", run_id, [source], raw_files))
+                    commit_properties=_commit("replace_source", run_id, [source], raw_files, source, raw_version))
 
 
 def merge_newest(location: Location, table: pa.Table, *, source: str, run_id: str,
@@ -186,8 +190,20 @@ def file_uris(location: Location, source: str | None = None, days: Iterable | No
     return sorted(location.open().file_uris(file_pruning_predicate=filters or None))
 
 
+def normalized_raw_version(location: Location, source: str) -> int | None:
+    """The raw table's version up to which `source`'s raw is normalised, as the last commit that
+    said so recorded it (a Delta app transaction); None when none did."""
+    if not location.exists():
+        return None
+    return location.open().transaction_version(_raw_app_id(source))
+
+
 def normalized_raw_files(location: Location, source: str | None = None) -> set[str]:
-    """The raw files whose records the table's commits say are in (of `source`, when given)."""
+    """The raw files whose records the table's commits say are in (of `source`, when given).
+
+    It reads the commits' metadata, and the log keeps commits only for
+    `delta.logRetentionDuration` (30 days by default) once a checkpoint is written: for what is
+    older, rely on `normalized_raw_version`, which checkpoints keep."""
     if not location.exists():
         return set()
     done = set()
@@ -199,10 +215,20 @@ def normalized_raw_files(location: Location, source: str | None = None) -> set[s
     return done
 
 
-def _commit(operation: str, run_id: str, sources: Iterable[str], raw_files: Iterable[str]) -> CommitProperties:
+def _commit(operation: str, run_id: str, sources: Iterable[str], raw_files: Iterable[str],
+            source: str | None = None, raw_version: int | None = None) -> CommitProperties:
+    transactions = None
+    if raw_version is not None:
+        if source is None:
+            raise ValueError("raw_version needs the source it is of")
+        transactions = [Transaction(app_id=_raw_app_id(source), version=raw_version)]
     return CommitProperties(custom_metadata={METADATA_KEY: {
         "run_id": run_id, "operation": operation, "sources": sorted(set(sources)),
-        "raw_files": sorted(set(raw_files))}})
+        "raw_files": sorted(set(raw_files))}}, app_transactions=transactions)
+
+
+def _raw_app_id(source: str) -> str:
+    return f"{METADATA_KEY}.normalized-raw.{source}"
 
 
 def _sources(table: pa.Table) -> list[str]:

@@ -94,6 +94,28 @@ def test_the_raw_files_normalised_are_read_back_per_source_across_commits(table)
 def test_a_table_not_written_yet_has_no_files_and_nothing_normalised(table):
     assert delta.file_uris(table) == []
     assert delta.normalized_raw_files(table) == set()
+    assert delta.normalized_raw_version(table, "slack") is None
+
+
+def test_the_raw_version_normalised_outlives_the_log_that_carried_the_file_list(table):
+    delta.append(table, events("slack", ["1"]), day_from="ts", run_id="r1", raw_files=["slack/a"],
+                 source="slack", raw_version=4)
+    delta.append(table, events("jira", ["1"]), day_from="ts", run_id="r2", raw_files=["jira/a"],
+                 source="jira", raw_version=2)
+    delta.append(table, events("slack", ["2"]), day_from="ts", run_id="r3", raw_files=["slack/b"],
+                 source="slack", raw_version=7)
+    dt = table.open()
+    dt.alter.set_table_properties({"delta.logRetentionDuration": "interval 1 hours"})
+    dt = table.open()
+    dt.create_checkpoint()
+    two_hours_ago = time.time() - 2 * 3600   # the commits as if written then
+    for entry in (Path(table.uri) / "_delta_log").glob("*.json"):
+        os.utime(entry, (two_hours_ago, two_hours_ago))
+    dt.cleanup_metadata()
+
+    assert delta.normalized_raw_files(table) == set()     # the commits that listed them are gone
+    assert (delta.normalized_raw_version(table, "slack"), delta.normalized_raw_version(table, "jira")) == (7, 2)
+    assert delta.normalized_raw_version(table, "pagerduty") is None
 
 
 def test_files_of_a_write_killed_before_its_commit_are_in_no_snapshot(table):
