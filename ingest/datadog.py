@@ -111,10 +111,12 @@ class DatadogConnector(ApiConnector):
             at = iso_time(attributes.get("timestamp")) if attributes is not None else None
             return RawRecord("events", event["id"], event, partition) if at in window else None
 
+        # an unset key variable fails here, named, before any request
+        client = self.http if self.recorded is None else None
         try:
             yield from self.take("events", self._events(window), record, partition)
         except AuthError:
-            if self.recorded is not None:
+            if client is None:
                 raise
             raise self._refused_key() from None
 
