@@ -3,6 +3,7 @@ rate-limit headers, which key a 403 refused (or which variable is unset), the si
 query, and a first run's lower bound."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -128,3 +129,33 @@ def test_config_problems_are_reported_without_echoing_a_pasted_key(tmp_path):
     assert any(p.startswith("source dd: api_key_env: must name the environment variable") for p in problems)
     assert any(p.startswith("source dd: app_key_env: must name") for p in problems)
     assert pasted not in str(err.value)
+
+
+def test_a_second_run_continues_from_the_cursor_the_first_one_left(httpserver, monkeypatch, tmp_path, sleeps):
+    from click.testing import CliRunner
+
+    from incident_timeline.cli import main
+
+    fake = _fake(httpserver, monkeypatch)       # 8 events, START .. START + 140 min
+    config = write_config(tmp_path, [fake.source_entry()])
+    first_until, second_until = START + timedelta(minutes=70), START + timedelta(days=1)
+    for until in (first_until, second_until):
+        result = CliRunner().invoke(main, ["--config", str(config), "ingest", "--until", until.isoformat()])
+        assert result.exit_code == 0, result.output
+        query = CliRunner().invoke(main, ["--config", str(config), "query", "--format", "json",
+                                          "SELECT value FROM cursors WHERE source = 'dd'"])
+        assert query.exit_code == 0, query.output
+        assert [datetime.fromisoformat(r["value"].replace("Z", "+00:00")) for r in json.loads(query.stdout)] == [until]
+    froms = [int(r.args["filter[from]"]) for r in fake.served]
+    assert froms[0] == millis(first_until - DEFAULT_LOOKBACK)
+    assert froms[-1] == millis(first_until)      # the second run asks from where the first one stopped
+
+
+def test_another_error_quotes_datadogs_own_message(httpserver, monkeypatch, tmp_path, sleeps):
+    from ingest.errors import SourceError
+
+    fake = _fake(httpserver, monkeypatch, count=2)
+    fake.fail_next(400, body={"errors": ["Invalid query: unbalanced parentheses"]})
+    with pytest.raises(SourceError) as err:
+        _fetch(fake, tmp_path, query="service:(checkout")
+    assert "HTTP 400 on api/v2/events: Invalid query: unbalanced parentheses" in str(err.value)
