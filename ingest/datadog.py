@@ -135,7 +135,8 @@ class DatadogConnector(ApiConnector):
             link = links.get("next") if isinstance(links, dict) else None
             if isinstance(link, str) and link:
                 return link
-            cursor = (meta.get("page") or {}).get("after") if isinstance(meta, dict) else None
+            paging = meta.get("page") if isinstance(meta, dict) else None
+            cursor = paging.get("after") if isinstance(paging, dict) else None
             if isinstance(cursor, str) and cursor:
                 return "?" + urlencode({**params, "page[cursor]": cursor})
             return None

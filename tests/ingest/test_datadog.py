@@ -159,3 +159,13 @@ def test_another_error_quotes_datadogs_own_message(httpserver, monkeypatch, tmp_
     with pytest.raises(SourceError) as err:
         _fetch(fake, tmp_path, query="service:(checkout")
     assert "HTTP 400 on api/v2/events: Invalid query: unbalanced parentheses" in str(err.value)
+
+
+@pytest.mark.parametrize("meta", [{"page": "after"}, {"page": ["x"]}, "done", None])
+def test_a_page_whose_meta_is_of_another_shape_is_the_last_one(httpserver, tmp_path, monkeypatch, meta):
+    monkeypatch.setenv("DD_API_KEY", API_KEY)
+    monkeypatch.setenv("DD_APP_KEY", APP_KEY)
+    event = {"id": "AAAA1", "type": "event", "attributes": {"timestamp": "2026-03-09T22:00:00.000Z"}}
+    httpserver.expect_request("/api/v2/events").respond_with_json({"data": [event], "meta": meta})
+    connector = connector_for({"name": "dd", "type": "datadog", "base_url": httpserver.url_for("/")}, tmp_path)
+    assert [r.native_id for r in connector.fetch("", WINDOW)] == ["AAAA1"]
