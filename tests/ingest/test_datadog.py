@@ -169,3 +169,25 @@ def test_a_page_whose_meta_is_of_another_shape_is_the_last_one(httpserver, tmp_p
     httpserver.expect_request("/api/v2/events").respond_with_json({"data": [event], "meta": meta})
     connector = connector_for({"name": "dd", "type": "datadog", "base_url": httpserver.url_for("/")}, tmp_path)
     assert [r.native_id for r in connector.fetch("", WINDOW)] == ["AAAA1"]
+
+
+def test_recorded_monitor_events_build_an_incident_detected_by_the_first_alert_and_resolved_by_its_recovery(tmp_path):
+    from click.testing import CliRunner
+
+    from incident_timeline.cli import main
+    from tests.normalize.test_mapping_datadog import RECOVERED, TRIGGERED, WARNED
+
+    pages = tmp_path / "pages" / "api" / "v2"
+    pages.mkdir(parents=True)
+    (pages / "events.json").write_text(json.dumps({"data": [WARNED, TRIGGERED], "meta": {"page": {"after": "c1"}}}))
+    (pages / "events.page-2.json").write_text(json.dumps({"data": [RECOVERED], "meta": {"page": {}}}))
+    config = write_config(tmp_path, [{"name": "dd", "type": "datadog", "path": str(tmp_path / "pages")}])
+    run = lambda *args: CliRunner().invoke(main, ["--config", str(config), *args])  # noqa: E731
+    ingested = run("ingest", "--since", "2026-10-14T00:00:00Z", "--until", "2026-10-15T00:00:00Z")
+    assert ingested.exit_code == 0, ingested.output
+    built = run("build", "alert:datadog/7312042/env:prod", "--format", "json", "--out", str(tmp_path / "out"))
+    assert built.exit_code == 0, built.output
+    report = json.loads(next((tmp_path / "out").rglob("*.json")).read_text())
+    assert (report["milestones"]["detected"], report["milestones"]["resolved"]) == \
+        ("2026-10-14T07:58:00Z", "2026-10-14T10:40:05Z")
+    assert report["incident"]["services"] == ["checkout-api"] and report["incident"]["severity"] == "SEV1"
