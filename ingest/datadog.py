@@ -12,8 +12,8 @@ and `page[limit]`, then the page the answer names: `links.next` (only its query 
 asked of our own base URL), else `meta.page.after` as `page[cursor]`; no cursor, or an
 empty page, is the last. The window is applied again, half-open, on each event's
 `attributes.timestamp` (ISO 8601), whatever the bounds of Datadog's filter. Without a
-`since` (a first run with no cursor) the last DEFAULT_LOOKBACK is read: Datadog's own
-default would be the last 15 minutes.
+`since` (a first run with no cursor) the last DEFAULT_LOOKBACK is read: `filter[from]` is
+always sent, since without it the API answers only its latest events.
 
 A 401/403 is told apart by asking `GET /api/v1/validate` with the API key alone: a refused
 API key, or a valid one with an application key that is wrong or lacks `events_read`.
