@@ -4,6 +4,7 @@ from __future__ import annotations
 from .alertmanager import AlertmanagerConnector
 from .base import Connector
 from .change_file import ChangeFileConnector
+from .datadog import DatadogConnector
 from .file import FileConnector
 from .github import GitHubConnector
 from .gitlab import GitLabConnector
@@ -37,3 +38,4 @@ register(ChangeFileConnector)
 register(GitHubConnector)
 register(PagerDutyChangesConnector)
 register(GitLabConnector)
+register(DatadogConnector)

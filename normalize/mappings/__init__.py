@@ -160,6 +160,7 @@ MAPPINGS: dict[str, Callable[[SourceSpec], Mapping]] = {}
 def _register() -> None:
     from .alertmanager import alertmanager_mapping
     from .change_file import change_file_mapping
+    from .datadog import datadog_mapping
     from .file import file_mapping
     from .github import github_mapping
     from .gitlab import gitlab_mapping
@@ -183,6 +184,7 @@ def _register() -> None:
     MAPPINGS["pagerduty_changes"] = pagerduty_changes_mapping
     MAPPINGS["gitlab"] = gitlab_mapping
     MAPPINGS["servicenow"] = servicenow_mapping
+    MAPPINGS["datadog"] = datadog_mapping
 
 
 _register()

@@ -450,6 +450,28 @@ def write_gitlab(root: Path, items: dict[str, list]) -> dict:
             "projects": {"acme/checkout-api": "checkout-api"}}
 
 
+# ---------------------------------------------------------------- Datadog events (v2)
+
+def dd_event(i: int, marker: str) -> dict:
+    return {"id": f"AAAAAZK1ROBUST{i:012d}", "type": "event", "attributes": {
+        "timestamp": f"2025-10-14T14:{i % 60:02d}:00.000Z", "message": "%%%\ncheckout-api p99 above 1.2s\n%%%",
+        "tags": ["env:prod", "service:checkout-api"],
+        "attributes": {"monitor_id": 7312042, "monitor_groups": ["env:prod"], "priority": "normal", "status": "error",
+                       "title": f"[P2] [Triggered on {{env:prod}}] checkout-api p99 ({i})", "sourcecategory": "alert",
+                       "source_type_name": "Monitor Alert", "timestamp": 1760450400000 + i * 60000,
+                       "evt": {"id": f"70123{i:014d}", "source_id": 36, "type": "query_alert_monitor"},
+                       "monitor": {"id": 7312042, "name": "checkout-api p99", "tags": ["team:payments"],
+                                   "transition": {"transition_type": "alert", "destination_state": "Alert"},
+                                   "result": {"alert_url": "https://app.datadoghq.com/monitors/7312042"}}}},
+            PROBE: marker}
+
+
+def write_datadog(root: Path, items: dict[str, list]) -> dict:
+    dump(root / "api" / "v2" / "events.json", {"data": [*items[ANCHOR], *items.get("events", [])],
+                                              "meta": {"page": {}, "status": "done"}})
+    return {"name": "dd", "type": "datadog", "path": str(root)}
+
+
 SHAPES: dict[str, Shape] = {
     "slack": Shape("slack", {ANCHOR: slack_anchor, "messages": slack_message, "replies": slack_reply,
                              "users": slack_user}, write_slack, entity_streams=("users", "channels")),
@@ -482,6 +504,7 @@ SHAPES: dict[str, Shape] = {
                                write_pagerduty_changes),
     "gitlab": Shape("gitlab", {ANCHOR: gl_deployment, "deployments": gl_deployment}, write_gitlab),
     "change_file": Shape("change_file", {ANCHOR: change_row, "rows": change_row}, write_change_file),
+    "datadog": Shape("datadog", {ANCHOR: dd_event, "events": dd_event}, write_datadog),
 }
 
 ENVIRONMENT = {"ROBUST_SLACK_TOKEN": "xoxb-0000-robust", "ROBUST_PD_TOKEN": "u+robust", "ROBUST_OG_TOKEN": "robust",
