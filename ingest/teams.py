@@ -83,6 +83,13 @@ def _graph_time(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+def _message_id(item: Mapping[str, Any]) -> str:
+    mid = item["id"]
+    if isinstance(mid, bool) or not isinstance(mid, (str, int)) or mid == "":
+        raise TypeError(f"a message id is {type(mid).__name__}, not a string")
+    return str(mid)
+
+
 def _changed_at(item: Mapping[str, Any]) -> datetime | None:
     """When a message last changed (an edit, a deletion, a reaction), else when it was posted."""
     value = item.get("lastModifiedDateTime")
@@ -160,7 +167,7 @@ class TeamsConnector(ApiConnector):
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         channel = partition
         if self.recorded is not None:
-            yield from self._read(channel, self.recorded.pages(f"{channel}/messages"), window, cursor_run=False)
+            yield from self._read(channel, self.recorded.pages(f"{channel}/messages"), window, "window")
             return
         cursor_run = self._resume is not None
         base = self._messages_path(channel)
@@ -176,26 +183,29 @@ class TeamsConnector(ApiConnector):
         elif round_ is None:
             listed_from = self._now()
             pages = self.graph.pages(base, expand, not_found=self._not_found(channel))
-            yield from self._read(channel, pages, window, cursor_run, seen)
+            yield from self._read(channel, pages, window, "cursor" if cursor_run else "window", seen)
             if not cursor_run:
                 return
             round_ = _Round(self, channel, f"{base}/delta", {**expand, "$filter": _after(listed_from)})
-        yield from self._read(channel, round_.pages(), window, cursor_run, seen)
+        # a round from a stored link keeps all it lists: the link, not our clock, says what is new
+        keep = "all" if round_.target == link else "cursor" if cursor_run else "window"
+        yield from self._read(channel, round_.pages(), window, keep, seen)
         if cursor_run and round_.delta_link:
             self._links[channel] = round_.delta_link
 
-    def _read(self, channel: str, pages, window: Window, cursor_run: bool,
+    def _read(self, channel: str, pages, window: Window, keep: str,
               seen: dict[str, Any] | None = None) -> Iterator[RawRecord]:
-        """The messages and replies of `pages` that the window (or the cursor run) keeps; a
-        version already yielded by this fetch (same id, same lastModifiedDateTime) is not
-        yielded again, a newer one is (and wins: the later raw row)."""
+        """The messages and replies of `pages` that `keep` keeps: `window` what changed in
+        [since, until), `cursor` what changed at or after since, `all` everything. A version
+        already yielded by this fetch (same id, same lastModifiedDateTime) is not yielded
+        again, a newer one is (and wins: the later raw row)."""
         seen = {} if seen is None else seen
 
         def kept(item: Mapping[str, Any]) -> bool:
             at = _changed_at(item)
-            if at is None:
-                return True                  # unplaceable: normalize rejects it with its reason
-            if cursor_run:
+            if keep == "all" or at is None:  # unplaceable: normalize rejects it with its reason
+                return True
+            if keep == "cursor":
                 return window.since is None or at >= window.since
             return at in window
 
@@ -214,14 +224,14 @@ class TeamsConnector(ApiConnector):
                 root = {k: v for k, v in item.items() if k not in EXPANDED}
                 replies, more = item.get(REPLIES), item.get(REPLIES_NEXT)
                 if replies or more:
-                    threads.append((str(item["id"]), replies if isinstance(replies, list) else [], more))
-                native = f"{channel}/{item['id']}"
+                    threads.append((_message_id(item), replies if isinstance(replies, list) else [], more))
+                native = f"{channel}/{_message_id(item)}"
                 if kept(root) and fresh(native, root):
                     return RawRecord("messages", native, root, channel, channel)
                 return None
 
             def reply(item: dict) -> RawRecord | None:
-                native = f"{channel}/{item['id']}"
+                native = f"{channel}/{_message_id(item)}"
                 if kept(item) and fresh(native, item):
                     return RawRecord("replies", native, item, channel, channel)
                 return None
