@@ -6,6 +6,9 @@ The token: `POST {login_url}/{tenant_id}/oauth2/v2.0/token` with client_id, clie
 when Graph answers 401 (a token revoked or expired early). A second 401, or a 403, stops the
 source with one line naming the application permission it needs.
 
+Throttling: 429, and 503 with Retry-After, wait as Retry-After says (HttpClient); other
+5xx are retried with backoff, then fail with one line.
+
 Paging: Graph's `@odata.nextLink` (and a delta round's `@odata.deltaLink`) is an opaque
 URL, followed exactly as given, but only to the host of base_url: a link elsewhere would
 carry the token there. The same link twice is a loop, and an error.
@@ -19,6 +22,8 @@ import time
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
+import requests
+
 from .errors import AuthError, PaginationError, RetriesExhausted, SourceError
 from .http import HttpClient
 from .paging import MAX_PAGES, RepeatGuard
@@ -29,6 +34,12 @@ SCOPE = "https://graph.microsoft.com/.default"
 EXPIRY_MARGIN_S = 60.0
 NEXT_LINK = "@odata.nextLink"
 DELTA_LINK = "@odata.deltaLink"
+
+
+def throttled(resp: requests.Response) -> bool:
+    """Graph throttles with 429, and with 503 + Retry-After when a service is busy: both wait
+    as long as Retry-After says (a 503 without it is a server error, retried with backoff)."""
+    return resp.status_code == 429 or (resp.status_code == 503 and "Retry-After" in resp.headers)
 
 
 def graph_error_message(body: Any) -> str:
@@ -54,8 +65,8 @@ class GraphClient:
                  client_secret: str, permission: str, clock: Callable[[], float] = time.monotonic):
         self.source = source
         self.permission = permission
-        self.http = HttpClient(source, base_url, error_message=graph_error_message)
-        self.login = HttpClient(source, login_url, error_message=token_error_message)
+        self.http = HttpClient(source, base_url, error_message=graph_error_message, rate_limited=throttled)
+        self.login = HttpClient(source, login_url, error_message=token_error_message, rate_limited=throttled)
         self.login.secrets.append(client_secret)
         self.http.secrets.append(client_secret)
         self._form = {"client_id": client_id, "client_secret": client_secret, "scope": SCOPE,
