@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from typing import Any, Callable, Iterator, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
@@ -151,9 +151,10 @@ class GraphClient:
         `@odata.nextLink` exactly as given. The last page is the one without a nextLink
         (a delta round's carries its `@odata.deltaLink`)."""
         repeats = RepeatGuard(self.source, _shown(path_or_link))
-        target, query = path_or_link, params
+        # spaces as %20, `$` and `:` as written (as Graph's own examples send `$filter`)
+        target = f"{path_or_link}?{urlencode(params, quote_via=quote, safe='$:')}" if params else path_or_link
         for _ in range(MAX_PAGES):
-            page = self.get_json(target, query, not_found)
+            page = self.get_json(target, None, not_found)
             yield page
             link = page.get(NEXT_LINK) if isinstance(page, dict) else None
             if not link:
@@ -162,7 +163,7 @@ class GraphClient:
                 raise SourceError(self.source, f"{NEXT_LINK} is not a link", stream=_shown(path_or_link))
             self.check_link(link)
             repeats.check_token(link)
-            target, query = link, None
+            target = link
         raise PaginationError(self.source, f"more than {MAX_PAGES} pages", stream=_shown(path_or_link))
 
     def check_link(self, link: str) -> None:

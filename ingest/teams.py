@@ -38,6 +38,7 @@ Recorded mode (`path:`): `<channel id>/messages.json` (.page-2.json, ...) and
 """
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
@@ -47,6 +48,8 @@ from .base import RawRecord, Window, items_of
 from .errors import ConfigError, SourceError
 from .msgraph import DEFAULT_BASE_URL, DEFAULT_LOGIN_URL, DELTA_LINK, GraphClient
 from .timefilter import iso_time
+
+log = logging.getLogger("incident_timeline.teams")
 
 PERMISSION = "ChannelMessage.Read.All"
 DELTA_REACH = timedelta(days=240)     # Graph's delta sees eight months back: stay inside them
@@ -99,7 +102,7 @@ def _changed_at(item: Mapping[str, Any]) -> datetime | None:
 class TeamsConnector(ApiConnector):
     type = "teams"
     api_keys = ("tenant_id", "client_id", "client_secret_env", "team_id", "channels")
-    optional_keys = ("channels", "team_id", "login_url", "page_size")
+    optional_keys = ("login_url", "page_size")
     secret_keys = ()                 # the secret is read from the variable client_secret_env names
     max_page_size = 50               # Graph's upper limit for $top on channel messages
 
@@ -226,7 +229,7 @@ class TeamsConnector(ApiConnector):
                 if replies or more:
                     threads.append((_message_id(item), replies if isinstance(replies, list) else [], more))
                 native = f"{channel}/{_message_id(item)}"
-                if kept(root) and fresh(native, root):
+                if kept(item) and fresh(native, item):
                     return RawRecord("messages", native, root, channel, channel)
                 return None
 
@@ -277,6 +280,8 @@ class _Round:
         except SourceError as exc:
             if type(exc) is not SourceError:    # auth, retries, pagination: the source's failure
                 raise
+            log.warning("source %s, channel %s: Graph no longer takes the stored delta link (%s); continuing "
+                        "from the time cursor", self.connector.name, self.channel, str(exc).rsplit(": ", 1)[-1][:200])
             return None
         return self._first
 
