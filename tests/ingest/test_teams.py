@@ -10,6 +10,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from incident_timeline.config import ConfigInvalid, load_config
+from incident_timeline.lake import Lake
+from incident_timeline.state import read_cursor_links
 from ingest.base import Window
 from ingest.errors import AuthError, ConfigError, RetriesExhausted, SourceError
 from ingest.msgraph import SCOPE
@@ -79,8 +81,10 @@ def test_a_recent_window_is_a_delta_round_filtered_on_since(fake, tmp_path):
 def test_a_cursor_run_stores_the_delta_link_and_the_next_run_starts_from_it(fake, tmp_path):
     first = ingest(tmp_path, [fake.source_entry()])
     assert first.exit_code == 0, first.output
-    links = [r for r in _graph(fake) if r.path == f"{MESSAGES}/delta"]
-    assert links, "a cursor run ends with a delta round, for the link"
+    assert [r for r in _graph(fake) if r.path == f"{MESSAGES}/delta"], "a cursor run ends with a delta round"
+    lake = Lake.for_config(load_config(tmp_path / "connectors.yaml"))
+    [(partition, link)] = read_cursor_links(lake, fake.name).items()
+    assert partition == CHANNEL and "$deltatoken=" in link
     before = len(fake.served)
     # later, one new thread and an edit of an old message
     fake.now = datetime(2026, 12, 3, tzinfo=timezone.utc)
@@ -91,8 +95,8 @@ def test_a_cursor_run_stores_the_delta_link_and_the_next_run_starts_from_it(fake
 
     second = ingest(tmp_path, [fake.source_entry()])
     assert second.exit_code == 0, second.output
-    asked = _graph(type("F", (), {"served": fake.served[before:]}))
-    assert asked[0].path == f"{MESSAGES}/delta" and "$deltatoken" in parse_qs(asked[0].query_string.decode())
+    asked = [r for r in fake.served[before:] if r.path.startswith("/v1.0/")]
+    assert asked[0].url == link, "the stored link is asked exactly as Graph gave it"
     assert not any(r.path == MESSAGES for r in asked), "the second run lists only what changed"
     events = {e["native_id"]: e for e in lake_table(tmp_path, "events").to_pylist()}
     assert f"{CHANNEL}/{root['id']}" in events

@@ -161,6 +161,14 @@ def test_records_without_id_channel_or_time_are_rejects_naming_the_field():
     assert out.events.num_rows == 0
 
 
+def test_two_sources_naming_one_channel_apart_each_get_their_own_name():
+    # the compiled query is kept between runs: a name bound into its UDF must not answer for another source
+    raw = _raw([message("30", "<p>x</p>")])
+    first = json.loads(_same(raw, channels={CHANNEL: "inc-a"}).events.to_pylist()[0]["attrs"])
+    second = json.loads(_same(raw, channels=[{CHANNEL: "inc-b"}]).events.to_pylist()[0]["attrs"])
+    assert (first["channel_name"], second["channel_name"]) == ("inc-a", "inc-b")
+
+
 def test_html_to_text_reads_teams_markup():
     assert teams_html_to_text('<p>Hi <at id="1">Ann</at> <emoji id="1f44d" alt="👍" title="Like"></emoji></p>'
                               '<attachment id="a1"></attachment>') == "Hi @Ann 👍"
