@@ -163,7 +163,8 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
                   on_records: OnRecords, res: SourceResult) -> None:
     connector: Connector = CONNECTORS[settings.type](settings)
     cursors = state.read_cursors(lake, settings.name) if since is None else {}
-    if since is None:   # a cursor run: a source that continues by its API's own link gets the last ones
+    # a cursor run: a connector that continues by its API's own link gets the last ones
+    if since is None and type(connector).resume is not Connector.resume:
         connector.resume(state.read_cursor_links(lake, settings.name))
     back = parse_duration(str(settings.options.get("overlap") or DEFAULT_OVERLAP)) if overlap else timedelta(0)
     # Partitions whose data is durable but whose cursor has not moved yet. They move together
