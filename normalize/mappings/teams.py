@@ -45,7 +45,7 @@ _READ = {"id": "id", "reply_to": "replyToId", "message_type": "messageType", "cr
          "deleted": "deletedDateTime", "edited": "lastEditedDateTime", "user_name": "from.user.displayName",
          "user_id": "from.user.id", "app_name": "from.application.displayName", "app_id": "from.application.id",
          "content": "body.content", "content_type": "body.contentType", "subject": "subject", "web_url": "webUrl",
-         "own_channel": "channelIdentity.channelId", "event_detail": "eventDetail"}
+         "own_channel": "channelIdentity.channelId", "event_detail": "eventDetail", "attachments": "attachments"}
 
 
 def teams_mapping(spec: SourceSpec) -> Mapping:
@@ -58,7 +58,8 @@ def teams_mapping(spec: SourceSpec) -> Mapping:
     reply_to = Value("reply_to", "truthy")
     deleted = Value("deleted", "truthy")
     detail = Value("event_detail", "object")
-    text = call("teams_text", Value("content"), Value("content_type"), deleted, message_type, detail)
+    cards = call("teams_attachment_text", Value("attachments", "object"), Value("attachments", "json"))
+    text = call("teams_text", Value("content"), Value("content_type"), deleted, message_type, detail, cards)
     user = Or((Value("user_name", "truthy"), Value("user_id", "truthy")))
     app = Or((Value("app_name", "truthy"), Value("app_id", "truthy")))
     initiator = call("teams_initiator", message_type, detail)
@@ -75,7 +76,7 @@ def teams_mapping(spec: SourceSpec) -> Mapping:
         "title": Present(deleted, Const(DELETED_TITLE), Or((subject, call("first_line", text, Const(140))))),
         "body": text,
         "refs": call("own_and_found_refs", call("concat", Const("teams:"), channel), text,
-                     Present(deleted, Const(None), subject)),
+                     Present(deleted, Const(None), subject), Present(deleted, Const(None), cards)),
         "url": Or((Value("web_url", "truthy"), Const(None))),
         "native_id": call("concat", channel, Const("/"), Value("id")),
         "attrs": attrs(channel=channel, channel_name=call("teams_channel_name", channel, names), thread_id=root,
@@ -153,18 +154,64 @@ def event_text(detail: TMapping[str, Any]) -> str:
 
 
 def teams_text(content: str | None, content_type: str | None, deleted: str | None, message_type: str | None,
-               payload: Any) -> str:
+               detail: Any, cards: str | None) -> str:
+    """A message's text; a message that is only attachments (a bot's card, a shared file)
+    reads as what they say."""
     if deleted:
         return ""
     if message_type == SYSTEM:
-        return event_text(_detail(payload))
-    if content_type == "text":
-        return content or ""
-    return teams_html_to_text(content)
+        return event_text(_detail(detail))
+    text = (content or "") if content_type == "text" else teams_html_to_text(content)
+    return text or cards or ""
 
 
-def _plain_sql(_ctx, content: str, *_rest: str) -> str:
-    return f"coalesce({content}, '')"
+def _plain_sql(_ctx, content: str, *rest: str) -> str:
+    cards = rest[-1]
+    return f"CASE WHEN coalesce({content}, '') <> '' THEN {content} ELSE coalesce({cards}, '') END"
+
+
+_CARD_KEYS = ("title", "subtitle", "text", "url")
+_CARD_STRINGS = 50
+
+
+def teams_attachment_text(attachments: Any, _as_json: str | None = None) -> str:
+    """What a message's attachments say, a line each: a file's name (and a reference's
+    link), a card's titles, texts and action links (its `content` is JSON text)."""
+    parts: list[str] = []
+    for att in attachments if isinstance(attachments, list) else ():
+        if not isinstance(att, TMapping):
+            continue
+        kind = att.get("contentType") if isinstance(att.get("contentType"), str) else ""
+        for key in ("name", "contentUrl") if kind == "reference" else ("name",):
+            value = att.get(key)
+            if isinstance(value, str) and value:
+                parts.append(value)
+        content = att.get("content")
+        if isinstance(content, str) and kind.startswith("application/vnd.microsoft.card"):
+            try:
+                content = json.loads(content)
+            except (ValueError, RecursionError):
+                content = None
+        parts += _card_strings(content)
+    return "\n".join(dict.fromkeys(p.strip() for p in parts if p.strip()))
+
+
+def _card_strings(card: Any) -> list[str]:
+    """The strings under a card's title/subtitle/text/url keys, a fact as `title: value`, in
+    order (bounded, no recursion)."""
+    out: list[str] = []
+    stack = [card]
+    while stack and len(out) < _CARD_STRINGS:
+        node = stack.pop()
+        if isinstance(node, TMapping):
+            if isinstance(node.get("title"), str) and isinstance(node.get("value"), str):   # a fact
+                out.append(f"{node['title']}: {node['value']}")
+            else:
+                out += [node[k] for k in _CARD_KEYS if isinstance(node.get(k), str)]
+            stack += reversed([v for k, v in node.items() if k not in _CARD_KEYS and isinstance(v, (list, TMapping))])
+        elif isinstance(node, list):
+            stack += reversed([v for v in node if isinstance(v, (list, TMapping))])
+    return out[:_CARD_STRINGS]
 
 
 # One line of printable ASCII without a tag, an entity or a run of spaces: what Python's
@@ -173,7 +220,7 @@ def _plain_sql(_ctx, content: str, *_rest: str) -> str:
 _PLAIN_TEXT = r"[!-%'-;=?-~]+( [!-%'-;=?-~]+)*"
 
 
-def _plain(_ctx, content: str, content_type: str, deleted: str, message_type: str, _payload: str) -> str:
+def _plain(_ctx, content: str, content_type: str, deleted: str, message_type: str, *_rest: str) -> str:
     """Where SQL gives Python's answer: a live, non-system message with a text body, or
     an html body that is plain text already."""
     return (f"{deleted} IS NULL AND {message_type} IS DISTINCT FROM {lit(SYSTEM)} AND "
@@ -190,4 +237,7 @@ TRANSFORMS.update({
     "teams_initiator": Transform(teams_initiator, sql=lambda _c, _m, _p: "NULL::VARCHAR", exact=_not_system),
     "teams_text": Transform(teams_text, sql=_plain_sql, exact=_plain),
     "teams_channel_name": Transform(teams_channel_name, distinct=True),
+    # a message without attachments (the common case) has no text of theirs
+    "teams_attachment_text": Transform(teams_attachment_text, sql=lambda _c, _o, _j: "''",
+                                       exact=lambda _c, _o, j: f"coalesce({j}, '[]') IN ('[]', 'null')"),
 })

@@ -161,6 +161,26 @@ def test_records_without_id_channel_or_time_are_rejects_naming_the_field():
     assert out.events.num_rows == 0
 
 
+def test_a_card_or_a_file_is_read_for_its_text_and_refs():
+    card = {"type": "AdaptiveCard", "version": "1.4", "body": [
+        {"type": "TextBlock", "text": "Triggered: checkout-api 5xx above 5%", "weight": "bolder"},
+        {"type": "FactSet", "facts": [{"title": "Urgency", "value": "high"}]}],
+        "actions": [{"type": "Action.OpenUrl", "title": "View incident",
+                     "url": "https://acme.pagerduty.com/incidents/Q1ABC23"}]}
+    bot = message("40", '<attachment id="c3b1"></attachment>', attachments=[{
+        "id": "c3b1", "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
+        "content": json.dumps(card), "name": None, "thumbnailUrl": None}])
+    shared = message("41", "<p>draft is up</p>", attachments=[{
+        "id": "5e1f", "contentType": "reference", "name": "postmortem-4213.docx",
+        "contentUrl": "https://acme.sharepoint.com/sites/ops/Shared%20Documents/postmortem-4213.docx"}])
+    first, second = _same(_raw([bot, shared])).events.to_pylist()
+    assert first["body"] == ("Triggered: checkout-api 5xx above 5%\nUrgency: high\nView incident\n"
+                             "https://acme.pagerduty.com/incidents/Q1ABC23")
+    assert first["title"] == "Triggered: checkout-api 5xx above 5%"
+    assert "pagerduty:Q1ABC23" in first["refs"]
+    assert second["body"] == "draft is up"
+
+
 def test_two_sources_naming_one_channel_apart_each_get_their_own_name():
     # the compiled query is kept between runs: a name bound into its UDF must not answer for another source
     raw = _raw([message("30", "<p>x</p>")])
@@ -189,10 +209,13 @@ _ANY = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size
 @given(content=_TEXT | _ANY, content_type=st.sampled_from(["html", "text", None, 3]),
        message_type=st.sampled_from(["message", "systemEventMessage", None, ["x"]]),
        deleted=st.sampled_from([None, "2026-10-14T14:09:00Z", "", 0, {}]), detail=_ANY,
-       sender=_ANY)
+       sender=_ANY, attachments=_ANY | st.lists(st.fixed_dictionaries({
+           "contentType": st.sampled_from(["reference", "application/vnd.microsoft.card.adaptive", None]),
+           "name": _ANY, "contentUrl": _ANY, "content": _ANY | _TEXT}), max_size=2))
 def test_compiled_and_oracle_agree_whatever_a_message_holds(content, content_type, message_type, deleted, detail,
-                                                            sender):
-    rec = message("20", "x", deletedDateTime=deleted, eventDetail=detail, **{"from": sender})
+                                                            sender, attachments):
+    rec = message("20", "x", deletedDateTime=deleted, eventDetail=detail, attachments=attachments,
+                  **{"from": sender})
     rec["messageType"] = message_type
     rec["body"] = {"contentType": content_type, "content": content}
     out = _same(_raw([rec]))
