@@ -14,7 +14,9 @@
   else the user's or the application's id; nobody (a system event) is `system`;
 - the text: an html body as plain text (mentions `@Name`, links `label (href)`, entities
   decoded, tags stripped: normalize.text.teams_html_to_text), a text body as it is; a
-  message with a `subject` has it as its title.
+  message with a `subject` has it as its title; a message that is only attachments (a
+  bot's card, a shared file) reads as what they say: a card's titles, texts, facts and
+  links, a file's name (and a reference's link).
 Time: createdDateTime. Refs: `teams:<channel id>`, then the ticket keys, incident ids and
 links the text and subject name.
 """
