@@ -18,7 +18,10 @@ import hashlib
 
 DEDUP = "dedup:"
 INCIDENT_PREFIXES = ("pagerduty:", "opsgenie:", "servicenow:", "alert:", DEDUP, "grafana:", "statuspage:")
-CONTAINER_PREFIXES = ("slack:",)
+CONTAINER_PREFIXES = ("slack:", "teams:")
+# Only Slack's refs name a message by a second colon: a Teams channel id holds colons of
+# its own (`teams:19:4a95…@thread.tacv2` is a channel)
+MESSAGE_REF_PREFIXES = ("slack:",)
 MESSAGE_SOURCE_TYPES = ("slack", "slack_export")
 
 
@@ -29,7 +32,7 @@ def group_key_hash(group_key: str) -> str:
 
 def is_message_ref(ref: str) -> bool:
     """`slack:C0123:1791986534.000100` names a message; `slack:C0123` a channel."""
-    return ref.startswith(CONTAINER_PREFIXES) and ref.count(":") >= 2
+    return ref.startswith(MESSAGE_REF_PREFIXES) and ref.count(":") >= 2
 
 
 def is_container_ref(ref: str) -> bool:

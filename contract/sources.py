@@ -41,4 +41,5 @@ SOURCE_TYPES: dict[str, SourceType] = {t.name: t for t in (
     SourceType("pagerduty_changes", "iso8601", "id"),
     SourceType("gitlab", "iso8601", "id"),
     SourceType("datadog", "iso8601", "id"),          # attributes.timestamp
+    SourceType("teams", "iso8601", "id"),
 )}

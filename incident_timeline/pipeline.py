@@ -166,11 +166,15 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
                   on_records: OnRecords, res: SourceResult) -> None:
     connector: Connector = CONNECTORS[settings.type](settings)
     cursors = state.read_cursors(lake, settings.name) if since is None else {}
+    # a cursor run: a connector that continues by its API's own link gets the last ones
+    if since is None and type(connector).resume is not Connector.resume:
+        connector.resume(state.read_cursor_links(lake, settings.name))
     back = parse_duration(str(settings.options.get("overlap") or DEFAULT_OVERLAP)) if overlap else timedelta(0)
     # Partitions whose data is durable but whose cursor has not moved yet. They move together
     # (each catalog write copies the catalog) at most CURSOR_FLUSH_S apart, and on the way out
     # when a later partition fails; a run killed before that fetches them again, harmlessly.
     durable: dict[str, datetime] = {}
+    links: dict[str, str] = {}
     flushed_at = time.monotonic()
     try:
         for partition in connector.partitions():
@@ -195,12 +199,17 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
             # explicit --since window is not contiguous with the cursor, so it moves nothing.
             if since is None:
                 durable[partition] = until
+                link = connector.next_link(partition)
+                if link:
+                    links[partition] = link
             if time.monotonic() - flushed_at >= CURSOR_FLUSH_S:
                 state.advance_cursors(lake, settings.name, durable)
-                durable, flushed_at = {}, time.monotonic()
+                state.store_cursor_links(lake, settings.name, links)
+                durable, links, flushed_at = {}, {}, time.monotonic()
     finally:
         try:
             state.advance_cursors(lake, settings.name, durable)
+            state.store_cursor_links(lake, settings.name, links)
         finally:
             connector.close()
 

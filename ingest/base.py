@@ -310,6 +310,16 @@ class Connector(ABC):
     def fetch(self, partition: str, window: Window) -> Iterator[RawRecord]:
         """Yield every record of `partition` whose cursor time lies in `window`."""
 
+    def resume(self, links: Mapping[str, str]) -> None:
+        """Called before a cursor run (never for an explicit --since window) with the links
+        the last cursor run left per partition (`next_link`): for an API that lists what
+        changed by a link of its own (Graph's delta query). Default: no such links."""
+
+    def next_link(self, partition: str) -> str | None:
+        """After fetch(partition) in a cursor run: the link the next run starts from, stored
+        with the cursor once the data is durable. None keeps the last one."""
+        return None
+
     def incident_window(self, native_id: str) -> Window | None:
         """The seed's own window (created..resolved) when this source owns the seed."""
         return None

@@ -29,6 +29,8 @@ class SourceError(Exception):
 class AuthError(SourceError):
     """Bad or missing credentials, or a missing permission/scope."""
 
+    status: int | None = None   # the HTTP status that said so, when one did
+
 
 class ConfigError(SourceError):
     """The source's configuration cannot work (missing folder, bad option)."""

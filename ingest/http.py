@@ -99,8 +99,10 @@ class HttpClient:
                 elif resp.status_code in (401, 403):
                     what = ("authentication failed: check the credentials" if resp.status_code == 401
                             else "permission denied: the credentials lack access")
-                    raise AuthError(self.source, f"{what} (HTTP {resp.status_code} on {shown}: "
-                                    f"{self.quote(self.error_message(_json_or_text(resp)))})", role=self.role)
+                    error = AuthError(self.source, f"{what} (HTTP {resp.status_code} on {shown}: "
+                                      f"{self.quote(self.error_message(_json_or_text(resp)))})", role=self.role)
+                    error.status = resp.status_code   # a caller that refreshes a token on 401 reads it
+                    raise error
                 elif resp.status_code == 404 and not_found is not None:
                     raise not_found()
                 elif resp.status_code >= 500:

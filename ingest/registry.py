@@ -16,6 +16,7 @@ from .pagerduty_changes import PagerDutyChangesConnector
 from .servicenow import ServiceNowConnector
 from .slack import SlackConnector
 from .slack_export import SlackExportConnector
+from .teams import TeamsConnector
 
 CONNECTORS: dict[str, type[Connector]] = {}
 
@@ -39,3 +40,4 @@ register(GitHubConnector)
 register(PagerDutyChangesConnector)
 register(GitLabConnector)
 register(DatadogConnector)
+register(TeamsConnector)

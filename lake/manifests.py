@@ -3,7 +3,7 @@
 A catalog (a DuckDB file) cannot be shared read-write on object storage, so each machine
 keeps its own, and the lake itself says what is published: `_manifests/<source>/
 <generation>-<run>.json`, written only by that source's job, holds the source's live and
-retired event/reject files, the raw files already normalised, and its cursors. Every
+retired event/reject files, the raw files already normalised, its cursors and cursor links. Every
 manifest is one PUT of a new object; the highest generation wins. A reader (any machine,
 Spark too) reads each source's newest manifest, so it sees a source's state before a run's
 publication or after it, never half of it. Jobs for different sources never write the
@@ -31,11 +31,14 @@ def write_manifest(con: duckdb.DuckDBPyConnection, lake: Lake, source: str) -> P
                       [source]).fetchall()
     cursors = con.execute('SELECT "partition", value, updated_at FROM cursors WHERE source = ? '
                           'ORDER BY "partition"', [source]).fetchall()
+    links = con.execute('SELECT "partition", link, updated_at FROM cursor_links WHERE source = ? '
+                        'ORDER BY "partition"', [source]).fetchall()
     body = {
         "format": FORMAT, "source": source, "written_at": _iso(datetime.now(timezone.utc)),
         "files": [{"path": p, "kind": k, "added_at": _iso(a), "superseded_at": _iso(s)} for p, k, a, s in files],
         "raw_normalized": [{"path": p, "run_id": r, "normalized_at": _iso(n)} for p, r, n in raw],
         "cursors": [{"partition": p, "value": _iso(v), "updated_at": _iso(u)} for p, v, u in cursors],
+        "cursor_links": [{"partition": p, "link": k, "updated_at": _iso(u)} for p, k, u in links],
     }
     existing = _listing(lake).get(source, [])
     generation = _generation(existing[-1]) + 1 if existing else 1
@@ -79,6 +82,11 @@ def import_manifests(con: duckdb.DuckDBPyConnection, lake: Lake, skip: tuple[str
         if body["cursors"]:
             con.executemany("INSERT INTO cursors VALUES (?, ?, ?, ?)", [
                 (source, c["partition"], c["value"], c["updated_at"]) for c in body["cursors"]])
+        if "cursor_links" in body:   # a manifest written before cursor_links leaves this catalog's rows
+            con.execute("DELETE FROM cursor_links WHERE source = ?", [source])
+            if body["cursor_links"]:
+                con.executemany("INSERT INTO cursor_links VALUES (?, ?, ?, ?)", [
+                    (source, c["partition"], c["link"], c["updated_at"]) for c in body["cursor_links"]])
         imported.append(source)
     return imported
 

@@ -209,6 +209,13 @@ CURSORS = Table("cursors", "Where each source's partition is ingested up to.", (
     ("value", "TIMESTAMPTZ", "ingested up to (exclusive)"), ("updated_at", "TIMESTAMPTZ", "when it moved"),
 ), key=("source", '"partition"'))
 
+CURSOR_LINKS = Table("cursor_links", "The link an API gave for where to continue (Microsoft Graph's delta link), "
+                     "per source partition: stored with its cursor, once the data is durable.", (
+    ("source", "VARCHAR", "the source"), ("partition", "VARCHAR", "channel, ..."),
+    ("link", "VARCHAR", "the URL the next cursor run of this partition asks first"),
+    ("updated_at", "TIMESTAMPTZ", "when it was stored"),
+), key=("source", '"partition"'))
+
 INCIDENT_ALIASES = Table("incident_aliases", "Every ref that names an incident, mapped to its identity: "
                          "join on alias to find an incident by any of its refs.", (
     ("alias", "VARCHAR", "a ref or seed as typed (jira:OPS-1234, slack:#inc-4213-checkout, alert:<fingerprint>)"),
@@ -249,4 +256,4 @@ INCIDENT_PUBLICATIONS = Table("incident_publications", "Where each incident's po
 INCIDENT_TABLES = (INCIDENTS, TIMELINE, INCIDENT_EVENTS, MILESTONES, RESPONDERS, ESCALATIONS, GAPS,
                    DECISION_POINTS, ACTION_ITEMS, INCIDENT_LINKS)
 IDENTITY_TABLES = (INCIDENT_ALIASES, INCIDENT_DECISIONS, INCIDENT_DRAFTS, INCIDENT_PUBLICATIONS)
-ALL_TABLES = INCIDENT_TABLES + IDENTITY_TABLES + (RUNS, CURSORS)
+ALL_TABLES = INCIDENT_TABLES + IDENTITY_TABLES + (RUNS, CURSORS, CURSOR_LINKS)

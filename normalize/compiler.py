@@ -69,7 +69,7 @@ def register_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table) -> None:
 def _run_rule(raw: pa.Table, mapping: Mapping, rule: Rule, ctx: Context) -> tuple[pa.Table, list]:
     query = _Query(mapping, rule, ctx)
     sql = query.sql()
-    con, lock, relation, holder = _connection(sql, query.udfs, query.holder)
+    con, lock, relation, holder = _connection(sql, query.udfs, query.holder, query.bound)
     with lock:
         holder["ctx"] = ctx   # the UDFs of a kept connection read this run's entities and refs
         register_raw(con, raw)
@@ -102,7 +102,9 @@ def _run_rule(raw: pa.Table, mapping: Mapping, rule: Rule, ctx: Context) -> tupl
 # relation reads the `raw` registered when it runs): opening, registering and binding cost
 # more than mapping a few hundred records. Keyed by the SQL text, which holds everything
 # the UDFs depend on (the mapping's columns and constants, the ref patterns) but the
-# context (entities) they read from the holder kept with them.
+# context (entities) they read from the holder kept with them, and the constants bound into
+# a transform's UDF rather than written into the SQL (one source's `repositories:` or
+# `channels:` must not answer for another's).
 _CONNECTIONS: OrderedDict = OrderedDict()   # sql -> (connection, lock, [relation], {"ctx": ctx})
 _KEPT = 8
 _GUARD = threading.Lock()
@@ -113,11 +115,12 @@ def _bound(con: duckdb.DuckDBPyConnection, sql: str, relation: list) -> pa.Table
     return relation[0].to_arrow_table()
 
 
-def _connection(sql: str, udfs: dict, holder: dict) -> tuple:
+def _connection(sql: str, udfs: dict, holder: dict, bound: tuple = ()) -> tuple:
+    key = (sql, bound)
     with _GUARD:
-        if sql in _CONNECTIONS:
-            _CONNECTIONS.move_to_end(sql)
-            return _CONNECTIONS[sql]
+        if key in _CONNECTIONS:
+            _CONNECTIONS.move_to_end(key)
+            return _CONNECTIONS[key]
         # No filter pushdown: it copies the expressions a filter reads (a transform's UDF
         # among them) below the projection that computes them, which then run twice. One
         # thread: the UDFs hold the GIL anyway, and a second worker's vectors of these wide
@@ -125,10 +128,10 @@ def _connection(sql: str, udfs: dict, holder: dict) -> tuple:
         con = duckdb.connect(config={"disabled_optimizers": "filter_pushdown", "threads": 1})
         for name, (fn, params, returns) in udfs.items():
             con.create_function(name, fn, params, _DUCK_TYPES[returns], type="arrow", null_handling="special")
-        _CONNECTIONS[sql] = (con, threading.Lock(), [], holder)
+        _CONNECTIONS[key] = (con, threading.Lock(), [], holder)
         while len(_CONNECTIONS) > _KEPT:
             _CONNECTIONS.popitem(last=False)[1][0].close()
-        return _CONNECTIONS[sql]
+        return _CONNECTIONS[key]
 
 
 class _Query:
@@ -137,6 +140,7 @@ class _Query:
         self.holder = {"ctx": ctx}
         self.udfs: dict[str, tuple] = {}
         self._calls: dict[tuple, str] = {}          # (transform, argument SQL, shape) -> its UDF
+        self._bound: list[str] = []                 # the constants bound into UDFs, as repr
         self.fields = {f.name: (i, f) for i, f in enumerate(rule.fields)}
         self.paths: list[str] = []
         self.item_paths: list[str] = []
@@ -147,6 +151,10 @@ class _Query:
         self.depth: dict[str, int] = {}             # argument column -> its stage
         self._reading: list[set] = []               # the columns each argument being built reads
         self._stages = 1
+
+    @property
+    def bound(self) -> tuple[str, ...]:
+        return tuple(self._bound)
 
     # ------------------------------------------------------------------ fields
     def _paths(self, column: str, flat: bool = False) -> list[str] | None:
@@ -419,6 +427,7 @@ class _Query:
             fn = (lambda *xs, _f=t.python, _h=self.holder: _f(_h["ctx"], *xs)) if t.with_ctx else t.python
             udf = self._calls[key] = self._udf(f"py_{e.transform}", _transform_udf(fn, shape, t.returns, t.distinct),
                                                ["VARCHAR"] * len(py_args), t.returns)
+            self._bound += [f"{udf}={v!r}" for kind, v in shape if kind == "const"]
         in_python = f"{udf}({', '.join(py_args)})"
         if t.sql is None:
             return in_python

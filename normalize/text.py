@@ -145,3 +145,46 @@ def html_to_text(markup: str | None) -> str:
     parser.close()
     lines = [" ".join(line.split()) for line in "".join(parser.out).split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+class _TeamsTextOf(_TextOf):
+    """Teams' message HTML: `<at id="0">Name</at>` is a mention (@Name), an `<emoji>` its
+    `alt`, an `<img>` its alt text; `<attachment>` and `<systemEventMessage/>` hold no text."""
+
+    _EMPTY = {"attachment", "systemeventmessage"}
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "at":
+            self.out.append("@")
+        elif tag in ("emoji", "img"):
+            alt = dict(attrs).get("alt")
+            if alt and not self.dropping:
+                self.out.append(alt)
+        elif tag in self._EMPTY:
+            self.dropping += 1
+        else:
+            super().handle_starttag(tag, attrs)
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in ("emoji", "img"):
+            self.handle_starttag(tag, attrs)
+        elif tag not in self._EMPTY:
+            super().handle_startendtag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if tag in self._EMPTY:
+            self.dropping = max(0, self.dropping - 1)
+        elif tag not in ("at", "emoji", "img"):
+            super().handle_endtag(tag)
+
+
+def teams_html_to_text(markup: str | None) -> str:
+    """A Teams message body (contentType html) as plain text: mentions as @Name, links as
+    `label (href)`, entities decoded, tags gone (never run)."""
+    if not markup:
+        return ""
+    parser = _TeamsTextOf()
+    parser.feed(markup)
+    parser.close()
+    lines = [" ".join(line.split()) for line in "".join(parser.out).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -171,6 +171,7 @@ def _register() -> None:
     from .pagerduty_changes import pagerduty_changes_mapping
     from .servicenow import servicenow_mapping
     from .slack import slack_mapping
+    from .teams import teams_mapping
 
     MAPPINGS["file"] = file_mapping
     MAPPINGS["slack"] = MAPPINGS["slack_export"] = slack_mapping
@@ -185,6 +186,7 @@ def _register() -> None:
     MAPPINGS["gitlab"] = gitlab_mapping
     MAPPINGS["servicenow"] = servicenow_mapping
     MAPPINGS["datadog"] = datadog_mapping
+    MAPPINGS["teams"] = teams_mapping
 
 
 _register()

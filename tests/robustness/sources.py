@@ -472,6 +472,48 @@ def write_datadog(root: Path, items: dict[str, list]) -> dict:
     return {"name": "dd", "type": "datadog", "path": str(root)}
 
 
+# ---------------------------------------------------------------- Microsoft Teams (Graph chatMessage)
+
+TEAMS_CHANNEL = "19:0robust0a54a4f9f1f2e8b7c0d5e21@thread.tacv2"
+TEAMS_TEAM = "5d0b8f42-3c8e-4a47-9d39-0f1cf7c0b1a2"
+
+
+def teams_message(i: int, marker: str) -> dict:
+    at = f"2025-10-14T14:{i % 60:02d}:00.{i % 1000:03d}Z"
+    mid = f"1760450{i:03d}{100 + i % 900:03d}"
+    return {"@odata.type": "#microsoft.graph.chatMessage", "id": mid, "replyToId": None, "etag": mid,
+            "messageType": "message", "createdDateTime": at, "lastModifiedDateTime": at, "lastEditedDateTime": None,
+            "deletedDateTime": None, "subject": None, "summary": None, "chatId": None, "importance": "normal",
+            "locale": "en-us", "webUrl": f"https://teams.microsoft.com/l/message/{TEAMS_CHANNEL}/{mid}",
+            "policyViolation": None, "eventDetail": None,
+            "from": {"application": None, "device": None, "user": {
+                "@odata.type": "#microsoft.graph.teamworkUserIdentity", "id": "8ea0e38b-efb3-4757-924a-5f94061cf8c2",
+                "displayName": "Robin Kline", "userIdentityType": "aadUser"}},
+            "body": {"contentType": "html", "content": f'<div><at id="0">Wei Zhang</at> checkout p99 is up ({i}) '
+                                                       f'see <a href="https://acme.atlassian.net/browse/OPS-{i}">OPS-{i}</a></div>'},
+            "channelIdentity": {"teamId": TEAMS_TEAM, "channelId": TEAMS_CHANNEL},
+            "attachments": [], "mentions": [{"id": 0, "mentionText": "Wei Zhang", "mentioned": {"user": {
+                "id": "2d9c1f60-1111-4a3b-8f6e-0c1d2e3f4a5b", "displayName": "Wei Zhang", "userIdentityType": "aadUser"}}}],
+            "reactions": [], "messageHistory": [], PROBE: marker}
+
+
+def teams_anchor(i: int, marker: str) -> dict:
+    return {**teams_message(i, marker), "id": "1760440000100"}
+
+
+def teams_reply(i: int, marker: str) -> dict:
+    reply = teams_message(i, marker)
+    return {**reply, "id": f"1760441{i:03d}200", "replyToId": "1760440000100"}
+
+
+def write_teams(root: Path, items: dict[str, list]) -> dict:
+    anchor = [{**a, "replies": items.get("replies", [])} if isinstance(a, dict) else a for a in items[ANCHOR]]
+    dump(root / TEAMS_CHANNEL / "messages.json", {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(chatMessage)",
+        "value": [*anchor, *items.get("messages", [])]})
+    return {"name": "teams", "type": "teams", "path": str(root), "channels": [{TEAMS_CHANNEL: "inc-robust"}]}
+
+
 SHAPES: dict[str, Shape] = {
     "slack": Shape("slack", {ANCHOR: slack_anchor, "messages": slack_message, "replies": slack_reply,
                              "users": slack_user}, write_slack, entity_streams=("users", "channels")),
@@ -505,6 +547,7 @@ SHAPES: dict[str, Shape] = {
     "gitlab": Shape("gitlab", {ANCHOR: gl_deployment, "deployments": gl_deployment}, write_gitlab),
     "change_file": Shape("change_file", {ANCHOR: change_row, "rows": change_row}, write_change_file),
     "datadog": Shape("datadog", {ANCHOR: dd_event, "events": dd_event}, write_datadog),
+    "teams": Shape("teams", {ANCHOR: teams_anchor, "messages": teams_message, "replies": teams_reply}, write_teams),
 }
 
 ENVIRONMENT = {"ROBUST_SLACK_TOKEN": "xoxb-0000-robust", "ROBUST_PD_TOKEN": "u+robust", "ROBUST_OG_TOKEN": "robust",

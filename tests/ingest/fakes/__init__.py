@@ -67,6 +67,7 @@ FAKES: dict[str, str] = {
     "pagerduty_changes": "tests.ingest.fakes.pagerduty_changes:PagerDutyChangesFake",
     "gitlab": "tests.ingest.fakes.gitlab:GitLabFake",
     "datadog": "tests.ingest.fakes.datadog:DatadogFake",
+    "teams": "tests.ingest.fakes.teams:TeamsFake",
 }
 
 
