@@ -26,7 +26,7 @@ import json
 import re
 from typing import Any, Mapping as TMapping
 
-from ..fast.sql import lit
+from ..sql import lit
 from ..mapping import SourceSpec
 from ..text import teams_html_to_text
 from ..transforms import TRANSFORMS, Transform
