@@ -24,6 +24,7 @@ ALLOWED = {
 KNOWN = {  # (module file, stage it imports): why it is allowed for now
     ("normalize/mappings/github.py", "ingest"): "the repository -> service map is read by the connector's rule",
     ("normalize/mappings/gitlab.py", "ingest"): "the same repository -> service rule as GitHub's",
+    ("normalize/mappings/teams.py", "ingest"): "channel names read from `channels:` as the connector reads them",
     ("export/history.py", "correlate"): "an action item's status is correlate's rule",
     ("export/publish/runner.py", "correlate"): "a typed ref is resolved to the incident's identity",
     ("export/publish/runner.py", "ingest"): "publish failures are the HTTP client's SourceError",

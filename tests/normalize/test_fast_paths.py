@@ -22,7 +22,7 @@ NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 def _demo_raw(source: dict) -> pa.Table:
     from incident_timeline.config import parse_config
 
-    settings = parse_config({"sources": [source]}, REPO / "connectors.yaml").sources[0]
+    settings = parse_config({"lake": "./data", "sources": [source]}, REPO / "connectors.yaml").sources[0]
     connector = CONNECTORS[settings.type](settings)
     rows = []
     try:
