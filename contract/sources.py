@@ -40,4 +40,5 @@ SOURCE_TYPES: dict[str, SourceType] = {t.name: t for t in (
     SourceType("github", "iso8601", "id"),
     SourceType("pagerduty_changes", "iso8601", "id"),
     SourceType("gitlab", "iso8601", "id"),
+    SourceType("statuspage", "iso8601", "id"),
 )}

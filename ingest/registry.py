@@ -15,6 +15,7 @@ from .pagerduty_changes import PagerDutyChangesConnector
 from .servicenow import ServiceNowConnector
 from .slack import SlackConnector
 from .slack_export import SlackExportConnector
+from .statuspage import StatuspageConnector
 
 CONNECTORS: dict[str, type[Connector]] = {}
 
@@ -37,3 +38,4 @@ register(ChangeFileConnector)
 register(GitHubConnector)
 register(PagerDutyChangesConnector)
 register(GitLabConnector)
+register(StatuspageConnector)

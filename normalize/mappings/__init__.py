@@ -166,6 +166,7 @@ def _register() -> None:
     from .pagerduty import pagerduty_mapping
     from .pagerduty_changes import pagerduty_changes_mapping
     from .slack import slack_mapping
+    from .statuspage import statuspage_mapping
 
     MAPPINGS["file"] = file_mapping
     MAPPINGS["slack"] = MAPPINGS["slack_export"] = slack_mapping
@@ -178,6 +179,7 @@ def _register() -> None:
     MAPPINGS["github"] = github_mapping
     MAPPINGS["pagerduty_changes"] = pagerduty_changes_mapping
     MAPPINGS["gitlab"] = gitlab_mapping
+    MAPPINGS["statuspage"] = statuspage_mapping
 
 
 _register()
