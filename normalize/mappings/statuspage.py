@@ -21,7 +21,7 @@ from ..mapping import SourceSpec
 from ..transforms import TRANSFORMS, Transform
 from . import Check, Const, Field, Json, Mapping, Or, Rule, Time, Value, attrs, call
 
-_INCIDENT = {"incident_id": "id", "incident_name": "name", "incident_status": "status", "impact": "impact",
+_INCIDENT = {"updates": "incident_updates", "incident_id": "id", "incident_name": "name", "incident_status": "status", "impact": "impact",
              "shortlink": "shortlink", "components": "components"}
 _UPDATE = {"update_id": "id", "status": "status", "body": "body", "created_at": "created_at",
            "display_at": "display_at", "affected": "affected_components"}
@@ -64,7 +64,10 @@ def _updates(mapped) -> Rule:
               *(Field(n, c, required=False, of_item=True) for n, c in _UPDATE.items()))
     return Rule(streams=("incidents",), each="incident_updates", draft=draft, fields=fields,
                 time_field="incident_updates.created_at",
-                checks=(Check(incident, "id", "missing"),))
+                checks=(Check(incident, "id", "missing"),
+                        # (a list that is not of objects is the `each` rule's own reject)
+                        Check(call("sp_updated", Value("updates", "json")), "incident_updates",
+                              "an incident without updates (nothing was posted)")))
 
 
 # ------------------------------------------------------------------ transforms
@@ -84,7 +87,14 @@ def service(incident_json: str | None, affected_json: str | None, mapped_json: s
     return str(mapped.get(first) or first)
 
 
+def updated(updates_json: str | None) -> str | None:
+    """"yes" unless the updates are absent, null or an empty list."""
+    value = json.loads(updates_json) if updates_json else None
+    return None if value is None or value == [] else "yes"
+
+
 TRANSFORMS.update({
+    "sp_updated": Transform(updated),
     "sp_names": Transform(lambda text: json.dumps(names(text), ensure_ascii=False, separators=(",", ":"))),
     "sp_service": Transform(service),
 })

@@ -66,6 +66,7 @@ FAKES: dict[str, str] = {
     "github": "tests.ingest.fakes.github:GitHubFake",
     "pagerduty_changes": "tests.ingest.fakes.pagerduty_changes:PagerDutyChangesFake",
     "gitlab": "tests.ingest.fakes.gitlab:GitLabFake",
+    "statuspage": "tests.ingest.fakes.statuspage:StatuspageFake",
 }
 
 
