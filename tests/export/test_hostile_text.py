@@ -68,7 +68,7 @@ def test_svg_chart_has_one_lane_per_source_and_escapes_tooltips(hostile):
     page = _read(hostile, "postmortem.html")
     svg = page[page.index("<svg"):page.index("</svg>")]
     lanes = re.findall(r'<text class="lane-name"[^>]*>([^<]*)</text>', svg)
-    assert lanes == ["github", "jira", "pagerduty", "slack"]
+    assert lanes == ["github", "jira", "pagerduty", "slack", "statuspage"]
     labels = " ".join(re.findall(r'<text class="milestone-label"[^>]*>([^<]*)</text>', svg))
     for milestone in ("detected", "acknowledged", "mitigated", "resolved"):
         assert milestone in labels
