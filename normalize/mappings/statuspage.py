@@ -21,8 +21,8 @@ from ..mapping import SourceSpec
 from ..transforms import TRANSFORMS, Transform
 from . import Check, Const, Field, Json, Mapping, Or, Rule, Time, Value, attrs, call
 
-_INCIDENT = {"updates": "incident_updates", "incident_id": "id", "incident_name": "name", "incident_status": "status", "impact": "impact",
-             "shortlink": "shortlink", "components": "components"}
+_INCIDENT = {"updates": "incident_updates", "incident_id": "id", "incident_name": "name",
+             "incident_status": "status", "impact": "impact", "shortlink": "shortlink", "components": "components"}
 _UPDATE = {"update_id": "id", "status": "status", "body": "body", "created_at": "created_at",
            "display_at": "display_at", "affected": "affected_components"}
 
@@ -58,7 +58,8 @@ def _updates(mapped) -> Rule:
         "attrs": attrs(status=status, impact=_text("impact"), incident=_text("incident_name"), incident_id=incident,
                        incident_status=_text("incident_status"), shortlink=_text("shortlink"),
                        display_at=_text("display_at"),
-                       components=Json(call("sp_names", incident_components)), affected=Json(call("sp_names", affected))),
+                       components=Json(call("sp_names", incident_components)),
+                       affected=Json(call("sp_names", affected))),
     }
     fields = (*(Field(n, c, required=False) for n, c in _INCIDENT.items()),
               *(Field(n, c, required=False, of_item=True) for n, c in _UPDATE.items()))
