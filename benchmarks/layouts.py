@@ -49,8 +49,8 @@ def variant(source: Path, target: Path, *, row_group_rows: int | None = None, fi
 def publish_catalog(root: Path) -> None:
     """Publish a lake's catalog once with this version (files registered, index brought up to
     date, views migrated), outside the measured child."""
-    from incident_timeline import catalog_store
-    from incident_timeline.lake import Lake
+    from lake import catalog_store
+    from lake.layout import Lake
 
     lake = Lake(root.resolve())
     with catalog_store.catalog_writer(lake) as con:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import correlate.catalog as catalog  # noqa: E402
+import lake.catalog as catalog  # noqa: E402
 from export import review_render  # noqa: E402
 from export.review import compute  # noqa: E402
 from export.review_period import period  # noqa: E402

@@ -18,12 +18,13 @@ import pyarrow as pa
 from contract.milestones import MILESTONES
 from contract.secrets import redact_value
 
-from . import identity, tables
+from correlate import identity
+from lake import tables
 from .actions import action_items
 from .changes import pull_in_changes
 from .comms import pull_in_status_updates, status_updates
 from .decisions import decision_points
-from .event_files import EventFiles
+from lake.event_files import EventFiles
 from .expand import expand
 from .gaps import gaps
 from .milestones import changed_before, find_milestones, metrics

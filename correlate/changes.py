@@ -12,8 +12,7 @@ from datetime import timedelta
 import duckdb
 
 from contract.changes import IN_TIMELINE
-
-from .event_files import EventFiles
+from lake.event_files import EventFiles
 
 _KINDS = "[" + ", ".join(f"'{k}'" for k in IN_TIMELINE) + "]"
 

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from correlate import refindex
+from lake import refindex
 from correlate.actions import action_status
 
 from .extras import has_table

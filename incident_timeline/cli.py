@@ -14,13 +14,14 @@ from correlate.expand import IncidentNotFound
 from correlate.seed import SeedInvalid
 from export import render
 from export.report import NotBuilt, explain_rows, jsonable
-from export.report import load as load_report
 from ingest.errors import SourceError
 
-from . import catalog_store, logs, pipeline
+from incident_timeline import logs, pipeline
+from lake import catalog_store
 from .config import ConfigInvalid, Config, default_config_path, load_config, missing_secrets
-from .lake import Lake
-from .locks import LockBusy
+from lake.layout import Lake
+from lake.published import refresh_from_lake
+from lake.locks import LockBusy
 from .progress import RecordBars
 from .recovery import recover_catalog
 
@@ -247,36 +248,15 @@ def _zone(value: str | None) -> str | None:
 def _build(obj: Ctx, incident: str, formats: str, out: Path | None, templates: Path | None,
            display_tz: str | None, explain: bool = False, assist: bool = False) -> None:
     fmts = formats if isinstance(formats, tuple) else _formats(formats)
-    identity = pipeline.correlate_incident(obj.config, incident)
-    con = catalog_store.read_only_catalog(Lake.for_config(obj.config))
-    try:
-        report = load_report(con, identity, obj.config.history_window)
-    finally:
-        con.close()
-    if assist:
-        _assist(obj, report)
     out_dir = out or Path("reports") / incident.replace(":", "-").replace("/", "-")
-    for path in render.write(report, out_dir, fmts, templates, display_tz):
+    draft = pipeline.build_draft(obj.config, incident, fmts, out_dir, templates, display_tz, assist)
+    if draft.assist_note:
+        click.echo(draft.assist_note, err=True)
+    for path in draft.paths:
         click.echo(str(path))
-    pipeline.record_draft(obj.config, identity)
     if explain:
-        for line in explain_lines(explain_rows(report) or []):
+        for line in explain_lines(explain_rows(draft.report) or []):
             click.echo(line)
-
-
-def _assist(obj: Ctx, report: dict) -> None:
-    """The model's verified sentences into the report; a failure is one line on stderr and
-    the draft is written without them (the exit code does not change)."""
-    from export import assist
-    from export.assist.settings import assist_settings
-    part = assist.run(report, assist_settings(obj.config))
-    report["assisted"] = part
-    if part["error"]:
-        click.echo(f"assist: {part['error']} (the draft was written without the assisted parts)", err=True)
-    else:
-        kept = sum(len(part[p]) for p in assist.SECTIONS.values())
-        click.echo(f"assist: {kept} sentence(s) kept, {assist.dropped_counts(part)['count']} dropped "
-                   f"(see the draft's data quality section)", err=True)
 
 
 _CONTROL = dict.fromkeys(range(32), " ") | {127: " "}
@@ -357,7 +337,7 @@ def query(obj: Ctx, sql: str, fmt: str) -> None:
     import duckdb
     recover_catalog(obj.config)   # an unreadable catalog: set aside and rebuilt from the lake
     lake = Lake.for_config(obj.config)
-    pipeline.refresh_from_lake(lake)   # a lake on object storage: take what other machines published
+    refresh_from_lake(lake)   # a lake on object storage: take what other machines published
     con = catalog_store.read_only_catalog(lake)
     try:
         try:
@@ -416,7 +396,7 @@ def sources(obj: Ctx) -> None:
 def lake_files(obj: Ctx, kind: str) -> None:
     """Print the lake's published Parquet files, one path or s3:// URL a line: what Spark,
     Trino or another DuckDB should read (a glob also finds retired or unpublished files)."""
-    from .shared_tables import published_files
+    from lake.shared_tables import published_files
     recover_catalog(obj.config)
     for uri in published_files(Lake.for_config(obj.config), kind):
         click.echo(uri)

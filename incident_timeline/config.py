@@ -114,7 +114,7 @@ class Config:
     assist: dict[str, Any] | None = None
 
     def s3_credentials(self):
-        from .storage import S3Credentials
+        from lake.storage import S3Credentials
         values = {}
         for key, env in STORAGE_KEYS.items():
             value = self.storage.get(key)
@@ -282,7 +282,11 @@ def _parse_lake(data: dict, base_dir: Path, problems: list[str]) -> tuple[str | 
     text = os.path.expandvars(str(data.get("lake", "./lake")))
     catalog_file = _local_path(str(data["catalog"]), base_dir) if data.get("catalog") else None
     if "://" not in text:
-        return None, _local_path(text, base_dir), catalog_file
+        folder = _local_path(text, base_dir)
+        if (folder / "__init__.py").exists():
+            problems.append(f"lake: {text!r} is a Python package folder ({folder.name}/__init__.py), "
+                            "not a place for data; name another folder (the demo uses ./data)")
+        return None, folder, catalog_file
     scheme, _, rest = text.partition("://")
     if scheme not in OBJECT_STORE_SCHEMES or not rest.strip("/"):
         problems.append(f"lake: {text!r} is neither a folder nor s3://bucket/prefix")

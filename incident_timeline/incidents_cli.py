@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from . import catalog_store, pipeline
-from .lake import Lake
+from incident_timeline import pipeline
+from lake import catalog_store
+from lake.layout import Lake
 
 LIST_SQL = """
 SELECT i.incident_id AS id, i.title, array_to_string(i.services, ', ') AS service, i.severity,

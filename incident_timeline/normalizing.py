@@ -1,26 +1,24 @@
 """Running the normaliser over raw lake files and writing its events and rejects."""
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime, timezone
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from contract.schemas import RAW_SCHEMA
-from correlate import refindex
+from lake import refindex
 from ingest.base import SourceSettings
 from normalize.engine import Normalized, build_entities, normalize_raw
 from normalize.identity import People
 from normalize.mappers import MAPPERS
 from normalize.mapping import SourceSpec
-
-from .catalog_store import read_catalog
+from lake.catalog_store import read_catalog
 from .config import Config, clock_offset_seconds
-from .entity_snapshot import read_entity_rows
-from .lake import Lake
+from lake.entity_snapshot import read_entity_rows
+from lake.layout import Lake
+from lake.written import write_by_day
 
 _JQL_PROJECT = re.compile(r"project\s*(?:=|in)\s*\(?\s*([A-Za-z0-9_,\s\"']+)\)?", re.IGNORECASE)
 
@@ -52,64 +50,6 @@ def normalize_files(config: Config, lake: Lake, settings: SourceSettings, files:
         path = lake.rejects_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}{part}.parquet"
         written.append(lake.write_parquet(out.rejects, path))
     return out, written
-
-
-def write_by_day(lake: Lake, source: str, events: pa.Table, name: str) -> list:
-    if events.num_rows == 0:
-        return []
-    events = events.sort_by([("ts", "ascending"), ("event_id", "ascending")])
-    days = pc.strftime(events["ts"], format="%Y-%m-%d")
-    written = []
-    for day in pc.unique(days).to_pylist():
-        part = events.filter(pc.equal(days, day))
-        written.append(lake.write_parquet(part, lake.events_dir(source, day) / f"{name}.parquet"))
-    return written
-
-
-def count_new_events(lake: Lake, existing_files: list, events: pa.Table) -> int:
-    """How many of `events` have an event_id not already in `existing_files`."""
-    if events.num_rows == 0:
-        return 0
-    ids = pc.unique(events["event_id"])
-    if not existing_files:
-        return len(ids)
-    con = duckdb.connect()
-    try:
-        con.register("new_ids", pa.table({"event_id": ids}))
-        lake.attach(con)
-        listing = [lake.uri(f) for f in existing_files]
-        seen = con.execute("SELECT count(DISTINCT event_id) FROM read_parquet(?, union_by_name = true) "
-                           "WHERE event_id IN (SELECT event_id FROM new_ids)", [listing]).fetchone()[0]
-    finally:
-        con.close()
-    return len(ids) - seen
-
-
-def reject_keys(lake: Lake, files: list) -> set[tuple]:
-    """What identifies each reject of `files` (the rejects view's key, see correlate.catalog)."""
-    if not files:
-        return set()
-    con = duckdb.connect()
-    try:
-        lake.attach(con)
-        rows = con.execute("SELECT DISTINCT source, stage, native_id, field, reason, md5(coalesce(record, '')) "
-                           "FROM read_parquet(?, union_by_name = true)", [[lake.uri(f) for f in files]]).fetchall()
-    finally:
-        con.close()
-    return set(rows)
-
-
-def count_new_rejects(rejects: pa.Table, seen: set[tuple]) -> int:
-    """How many of `rejects` are not in `seen` (which then holds them): a record rejected
-    again for the same reason is reported once, not on every run."""
-    new = 0
-    columns = [rejects[c].to_pylist() for c in ("source", "stage", "native_id", "field", "reason", "record")]
-    for source, stage, native_id, field, reason, record in zip(*columns):
-        key = (source, stage, native_id, field, reason, hashlib.md5((record or "").encode()).hexdigest())
-        if key not in seen:
-            seen.add(key)
-            new += 1
-    return new
 
 
 def known_people(lake: Lake, source: str) -> People:

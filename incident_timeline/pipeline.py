@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -12,28 +11,29 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-import correlate.catalog as catalog
+import lake.catalog as catalog
 from contract.durations import parse_duration
-from contract.schemas import RAW_SCHEMA
-from contract.secrets import redact_json
-from contract.text import without_surrogates
 from correlate import identity
 from correlate.build import Settings as CorrelationSettings
 from correlate.build import correlate
-from correlate.event_files import EventFiles
+from lake.event_files import EventFiles
 from correlate.seed import parse_seed
-from ingest.base import RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window, unreadable_record
+from export import render
+from export.report import load as load_report
+from ingest.base import RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window
 from ingest.errors import SourceError
 from ingest.registry import CONNECTORS
-
-from . import catalog_store, quarantine, shared_tables, state
+from lake import catalog_store, shared_tables, state
 from .recovery import cursor_metadata, recover_catalog
-from .compaction import compact_partitions
 from .config import Config
-from .lake import Lake, new_run_id
-from .locks import file_lock
-from .normalizing import (count_new_events, count_new_rejects, in_identity_order, known_people, normalize_files,
-                          reject_keys)
+from lake.layout import Lake, new_run_id
+from lake.locks import file_lock
+from .normalizing import in_identity_order, known_people, normalize_files
+from lake.published import (compact_source, count_new_in_files, live_files, published, refresh_from_lake,
+                            sift_source, sync_from_lake)
+from ingest.raw_rows import raw_rows
+from lake.raw import raw_chunks, write_raw
+from lake.written import count_new_rejects, reject_keys
 
 log = logging.getLogger("incident_timeline")
 
@@ -106,7 +106,7 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
         for settings in selected:
             locks.enter_context(_source_lock(lake, settings.name, lock_wait_s))
         owned = [s.name for s in selected]
-        _sync_from_lake(lake)
+        sync_from_lake(lake)
         log.info("%s %s started: %s", command, result.run_id, ", ".join(s.name for s in selected))
         for settings in in_identity_order(selected):
             res = SourceResult(settings.name)
@@ -126,12 +126,14 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
             try:
                 # the nightly job checks every file of the source it may read; a damaged
                 # events or rejects file is set aside and the source normalised again whole
-                if compact and _sift_source(lake, settings.name, res, raw=True):
+                set_aside, events_lost = sift_source(lake, settings.name, raw=True) if compact else ([], False)
+                res.quarantined += set_aside
+                if events_lost:
                     _renormalize_source(config, lake, settings, result.run_id, res, count_new=True)
                 else:
                     _normalize_pending(config, lake, settings, result.run_id, res)
                 if compact:
-                    _compact_source(lake, settings.name, result.run_id)
+                    compact_source(lake, settings.name, result.run_id)
             except (OSError, ValueError, duckdb.Error, pa.ArrowException) as exc:
                 res.error = res.error or f"source {settings.name}: {type(exc).__name__}: {exc}"
                 log.error("%s", res.error)
@@ -158,14 +160,6 @@ def _source_lock(lake: Lake, source: str, wait_s: float):
     # Local to this machine: jobs for one source on two machines are kept apart by the
     # scheduler (one job per source), see docs/scale.md.
     return file_lock(lake.state_dir / ".locks" / f"{source}.lock", wait_s=wait_s, what=f"source {source}")
-
-
-def _sync_from_lake(lake: Lake) -> None:
-    """On object storage, start from the state the lake's manifests publish (this machine's
-    catalog may be new, or behind a job that ran elsewhere)."""
-    if lake.remote:
-        with catalog_store.catalog_writer(lake) as con:
-            catalog_store.sync_from_lake(con, lake)
 
 
 def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, until, overlap: bool,
@@ -212,45 +206,9 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
 
 
 def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,
-               batch: list[RawRecord], meta: dict[bytes, bytes] | None = None):
-    now = datetime.now(timezone.utc)
-    redact_raw = "raw" in (settings.options.get("redact") or ())   # raw is verbatim unless asked
-    table = _raw_table(settings, run_id, [_storable(r) for r in batch], now, redact_raw)
-    if meta:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
-    part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
-    path = lake.raw_dir(settings.name, now.strftime("%Y-%m-%d")) / f"{run_id}-{part}-{seq:05d}.parquet"
-    return lake.write_parquet(table, path)
-
-
-def _raw_table(settings: SourceSettings, run_id: str, batch: list[RawRecord], now: datetime,
-               redact_raw: bool) -> pa.Table:
-    """The raw rows of `batch`, built column by column (a dict per row cost more than the write)."""
-    payloads = [r.payload_json() for r in batch]
-    columns = {"stream": [r.stream for r in batch], "partition": [r.partition for r in batch],
-               "native_id": [str(r.native_id) for r in batch], "parent_id": [r.parent_id for r in batch],
-               "payload": [redact_json(p) for p in payloads] if redact_raw else payloads}
-    arrays = {}
-    for name, values in columns.items():
-        try:
-            arrays[name] = pa.array(values, pa.string())
-        except UnicodeEncodeError:   # a lone surrogate in an id: stored as U+FFFD, as in payloads
-            arrays[name] = pa.array(without_surrogates(values), pa.string())
-    n = len(batch)
-    constant = {"run_id": run_id, "source": settings.name, "source_type": settings.type, "fetched_at": now}
-    return pa.table([arrays[f.name] if f.name in arrays else pa.repeat(pa.scalar(constant[f.name], f.type), n)
-                     for f in RAW_SCHEMA], schema=RAW_SCHEMA)
-
-
-def _storable(r: RawRecord) -> RawRecord:
-    """`r`, or when its payload cannot be stored (nested too deep for JSON) an unreadable
-    record in its place: the raw writer never fails on a record."""
-    try:
-        r.payload_json()
-    except RECORD_ERRORS as exc:
-        r = unreadable_record(r.stream, r.payload, "<item>", f"{r.stream} item cannot be stored: "
-                              f"{type(exc).__name__}", r.partition, r.parent_id)
-    return r
+               batch: list[RawRecord], meta: dict[bytes, bytes]):
+    rows = raw_rows(settings, run_id, batch, datetime.now(timezone.utc))
+    return write_raw(lake, settings.name, run_id, partition, seq, rows, meta)
 
 
 def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run_id: str,
@@ -259,92 +217,21 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
     pending = catalog_store.pending_raw(lake, settings.name)
     if not pending:
         return
-    existing = _live_files(lake, settings.name, "events")
-    rejected = reject_keys(lake, _live_files(lake, settings.name, "rejects"))
+    existing = live_files(lake, settings.name, "events")
+    rejected = reject_keys(lake, live_files(lake, settings.name, "rejects"))
     new_files: list = []
     people = known_people(lake, settings.name)    # other sources' people: unchanged until this one publishes
     out = written = None   # no pass at all when every pending file was set aside
-    for number, chunk in enumerate(_raw_chunks(lake, pending, res)):
+    for number, chunk in enumerate(raw_chunks(lake, pending, NORMALIZE_RECORDS_AT_ONCE, res.quarantined.append)):
         part = f"-{number:04d}" if number else ""
         out, written = normalize_files(config, lake, settings, chunk, run_id, part, people=people)
         res.rejects += count_new_rejects(out.rejects, rejected)
         new_files += [f for f in written if lake.rel(f).startswith("events/")]
     del out, written     # the last pass's tables are not kept through the catalog write
-    res.events += _count_new_events(lake, existing, new_files)
+    res.events += count_new_in_files(lake, existing, new_files)
     with catalog_store.catalog_writer(lake, [settings.name]) as con:
         catalog_store.mark_normalized(con, lake, settings.name, pending, run_id)
         catalog_store.publish(con, lake, [settings.name])
-
-
-def _raw_chunks(lake: Lake, files: list, res: SourceResult):
-    """`files` in consecutive runs of up to NORMALIZE_RECORDS_AT_ONCE records (one file at
-    least); a file that is not readable Parquet is set aside (quarantine.py) and skipped."""
-    chunk: list = []
-    records = 0
-    for f in files:
-        try:
-            n = lake.storage.read_parquet(f, columns=["run_id"]).num_rows
-        except (OSError, pa.ArrowException) as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            res.quarantined.append(quarantine.set_aside(lake, f, reason))
-            continue
-        if chunk and records + n > NORMALIZE_RECORDS_AT_ONCE:
-            yield chunk
-            chunk, records = [], 0
-        chunk.append(f)
-        records += n
-    if chunk:
-        yield chunk
-
-
-def _count_new_events(lake: Lake, existing: list, written: list) -> int:
-    """Events of `written` whose event_id no file of `existing` holds, one day folder at a
-    time: every version of an event has the same ts, so only that day's files can hold it
-    (checking each pass against the source's whole history read it again for every pass)."""
-    by_day: dict = defaultdict(list)
-    for f in existing:
-        by_day[f.parent].append(f)
-    written_by_day: dict = defaultdict(list)
-    for f in written:
-        written_by_day[f.parent].append(f)
-    new = 0
-    for folder, files in written_by_day.items():
-        ids = pa.concat_tables([lake.storage.read_parquet(f, columns=["event_id"]) for f in files])
-        new += count_new_events(lake, by_day[folder], ids)
-    return new
-
-
-def _live_files(lake: Lake, source: str, kind: str) -> list:
-    listed = lake.event_files if kind == "events" else lake.reject_files
-    con = catalog_store.read_catalog(lake)
-    if con is None:
-        return listed(source)
-    try:
-        known = catalog_store.live_files(con, lake, kind, source) if _has_lake_files(con) else None
-    finally:
-        con.close()
-    if known is None:
-        return listed(source)
-    present = set(listed(source))   # one listing, not a request per file
-    return [f for f in known if f in present]
-
-
-def _has_lake_files(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'lake_files'"
-                            ).fetchone()[0])
-
-
-def _compact_source(lake: Lake, source: str, run_id: str) -> None:
-    with catalog_store.catalog_writer(lake, [source]) as con:
-        catalog_store.register_files(con, lake, [source])
-        for kind in ("events", "rejects"):
-            live = catalog_store.live_files(con, lake, kind, source)
-            written, replaced = compact_partitions(lake, live, kind, run_id)
-            catalog_store.register_files(con, lake, [source])
-            catalog_store.supersede(con, lake, replaced)
-            if replaced:
-                log.info("%s: compacted %d %s files into %d", source, len(replaced), kind, len(written))
-        catalog_store.publish(con, lake, [source])
 
 
 # ---------------------------------------------------------------- normalize
@@ -359,12 +246,12 @@ def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> Run
     with ExitStack() as locks:
         for settings in selected:
             locks.enter_context(_source_lock(lake, settings.name, 300.0))
-        _sync_from_lake(lake)
+        sync_from_lake(lake)
         for settings in in_identity_order(selected):
             t0 = time.monotonic()
             res = SourceResult(settings.name)
             result.sources.append(res)
-            _sift_source(lake, settings.name, res)
+            res.quarantined += sift_source(lake, settings.name)[0]
             _renormalize_source(config, lake, settings, result.run_id, res)
             on_records(settings.name, res.fetched)
             res.seconds = time.monotonic() - t0
@@ -391,7 +278,7 @@ def _renormalize_source(config: Config, lake: Lake, settings: SourceSettings, ru
     # a record fetched on several runs is one reject of the new generation; a backfill
     # counts only those new to the lake
     rejected = reject_keys(lake, [f for f in old if lake.rel(f).startswith("rejects/")]) if count_new else set()
-    for number, chunk in enumerate(_raw_chunks(lake, raw, res)):
+    for number, chunk in enumerate(raw_chunks(lake, raw, NORMALIZE_RECORDS_AT_ONCE, res.quarantined.append)):
         out, written = normalize_files(config, lake, settings, chunk, run_id,
                                        f"-{number:04d}" if number else "", people=people)
         res.events += 0 if count_new else out.events.num_rows
@@ -399,7 +286,7 @@ def _renormalize_source(config: Config, lake: Lake, settings: SourceSettings, ru
         new_files += [f for f in written if lake.rel(f).startswith("events/")]
         del out
     if count_new:
-        res.events += _count_new_events(lake, [f for f in old if lake.rel(f).startswith("events/")], new_files)
+        res.events += count_new_in_files(lake, [f for f in old if lake.rel(f).startswith("events/")], new_files)
     # The new generation is on disk; the catalog switches to it and retires the old
     # one in one atomic write (deleted after the grace period by a later backfill).
     with catalog_store.catalog_writer(lake, [settings.name]) as con:
@@ -407,21 +294,6 @@ def _renormalize_source(config: Config, lake: Lake, settings: SourceSettings, ru
         catalog_store.supersede(con, lake, old)
         catalog_store.mark_normalized(con, lake, settings.name, raw, run_id)
         catalog_store.publish(con, lake, [settings.name])
-
-
-def _sift_source(lake: Lake, source: str, res: SourceResult, raw: bool = False) -> bool:
-    """Set aside the source's events and rejects files (and with `raw`, its raw files) that
-    are not readable Parquet; True when an events or rejects file was one (its events must
-    be made again from raw). A footer read per file: about a second for a year's local lake.
-    On object storage each object was written by one whole PUT, and a read there costs a
-    request: only the raw files a run reads are checked (in _raw_chunks)."""
-    if lake.remote:
-        return False
-    _, bad = quarantine.sift(lake, lake.event_files(source) + lake.reject_files(source))
-    res.quarantined += bad
-    if raw:
-        res.quarantined += quarantine.sift(lake, lake.raw_files(source))[1]
-    return bool(bad)
 
 
 # ---------------------------------------------------------------- build
@@ -445,7 +317,7 @@ def correlate_incident(config: Config, incident: str) -> str:
     recover_catalog(config)
     lake = Lake.for_config(config)
     refresh_from_lake(lake)
-    events_files, rejects_files = _published(lake)
+    events_files, rejects_files = published(lake)
     existing, also = _known_as(lake, incident)
     primary = existing or incident
     channel = None
@@ -465,6 +337,44 @@ def correlate_incident(config: Config, incident: str) -> str:
         # it is another incident's, or has seeds this build did not start from: build it from those
         primary, also = target, (*also, *wanted)
     raise RuntimeError(f"{incident}: its identity did not settle")   # not reached: the second pass has every seed
+
+
+@dataclass
+class Draft:
+    incident_id: str
+    report: dict
+    paths: list
+    assist_note: str | None = None     # one line about --assist, for stderr
+
+
+def build_draft(config: Config, incident: str, formats: tuple[str, ...], out_dir, templates=None,
+                display_tz: str | None = None, assist: bool = False) -> Draft:
+    """The whole build: correlate, read the built incident, (ask the model,) render the draft,
+    and note in the catalog that it was written."""
+    incident_id = correlate_incident(config, incident)
+    con = catalog_store.read_only_catalog(Lake.for_config(config))
+    try:
+        report = load_report(con, incident_id, config.history_window)
+    finally:
+        con.close()
+    note = _assist(config, report) if assist else None
+    paths = render.write(report, out_dir, formats, templates, display_tz)
+    record_draft(config, incident_id)
+    return Draft(incident_id, report, paths, note)
+
+
+def _assist(config: Config, report: dict) -> str:
+    """The model's verified sentences into the report; a failure is one line and the draft
+    is written without them (the exit code does not change)."""
+    from export import assist
+    from export.assist.settings import assist_settings
+    part = assist.run(report, assist_settings(config))
+    report["assisted"] = part
+    if part["error"]:
+        return f"assist: {part['error']} (the draft was written without the assisted parts)"
+    kept = sum(len(part[p]) for p in assist.SECTIONS.values())
+    return (f"assist: {kept} sentence(s) kept, {assist.dropped_counts(part)['count']} dropped "
+            f"(see the draft's data quality section)")
 
 
 def _store(con: duckdb.DuckDBPyConnection, lake: Lake, incident: str, tables: dict[str, pa.Table], target: str,
@@ -569,62 +479,6 @@ def record_draft(config: Config, incident_id: str) -> None:
     with catalog_store.catalog_writer(lake) as con:
         identity.record_draft(con, incident_id)
         shared_tables.export_draft_times(con, lake, incident_id)
-
-
-def record_publication(config: Config, row: dict) -> None:
-    """The catalog (and the lake) note where a target published the incident: the next
-    `publish` updates that page, file or message in place."""
-    lake = Lake.for_config(config)
-    with catalog_store.catalog_writer(lake) as con:
-        catalog.ensure_tables(con)
-        now = datetime.now(timezone.utc)
-        con.execute("""INSERT INTO incident_publications VALUES ($incident_id, $target, $destination, $remote_id,
-                           $url, $version, $now, $now)
-                       ON CONFLICT (incident_id, target, destination) DO UPDATE SET
-                           remote_id = excluded.remote_id, url = excluded.url, version = excluded.version,
-                           last_published_at = excluded.last_published_at,
-                           first_published_at = CASE WHEN incident_publications.remote_id = excluded.remote_id
-                               THEN incident_publications.first_published_at ELSE excluded.first_published_at END""",
-                    {**row, "now": now})
-        shared_tables.export_publications(con, lake, row["incident_id"])
-
-
-def publications(config: Config, incident_id: str) -> list[dict]:
-    """Where the incident was published before, one row per target and destination."""
-    con = catalog_store.read_catalog(Lake.for_config(config))
-    if con is None:
-        return []
-    try:
-        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'incident_publications'"
-                           ).fetchall()[0][0]:
-            return []
-        cur = con.execute("SELECT * FROM incident_publications WHERE incident_id = ? ORDER BY target, destination",
-                          [incident_id])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
-    finally:
-        con.close()
-
-
-def refresh_from_lake(lake: Lake) -> None:
-    """On object storage, point this machine's catalog at what every source's job has
-    published (their manifests), not at this catalog's last copy. Local lake: nothing to do."""
-    if lake.remote:
-        with catalog_store.catalog_writer(lake) as con:
-            catalog_store.publish(con, lake)
-
-
-def _published(lake: Lake) -> tuple[list[str] | None, list[str] | None]:
-    con = catalog_store.read_catalog(lake)
-    if con is None:
-        return None, None
-    try:
-        if not _has_lake_files(con):
-            return None, None
-        return ([lake.uri(f) for f in catalog_store.live_files(con, lake, "events")],
-                [lake.uri(f) for f in catalog_store.live_files(con, lake, "rejects")])
-    finally:
-        con.close()
 
 
 def incident_window(config: Config, incident: str) -> Window | None:

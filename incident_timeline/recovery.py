@@ -24,11 +24,11 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-import correlate.catalog as catalog
+import lake.catalog as catalog
 
-from . import catalog_store, shared_tables, state
-from .lake import Lake, new_run_id
-from .locks import file_lock
+from lake import catalog_store, shared_tables, state
+from lake.layout import Lake, new_run_id
+from lake.locks import file_lock
 
 log = logging.getLogger("incident_timeline")
 

@@ -11,8 +11,9 @@ from export.extras import has_table
 from export.review import compute
 from export.review_period import PeriodInvalid, period
 
-from . import catalog_store, pipeline
-from .lake import Lake
+from lake import catalog_store
+from lake.layout import Lake
+from lake.published import refresh_from_lake
 from .recovery import recover_catalog
 
 NEEDS = ("incidents", "action_items", "incident_drafts", "repeat_incidents")
@@ -52,7 +53,7 @@ def review(obj, name, since, until, formats, out, templates, as_of) -> None:
         raise click.UsageError(str(exc)) from None
     recover_catalog(obj.config)
     lake = Lake.for_config(obj.config)
-    pipeline.refresh_from_lake(lake)
+    refresh_from_lake(lake)
     con = catalog_store.read_only_catalog(lake)
     try:
         missing = [t for t in NEEDS if not has_table(con, t)]

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import correlate.catalog as catalog
+import lake.catalog as catalog
 from incident_timeline.cli import main
 from incident_timeline.config import ConfigInvalid, load_config
 from tests.support import demo_sources, write_config

@@ -55,6 +55,14 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path):
     assert config.source("s").path() == (tmp_path / "sub").resolve() / "exp"
 
 
+def test_a_lake_folder_that_is_a_python_package_is_refused(tmp_path):
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / "__init__.py").write_text("")
+    with pytest.raises(ConfigInvalid, match=r"lake: './lake' is a Python package folder"):
+        parse_config({"lake": "./lake", "sources": [
+            {"name": "s", "type": "slack_export", "path": "."}]}, tmp_path / "c.yaml")
+
+
 def test_the_repository_config_loads():
     config = load_config(Path(__file__).resolve().parent.parent / "connectors.yaml")
     assert {s.type for s in config.sources} == {"pagerduty", "slack_export", "jira", "github", "statuspage"}

@@ -8,9 +8,10 @@ from typing import Any, Callable
 
 from correlate import identity
 from export.report import NotBuilt, load
-from incident_timeline import catalog_store, pipeline
+from lake import catalog_store
 from incident_timeline.config import Config, ConfigInvalid
-from incident_timeline.lake import Lake
+from lake.layout import Lake
+from lake.publications import publications, record_publication
 from ingest.errors import SourceError
 
 from . import draft as drafts
@@ -63,13 +64,13 @@ def publish(config: Config, incident: str, targets: list[str], new: bool = False
     incident_id = resolve(config, incident)
     draft = read_draft(config, incident_id)
     previous: dict[str, dict[str, dict]] = {}
-    for row in pipeline.publications(config, incident_id):
+    for row in publications(Lake.for_config(config), incident_id):
         previous.setdefault(row["target"], {})[row["destination"]] = row
     pages = {t: r["url"] for t in PAGE_TARGETS for r in previous.get(t, {}).values() if r["url"]}
     outcomes = []
     for name in [t for t in ORDER if t in targets]:
         req = Request(draft, previous.get(name, {}), new, dict(pages),
-                      record=lambda pub: pipeline.record_publication(config, pub.row(incident_id)))
+                      record=lambda pub: record_publication(Lake.for_config(config), pub.row(incident_id)))
         try:
             made = make[name](config.publish[name]).publish(req)
         except ConfigInvalid as exc:     # a ${VAR} it needs is not set

@@ -7,10 +7,9 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 from click.testing import CliRunner
-
-from incident_timeline.catalog_store import catalog_writer, live_files, purge_superseded
+from lake.catalog_store import catalog_writer, live_files, purge_superseded
 from incident_timeline.cli import main
-from incident_timeline.lake import Lake
+from lake.layout import Lake
 from tests.support import demo_sources
 
 

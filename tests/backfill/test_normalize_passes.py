@@ -3,8 +3,9 @@ events ingest gave."""
 from __future__ import annotations
 
 from benchmarks import ingestgen
-from incident_timeline import catalog_store, pipeline
-from incident_timeline.lake import Lake
+from incident_timeline import pipeline
+from lake import catalog_store
+from lake.layout import Lake
 from tests.support import record_passes, slack_export_config
 
 

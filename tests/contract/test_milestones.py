@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from contract.milestones import MILESTONES
-from correlate import tables
+from lake import tables
 from correlate.milestones import find_milestones, metrics
 from export.report import METRICS
 

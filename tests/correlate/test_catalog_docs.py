@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-import correlate.catalog as catalog
+import lake.catalog as catalog
 from contract.schemas import REJECT_SCHEMA
-from correlate import tables
-from correlate.views import CROSS_INCIDENT_VIEWS
+from lake import tables
+from lake.views import CROSS_INCIDENT_VIEWS
 from incident_timeline import pipeline
 from incident_timeline.config import load_config
 from tests.correlate.lakes import SCENARIOS, load_scenario, scenario_events, write_events

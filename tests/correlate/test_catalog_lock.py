@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import correlate.catalog as catalog
+import lake.catalog as catalog
 
 WRITER = """
 import sys, duckdb

@@ -10,11 +10,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import correlate.catalog as catalog
-from incident_timeline import pipeline, shared_tables
+import lake.catalog as catalog
+from incident_timeline import pipeline
+from lake import shared_tables
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
-from incident_timeline.lake import Lake
+from lake.layout import Lake
 from tests.correlate.lakes import SCENARIOS, lake_config, load_scenario, scenario_events, write_events
 from tests.support import DEMO_INCIDENT, REPO, demo_sources, write_config
 

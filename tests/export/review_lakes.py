@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from incident_timeline import catalog_store, pipeline
-from incident_timeline.lake import Lake
+from incident_timeline import pipeline
+from lake import catalog_store
+from lake.layout import Lake
 from tests.correlate.lakes import INGESTED, lake_config, write_events
 
 

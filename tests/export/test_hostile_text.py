@@ -156,7 +156,7 @@ def test_the_catalogs_incident_tables_are_redacted_as_the_exports_are(hostile):
     text verbatim unless the source asks for `redact: events`."""
     import duckdb
 
-    from correlate.tables import INCIDENT_TABLES
+    from lake.tables import INCIDENT_TABLES
     con = duckdb.connect(str(hostile["config"].parent / "lake" / "catalog.duckdb"), read_only=True)
     try:
         texts = {t.name: str(con.execute(f"SELECT * FROM {t.name} WHERE incident_id = ?",

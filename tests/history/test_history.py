@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 
 from export.report import load, to_contract
-from incident_timeline import catalog_store
+from lake import catalog_store
 from incident_timeline.config import ConfigInvalid, load_config
-from incident_timeline.lake import Lake
+from lake.layout import Lake
 from tests.support import HISTORY, REPO, build_history, cli, demo_sources, query_rows, write_config
 
 TODAY = date(2026, 11, 1)     # the day the drafts below are read on (what "overdue" is against)

@@ -12,13 +12,14 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-import correlate.catalog as catalog
+import lake.catalog as catalog
 from benchmarks import lakegen
-from correlate import refindex
+from lake import refindex
 from correlate.build import correlate
 from correlate.expand import IncidentNotFound
-from incident_timeline import catalog_store, pipeline
-from incident_timeline.lake import Lake
+from incident_timeline import pipeline
+from lake import catalog_store
+from lake.layout import Lake
 from tests.correlate.lakes import lake_config
 
 SEEDS = [lakegen.BENCH_INCIDENT, "pagerduty:PINC00000", "jira:INC-2", "slack:CINC00001",

@@ -8,10 +8,10 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import correlate.catalog as catalog
+import lake.catalog as catalog
 from benchmarks import lakegen
-from incident_timeline import catalog_store
-from incident_timeline.lake import Lake
+from lake import catalog_store
+from lake.layout import Lake
 from tests.correlate.lakes import lake_config
 
 

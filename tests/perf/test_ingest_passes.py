@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from benchmarks import ingestgen
-from incident_timeline import catalog_store, pipeline
-from incident_timeline.lake import Lake
+from incident_timeline import pipeline
+from lake import catalog_store
+from lake.layout import Lake
 from tests.support import record_passes, slack_export_config
 
 

@@ -40,9 +40,9 @@ def test_hostile_chat_is_escaped_and_secrets_redacted_everywhere(tmp_path, https
 
 def test_slack_message_cannot_mention_or_inject_links(demo_config):
     from export.report import load
-    from incident_timeline import catalog_store
+    from lake import catalog_store
     from incident_timeline.config import load_config
-    from incident_timeline.lake import Lake
+    from lake.layout import Lake
     result = cli(demo_config, "run", DEMO_INCIDENT, "--format", "json", "--out", str(demo_config.parent / "o"))
     assert result.exit_code == 0
     con = catalog_store.read_only_catalog(Lake.for_config(load_config(demo_config)))

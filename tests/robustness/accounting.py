@@ -16,7 +16,7 @@ from contract.schemas import RAW_SCHEMA
 from incident_timeline import pipeline
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
-from incident_timeline.lake import Lake
+from lake.layout import Lake
 from incident_timeline.normalizing import normalize_files, source_spec
 from ingest.errors import SourceError
 from normalize.engine import build_entities, event_id

@@ -11,7 +11,7 @@ import pyarrow as pa
 from contract.schemas import EVENT_SCHEMA
 from incident_timeline import pipeline
 from incident_timeline.config import Config
-from incident_timeline.lake import Lake
+from lake.layout import Lake
 
 FIRST = datetime(2026, 7, 2, 9, 0, tzinfo=timezone.utc)
 SERVICES = ("checkout-api", "search-indexer", "checkout-api", "payments")

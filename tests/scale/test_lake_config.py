@@ -7,11 +7,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from incident_timeline import manifests
-from incident_timeline.catalog_store import STATE_DDL
+from lake import manifests
+from lake.catalog_store import STATE_DDL
 from incident_timeline.config import ConfigInvalid, parse_config
-from incident_timeline.lake import Lake
-import correlate.catalog as catalog
+from lake.layout import Lake
+import lake.catalog as catalog
 
 from .conftest import SECRET_KEY, Bucket
 

@@ -14,10 +14,10 @@ import re
 import duckdb
 import pyarrow as pa
 
-import correlate.catalog as catalog
+import lake.catalog as catalog
 
-from . import catalog_store, manifests
-from .lake import Lake
+from lake import catalog_store, manifests
+from lake.layout import Lake
 
 FLAT_TABLES = {
     "incident_services": "SELECT DISTINCT incident_id, unnest(services) AS service FROM incidents "

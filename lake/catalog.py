@@ -15,9 +15,8 @@ import duckdb
 import pyarrow as pa
 
 from contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA
-
-from . import refindex, tables
-from .views import (CROSS_INCIDENT_VIEWS, EVENT_COLUMN_COMMENTS, REJECT_COLUMN_COMMENTS,
+from lake import refindex, tables
+from lake.views import (CROSS_INCIDENT_VIEWS, EVENT_COLUMN_COMMENTS, REJECT_COLUMN_COMMENTS,
                     VIEW_COMMENTS)
 
 DEFAULT_WAIT_S = 30.0

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-
-from .catalog_store import catalog_writer, read_catalog
-from .lake import Lake
+from lake.catalog_store import catalog_writer, read_catalog
+from lake.layout import Lake
 
 
 def read_cursors(lake: Lake, source: str) -> dict[str, datetime]:

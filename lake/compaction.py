@@ -14,8 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA
-
-from .lake import Lake
+from lake.layout import Lake
 
 MIN_FILES = 2   # a partition with fewer live files than this is left alone
 

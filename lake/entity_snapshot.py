@@ -21,8 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contract.schemas import RAW_SCHEMA
-
-from .lake import Lake
+from lake.layout import Lake
 
 log = logging.getLogger(__name__)
 _COVERED = b"incident_timeline.covered_raw_files"

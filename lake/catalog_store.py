@@ -29,11 +29,11 @@ from typing import Iterable, Iterator
 
 import duckdb
 
-import correlate.catalog as catalog
+import lake.catalog as catalog
 
-from . import manifests
-from .lake import Lake, fsync_dir
-from .locks import file_lock
+from lake import manifests
+from lake.layout import Lake, fsync_dir
+from lake.locks import file_lock
 
 WRITER_WAIT_S = 120.0
 SUPERSEDED_GRACE = timedelta(hours=1)
