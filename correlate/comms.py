@@ -16,8 +16,7 @@ from typing import Any
 import duckdb
 
 from contract.schemas import STATUS_UPDATE
-
-from .event_files import EventFiles
+from lake.event_files import EventFiles
 
 
 def pull_in_status_updates(con: duckdb.DuckDBPyConnection, pad_before: timedelta,

@@ -54,13 +54,6 @@ def page_number_pages(client: HttpClient, path: str, params: Mapping[str, Any], 
     raise PaginationError(client.source, f"more than {MAX_PAGES} pages", stream=path)
 
 
-def components(value: Any) -> dict[str, str]:
-    """`components:` as {component name: service}; anything but a mapping is none."""
-    if isinstance(value, Mapping):
-        return {str(k): str(v) for k, v in value.items()}
-    return {}
-
-
 class StatuspageConnector(ApiConnector):
     type = "statuspage"
     api_keys = ("page_id", "api_key_env")

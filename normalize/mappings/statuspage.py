@@ -27,9 +27,14 @@ _UPDATE = {"update_id": "id", "status": "status", "body": "body", "created_at": 
            "display_at": "display_at", "affected": "affected_components"}
 
 
-def statuspage_mapping(spec: SourceSpec) -> Mapping:
-    from ingest.statuspage import components
+def components(value: Any) -> dict[str, str]:
+    """`components:` as {component name: service}; anything but a mapping is none."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return {}
 
+
+def statuspage_mapping(spec: SourceSpec) -> Mapping:
     mapped = Const(json.dumps(components(spec.options.get("components")), sort_keys=True))
     return Mapping(source_type="statuspage", time=Time(field="created_at"), rules=(_updates(mapped),))
 
