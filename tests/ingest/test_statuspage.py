@@ -146,3 +146,16 @@ def test_recorded_pages_are_read_in_order(tmp_path):
     records = list(connector.fetch(PAGE, Window()))
     assert [r.native_id for r in records] == ["k9m2p4q6r8t0", "a1a1a1a1a1a1"]
     assert {r.parent_id for r in records} == {PAGE}
+
+
+def test_a_full_last_page_is_followed_by_one_empty_page_and_no_more(httpserver, monkeypatch, tmp_path):
+    fake = StatuspageFake(httpserver)
+    monkeypatch.setenv("FAKE_STATUSPAGE_KEY", KEY)
+    fake.populate(START, 6, timedelta(hours=1))      # two full pages of 3
+    connector = connector_for(_entry(fake), tmp_path)
+    try:
+        records = list(connector.fetch(PAGE, Window()))
+    finally:
+        connector.close()
+    assert len(records) == 6
+    assert [r.args.get("page") for r in fake.served] == ["1", "2", "3"]
