@@ -9,7 +9,7 @@ EVENT_SCHEMA = pa.schema([
     ("event_id", pa.string()),          # stable hash of (source, native_id, kind)
     ("source", pa.string()),            # connector name from connectors.yaml
     ("source_type", pa.string()),
-    ("category", pa.string()),          # alert, chat, ticket, note, change
+    ("category", pa.string()),          # alert, chat, ticket, note, change, comms
     ("kind", pa.string()),              # dotted, e.g. alert.triggered
     ("ts", TS),
     ("ts_raw", pa.string()),            # exactly as the source wrote it
@@ -55,6 +55,10 @@ RAW_SCHEMA = pa.schema([
     ("fetched_at", TS),
 ])
 
-CATEGORIES = ("alert", "chat", "ticket", "note", "change")
+# comms: what the customers or stakeholders were told (a status page's updates)
+CATEGORIES = ("alert", "chat", "ticket", "note", "change", "comms")
+# the comms kinds (category comms); contract/changes.py lists the change kinds
+STATUS_UPDATE = "comms.status_update"
+COMMS_KINDS = (STATUS_UPDATE,)
 ACTOR_TYPES = ("human", "bot", "system")
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")

@@ -42,4 +42,5 @@ SOURCE_TYPES: dict[str, SourceType] = {t.name: t for t in (
     SourceType("gitlab", "iso8601", "id"),
     SourceType("datadog", "iso8601", "id"),          # attributes.timestamp
     SourceType("teams", "iso8601", "id"),
+    SourceType("statuspage", "iso8601", "id"),
 )}

@@ -22,6 +22,7 @@ from correlate import identity
 from lake import tables
 from .actions import action_items
 from .changes import pull_in_changes
+from .comms import pull_in_status_updates, status_updates
 from .decisions import decision_points
 from lake.event_files import EventFiles
 from .expand import expand
@@ -61,6 +62,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
     found = expand(con, parse_seed(seed), pad_before=settings.pad_before, pad_after=settings.pad_after,
                    depth=settings.depth, files=files, services=settings.services, also=also)
     pull_in_changes(con, settings.change_window, files)
+    pull_in_status_updates(con, settings.pad_before, files)
     events = con.sql("SELECT * FROM members ORDER BY ts, source, event_id").to_arrow_table().to_pylist()
     rows = timeline_rows(con, settings.storm_window, settings.dedup_window)
     marks = find_milestones(events)
@@ -103,6 +105,7 @@ def correlate(con: duckdb.DuckDBPyConnection, seed: str, settings: Settings,
         "decision_points": table(tables.DECISION_POINTS, decision_points(rows, mitigation, settings.change_window)),
         "action_items": table(tables.ACTION_ITEMS, action_items(events, found.seed_ref, detected)),
         "incident_links": table(tables.INCIDENT_LINKS, [asdict(link) for link in found.links]),
+        "status_updates": table(tables.STATUS_UPDATES, status_updates(events, seq_of, detected)),
     }
 
 

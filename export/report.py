@@ -9,6 +9,7 @@ import duckdb
 from contract.milestones import MILESTONES
 from contract.secrets import redact_value
 
+from .comms import communication, communication_json
 from .extras import has_table, optional_table, rejects_by_source, source_records
 from .firstpass import first_pass
 from .history import DEFAULT_WINDOW, history_json, load_history
@@ -52,6 +53,7 @@ def load(con: duckdb.DuckDBPyConnection, incident_id: str, history_window: timed
         "events_by_source": dict(sorted(events_by_source.items())),
         "rejects_by_source": rejects_by_source(con, list(inc[0]["sources"] or [])),
         **{name: optional_table(con, name, incident_id) for name in OPTIONAL_TABLES},
+        "status_updates": optional_table(con, "status_updates", incident_id),
         "links": _links(con, incident_id),
         "history": load_history(con, incident_id, history_window, today),
     }
@@ -109,6 +111,7 @@ def to_contract(report: dict[str, Any]) -> dict[str, Any]:
         **first_pass(report),
         "history": history_json(report["history"], rfc3339) if "history" in report else None,
         **_assisted(report, "sentences"),
+        **communication_json(communication(report.get("status_updates"), inc.get("detected")), rfc3339),
     }
 
 

@@ -13,6 +13,7 @@ from contract.milestones import MILESTONES
 
 from .causes import HUMAN_TEXT, ROOT_CAUSE_HINT
 from .cited import record_id
+from .comms import communication
 from .clock import DATE_TIME, TIME, clocks  # noqa: F401  (the view's names for them)
 from .filters import safe_url
 from .firstpass import first_pass
@@ -36,6 +37,7 @@ def draft(report: dict[str, Any], display_tz: str | None = None) -> dict[str, An
         "rows": rows,
         "impact": impact(inc, report["timeline"]),
         "response": response(inc, report["timeline"], report["responders"], report.get("escalations")),
+        "communication": communication(report.get("status_updates"), inc["detected"]),
         "evidence": five_whys_evidence(inc, report["timeline"]),
         "quality": quality(report),
         "gaps": gaps(report.get("gaps")),

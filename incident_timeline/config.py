@@ -375,8 +375,25 @@ def _parse_sources(items: Any, base_dir: Path, zone: str, problems: list[str],
         for key in cls.secret_keys:
             if isinstance(options.get(key), str) and _ENV_REF.search(options[key]):
                 options[key] = Secret(options[key], str(name), key, config_path)
+        _env_secrets(cls, options, str(name), label, problems, config_path)
         out.append(SourceSettings(name=str(name), type=type_, options=options, base_dir=base_dir))
     return out
+
+
+def _env_secrets(cls, options: dict, name: str, label: str, problems: list[str],
+                 config_path: Path | None) -> None:
+    """A key naming the environment variable of a secret (`api_key_env: STATUSPAGE_API_KEY`)
+    becomes that variable's Secret; an API-mode entry without base_url gets its type's default."""
+    for key in cls.secret_env_keys:
+        if key not in options:
+            continue
+        variable = options[key]
+        if not isinstance(variable, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
+            problems.append(f"{label}: {key} must name an environment variable (like STATUSPAGE_API_KEY)")
+            continue
+        options[key] = Secret(f"${{{variable}}}", name, key, config_path)
+    if cls.default_base_url and options.get("path") is None:
+        options.setdefault("base_url", cls.default_base_url)
 
 
 def _check_mode(cls, options: dict, label: str, base_dir: Path, problems: list[str]) -> None:

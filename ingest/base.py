@@ -278,6 +278,10 @@ class Connector(ABC):
     optional_keys: ClassVar[tuple[str, ...]] = ()
     secret_keys: ClassVar[tuple[str, ...]] = ("token", "password", "email", "user")
     file_based: ClassVar[bool] = False        # reads path: only, never an API
+    # keys whose value *names* an environment variable holding a secret (`api_key_env:
+    # STATUSPAGE_API_KEY`): the config reads the variable only when the API is called
+    secret_env_keys: ClassVar[tuple[str, ...]] = ()
+    default_base_url: ClassVar[str | None] = None   # base_url when an API-mode entry names none
 
     def __init__(self, settings: SourceSettings):
         self.settings = settings

@@ -17,6 +17,7 @@ from .servicenow import ServiceNowConnector
 from .slack import SlackConnector
 from .slack_export import SlackExportConnector
 from .teams import TeamsConnector
+from .statuspage import StatuspageConnector
 
 CONNECTORS: dict[str, type[Connector]] = {}
 
@@ -41,3 +42,4 @@ register(PagerDutyChangesConnector)
 register(GitLabConnector)
 register(DatadogConnector)
 register(TeamsConnector)
+register(StatuspageConnector)

@@ -91,7 +91,7 @@ TIMELINE = Table("timeline", "The incident's timeline: one row per happening, de
     ("span_s", "DOUBLE", "seconds from ts to last_ts"),
     ("source", "VARCHAR", "the primary event's source"),
     ("kind", "VARCHAR", "the primary event's kind (alert.triggered, chat.message, ...)"),
-    ("category", "VARCHAR", "alert, chat, ticket, note or change"),
+    ("category", "VARCHAR", "alert, chat, ticket, note, change or comms"),
     ("actor", "VARCHAR", "who did it"),
     ("actor_type", "VARCHAR", "human, bot or system"),
     ("title", "VARCHAR", "one-line summary (untrusted text)"),
@@ -198,6 +198,23 @@ INCIDENT_LINKS = Table("incident_links", "Why each ref is in the incident or was
     ("reason", "VARCHAR", "why, in words"),
 ))
 
+STATUS_UPDATES = Table("status_updates", "What customers were told: each status page update in the "
+                       "incident (comms.status_update), oldest first.", (
+    _IID,
+    ("ts", "TIMESTAMPTZ", "when the update was posted"),
+    ("event_id", "VARCHAR", "the update's event"),
+    ("seq", "INTEGER", "its timeline row"),
+    ("source", "VARCHAR", "the status page source"),
+    ("status", "VARCHAR", "investigating, identified, monitoring or resolved (scheduled maintenances: "
+                          "scheduled, in_progress, verifying, completed)"),
+    ("impact", "VARCHAR", "the status page incident's impact: none, minor, major, critical"),
+    ("page_incident", "VARCHAR", "the status page incident's name (untrusted text)"),
+    ("page_incident_id", "VARCHAR", "the status page incident's id (its ref is statuspage:<id>)"),
+    ("shortlink", "VARCHAR", "the public link to the status page incident"),
+    ("text", "VARCHAR", "what the update said (untrusted text)"),
+    ("since_detected_s", "DOUBLE", "seconds from detected to the update (negative: before detection)"),
+))
+
 RUNS = Table("runs", "The pipeline's runs (ingest, normalize, backfill).", (
     ("run_id", "VARCHAR", "the run"), ("command", "VARCHAR", "ingest, normalize, backfill, ..."),
     ("started_at", "TIMESTAMPTZ", "start"), ("finished_at", "TIMESTAMPTZ", "end"),
@@ -254,6 +271,6 @@ INCIDENT_PUBLICATIONS = Table("incident_publications", "Where each incident's po
 ), key=("incident_id", "target", "destination"))
 
 INCIDENT_TABLES = (INCIDENTS, TIMELINE, INCIDENT_EVENTS, MILESTONES, RESPONDERS, ESCALATIONS, GAPS,
-                   DECISION_POINTS, ACTION_ITEMS, INCIDENT_LINKS)
+                   DECISION_POINTS, ACTION_ITEMS, INCIDENT_LINKS, STATUS_UPDATES)
 IDENTITY_TABLES = (INCIDENT_ALIASES, INCIDENT_DECISIONS, INCIDENT_DRAFTS, INCIDENT_PUBLICATIONS)
 ALL_TABLES = INCIDENT_TABLES + IDENTITY_TABLES + (RUNS, CURSORS, CURSOR_LINKS)

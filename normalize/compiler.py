@@ -10,6 +10,7 @@ or as a reject (field, reason); none goes to another path.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -425,7 +426,11 @@ class _Query:
         udf = self._calls.get(key)
         if udf is None:
             fn = (lambda *xs, _f=t.python, _h=self.holder: _f(_h["ctx"], *xs)) if t.with_ctx else t.python
-            udf = self._calls[key] = self._udf(f"py_{e.transform}", _transform_udf(fn, shape, t.returns, t.distinct),
+            # the constants it binds are named in the UDF's name, so the SQL text that keys the
+            # cached connections (_CONNECTIONS) differs when they do (a source's own mapping)
+            bound = [v for kind, v in shape if kind == "const"]
+            tag = "_" + hashlib.sha256(repr(bound).encode()).hexdigest()[:12] if bound else ""
+            udf = self._calls[key] = self._udf(f"py_{e.transform}{tag}", _transform_udf(fn, shape, t.returns, t.distinct),
                                                ["VARCHAR"] * len(py_args), t.returns)
             self._bound += [f"{udf}={v!r}" for kind, v in shape if kind == "const"]
         in_python = f"{udf}({', '.join(py_args)})"

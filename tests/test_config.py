@@ -27,8 +27,11 @@ def test_every_problem_is_reported_at_once(tmp_path):
 def test_recorded_mode_needs_no_secrets(tmp_path, monkeypatch):
     monkeypatch.delenv("PAGERDUTY_TOKEN", raising=False)
     config = load_config(write_config(tmp_path, demo_sources()))
-    assert [s.name for s in config.sources] == ["pagerduty", "slack", "jira", "github"]
+    assert [s.name for s in config.sources] == ["pagerduty", "slack", "jira", "github", "statuspage"]
     assert "Secret(***)" == repr(config.source("pagerduty").options["token"])
+    # a key named by api_key_env is a Secret too, and a recorded source lacks none
+    assert "Secret(***)" == repr(config.source("statuspage").options["api_key_env"])
+    assert "base_url" not in config.source("statuspage").options
 
 
 def test_api_mode_reads_secrets_from_the_environment_only_when_used(tmp_path, monkeypatch):
@@ -62,7 +65,7 @@ def test_a_lake_folder_that_is_a_python_package_is_refused(tmp_path):
 
 def test_the_repository_config_loads():
     config = load_config(Path(__file__).resolve().parent.parent / "connectors.yaml")
-    assert {s.type for s in config.sources} == {"pagerduty", "slack_export", "jira", "github"}
+    assert {s.type for s in config.sources} == {"pagerduty", "slack_export", "jira", "github", "statuspage"}
 
 
 def test_services_name_one_service_by_every_tools_name(tmp_path):

@@ -55,7 +55,7 @@ def test_noise_is_excluded(demo_report):
 
 def test_timeline_holds_all_the_sources_in_utc_order(demo_report):
     rows = demo_report["timeline"]
-    assert {r["source"] for r in rows} == {"pagerduty", "slack", "jira", "github"}
+    assert {r["source"] for r in rows} == {"pagerduty", "slack", "jira", "github", "statuspage"}
     keys = [(r["ts"], r["source"], r["event_ids"][0]) for r in rows]
     assert keys == sorted(keys)
     assert all(r["ts"].endswith("Z") for r in rows)
@@ -91,7 +91,7 @@ def test_catalog_can_be_queried_read_only(demo_config, demo_report, tmp_path):
     finally:
         con.close()
     assert n >= 10
-    assert sources == {"pagerduty", "slack", "jira", "github"}
+    assert sources == {"pagerduty", "slack", "jira", "github", "statuspage"}
     assert incident == (1739.0,)
 
 
@@ -107,8 +107,9 @@ def test_rerun_does_not_duplicate_events(demo_config, tmp_path):
         con.close()
     # PagerDuty 7 + 4 log entries; Slack 4 #alerts + 8 incident channel + 4 #random;
     # Jira OPS-1234 6 (created, 4 changelog items, 1 comment), OPS-1229 3, OPS-1240 1;
-    # GitHub 4 deployments (one of search-indexer), 8 statuses, 1 release, 1 merged pull request.
-    assert total == distinct == 11 + 16 + 10 + 14
+    # GitHub 4 deployments (one of search-indexer), 8 statuses, 1 release, 1 merged pull request;
+    # Statuspage 4 updates of the checkout incident, 2 of an older search one.
+    assert total == distinct == 11 + 16 + 10 + 14 + 6
 
 
 def test_an_explicit_window_does_not_move_cursors(demo_config, tmp_path):
@@ -123,4 +124,4 @@ def test_an_explicit_window_does_not_move_cursors(demo_config, tmp_path):
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["--config", str(demo_config), "query", "--format", "json",
                                   "SELECT count(DISTINCT source) AS n FROM cursors"])
-    assert json.loads(result.output) == [{"n": 4}]
+    assert json.loads(result.output) == [{"n": 5}]

@@ -172,6 +172,7 @@ def _register() -> None:
     from .servicenow import servicenow_mapping
     from .slack import slack_mapping
     from .teams import teams_mapping
+    from .statuspage import statuspage_mapping
 
     MAPPINGS["file"] = file_mapping
     MAPPINGS["slack"] = MAPPINGS["slack_export"] = slack_mapping
@@ -187,6 +188,7 @@ def _register() -> None:
     MAPPINGS["servicenow"] = servicenow_mapping
     MAPPINGS["datadog"] = datadog_mapping
     MAPPINGS["teams"] = teams_mapping
+    MAPPINGS["statuspage"] = statuspage_mapping
 
 
 _register()

@@ -70,8 +70,8 @@ def build(config: Config, seed: str) -> dict[str, list[dict]]:
         con.execute("SET TimeZone = 'UTC'")
         out = {}
         for table in ("incidents", "timeline", "incident_events", "milestones", "responders", "escalations",
-                      "gaps", "decision_points", "action_items", "incident_links"):
-            order = {"timeline": "seq", "incident_events": "event_id", "milestones": "ts, name",
+                      "gaps", "decision_points", "action_items", "incident_links", "status_updates"):
+            order = {"timeline": "seq", "incident_events": "event_id", "milestones": "ts, name", "status_updates": "ts",
                      "responders": "first_seen, name", "incident_links": "hop, ref"}.get(table, "1")
             cur = con.execute(f"SELECT * FROM {table} WHERE incident_id = ? ORDER BY {order}", [seed])
             names = [d[0] for d in cur.description]

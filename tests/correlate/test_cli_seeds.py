@@ -31,7 +31,8 @@ def _event_ids(demo, seed: str) -> set[str]:
 
 def test_a_channel_or_a_service_window_finds_the_demo_incident(demo):
     by_ref = _event_ids(demo, DEMO_INCIDENT)
-    assert len(by_ref) == 28   # 24, and the v2.31.0 deploy and its rollback (2 events each)
+    # 24, the v2.31.0 deploy and its rollback (2 events each), and the 4 status page updates
+    assert len(by_ref) == 32
     assert _event_ids(demo, "service:checkout-api@2026-10-14T14:00Z/2026-10-14T14:30Z") == by_ref
     assert _event_ids(demo, "jira:OPS-1234") == by_ref
     # from the channel, the #alerts posts come in through the PagerDuty incident it names

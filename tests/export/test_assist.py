@@ -204,7 +204,8 @@ def test_what_is_sent_is_the_redacted_timeline_as_delimited_data(lake, tmp_path,
         assert secret not in sent["raw"]
     assert CUSTOMER not in sent["raw"] and "[PRIVATE]" in sent["raw"]
     rows = model.last_rows.rows
-    assert rows and {r["source"] for r in rows} == {"github", "pagerduty", "slack"}   # jira is private here
+    # jira is private here
+    assert rows and {r["source"] for r in rows} == {"github", "pagerduty", "slack", "statuspage"}
     assert all(r["event_ids"] and r["ts"].endswith("Z") for r in rows)
     assert draft["json"]["assisted"]["rows_sent"] == len(rows)
     # the injected text travels as data only: inside the block, never outside it

@@ -52,7 +52,8 @@ def test_every_problem_in_the_section_is_reported_at_once(tmp_path):
                     "assist.retries must be a whole number from 0 to 5", "assist.json_mode must be true or false",
                     "assist: unknown key 'temperature'", "assist.private: unknown key 'people'",
                     "assist.private.fields: 'ts' is not a row field",
-                    "assist.private.sources: 'hr-slack' is not a source of this config (pagerduty, slack, jira, github)",
+                    "assist.private.sources: 'hr-slack' is not a source of this config "
+                    "(pagerduty, slack, jira, github, statuspage)",
                     "assist.private.patterns: '(unclosed' is not a regular expression"):
         assert problem in text
     assert "sk-literal-Zq8vX2mN4pL6" not in str(info.value)

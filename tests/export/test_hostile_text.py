@@ -14,7 +14,7 @@ import pytest
 from export.filters import md_cell, safe_url
 from export.render import render_html, render_markdown
 from tests.export.conftest import load_report
-from tests.export.hostile import FORMULA, SECRETS
+from tests.export.hostile import FORMULA, SCRIPT, SECRETS
 from tests.support import DEMO_INCIDENT
 
 FILES = ("postmortem.md", "postmortem.html", "postmortem.json", "timeline.csv")
@@ -68,7 +68,7 @@ def test_svg_chart_has_one_lane_per_source_and_escapes_tooltips(hostile):
     page = _read(hostile, "postmortem.html")
     svg = page[page.index("<svg"):page.index("</svg>")]
     lanes = re.findall(r'<text class="lane-name"[^>]*>([^<]*)</text>', svg)
-    assert lanes == ["github", "jira", "pagerduty", "slack"]
+    assert lanes == ["github", "jira", "pagerduty", "slack", "statuspage"]
     labels = " ".join(re.findall(r'<text class="milestone-label"[^>]*>([^<]*)</text>', svg))
     for milestone in ("detected", "acknowledged", "mitigated", "resolved"):
         assert milestone in labels
@@ -169,3 +169,20 @@ def test_the_catalogs_incident_tables_are_redacted_as_the_exports_are(hostile):
             assert secret not in text, name
     assert "[REDACTED slack-token]" in texts["timeline"] and "password=[REDACTED password]" in texts["timeline"]
     assert SECRETS["slack"] in events   # the switch is off here: events as the source wrote them
+
+
+def test_a_status_update_is_inert_text_in_every_format(hostile):
+    markdown, page = _read(hostile, "postmortem.md"), _read(hostile, "postmortem.html")
+    (line,) = [x for x in markdown.splitlines() if x.startswith("  - 14:20:00 UTC identified: ")]
+    assert "&lt;script&gt;" in line and "<script" not in line
+    assert "\\| broken \\| table \\[click me\\](javascript:alert(1)) &lt;b&gt;bold&lt;/b&gt;" in line
+    assert "\\* not a list item" in line            # one line: its own line break cannot start a list
+    assert SECRETS["github"] not in markdown
+    assert "[REDACTED github-token]" in line.replace("\\[", "[").replace("\\]", "]")
+    updates = page[page.index('<ul class="status-updates">'):]
+    updates = updates[:updates.index("</ul>")]
+    assert "&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;" in updates
+    assert "<b>" not in updates and 'href="javascript' not in updates
+    contract = json.loads(_read(hostile, "postmortem.json"))
+    texts = [u["text"] for u in contract["communication"]["updates"]]
+    assert contract["communication"]["status_updates"] == 5 and any(t.startswith(SCRIPT) for t in texts)

@@ -91,7 +91,7 @@ def test_catalog_without_the_newer_tables_gets_to_complete_notes(demo_build, tmp
     con = duckdb.connect(str(catalog))
     try:
         # ... and no events: each row's records fall back to its url.
-        for name in ("gaps", "decision_points", "events"):
+        for name in ("gaps", "decision_points", "status_updates", "events"):
             (kind,) = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
                                   [name]).fetchone()
             con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {name}")
@@ -104,8 +104,12 @@ def test_catalog_without_the_newer_tables_gets_to_complete_notes(demo_build, tmp
     assert "TO COMPLETE: silences in the response are not computed" in markdown
     assert "TO COMPLETE: for each key decision, what the responder could see" in markdown
     assert "silences in the response are not computed" in page
+    # no status_updates table: the stakeholder line is today's note, and no communication key
+    assert "- Stakeholder and status page updates: _TO COMPLETE: were they timely and clear?_" in markdown
+    assert "- Status page:" not in markdown and "Status page: " not in page
     contract = json.loads(data)
     assert contract["gaps"] is None and contract["decision_points"] is None
+    assert "communication" not in contract
     jsonschema.validate(contract, export_schema, cls=jsonschema.Draft202012Validator)
 
 

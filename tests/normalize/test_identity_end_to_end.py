@@ -50,7 +50,8 @@ def test_one_run_names_each_person_once_across_sources(tmp_path: Path):
     config = write_config(tmp_path, demo_sources())
     run = pipeline.ingest(load_config(config))
     # PagerDuty is normalised last, and the summary still lists the sources as the config does
-    assert [s.source for s in run.sources] == [s["name"] for s in demo_sources()] == ["pagerduty", "slack", "jira", "github"]
+    assert [s.source for s in run.sources] == [s["name"] for s in demo_sources()] == \
+        ["pagerduty", "slack", "jira", "github", "statuspage"]
     assert not run.failed
     files = [str(f) for f in tmp_path.rglob("events/source=*/date=*/*.parquet")]
     rows = duckdb.sql("SELECT source, actor, actor_id FROM read_parquet(?, union_by_name = true) "

@@ -514,6 +514,36 @@ def write_teams(root: Path, items: dict[str, list]) -> dict:
     return {"name": "teams", "type": "teams", "path": str(root), "channels": [{TEAMS_CHANNEL: "inc-robust"}]}
 
 
+# ---------------------------------------------------------------- Statuspage incidents
+
+SP_PAGE = "x1y2z3w4v5u6"
+
+
+def sp_incident(i: int, marker: str) -> dict:
+    incident_id = f"sp{i:010d}"
+    update = {"incident_id": incident_id, "affected_components": None, "deliver_notifications": True,
+              "custom_tweet": None, "tweet_id": None}
+    return {"id": incident_id, "name": f"Elevated checkout errors ({i})", "status": "resolved", "impact": "major",
+            "created_at": f"2025-10-14T14:{i % 60:02d}:00.000Z", "updated_at": f"2025-10-14T15:{i % 60:02d}:00.000Z",
+            "monitoring_at": None, "resolved_at": f"2025-10-14T15:{i % 60:02d}:00.000Z", "page_id": SP_PAGE,
+            "shortlink": f"https://stspg.io/{i:08x}", "postmortem_body": None,
+            "components": [{"id": "cmp000000001", "name": "Checkout", "status": "operational", "group_id": None}],
+            "incident_updates": [
+                {**update, "id": f"u{i:010d}b", "status": "resolved", "body": "This incident has been resolved.",
+                 "created_at": f"2025-10-14T15:{i % 60:02d}:00.000Z", "display_at": f"2025-10-14T15:{i % 60:02d}:00.000Z"},
+                {**update, "id": f"u{i:010d}a", "status": "investigating", "body": "We are investigating.",
+                 "created_at": f"2025-10-14T14:{i % 60:02d}:00.000Z", "display_at": f"2025-10-14T14:{i % 60:02d}:00.000Z",
+                 "affected_components": [{"code": "cmp000000001", "name": "Checkout", "old_status": "operational",
+                                          "new_status": "major_outage"}]}],
+            PROBE: marker}
+
+
+def write_statuspage(root: Path, items: dict[str, list]) -> dict:
+    dump(root / "pages" / SP_PAGE / "incidents.json", [*items[ANCHOR], *items.get("incidents", [])])
+    return {"name": "sp", "type": "statuspage", "page_id": SP_PAGE, "path": str(root),
+            "components": {"Checkout": "checkout-api"}}
+
+
 SHAPES: dict[str, Shape] = {
     "slack": Shape("slack", {ANCHOR: slack_anchor, "messages": slack_message, "replies": slack_reply,
                              "users": slack_user}, write_slack, entity_streams=("users", "channels")),
@@ -545,6 +575,7 @@ SHAPES: dict[str, Shape] = {
     "pagerduty_changes": Shape("pagerduty_changes", {ANCHOR: pd_change, "change_events": pd_change},
                                write_pagerduty_changes),
     "gitlab": Shape("gitlab", {ANCHOR: gl_deployment, "deployments": gl_deployment}, write_gitlab),
+    "statuspage": Shape("statuspage", {ANCHOR: sp_incident, "incidents": sp_incident}, write_statuspage),
     "change_file": Shape("change_file", {ANCHOR: change_row, "rows": change_row}, write_change_file),
     "datadog": Shape("datadog", {ANCHOR: dd_event, "events": dd_event}, write_datadog),
     "teams": Shape("teams", {ANCHOR: teams_anchor, "messages": teams_message, "replies": teams_reply}, write_teams),

@@ -68,6 +68,7 @@ FAKES: dict[str, str] = {
     "gitlab": "tests.ingest.fakes.gitlab:GitLabFake",
     "datadog": "tests.ingest.fakes.datadog:DatadogFake",
     "teams": "tests.ingest.fakes.teams:TeamsFake",
+    "statuspage": "tests.ingest.fakes.statuspage:StatuspageFake",
 }
 
 
