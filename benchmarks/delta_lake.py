@@ -40,10 +40,10 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from contract.schemas import EVENT_SCHEMA  # noqa: E402
-from lake import catalog, catalog_store, delta  # noqa: E402
-from lake.event_files import EventFiles  # noqa: E402
-from lake.layout import Lake  # noqa: E402
+from incident_timeline.contract.schemas import EVENT_SCHEMA  # noqa: E402
+from incident_timeline.lake import catalog, catalog_store, delta  # noqa: E402
+from incident_timeline.lake.event_files import EventFiles  # noqa: E402
+from incident_timeline.lake.layout import Lake  # noqa: E402
 
 UTC = timezone.utc
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from contract.schemas import EVENT_SCHEMA
+from incident_timeline.contract.schemas import EVENT_SCHEMA
 
 START = datetime(2025, 11, 1, tzinfo=timezone.utc)
 INGESTED = datetime(2026, 11, 1, tzinfo=timezone.utc)

@@ -49,8 +49,8 @@ def variant(source: Path, target: Path, *, row_group_rows: int | None = None, fi
 def publish_catalog(root: Path) -> None:
     """Publish a lake's catalog once with this version (files registered, index brought up to
     date, views migrated), outside the measured child."""
-    from lake import catalog_store
-    from lake.layout import Lake
+    from incident_timeline.lake import catalog_store
+    from incident_timeline.lake.layout import Lake
 
     lake = Lake(root.resolve())
     with catalog_store.catalog_writer(lake) as con:

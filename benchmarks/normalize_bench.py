@@ -24,10 +24,10 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from contract.schemas import RAW_SCHEMA  # noqa: E402
-from normalize.engine import normalize_raw  # noqa: E402
-from normalize.mapping import SourceSpec  # noqa: E402
-from normalize.timeparse import parse_times  # noqa: E402
+from incident_timeline.contract.schemas import RAW_SCHEMA  # noqa: E402
+from incident_timeline.normalize.engine import normalize_raw  # noqa: E402
+from incident_timeline.normalize.mapping import SourceSpec  # noqa: E402
+from incident_timeline.normalize.timeparse import parse_times  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -320,7 +320,7 @@ def main() -> None:
 
 
 def _format(stype: str) -> str:
-    from contract.sources import SOURCE_TYPES
+    from incident_timeline.contract.sources import SOURCE_TYPES
 
     return SOURCE_TYPES[stype].time_format
 
@@ -344,7 +344,7 @@ def _rfc2822_values(rng: random.Random, n: int) -> list[str]:
 
 
 def _entities(raw: pa.Table) -> dict:
-    from normalize.engine import build_entities
+    from incident_timeline.normalize.engine import build_entities
 
     return build_entities(raw, ["users"])
 

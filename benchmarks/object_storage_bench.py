@@ -31,8 +31,8 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lake.layout import Lake  # noqa: E402
-from lake.storage import S3Credentials, object_storage  # noqa: E402
+from incident_timeline.lake.layout import Lake  # noqa: E402
+from incident_timeline.lake.storage import S3Credentials, object_storage  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 WINDOW_SQL = ("SELECT count(*) FROM read_parquet(?, hive_partitioning = true) "

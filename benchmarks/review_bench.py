@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import lake.catalog as catalog  # noqa: E402
-from export import review_render  # noqa: E402
-from export.review import compute  # noqa: E402
-from export.review_period import period  # noqa: E402
+import incident_timeline.lake.catalog as catalog  # noqa: E402
+from incident_timeline.export import review_render  # noqa: E402
+from incident_timeline.export.review import compute  # noqa: E402
+from incident_timeline.export.review_period import period  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")

@@ -50,8 +50,8 @@ def child(task: str, args: dict) -> dict:
 
 def prepared_lake(out: Path, events: int, days: int, fresh: bool) -> tuple[Path, dict]:
     """A generated lake with its catalog published (files registered, ref index built)."""
-    from lake import catalog_store
-    from lake.layout import Lake
+    from incident_timeline.lake import catalog_store
+    from incident_timeline.lake.layout import Lake
 
     root = out / f"lake-{events}-d{days}"
     ready = root / "READY.json"

@@ -15,16 +15,16 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pyarrow as pa
 
-from contract.milestones import MILESTONES
-from contract.secrets import redact_value
+from incident_timeline.contract.milestones import MILESTONES
+from incident_timeline.contract.secrets import redact_value
 
-from correlate import identity
-from lake import tables
+from incident_timeline.correlate import identity
+from incident_timeline.lake import tables
 from .actions import action_items
 from .changes import pull_in_changes
 from .comms import pull_in_status_updates, status_updates
 from .decisions import decision_points
-from lake.event_files import EventFiles
+from incident_timeline.lake.event_files import EventFiles
 from .expand import expand
 from .gaps import gaps
 from .milestones import changed_before, find_milestones, metrics

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import duckdb
 
-from contract.changes import IN_TIMELINE
-from lake.event_files import EventFiles
+from incident_timeline.contract.changes import IN_TIMELINE
+from incident_timeline.lake.event_files import EventFiles
 
 _KINDS = "[" + ", ".join(f"'{k}'" for k in IN_TIMELINE) + "]"
 

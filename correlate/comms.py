@@ -15,8 +15,8 @@ from typing import Any
 
 import duckdb
 
-from contract.schemas import STATUS_UPDATE
-from lake.event_files import EventFiles
+from incident_timeline.contract.schemas import STATUS_UPDATE
+from incident_timeline.lake.event_files import EventFiles
 
 
 def pull_in_status_updates(con: duckdb.DuckDBPyConnection, pad_before: timedelta,

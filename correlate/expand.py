@@ -23,8 +23,8 @@ from typing import Mapping, Sequence
 
 import duckdb
 
-from contract.links import INCIDENT_PREFIXES, MESSAGE_SOURCE_TYPES, is_container_ref
-from lake.event_files import EventFiles
+from incident_timeline.contract.links import INCIDENT_PREFIXES, MESSAGE_SOURCE_TYPES, is_container_ref
+from incident_timeline.lake.event_files import EventFiles
 from .seed import Seed, parse_seed
 
 # The refs that name a chat message itself (its own, and its thread's parent): a message

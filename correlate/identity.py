@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 import duckdb
 import pyarrow as pa
 
-from lake import catalog
-from lake.tables import INCIDENT_DECISIONS
+from incident_timeline.lake import catalog
+from incident_timeline.lake.tables import INCIDENT_DECISIONS
 
 ALERTING_PREFIXES = ("pagerduty:", "opsgenie:", "servicenow:")
 INCIDENT_TABLES = catalog.INCIDENT_TABLES

@@ -34,8 +34,8 @@ from datetime import timedelta
 import duckdb
 import pyarrow as pa
 
-from contract.links import DEDUP
-from contract.links import INCIDENT_PREFIXES as INCIDENT_REF_PREFIXES
+from incident_timeline.contract.links import DEDUP
+from incident_timeline.contract.links import INCIDENT_PREFIXES as INCIDENT_REF_PREFIXES
 
 PHASES = ("triggered", "acknowledged", "escalated", "resolved")
 STORM_PHASES = ("triggered", "resolved")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from contract.changes import IN_TIMELINE
+from incident_timeline.contract.changes import IN_TIMELINE
 
 from .cited import Evidence, present, quote
 

@@ -22,8 +22,8 @@ from typing import Any, Callable
 
 import duckdb
 
-from lake import refindex
-from correlate.actions import action_status
+from incident_timeline.lake import refindex
+from incident_timeline.correlate.actions import action_status
 
 from .extras import has_table
 

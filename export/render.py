@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from contract.milestones import MILESTONES
+from incident_timeline.contract.milestones import MILESTONES
 
 from .chart import swimlanes
 from .filters import csv_safe, display_zone, environment

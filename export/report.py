@@ -6,8 +6,8 @@ from typing import Any
 
 import duckdb
 
-from contract.milestones import MILESTONES
-from contract.secrets import redact_value
+from incident_timeline.contract.milestones import MILESTONES
+from incident_timeline.contract.secrets import redact_value
 
 from .comms import communication, communication_json
 from .extras import has_table, optional_table, rejects_by_source, source_records

@@ -14,8 +14,8 @@ from typing import Any
 
 import duckdb
 
-from contract.incidents import DRAFT_WITHIN_H, REPEAT_WINDOW_DAYS
-from contract.secrets import redact
+from incident_timeline.contract.incidents import DRAFT_WITHIN_H, REPEAT_WINDOW_DAYS
+from incident_timeline.contract.secrets import redact
 
 from .history import DEFAULT_WINDOW
 # The drafts' History rules, so the review and every draft say the same: a ticket's status

@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from contract.milestones import MILESTONES
+from incident_timeline.contract.milestones import MILESTONES
 
 from .causes import HUMAN_TEXT, ROOT_CAUSE_HINT
 from .cited import record_id

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import click
 
-from correlate.expand import IncidentNotFound
-from correlate.seed import SeedInvalid
-from export import render
-from export.report import NotBuilt, explain_rows, jsonable
-from ingest.errors import SourceError
+from incident_timeline.correlate.expand import IncidentNotFound
+from incident_timeline.correlate.seed import SeedInvalid
+from incident_timeline.export import render
+from incident_timeline.export.report import NotBuilt, explain_rows, jsonable
+from incident_timeline.ingest.errors import SourceError
 
 from incident_timeline import logs, pipeline
-from lake import catalog_store
+from incident_timeline.lake import catalog_store
 from .config import ConfigInvalid, Config, default_config_path, load_config, missing_secrets
-from lake.layout import Lake
-from lake.published import refresh_from_lake
-from lake.locks import LockBusy
+from incident_timeline.lake.layout import Lake
+from incident_timeline.lake.published import refresh_from_lake
+from incident_timeline.lake.locks import LockBusy
 from .progress import RecordBars
 from .recovery import recover_catalog
 
@@ -396,7 +396,7 @@ def sources(obj: Ctx) -> None:
 def lake_files(obj: Ctx, kind: str) -> None:
     """Print the lake's published Parquet files, one path or s3:// URL a line: what Spark,
     Trino or another DuckDB should read (a glob also finds retired or unpublished files)."""
-    from lake.shared_tables import published_files
+    from incident_timeline.lake.shared_tables import published_files
     recover_catalog(obj.config)
     for uri in published_files(Lake.for_config(obj.config), kind):
         click.echo(uri)

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from contract.durations import parse_duration, signed_seconds
-from ingest.base import SourceSettings
-from ingest.errors import SourceError
-from ingest.registry import CONNECTORS
+from incident_timeline.contract.durations import parse_duration, signed_seconds
+from incident_timeline.ingest.base import SourceSettings
+from incident_timeline.ingest.errors import SourceError
+from incident_timeline.ingest.registry import CONNECTORS
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -114,7 +114,7 @@ class Config:
     assist: dict[str, Any] | None = None
 
     def s3_credentials(self):
-        from lake.storage import S3Credentials
+        from incident_timeline.lake.storage import S3Credentials
         values = {}
         for key, env in STORAGE_KEYS.items():
             value = self.storage.get(key)
@@ -192,9 +192,9 @@ def parse_config(data: Any, path: Path) -> Config:
     sources = _parse_sources(data.get("sources"), base_dir, zone, problems, redact, path)
     drafts = _parse_drafts(data.get("drafts"), base_dir, problems)
     history = _parse_history(data.get("history"), problems)
-    from export.publish.settings import parse_publish
+    from incident_timeline.export.publish.settings import parse_publish
     publish = parse_publish(data.get("publish"), base_dir, path, problems)
-    from export.assist.settings import parse_assist
+    from incident_timeline.export.assist.settings import parse_assist
     assist = parse_assist(data.get("assist"), path, problems, [s.name for s in sources])
     if problems:
         raise ConfigInvalid(path, problems)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from incident_timeline import pipeline
-from lake import catalog_store
-from lake.layout import Lake
+from incident_timeline.lake import catalog_store
+from incident_timeline.lake.layout import Lake
 
 LIST_SQL = """
 SELECT i.incident_id AS id, i.title, array_to_string(i.services, ', ') AS service, i.severity,

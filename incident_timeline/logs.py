@@ -6,7 +6,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from contract.secrets import scrub
+from incident_timeline.contract.secrets import scrub
 
 from .config import Secret
 

@@ -7,18 +7,18 @@ from datetime import datetime, timezone
 import duckdb
 import pyarrow as pa
 
-from contract.schemas import RAW_SCHEMA
-from lake import refindex
-from ingest.base import SourceSettings
-from normalize.engine import Normalized, build_entities, normalize_raw
-from normalize.identity import People
-from normalize.oracle import MAPPERS
-from normalize.mapping import SourceSpec
-from lake.catalog_store import read_catalog
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.lake import refindex
+from incident_timeline.ingest.base import SourceSettings
+from incident_timeline.normalize.engine import Normalized, build_entities, normalize_raw
+from incident_timeline.normalize.identity import People
+from incident_timeline.normalize.oracle import MAPPERS
+from incident_timeline.normalize.mapping import SourceSpec
+from incident_timeline.lake.catalog_store import read_catalog
 from .config import Config, clock_offset_seconds
-from lake.entity_snapshot import read_entity_rows
-from lake.layout import Lake
-from lake.written import write_by_day
+from incident_timeline.lake.entity_snapshot import read_entity_rows
+from incident_timeline.lake.layout import Lake
+from incident_timeline.lake.written import write_by_day
 
 _JQL_PROJECT = re.compile(r"project\s*(?:=|in)\s*\(?\s*([A-Za-z0-9_,\s\"']+)\)?", re.IGNORECASE)
 

@@ -11,29 +11,29 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-import lake.catalog as catalog
-from contract.durations import parse_duration
-from correlate import identity
-from correlate.build import Settings as CorrelationSettings
-from correlate.build import correlate
-from lake.event_files import EventFiles
-from correlate.seed import parse_seed
-from export import render
-from export.report import load as load_report
-from ingest.base import RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window
-from ingest.errors import SourceError
-from ingest.registry import CONNECTORS
-from lake import catalog_store, shared_tables, state
+import incident_timeline.lake.catalog as catalog
+from incident_timeline.contract.durations import parse_duration
+from incident_timeline.correlate import identity
+from incident_timeline.correlate.build import Settings as CorrelationSettings
+from incident_timeline.correlate.build import correlate
+from incident_timeline.lake.event_files import EventFiles
+from incident_timeline.correlate.seed import parse_seed
+from incident_timeline.export import render
+from incident_timeline.export.report import load as load_report
+from incident_timeline.ingest.base import RECORD_ERRORS, Connector, RawRecord, SourceSettings, Window
+from incident_timeline.ingest.errors import SourceError
+from incident_timeline.ingest.registry import CONNECTORS
+from incident_timeline.lake import catalog_store, shared_tables, state
 from .recovery import cursor_metadata, recover_catalog
 from .config import Config
-from lake.layout import Lake, new_run_id
-from lake.locks import file_lock
+from incident_timeline.lake.layout import Lake, new_run_id
+from incident_timeline.lake.locks import file_lock
 from .normalizing import in_identity_order, known_people, normalize_files
-from lake.published import (compact_source, count_new_in_files, live_files, published, refresh_from_lake,
+from incident_timeline.lake.published import (compact_source, count_new_in_files, live_files, published, refresh_from_lake,
                             sift_source, sync_from_lake)
-from ingest.raw_rows import raw_rows
-from lake.raw import raw_chunks, write_raw
-from lake.written import count_new_rejects, reject_keys
+from incident_timeline.ingest.raw_rows import raw_rows
+from incident_timeline.lake.raw import raw_chunks, write_raw
+from incident_timeline.lake.written import count_new_rejects, reject_keys
 
 log = logging.getLogger("incident_timeline")
 
@@ -375,8 +375,8 @@ def build_draft(config: Config, incident: str, formats: tuple[str, ...], out_dir
 def _assist(config: Config, report: dict) -> str:
     """The model's verified sentences into the report; a failure is one line and the draft
     is written without them (the exit code does not change)."""
-    from export import assist
-    from export.assist.settings import assist_settings
+    from incident_timeline.export import assist
+    from incident_timeline.export.assist.settings import assist_settings
     part = assist.run(report, assist_settings(config))
     report["assisted"] = part
     if part["error"]:

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from export.publish.settings import ORDER
+from incident_timeline.export.publish.settings import ORDER
 
 
 def _targets(_ctx, _param, value: tuple[str, ...]) -> list[str]:
@@ -34,7 +34,7 @@ def publish(obj, incident: str, targets: list[str], new: bool) -> None:
 
 def publish_and_report(config, incident: str, targets: list[str], new: bool = False) -> int:
     """Publish and print one line per target; returns how many failed."""
-    from export.publish.runner import publish as run
+    from incident_timeline.export.publish.runner import publish as run
     failed = 0
     for outcome in run(config, incident, targets, new):
         if outcome.error:

@@ -24,11 +24,11 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-import lake.catalog as catalog
+import incident_timeline.lake.catalog as catalog
 
-from lake import catalog_store, shared_tables, state
-from lake.layout import Lake, new_run_id
-from lake.locks import file_lock
+from incident_timeline.lake import catalog_store, shared_tables, state
+from incident_timeline.lake.layout import Lake, new_run_id
+from incident_timeline.lake.locks import file_lock
 
 log = logging.getLogger("incident_timeline")
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from export import review_render
-from export.extras import has_table
-from export.review import compute
-from export.review_period import PeriodInvalid, period
+from incident_timeline.export import review_render
+from incident_timeline.export.extras import has_table
+from incident_timeline.export.review import compute
+from incident_timeline.export.review_period import PeriodInvalid, period
 
-from lake import catalog_store
-from lake.layout import Lake
-from lake.published import refresh_from_lake
+from incident_timeline.lake import catalog_store
+from incident_timeline.lake.layout import Lake
+from incident_timeline.lake.published import refresh_from_lake
 from .recovery import recover_catalog
 
 NEEDS = ("incidents", "action_items", "incident_drafts", "repeat_incidents")

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-from contract.alertmanager import alert_fingerprint
+from incident_timeline.contract.alertmanager import alert_fingerprint
 
 from .base import Connector, PageProblem, RawRecord, Window
 from .file import MAX_SHOWN, line_records, matching_files, placed

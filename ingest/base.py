@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
-from contract.sources import SOURCE_TYPES
-from contract.text import SURROGATE
-from contract.unreadable import MAX_SHOWN, UNREADABLE
+from incident_timeline.contract.sources import SOURCE_TYPES
+from incident_timeline.contract.text import SURROGATE
+from incident_timeline.contract.unreadable import MAX_SHOWN, UNREADABLE
 
 # What a record's own content can raise while it is taken (a string where an object
 # belongs, an int where a time string does, JSON nested too deep, an id out of range):

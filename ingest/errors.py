@@ -5,7 +5,7 @@ one is redacted (contract.secrets), whoever built it.
 """
 from __future__ import annotations
 
-from contract.secrets import redact
+from incident_timeline.contract.secrets import redact
 
 
 class SourceError(Exception):

@@ -21,9 +21,9 @@ from pathlib import Path
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator, Mapping
 
-from contract.paths import dotted
-from contract.times import FORMATS as TIME_FORMATS
-from contract.unreadable import MAX_SHOWN, UNREADABLE
+from incident_timeline.contract.paths import dotted
+from incident_timeline.contract.times import FORMATS as TIME_FORMATS
+from incident_timeline.contract.unreadable import MAX_SHOWN, UNREADABLE
 
 from .base import RECORD_ERRORS, Connector, RawRecord, Window
 from .errors import ConfigError

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import requests
 
-from contract.secrets import snippet
+from incident_timeline.contract.secrets import snippet
 
 from .base import too_deep
 from .errors import AuthError, RetriesExhausted, SourceError

@@ -5,10 +5,10 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from contract.schemas import RAW_SCHEMA
-from contract.secrets import redact_json
-from contract.text import without_surrogates
-from ingest.base import RECORD_ERRORS, RawRecord, SourceSettings, unreadable_record
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.contract.secrets import redact_json
+from incident_timeline.contract.text import without_surrogates
+from incident_timeline.ingest.base import RECORD_ERRORS, RawRecord, SourceSettings, unreadable_record
 
 
 def raw_rows(settings: SourceSettings, run_id: str, batch: list[RawRecord], fetched_at: datetime) -> pa.Table:

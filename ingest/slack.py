@@ -31,8 +31,8 @@ from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
                                                    RateLimitErrorRetryHandler,
                                                    ServerErrorRetryHandler)
 
-from contract.durations import parse_duration
-from contract.secrets import snippet
+from incident_timeline.contract.durations import parse_duration
+from incident_timeline.contract.secrets import snippet
 
 from . import http
 from .api import ApiConnector

@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping
 
-from contract.unreadable import UNREADABLE
+from incident_timeline.contract.unreadable import UNREADABLE
 
 from .base import Connector, RawRecord, Window
 from .errors import ConfigError, SourceError

@@ -16,7 +16,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from contract.times import EARLIEST, EPOCH, LATEST, TEXT_FORMATS, UTC, parse_time, shown
+from incident_timeline.contract.times import EARLIEST, EPOCH, LATEST, TEXT_FORMATS, UTC, parse_time, shown
 
 
 # The shapes nearly every record has (`2026-10-14T10:02:11Z`, `...11.123-04:00`; Slack's

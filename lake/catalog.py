@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA
-from lake import refindex, tables
-from lake.views import (CROSS_INCIDENT_VIEWS, EVENT_COLUMN_COMMENTS, REJECT_COLUMN_COMMENTS,
+from incident_timeline.contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA
+from incident_timeline.lake import refindex, tables
+from incident_timeline.lake.views import (CROSS_INCIDENT_VIEWS, EVENT_COLUMN_COMMENTS, REJECT_COLUMN_COMMENTS,
                     VIEW_COMMENTS)
 
 DEFAULT_WAIT_S = 30.0

@@ -29,11 +29,11 @@ from typing import Iterable, Iterator
 
 import duckdb
 
-import lake.catalog as catalog
+import incident_timeline.lake.catalog as catalog
 
-from lake import manifests
-from lake.layout import Lake, fsync_dir
-from lake.locks import file_lock
+from incident_timeline.lake import manifests
+from incident_timeline.lake.layout import Lake, fsync_dir
+from incident_timeline.lake.locks import file_lock
 
 WRITER_WAIT_S = 120.0
 SUPERSEDED_GRACE = timedelta(hours=1)

@@ -13,8 +13,8 @@ from pathlib import PurePath
 import duckdb
 import pyarrow as pa
 
-from contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA
-from lake.layout import Lake
+from incident_timeline.contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA
+from incident_timeline.lake.layout import Lake
 
 MIN_FILES = 2   # a partition with fewer live files than this is left alone
 

@@ -20,8 +20,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from contract.schemas import RAW_SCHEMA
-from lake.layout import Lake
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.lake.layout import Lake
 
 log = logging.getLogger(__name__)
 _COVERED = b"incident_timeline.covered_raw_files"

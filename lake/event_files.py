@@ -16,7 +16,7 @@ from pathlib import Path, PurePath
 
 import duckdb
 
-from lake import catalog, refindex
+from incident_timeline.lake import catalog, refindex
 
 _DAY = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 

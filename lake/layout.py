@@ -9,7 +9,7 @@ from pathlib import Path, PurePath, PurePosixPath
 import duckdb
 import pyarrow as pa
 
-from lake.storage import LocalStorage, ObjectStorage, fsync_dir, write_parquet_atomic
+from incident_timeline.lake.storage import LocalStorage, ObjectStorage, fsync_dir, write_parquet_atomic
 
 __all__ = ["Lake", "new_run_id", "write_parquet_atomic", "fsync_dir"]
 
@@ -68,7 +68,7 @@ class Lake:
         """The lake a loaded Config names: a local folder, or `s3://bucket/prefix`."""
         if config.lake_url is None:
             return cls(Path(config.lake), catalog_file=config.catalog)
-        from lake.storage import object_storage
+        from incident_timeline.lake.storage import object_storage
         bucket_and_prefix = config.lake_url.split("://", 1)[1].strip("/")
         return cls(PurePosixPath(bucket_and_prefix), object_storage(config.s3_credentials()),
                    catalog_file=config.catalog)

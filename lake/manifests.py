@@ -17,7 +17,7 @@ from pathlib import PurePath
 
 import duckdb
 
-from lake.layout import Lake, new_run_id
+from incident_timeline.lake.layout import Lake, new_run_id
 
 FORMAT = 1
 KEEP = 3   # older generations are deleted; a reader that lost the race re-lists

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import lake.catalog as catalog
-from lake import catalog_store, shared_tables
-from lake.layout import Lake
+import incident_timeline.lake.catalog as catalog
+from incident_timeline.lake import catalog_store, shared_tables
+from incident_timeline.lake.layout import Lake
 
 
 def record_publication(lake: Lake, row: dict) -> None:

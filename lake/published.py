@@ -9,10 +9,10 @@ from collections import defaultdict
 import duckdb
 import pyarrow as pa
 
-from lake import catalog_store, quarantine
-from lake.compaction import compact_partitions
-from lake.layout import Lake
-from lake.written import count_new_events
+from incident_timeline.lake import catalog_store, quarantine
+from incident_timeline.lake.compaction import compact_partitions
+from incident_timeline.lake.layout import Lake
+from incident_timeline.lake.written import count_new_events
 
 log = logging.getLogger("incident_timeline")
 

@@ -18,7 +18,7 @@ from pathlib import Path, PurePath
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lake.layout import Lake
+from incident_timeline.lake.layout import Lake
 
 log = logging.getLogger("incident_timeline")
 

@@ -5,8 +5,8 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from lake import quarantine
-from lake.layout import Lake
+from incident_timeline.lake import quarantine
+from incident_timeline.lake.layout import Lake
 
 
 def write_raw(lake: Lake, source: str, run_id: str, partition: str, seq: int, rows: pa.Table,

@@ -14,10 +14,10 @@ import re
 import duckdb
 import pyarrow as pa
 
-import lake.catalog as catalog
+import incident_timeline.lake.catalog as catalog
 
-from lake import catalog_store, manifests
-from lake.layout import Lake
+from incident_timeline.lake import catalog_store, manifests
+from incident_timeline.lake.layout import Lake
 
 FLAT_TABLES = {
     "incident_services": "SELECT DISTINCT incident_id, unnest(services) AS service FROM incidents "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from lake.catalog_store import catalog_writer, read_catalog
-from lake.layout import Lake
+from incident_timeline.lake.catalog_store import catalog_writer, read_catalog
+from incident_timeline.lake.layout import Lake
 
 
 def read_cursors(lake: Lake, source: str) -> dict[str, datetime]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from contract.schemas import TS
+from incident_timeline.contract.schemas import TS
 
 _VISIBLE = "STRUCT(ts TIMESTAMPTZ, source VARCHAR, actor VARCHAR, text VARCHAR, event_id VARCHAR)[]"
 _ARROW = {

@@ -5,7 +5,7 @@ with what `build` stored.
 """
 from __future__ import annotations
 
-from contract.incidents import REPEAT_WINDOW_DAYS
+from incident_timeline.contract.incidents import REPEAT_WINDOW_DAYS
 
 CROSS_INCIDENT_VIEWS = {
     "resolve_time_by_month": (

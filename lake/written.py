@@ -7,7 +7,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lake.layout import Lake
+from incident_timeline.lake.layout import Lake
 
 
 def write_by_day(lake: Lake, source: str, events: pa.Table, name: str) -> list:

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from contract.text import without_surrogates
+from incident_timeline.contract.text import without_surrogates
 
 from .sql import lit, odd_json_sql, sorted_keys_sql, string_map_sql
 from .mapping import Context

@@ -23,11 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA, TS
-from contract.secrets import redact, redact_json
-from contract.sources import SOURCE_TYPES
-from contract.text import without_surrogates
-from contract.unreadable import UNREADABLE
+from incident_timeline.contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA, TS
+from incident_timeline.contract.secrets import redact, redact_json
+from incident_timeline.contract.sources import SOURCE_TYPES
+from incident_timeline.contract.text import without_surrogates
+from incident_timeline.contract.unreadable import UNREADABLE
 
 from .compiler import run_mapping
 from .identity import People, canonicalise

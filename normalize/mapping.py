@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Mapping
 
-from contract.paths import dotted
+from incident_timeline.contract.paths import dotted
 
 from .refs import RefFinder
 

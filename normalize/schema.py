@@ -2,7 +2,7 @@
 re-exported here for the mappers and fast paths that import them from this module."""
 import pyarrow as pa
 
-from contract.schemas import (ACTOR_TYPES, CATEGORIES, EVENT_SCHEMA, RAW_SCHEMA, REJECT_SCHEMA,  # noqa: F401
+from incident_timeline.contract.schemas import (ACTOR_TYPES, CATEGORIES, EVENT_SCHEMA, RAW_SCHEMA, REJECT_SCHEMA,  # noqa: F401
                               SEVERITIES, TS)
 
 # What a mapper (or the vectorised path) hands the engine: the canonical columns before

@@ -21,15 +21,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from contract import times
-from contract.schemas import TS
-from contract.times import EARLIEST as _EARLIEST
-from contract.times import EPOCH_UNITS as _EPOCH_UNITS
-from contract.times import FORMATS
-from contract.times import HAS_ZONE as _HAS_ZONE
-from contract.times import ISO_ARROW as _ISO_STRICT
-from contract.times import LATEST as _LATEST
-from contract.times import NANOS as _NANOS
+from incident_timeline.contract import times
+from incident_timeline.contract.schemas import TS
+from incident_timeline.contract.times import EARLIEST as _EARLIEST
+from incident_timeline.contract.times import EPOCH_UNITS as _EPOCH_UNITS
+from incident_timeline.contract.times import FORMATS
+from incident_timeline.contract.times import HAS_ZONE as _HAS_ZONE
+from incident_timeline.contract.times import ISO_ARROW as _ISO_STRICT
+from incident_timeline.contract.times import LATEST as _LATEST
+from incident_timeline.contract.times import NANOS as _NANOS
 
 _RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
 # Arrow's %z also reads +2500, an offset no clock has: those go to the safe parser

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from contract.paths import dotted
+from incident_timeline.contract.paths import dotted
 
 from .sql import ODD_TEXT, cut_line_sql, first_line_sql, lit, odd_ref_text_sql, refs_sql, unique_sql
 from .mapping import Context

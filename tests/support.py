@@ -45,10 +45,10 @@ def build_history(tmp_path: Path, fixtures: Path = HISTORY, **top) -> Path:
     and the drafts' first-built times set to the story's (`drafts.json`: one is late), since
     a build records the wall clock. `fixtures`: a copy of fixtures/history to read instead
     (a test that changes a page). Returns the config."""
-    import lake.catalog as catalog_tables
-    from lake import catalog_store
+    import incident_timeline.lake.catalog as catalog_tables
+    from incident_timeline.lake import catalog_store
     from incident_timeline.config import load_config
-    from lake.layout import Lake
+    from incident_timeline.lake.layout import Lake
 
     cfg = write_config(tmp_path, demo_sources(fixtures / "connectors.yaml"), **top)
     result = cli(cfg, "ingest", "--since", "2026-06-01T00:00:00Z")

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import lake.catalog as catalog
+import incident_timeline.lake.catalog as catalog
 from incident_timeline.cli import main
 from incident_timeline.config import ConfigInvalid, load_config
 from tests.support import demo_sources, write_config
@@ -53,7 +53,7 @@ def test_drafts_config_is_checked_when_the_file_loads(tmp_path):
 def test_a_forgotten_incident_is_not_drafted_again(tmp_path):
     from datetime import datetime, timezone
 
-    from correlate import identity
+    from incident_timeline.correlate import identity
 
     config = write_config(tmp_path, demo_sources(), drafts={"out": str(tmp_path / "drafts")})
     assert CliRunner().invoke(main, ["--config", str(config), "ingest"]).exit_code == 0

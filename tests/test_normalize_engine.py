@@ -3,9 +3,9 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from contract.schemas import EVENT_SCHEMA, RAW_SCHEMA
-from normalize.engine import event_id, normalize_raw
-from normalize.mapping import SourceSpec
+from incident_timeline.contract.schemas import EVENT_SCHEMA, RAW_SCHEMA
+from incident_timeline.normalize.engine import event_id, normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
 
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from incident_timeline.cli import main
 from incident_timeline.config import ConfigInvalid, load_config
-from normalize.mapping import SourceSpec
+from incident_timeline.normalize.mapping import SourceSpec
 from tests.export.hostile import SECRETS, hostile_config
 from tests.normalize.test_fast_alerts import both, raw_table
 from tests.support import write_config

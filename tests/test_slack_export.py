@@ -6,8 +6,8 @@ import zipfile
 
 import pytest
 
-from ingest.base import SourceSettings, Window
-from ingest.slack_export import SlackExportConnector
+from incident_timeline.ingest.base import SourceSettings, Window
+from incident_timeline.ingest.slack_export import SlackExportConnector
 from tests.ingest.lakeview import ingest, lake_table
 from tests.support import FIXTURES, write_config
 
@@ -159,7 +159,7 @@ def test_max_member_mb_is_checked_when_the_config_loads(tmp_path):
 
 def test_window_is_half_open_on_message_ts():
     conn = SlackExportConnector(SourceSettings("slack", "slack_export", {"path": str(FIXTURES / "slack-export")}))
-    from ingest.timefilter import epoch_time
+    from incident_timeline.ingest.timefilter import epoch_time
     since = epoch_time("1792000000")      # 2026-10-14T17:46:40Z: after the demo
     got = [r for p in conn.partitions() for r in conn.fetch(p, Window(since=since)) if r.stream == "messages"]
     assert got == []

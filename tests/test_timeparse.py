@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from normalize.timeparse import parse_times
+from incident_timeline.normalize.timeparse import parse_times
 
 UTC = timezone.utc
 

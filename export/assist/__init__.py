@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from contract.secrets import scrub, snippet
+from incident_timeline.contract.secrets import scrub, snippet
 
 from . import verify
 from .client import AssistFailed, AssistSettings, complete

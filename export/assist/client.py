@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from contract.secrets import snippet
+from incident_timeline.contract.secrets import snippet
 
 from .payload import MAX_ROWS
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract.secrets import scrub
+from incident_timeline.contract.secrets import scrub
 
 from ..report import METRICS, MILESTONES, rfc3339
 

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
-from contract.secrets import redact
+from incident_timeline.contract.secrets import redact
 
 from .verify_times import held, strip_times, times_in
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ingest.http import HttpClient
+from incident_timeline.ingest.http import HttpClient
 
 from .base import Publication, Request, next_version, reveal
 from .errors import PublishError
@@ -58,7 +58,7 @@ class Confluence:
     def _titled(self, title: str) -> dict[str, Any] | None:
         """The current page of this title in the space (a space holds one of a title), else None.
         Cloud: `GET /wiki/api/v2/pages?space-id=&title=`, paged by the cursor in `_links.next`."""
-        from ingest.paging import cursor_pages
+        from incident_timeline.ingest.paging import cursor_pages
         if self.cloud:
             params = {"space-id": self._space_id(), "title": title, "status": "current", "limit": 25}
             path = f"{self.root}api/v2/pages"

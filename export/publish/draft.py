@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from export.filters import duration, environment, utc
-from export.render import context, render_html
+from incident_timeline.export.filters import duration, environment, utc
+from incident_timeline.export.render import context, render_html
 
 TEMPLATES = Path(__file__).parent / "templates"
 CHART_FILE = "timeline.svg"

@@ -1,7 +1,7 @@
 """One error type for every publish target: a line that names the target."""
 from __future__ import annotations
 
-from ingest.errors import SourceError
+from incident_timeline.ingest.errors import SourceError
 
 
 class PublishError(SourceError):

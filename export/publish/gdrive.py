@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from ingest.http import HttpClient
+from incident_timeline.ingest.http import HttpClient
 
 from .base import Publication, Request, next_version, reveal
 from .errors import PublishError
@@ -98,7 +98,7 @@ class GoogleDrive:
     def _find(self, name: str) -> str | None:
         """The id of a Google Doc named `name` in the folder (Drive's `q` search, paged by
         nextPageToken), else None."""
-        from ingest.paging import cursor_pages
+        from incident_timeline.ingest.paging import cursor_pages
         quoted = name.replace("\\", "\\\\").replace("'", "\\'")
         params = {"q": f"'{self.folder}' in parents and name = '{quoted}' and mimeType = '{DOC}' and trashed = false",
                   "fields": "nextPageToken,files(id,name)", "supportsAllDrives": "true",

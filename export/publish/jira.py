@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from ingest.http import HttpClient
+from incident_timeline.ingest.http import HttpClient
 
 from .base import Publication, Request, next_version, reveal
 from .errors import PublishError

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from correlate import identity
-from export.report import NotBuilt, load
-from lake import catalog_store
+from incident_timeline.correlate import identity
+from incident_timeline.export.report import NotBuilt, load
+from incident_timeline.lake import catalog_store
 from incident_timeline.config import Config, ConfigInvalid
-from lake.layout import Lake
-from lake.publications import publications, record_publication
-from ingest.errors import SourceError
+from incident_timeline.lake.layout import Lake
+from incident_timeline.lake.publications import publications, record_publication
+from incident_timeline.ingest.errors import SourceError
 
 from . import draft as drafts
 from .base import Request

@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 from slack_sdk.errors import SlackApiError
 
-from ingest.errors import SourceError
-from ingest.slack import _slack_error, web_client
-from export.filters import duration, utc
+from incident_timeline.ingest.errors import SourceError
+from incident_timeline.ingest.slack import _slack_error, web_client
+from incident_timeline.export.filters import duration, utc
 
 from .base import Publication, Request, next_version, reveal
 from .errors import PublishError

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contract.alertmanager import label_fingerprint, labels_computable
-from contract.links import DEDUP, group_key_hash
+from incident_timeline.contract.alertmanager import label_fingerprint, labels_computable
+from incident_timeline.contract.links import DEDUP, group_key_hash
 
 from ..sql import unique_sql
 from ..mapping import SourceSpec

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from contract.changes import (CHANGE_KINDS, CONFIG_CHANGE, DEPLOY_FAILED, DEPLOY_FINISHED, DEPLOY_STARTED,
+from incident_timeline.contract.changes import (CHANGE_KINDS, CONFIG_CHANGE, DEPLOY_FAILED, DEPLOY_FINISHED, DEPLOY_STARTED,
                               DEPLOY_STATUS, MERGE, OTHER, RELEASE, ROLLBACK, change_kind)
 
 from ..transforms import TRANSFORMS, Transform

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contract.changes import DEPLOY_STARTED, DEPLOY_STATUS, MERGE, RELEASE
+from incident_timeline.contract.changes import DEPLOY_STARTED, DEPLOY_STATUS, MERGE, RELEASE
 
 from ..mapping import SourceSpec
 from ..transforms import TRANSFORMS, Transform
@@ -25,7 +25,7 @@ from . import changes  # noqa: F401  (registers the change transforms)
 
 
 def github_mapping(spec: SourceSpec) -> Mapping:
-    from ingest.github import repositories
+    from incident_timeline.ingest.github import repositories
 
     repos = Const(json.dumps(repositories(spec.options.get("repositories")), sort_keys=True))
     service = call("gh_service", Parent(), repos)

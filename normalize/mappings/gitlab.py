@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from contract.changes import DEPLOY_FAILED, DEPLOY_FINISHED, DEPLOY_STARTED
+from incident_timeline.contract.changes import DEPLOY_FAILED, DEPLOY_FINISHED, DEPLOY_STARTED
 
 from ..mapping import SourceSpec
 from ..transforms import TRANSFORMS, Transform
@@ -22,7 +22,7 @@ FIELDS = ("id", "iid", "ref", "sha", "status", "created_at", "finished_at", "use
 
 
 def gitlab_mapping(spec: SourceSpec) -> Mapping:
-    from ingest.github import repositories
+    from incident_timeline.ingest.github import repositories
 
     projects = Const(json.dumps(repositories(spec.options.get("projects")), sort_keys=True))
     service = call("gh_service", Parent(), projects)

@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from contract.links import DEDUP
+from incident_timeline.contract.links import DEDUP
 
 from ..sql import unique_sql
 from ..mapping import SourceSpec

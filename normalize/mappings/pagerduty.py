@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping as TMapping
 
-from contract.links import DEDUP
+from incident_timeline.contract.links import DEDUP
 
 from ..sql import unique_sql
 from ..mapping import Context, SourceSpec

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from contract.changes import CONFIG_CHANGE, DEPLOY_FAILED, DEPLOY_FINISHED, OTHER, ROLLBACK
+from incident_timeline.contract.changes import CONFIG_CHANGE, DEPLOY_FAILED, DEPLOY_FINISHED, OTHER, ROLLBACK
 
 from ..mapping import SourceSpec
 from ..transforms import TRANSFORMS, Transform

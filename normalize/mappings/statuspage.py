@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contract.schemas import STATUS_UPDATE
+from incident_timeline.contract.schemas import STATUS_UPDATE
 
 from ..mapping import SourceSpec
 from ..transforms import TRANSFORMS, Transform

@@ -51,7 +51,7 @@ _READ = {"id": "id", "reply_to": "replyToId", "message_type": "messageType", "cr
 
 
 def teams_mapping(spec: SourceSpec) -> Mapping:
-    from ingest.teams import channels
+    from incident_timeline.ingest.teams import channels
 
     names = Const(json.dumps({k: v for k, v in channels(spec.options.get("channels")).items() if v},
                              sort_keys=True))

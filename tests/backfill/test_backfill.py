@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 from click.testing import CliRunner
-from lake.catalog_store import catalog_writer, live_files, purge_superseded
+from incident_timeline.lake.catalog_store import catalog_writer, live_files, purge_superseded
 from incident_timeline.cli import main
-from lake.layout import Lake
+from incident_timeline.lake.layout import Lake
 from tests.support import demo_sources
 
 
@@ -122,7 +122,8 @@ def test_a_failing_partition_keeps_the_cursors_of_the_partitions_before_it(tmp_p
     import errno
     import shutil
 
-    import ingest.slack_export
+    import incident_timeline.ingest.slack_export
+    from incident_timeline import ingest
     from tests.support import FIXTURES, write_config
     export = tmp_path / "export"
     shutil.copytree(FIXTURES / "slack-export", export)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from contract.schemas import RAW_SCHEMA
-from lake.entity_snapshot import path_of, read_entity_rows
-from lake.layout import Lake
-from lake.storage import LocalStorage
-from normalize.engine import build_entities
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.lake.entity_snapshot import path_of, read_entity_rows
+from incident_timeline.lake.layout import Lake
+from incident_timeline.lake.storage import LocalStorage
+from incident_timeline.normalize.engine import build_entities
 
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
 STREAMS = ["channels", "users"]
@@ -81,7 +81,7 @@ def test_a_lost_or_unreadable_snapshot_is_rebuilt_from_the_raw_files(tmp_path: P
     assert build_entities(read_entity_rows(lake, "slack", STREAMS, set()), STREAMS) == expected
     snapshot = Path(path_of(lake, "slack"))
     snapshot.write_bytes(b"not parquet")
-    logger = logging.getLogger("lake.entity_snapshot")
+    logger = logging.getLogger("incident_timeline.lake.entity_snapshot")
     logger.addHandler(caplog.handler)      # the CLI's log set-up stops propagation to the root
     try:
         with caplog.at_level(logging.WARNING, logger=logger.name):

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from contract.durations import parse_duration, signed_seconds
+from incident_timeline.contract.durations import parse_duration, signed_seconds
 from incident_timeline.config import ConfigInvalid, clock_offset_seconds, load_config
-from ingest.errors import ConfigError
-from ingest.slack import SlackConnector
+from incident_timeline.ingest.errors import ConfigError
+from incident_timeline.ingest.slack import SlackConnector
 from tests.support import write_config
 
 GOOD = {"30m": timedelta(minutes=30), "2h": timedelta(hours=2), "1.5d": timedelta(hours=36),

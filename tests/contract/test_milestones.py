@@ -5,10 +5,10 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from contract.milestones import MILESTONES
-from lake import tables
-from correlate.milestones import find_milestones, metrics
-from export.report import METRICS
+from incident_timeline.contract.milestones import MILESTONES
+from incident_timeline.lake import tables
+from incident_timeline.correlate.milestones import find_milestones, metrics
+from incident_timeline.export.report import METRICS
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 10, 14, 10, 0, tzinfo=timezone.utc)

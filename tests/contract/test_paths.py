@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from contract.paths import dotted
-from ingest.base import SourceSettings, Window
-from ingest.file import FileConnector
-from normalize.transforms import MISSING as _MISSING, lookup
+from incident_timeline.contract.paths import dotted
+from incident_timeline.ingest.base import SourceSettings, Window
+from incident_timeline.ingest.file import FileConnector
+from incident_timeline.normalize.transforms import MISSING as _MISSING, lookup
 
 ROW = {"id": 7, "user": {"name": "ana", "tags": ["x"]}, "a.b": "literal", "a": {"b": "nested"},
        "when": {"at": "2026-10-14T10:00:00Z"}, "none": None}

@@ -5,11 +5,12 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-import normalize.schema
-from contract import schemas
-from normalize.engine import normalize_raw
-from normalize.mapping import SourceSpec
-from normalize.schema import DRAFT_SCHEMA
+import incident_timeline.normalize.schema
+from incident_timeline import normalize
+from incident_timeline.contract import schemas
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
+from incident_timeline.normalize.schema import DRAFT_SCHEMA
 
 
 def test_the_normaliser_module_only_re_exports_the_contract_schemas():

@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.secrets import SNIPPET_CHARS, redact, redact_json, redact_value, scrub, snippet
+from incident_timeline.contract.secrets import SNIPPET_CHARS, redact, redact_json, redact_value, scrub, snippet
 
 TOKEN = "xoxb-1111-2222-FAKEslackTOKEN"
 

@@ -6,13 +6,13 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from contract.schemas import RAW_SCHEMA
-from contract.sources import SOURCE_TYPES
-from ingest.base import SourceSettings
-from ingest.registry import CONNECTORS
-from normalize.engine import normalize_raw
-from normalize.oracle import MAPPERS
-from normalize.mapping import SourceSpec
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.contract.sources import SOURCE_TYPES
+from incident_timeline.ingest.base import SourceSettings
+from incident_timeline.ingest.registry import CONNECTORS
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.oracle import MAPPERS
+from incident_timeline.normalize.mapping import SourceSpec
 
 AT = datetime(2026, 10, 14, 14, 2, 11, tzinfo=timezone.utc)
 

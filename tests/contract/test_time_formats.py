@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract import times
-from contract.times import FORMATS, ISO_ARROW, TEXT_FORMATS
-from ingest.base import SourceSettings
-from ingest.file import FileConnector
-from ingest.timefilter import record_time
-from normalize.timeparse import parse_times
+from incident_timeline.contract import times
+from incident_timeline.contract.times import FORMATS, ISO_ARROW, TEXT_FORMATS
+from incident_timeline.ingest.base import SourceSettings
+from incident_timeline.ingest.file import FileConnector
+from incident_timeline.ingest.timefilter import record_time
+from incident_timeline.normalize.timeparse import parse_times
 
 AT = datetime(2026, 10, 14, 14, 2, 11, tzinfo=timezone.utc)
 SECONDS = int(AT.timestamp())

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.times import EARLIEST, FORMATS, LATEST, parse_time
-from normalize.timeparse import parse_times
+from incident_timeline.contract.times import EARLIEST, FORMATS, LATEST, parse_time
+from incident_timeline.normalize.timeparse import parse_times
 
 UTC = timezone.utc
 ZONES = [None, "UTC", "America/New_York", "Europe/Berlin", "Pacific/Kiritimati", "Etc/GMT+12"]

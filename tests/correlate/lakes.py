@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from contract.schemas import EVENT_SCHEMA
+from incident_timeline.contract.schemas import EVENT_SCHEMA
 from incident_timeline import pipeline
 from incident_timeline.config import CORRELATION_DEFAULTS, Config
 

@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-import lake.catalog as catalog
-from contract.schemas import REJECT_SCHEMA
-from lake import tables
-from lake.views import CROSS_INCIDENT_VIEWS
+import incident_timeline.lake.catalog as catalog
+from incident_timeline.contract.schemas import REJECT_SCHEMA
+from incident_timeline.lake import tables
+from incident_timeline.lake.views import CROSS_INCIDENT_VIEWS
 from incident_timeline import pipeline
 from incident_timeline.config import load_config
 from tests.correlate.lakes import SCENARIOS, load_scenario, scenario_events, write_events

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import duckdb
 
-import lake.catalog as catalog
+import incident_timeline.lake.catalog as catalog
 
 
 def test_an_older_catalog_gains_the_new_columns_with_their_comments(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import lake.catalog as catalog
+import incident_timeline.lake.catalog as catalog
 
 WRITER = """
 import sys, duckdb

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from correlate.changes import pull_in_changes
-from export.changes import _span
+from incident_timeline.correlate.changes import pull_in_changes
+from incident_timeline.export.changes import _span
 from tests.correlate.lakes import build, lake_config, load_scenario, scenario_events, utc, write_events
 
 SERVICES = {"payments-api": ["Payments", "PSVC9"]}

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import lake.catalog as catalog
+import incident_timeline.lake.catalog as catalog
 from incident_timeline import pipeline
-from lake import shared_tables
+from incident_timeline.lake import shared_tables
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
-from lake.layout import Lake
+from incident_timeline.lake.layout import Lake
 from tests.correlate.lakes import SCENARIOS, lake_config, load_scenario, scenario_events, write_events
 from tests.support import DEMO_INCIDENT, REPO, demo_sources, write_config
 
@@ -133,7 +133,7 @@ def test_a_ticket_built_before_its_page_arrived_is_folded_into_the_page(tmp_path
     folder.mkdir(parents=True)
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from contract.schemas import EVENT_SCHEMA
+    from incident_timeline.contract.schemas import EVENT_SCHEMA
     pq.write_table(pa.Table.from_pylist([
         _event("p1", "alert.triggered", T0, ["pagerduty:PX"], service="cart"),
         _event("c2", "chat.message", T0 + timedelta(minutes=7), ["slack:CX", "pagerduty:PX"], "slack",
@@ -245,7 +245,7 @@ def test_a_channel_built_by_name_before_its_page_is_folded_into_the_page(tmp_pat
     assert pipeline.correlate_incident(config, "slack:#inc-cart") == "slack:CY"     # its id, not its name
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from contract.schemas import EVENT_SCHEMA
+    from incident_timeline.contract.schemas import EVENT_SCHEMA
     folder = config.lake / "events" / "source=pd" / "date=2026-08-03"
     folder.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist([

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from contract.schemas import RAW_SCHEMA
-from normalize.engine import build_entities, normalize_raw
-from normalize.oracle import MAPPERS
-from normalize.mapping import SourceSpec
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.normalize.engine import build_entities, normalize_raw
+from incident_timeline.normalize.oracle import MAPPERS
+from incident_timeline.normalize.mapping import SourceSpec
 from tests.correlate.lakes import build, lake_config, load_scenario, utc
 
 SPEC = load_scenario("integrations")

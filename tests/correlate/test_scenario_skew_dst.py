@@ -8,9 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from contract.schemas import RAW_SCHEMA
-from normalize.engine import normalize_raw
-from normalize.mapping import SourceSpec
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
 from tests.correlate.lakes import build, lake_config, load_scenario, utc
 
 SPEC = load_scenario("skew_dst")

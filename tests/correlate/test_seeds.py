@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from correlate.expand import IncidentNotFound
-from correlate.seed import SeedInvalid, parse_seed
+from incident_timeline.correlate.expand import IncidentNotFound
+from incident_timeline.correlate.seed import SeedInvalid, parse_seed
 from tests.correlate.lakes import build, lake_config, load_scenario, scenario_events, write_events
 
 CLEAN = load_scenario("clean")

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from export.report import load
+from incident_timeline.export.report import load
 from incident_timeline.cli import main
 from tests.export.hostile import hostile_config
 from tests.support import DEMO_INCIDENT, demo_sources, write_config

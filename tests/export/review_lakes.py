@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from incident_timeline import pipeline
-from lake import catalog_store
-from lake.layout import Lake
+from incident_timeline.lake import catalog_store
+from incident_timeline.lake.layout import Lake
 from tests.correlate.lakes import INGESTED, lake_config, write_events
 
 

@@ -315,7 +315,7 @@ def test_the_assisted_export_matches_the_schema(lake, tmp_path, httpserver, assi
 
 
 def test_the_schema_names_every_reason_verification_drops_for(export_schema):
-    from export.assist.verify import REASONS
+    from incident_timeline.export.assist.verify import REASONS
     assert export_schema["$defs"]["assist_reason"]["enum"] == list(REASONS)
 
 
@@ -353,7 +353,7 @@ def test_a_part_keeps_at_most_its_share_and_counts_the_rest(lake, tmp_path, http
         why = honest(rows)["five_whys"][0]
         return {"five_whys": [why] * 7}
     draft = build(lake, tmp_path, serve(httpserver, FakeModel(many)))
-    from export.assist import KEEPS
+    from incident_timeline.export.assist import KEEPS
     assert len(draft["json"]["assisted"]["five_whys"]) == KEEPS["five_whys"] == 5
     assert draft["json"]["data_quality"]["assisted_dropped"] == {"count": 2, "reasons": {"over_limit": 2}}
 
@@ -361,8 +361,8 @@ def test_a_part_keeps_at_most_its_share_and_counts_the_rest(lake, tmp_path, http
 @hyp_settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_model_answer_is_verified_or_refused_never_a_crash(demo_build, data):
-    from export.assist import AssistFailed, parse_answer, verified
-    from export.assist.payload import Private, payload
+    from incident_timeline.export.assist import AssistFailed, parse_answer, verified
+    from incident_timeline.export.assist.payload import Private, payload
     report = demo_build["report"]
     sent = payload(report)
     ids = [e for row in sent["timeline"] for e in row["event_ids"]]

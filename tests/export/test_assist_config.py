@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from export.assist.settings import assist_settings
+from incident_timeline.export.assist.settings import assist_settings
 from incident_timeline.config import ConfigInvalid, load_config
 from tests.support import demo_sources, write_config
 

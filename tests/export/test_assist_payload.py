@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import json
 
-from export.assist.payload import Private, messages, payload
+from incident_timeline.export.assist.payload import Private, messages, payload
 
 
 def test_a_row_a_private_sources_copy_was_folded_into_is_not_sent(demo_build):

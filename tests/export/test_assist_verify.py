@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from export.assist.payload import Private
-from export.assist.verify import MAX_TEXT, check, incident_facts
+from incident_timeline.export.assist.payload import Private
+from incident_timeline.export.assist.verify import MAX_TEXT, check, incident_facts
 
 ACK, TRIGGER, DEPLOY, MITIGATED = "a" * 32, "b" * 32, "c" * 32, "d" * 32
 SENT = {
@@ -150,7 +150,7 @@ _pieces = st.sampled_from([ACK, TRIGGER, "Alice Chen", "Bob", "14:06", "25:99", 
                                                "event_ids": st.lists(st.sampled_from([ACK, TRIGGER, "x"]) | st.text(max_size=4),
                                                                      max_size=3) | _json})))
 def test_any_answer_gets_a_verdict_never_an_exception(sentence):
-    from export.assist.verify import REASONS
+    from incident_timeline.export.assist.verify import REASONS
     why, detail = check(sentence, FACTS)
     assert why is None or why in REASONS
     assert isinstance(detail, str)

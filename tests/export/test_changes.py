@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 
-from export.render import render_html
+from incident_timeline.export.render import render_html
 from tests.support import DEMO_INCIDENT  # noqa: F401  (the demo_build fixture builds it)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from export.chart import CHAR_W, swimlanes
+from incident_timeline.export.chart import CHAR_W, swimlanes
 
 T0 = datetime(2026, 10, 14, 14, 0, tzinfo=timezone.utc)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from export.filters import FORMULA_START
-from export.render import render_csv
+from incident_timeline.export.filters import FORMULA_START
+from incident_timeline.export.render import render_csv
 
 NASTY = ["\r=HYPERLINK(\"http://evil.example\",\"x\")", "\n=1+1", "\t=1+1", "  =1+1", "\r\n@SUM(A1)",
          "\rplain text after a CR", "a\rb", "line one\nline two", "\u00a0-2+3", "ok"]

@@ -8,7 +8,7 @@ import re
 
 from click.testing import CliRunner
 
-from export.render import render_html, render_markdown
+from incident_timeline.export.render import render_html, render_markdown
 from incident_timeline.cli import main
 from tests.support import write_config
 

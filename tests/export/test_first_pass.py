@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from export.firstpass import first_pass
-from export.render import render_html, render_json, render_markdown
-from export.publish.draft import summary_sentences
+from incident_timeline.export.firstpass import first_pass
+from incident_timeline.export.render import render_html, render_json, render_markdown
+from incident_timeline.export.publish.draft import summary_sentences
 
 TOPICS = {"information", "communication", "decision-making", "resources"}
 # Wording that judges the person instead of asking about the system and the situation.
@@ -499,8 +499,8 @@ def test_a_page_titled_without_the_name_is_found_at_the_moment_correlate_saw_it(
 
 def _render_parts(report: dict, fmt: str) -> str:
     """The interview guide and the root-cause candidates alone, through the built-in templates."""
-    from export.filters import environment
-    from export.view import draft
+    from incident_timeline.export.filters import environment
+    from incident_timeline.export.view import draft
 
     env = environment(None, autoescape=(fmt == "html"))
     view = draft(report)

@@ -11,8 +11,8 @@ from datetime import timedelta
 import jsonschema
 import pytest
 
-from export.filters import md_cell, safe_url
-from export.render import render_html, render_markdown
+from incident_timeline.export.filters import md_cell, safe_url
+from incident_timeline.export.render import render_html, render_markdown
 from tests.export.conftest import load_report
 from tests.export.hostile import FORMULA, SCRIPT, SECRETS
 from tests.support import DEMO_INCIDENT
@@ -156,7 +156,7 @@ def test_the_catalogs_incident_tables_are_redacted_as_the_exports_are(hostile):
     text verbatim unless the source asks for `redact: events`."""
     import duckdb
 
-    from lake.tables import INCIDENT_TABLES
+    from incident_timeline.lake.tables import INCIDENT_TABLES
     con = duckdb.connect(str(hostile["config"].parent / "lake" / "catalog.duckdb"), read_only=True)
     try:
         texts = {t.name: str(con.execute(f"SELECT * FROM {t.name} WHERE incident_id = ?",

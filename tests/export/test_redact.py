@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract.secrets import redact, redact_value
+from incident_timeline.contract.secrets import redact, redact_value
 
 # (text as pasted, the secret that must disappear, the label that must appear)
 SECRETS = [

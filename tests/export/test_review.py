@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from export.review_period import PeriodInvalid, period
+from incident_timeline.export.review_period import PeriodInvalid, period
 from tests.export import review_expect as expect
 from tests.export.review_cases import AS_OF, HOSTILE_SERVICE, HOSTILE_TITLE, LEAKED, Q2, Q3, SPECS
 from tests.export.review_lakes import build_lake, write_config_file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from export import review_chart as chart
+from incident_timeline.export import review_chart as chart
 
 
 def test_stacked_bars_add_up_and_the_axis_steps_are_whole_counts():

@@ -112,10 +112,10 @@ def test_the_story_in_words(reviews):
 @pytest.mark.parametrize("label", PERIODS)
 def test_repeats_after_the_fix_are_what_each_draft_says(reviews, history_config, label):
     """The review and the drafts' History section ("repeat of") apply one rule."""
-    from export.report import load, to_contract
-    from lake import catalog_store
+    from incident_timeline.export.report import load, to_contract
+    from incident_timeline.lake import catalog_store
     from incident_timeline.config import load_config
-    from lake.layout import Lake
+    from incident_timeline.lake.layout import Lake
     con = catalog_store.read_only_catalog(Lake.for_config(load_config(history_config)))
     try:
         drafts = {i["incident_id"]: to_contract(load(con, i["incident_id"], today=AS_OF))["history"]["repeat_of"]

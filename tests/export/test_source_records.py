@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from export.report import load, to_contract
+from incident_timeline.export.report import load, to_contract
 from tests.support import DEMO_INCIDENT
 
 

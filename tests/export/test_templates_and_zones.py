@@ -10,8 +10,8 @@ import duckdb
 import jsonschema
 from click.testing import CliRunner
 
-from export.render import render_csv, render_html, render_markdown, write
-from export.report import load, to_contract
+from incident_timeline.export.render import render_csv, render_html, render_markdown, write
+from incident_timeline.export.report import load, to_contract
 from incident_timeline.cli import main
 from tests.export.conftest import build
 from tests.support import DEMO_INCIDENT

@@ -41,9 +41,9 @@ def test_the_portable_sql_over_the_lake_tables_gives_the_catalog_views_rows(hist
     built from aliases and from two refs each, it counts what the catalog views count."""
     import duckdb
 
-    from lake import shared_tables
+    from incident_timeline.lake import shared_tables
     from incident_timeline.config import load_config
-    from lake.layout import Lake
+    from incident_timeline.lake.layout import Lake
     from tests.support import REPO
 
     lake = Lake.for_config(load_config(history_config))

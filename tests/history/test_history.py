@@ -11,10 +11,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from export.report import load, to_contract
-from lake import catalog_store
+from incident_timeline.export.report import load, to_contract
+from incident_timeline.lake import catalog_store
 from incident_timeline.config import ConfigInvalid, load_config
-from lake.layout import Lake
+from incident_timeline.lake.layout import Lake
 from tests.support import HISTORY, REPO, build_history, cli, demo_sources, query_rows, write_config
 
 TODAY = date(2026, 11, 1)     # the day the drafts below are read on (what "overdue" is against)
@@ -173,7 +173,7 @@ def test_a_bad_history_config_is_one_line_naming_the_key(tmp_path, value, proble
 
 
 def test_ticket_states_read_through_the_ref_index_are_those_of_the_whole_events_view(history_config):
-    from export import history
+    from incident_timeline.export import history
 
     refs = ["jira:OPS-1102", "jira:OPS-1150", "jira:OPS-1180", "jira:OPS-1210", "jira:OPS-1250", "jira:NOPE-1"]
     con = catalog_store.read_only_catalog(Lake.for_config(load_config(history_config)))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-import ingest.http
+import incident_timeline.ingest.http
+from incident_timeline import ingest
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
-from contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA
+from incident_timeline.contract.schemas import EVENT_SCHEMA, REJECT_SCHEMA
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
-from ingest.base import RawRecord, Window
-from ingest.registry import CONNECTORS
+from incident_timeline.ingest.base import RawRecord, Window
+from incident_timeline.ingest.registry import CONNECTORS
 from tests.support import write_config
 
 

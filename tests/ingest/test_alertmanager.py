@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.base import SourceSettings, Window
-from ingest.registry import CONNECTORS
+from incident_timeline.ingest.base import SourceSettings, Window
+from incident_timeline.ingest.registry import CONNECTORS
 from tests.ingest.lakeview import by_kind, ingest, lake_table
 
 DATA = Path(__file__).parent / "data" / "alertmanager"

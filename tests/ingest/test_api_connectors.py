@@ -6,12 +6,13 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-import ingest.pagerduty
+import incident_timeline.ingest.pagerduty
+from incident_timeline import ingest
 from incident_timeline import pipeline
 from incident_timeline.cli import main
 from incident_timeline.config import ConfigInvalid, load_config
-from ingest.base import Window
-from ingest.errors import ConfigError, RetriesExhausted, SourceError
+from incident_timeline.ingest.base import Window
+from incident_timeline.ingest.errors import ConfigError, RetriesExhausted, SourceError
 from tests.ingest.fakes.jira import JiraCloudFake
 from tests.ingest.fakes.pagerduty import PagerDutyFake
 from tests.ingest.fakes.slack import CHANNEL, TOKEN, SlackFake

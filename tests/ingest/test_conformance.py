@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
-from ingest.base import RawRecord, Window
-from ingest.errors import PaginationError
-from ingest.registry import CONNECTORS
+from incident_timeline.ingest.base import RawRecord, Window
+from incident_timeline.ingest.errors import PaginationError
+from incident_timeline.ingest.registry import CONNECTORS
 from tests.ingest.fakes import FAKES, FakeApi, load_fake
 from tests.support import write_config
 

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from incident_timeline.config import ConfigInvalid, load_config
-from ingest.base import Window
-from ingest.datadog import DEFAULT_LOOKBACK
-from ingest.errors import AuthError
+from incident_timeline.ingest.base import Window
+from incident_timeline.ingest.datadog import DEFAULT_LOOKBACK
+from incident_timeline.ingest.errors import AuthError
 from tests.ingest.fakes.datadog import API_KEY, APP_KEY, DatadogFake, millis
 from tests.ingest.test_conformance import connector_for
 from tests.support import write_config
@@ -152,7 +152,7 @@ def test_a_second_run_continues_from_the_cursor_the_first_one_left(httpserver, m
 
 
 def test_another_error_quotes_datadogs_own_message(httpserver, monkeypatch, tmp_path, sleeps):
-    from ingest.errors import SourceError
+    from incident_timeline.ingest.errors import SourceError
 
     fake = _fake(httpserver, monkeypatch, count=2)
     fake.fail_next(400, body={"errors": ["Invalid query: unbalanced parentheses"]})

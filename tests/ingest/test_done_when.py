@@ -9,7 +9,7 @@ from datetime import timedelta
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes.jira import JiraCloudFake
 from tests.ingest.fakes.pagerduty import PagerDutyFake
 from tests.ingest.fakes.slack import SlackFake

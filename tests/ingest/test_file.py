@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.base import SourceSettings, Window
-from ingest.file import FileConnector
+from incident_timeline.ingest.base import SourceSettings, Window
+from incident_timeline.ingest.file import FileConnector
 from tests.ingest.lakeview import ingest, lake_table
 
 DATA = Path(__file__).parent / "data" / "file"

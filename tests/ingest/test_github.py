@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes.github import GitHubFake
 from tests.ingest.lakeview import ingest, lake_table
 from tests.ingest.test_conformance import connector_for

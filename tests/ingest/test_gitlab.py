@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 
-from ingest.base import Window
-from normalize.engine import normalize_raw
-from normalize.mapping import SourceSpec
-from normalize.schema import RAW_SCHEMA
+from incident_timeline.ingest.base import Window
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
+from incident_timeline.normalize.schema import RAW_SCHEMA
 from tests.ingest.fakes.gitlab import GitLabFake
 from tests.ingest.test_conformance import connector_for
 
@@ -77,7 +77,7 @@ def _fetch(httpserver, monkeypatch, tmp_path, **entry):
 def test_keyset_false_asks_without_it_and_a_405_is_one_clear_error(httpserver, monkeypatch, tmp_path):
     import pytest
 
-    from ingest.errors import SourceError
+    from incident_timeline.ingest.errors import SourceError
 
     with pytest.raises(SourceError) as err:       # this fake, like an instance without keyset, answers 405
         _fetch(httpserver, monkeypatch, tmp_path, keyset=False)

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ingest.base import Window
-from ingest.grafana import frame_rows
-from normalize.mappings.grafana import transition_kind
+from incident_timeline.ingest.base import Window
+from incident_timeline.ingest.grafana import frame_rows
+from incident_timeline.normalize.mappings.grafana import transition_kind
 from tests.ingest.fakes.grafana import GrafanaFake
 from tests.ingest.lakeview import fetch, serve
 

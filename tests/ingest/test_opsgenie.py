@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from incident_timeline import pipeline
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
-from ingest.base import Window
-from normalize.mappings.opsgenie import log_kind
+from incident_timeline.ingest.base import Window
+from incident_timeline.normalize.mappings.opsgenie import log_kind
 from tests.ingest.fakes.opsgenie import OpsgenieFake
 from tests.ingest.lakeview import fetch, serve
 from tests.support import write_config
@@ -58,7 +58,7 @@ def test_throttled_answer_waits_the_period_it_names(genie, tmp_path, sleeps):
 
 
 def test_past_the_offset_limit_the_list_restarts_from_the_last_created(genie, tmp_path, monkeypatch):
-    monkeypatch.setattr("ingest.opsgenie.MAX_OFFSET", 6)
+    monkeypatch.setattr("incident_timeline.ingest.opsgenie.MAX_OFFSET", 6)
     genie.max_offset = 6
     genie.populate(START + timedelta(days=1), 9, timedelta(minutes=10))     # 12 alerts in all
     window = Window(START - timedelta(days=1), START + timedelta(days=3))

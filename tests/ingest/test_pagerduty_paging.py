@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from incident_timeline.cli import main
-from ingest.errors import PaginationError
-from ingest.paging import offset_pages, returned
+from incident_timeline.ingest.errors import PaginationError
+from incident_timeline.ingest.paging import offset_pages, returned
 from tests.ingest.fakes.pagerduty import PagerDutyFake
 from tests.ingest.lakeview import serve
 from tests.ingest.test_conformance import COUNT, SPACING, START, WHOLE, expected_keys, fetch_entry, keys

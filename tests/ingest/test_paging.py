@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.errors import PaginationError
-from ingest.http import rate_limit_wait
-from ingest.paging import RepeatGuard, cursor_pages
+from incident_timeline.ingest.errors import PaginationError
+from incident_timeline.ingest.http import rate_limit_wait
+from incident_timeline.ingest.paging import RepeatGuard, cursor_pages
 
 
 def _pages(answers: dict):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from incident_timeline import pipeline
 from incident_timeline.config import load_config
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.lakeview import fetch, ingest, lake_table
 from tests.support import write_config
 

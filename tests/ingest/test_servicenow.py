@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from incident_timeline import pipeline
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
-from ingest.base import Window
-from ingest.servicenow import _next_if_more
+from incident_timeline.ingest.base import Window
+from incident_timeline.ingest.servicenow import _next_if_more
 from tests.ingest.fakes.servicenow import ServiceNowFake
 from tests.ingest.lakeview import by_kind, fetch, lake_table, serve
 from tests.support import write_config

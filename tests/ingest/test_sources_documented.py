@@ -5,17 +5,17 @@ import importlib
 import pkgutil
 import re
 
-import ingest
-from ingest.base import Connector
-from ingest.registry import CONNECTORS
-from normalize.oracle import MAPPERS
+from incident_timeline import ingest
+from incident_timeline.ingest.base import Connector
+from incident_timeline.ingest.registry import CONNECTORS
+from incident_timeline.normalize.oracle import MAPPERS
 from tests.support import REPO
 
 
 def test_every_connector_class_in_ingest_is_registered():
     found = set()
     for info in pkgutil.iter_modules(ingest.__path__):
-        module = importlib.import_module(f"ingest.{info.name}")
+        module = importlib.import_module(f"incident_timeline.ingest.{info.name}")
         for obj in vars(module).values():
             if isinstance(obj, type) and issubclass(obj, Connector) and getattr(obj, "type", None) \
                     and obj.__module__ == module.__name__:

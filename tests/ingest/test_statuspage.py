@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from incident_timeline.cli import main
 from incident_timeline.config import ConfigInvalid, load_config
-from ingest.base import Window
-from normalize.engine import normalize_raw
-from normalize.mapping import SourceSpec
-from normalize.schema import RAW_SCHEMA
+from incident_timeline.ingest.base import Window
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
+from incident_timeline.normalize.schema import RAW_SCHEMA
 from tests.ingest.fakes.statuspage import KEY, PAGE, StatuspageFake
 from tests.ingest.test_conformance import connector_for
 from tests.support import write_config

@@ -10,12 +10,12 @@ from urllib.parse import parse_qs
 import pytest
 
 from incident_timeline.config import ConfigInvalid, load_config
-from ingest.base import Window
-from ingest.errors import AuthError, ConfigError, RetriesExhausted, SourceError
-from ingest.msgraph import SCOPE
-from ingest.teams import TeamsConnector, channels
-from lake.layout import Lake
-from lake.state import read_cursor_links
+from incident_timeline.ingest.base import Window
+from incident_timeline.ingest.errors import AuthError, ConfigError, RetriesExhausted, SourceError
+from incident_timeline.ingest.msgraph import SCOPE
+from incident_timeline.ingest.teams import TeamsConnector, channels
+from incident_timeline.lake.layout import Lake
+from incident_timeline.lake.state import read_cursor_links
 from tests.ingest.fakes.teams import CHANNEL, TEAM, TeamsFake
 from tests.ingest.lakeview import ingest, lake_table
 from tests.support import write_config

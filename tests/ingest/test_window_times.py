@@ -4,8 +4,8 @@ import random
 
 from hypothesis import given, strategies as st
 
-from contract.times import parse_time
-from ingest.timefilter import _common_time, record_time
+from incident_timeline.contract.times import parse_time
+from incident_timeline.ingest.timefilter import _common_time, record_time
 
 OFFSETS = ["Z", "+00:00", "-04:00", "+05:30", "+23:59", "+24:00", "-99:00", "+14:00", "-00:30"]
 

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from contract.schemas import EVENT_SCHEMA
-from lake import delta
-from lake.storage import S3Credentials
+from incident_timeline.contract.schemas import EVENT_SCHEMA
+from incident_timeline.lake import delta
+from incident_timeline.lake.storage import S3Credentials
 
 UTC = timezone.utc
 DAY1 = datetime(2026, 3, 8, 9, 30, tzinfo=UTC)

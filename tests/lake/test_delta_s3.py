@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from lake import delta
-from lake.storage import S3Credentials
+from incident_timeline.lake import delta
+from incident_timeline.lake.storage import S3Credentials
 
 from .conftest import KEYS, REGION
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.alertmanager import alert_fingerprint, label_fingerprint
+from incident_timeline.contract.alertmanager import alert_fingerprint, label_fingerprint
 from tests.ingest.lakeview import by_kind, ingest, lake_table
 from tests.normalize.test_fast_alerts import AM, assert_same, raw_table, taken_ids
 

@@ -9,12 +9,12 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from normalize import compiler
-from normalize.mapping import Context, SourceSpec
-from normalize.mappings import MAPPINGS
-from normalize.refs import RefFinder
-from normalize.schema import RAW_SCHEMA
-from normalize.transforms import TRANSFORMS
+from incident_timeline.normalize import compiler
+from incident_timeline.normalize.mapping import Context, SourceSpec
+from incident_timeline.normalize.mappings import MAPPINGS
+from incident_timeline.normalize.refs import RefFinder
+from incident_timeline.normalize.schema import RAW_SCHEMA
+from incident_timeline.normalize.transforms import TRANSFORMS
 
 AT = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

@@ -17,13 +17,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.schemas import RAW_SCHEMA
-from ingest.base import SourceSettings, Window
-from ingest.registry import CONNECTORS
-from normalize.engine import build_entities, normalize_raw
-from normalize.mappings import MAPPINGS
-from normalize.oracle import MAPPERS
-from normalize.mapping import SourceSpec
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.ingest.base import SourceSettings, Window
+from incident_timeline.ingest.registry import CONNECTORS
+from incident_timeline.normalize.engine import build_entities, normalize_raw
+from incident_timeline.normalize.mappings import MAPPINGS
+from incident_timeline.normalize.oracle import MAPPERS
+from incident_timeline.normalize.mapping import SourceSpec
 
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)

@@ -8,10 +8,10 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from normalize.engine import normalize_raw
-from normalize.mapping import SourceSpec
-from normalize.mappings import MAPPINGS
-from contract.schemas import RAW_SCHEMA
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
+from incident_timeline.normalize.mappings import MAPPINGS
+from incident_timeline.contract.schemas import RAW_SCHEMA
 from tests.normalize.test_fast_paths import _demo_raw
 from tests.support import demo_sources
 

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.registry import CONNECTORS
-from normalize.engine import build_entities, normalize_raw
-from normalize.oracle import MAPPERS
-from normalize.mappings import MAPPINGS
-from normalize.mapping import SourceSpec
-from contract.schemas import RAW_SCHEMA
+from incident_timeline.ingest.registry import CONNECTORS
+from incident_timeline.normalize.engine import build_entities, normalize_raw
+from incident_timeline.normalize.oracle import MAPPERS
+from incident_timeline.normalize.mappings import MAPPINGS
+from incident_timeline.normalize.mapping import SourceSpec
+from incident_timeline.contract.schemas import RAW_SCHEMA
 from tests.support import REPO, demo_sources
 
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
@@ -26,7 +26,7 @@ def _demo_raw(source: dict) -> pa.Table:
     connector = CONNECTORS[settings.type](settings)
     rows = []
     try:
-        from ingest.base import Window
+        from incident_timeline.ingest.base import Window
         for partition in connector.partitions():
             for r in connector.fetch(partition, Window(None, None)):
                 rows.append({"run_id": "r", "source": settings.name, "source_type": settings.type,

@@ -3,10 +3,10 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from contract.schemas import RAW_SCHEMA
-from normalize.engine import normalize_raw
-from normalize.identity import People, as_email, name_key
-from normalize.mapping import SourceSpec
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.identity import People, as_email, name_key
+from incident_timeline.normalize.mapping import SourceSpec
 
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 

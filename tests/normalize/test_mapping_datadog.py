@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from normalize.engine import normalize_raw
-from normalize.mapping import SourceSpec
-from normalize.schema import RAW_SCHEMA
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
+from incident_timeline.normalize.schema import RAW_SCHEMA
 
 UTC = timezone.utc
 

@@ -10,9 +10,9 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normalize.engine import normalize_raw
-from normalize.mapping import SourceSpec
-from normalize.schema import RAW_SCHEMA
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
+from incident_timeline.normalize.schema import RAW_SCHEMA
 
 AT = datetime(2026, 11, 1, tzinfo=timezone.utc)
 FIELDS = {"ts": "time", "text": "note", "actor": "who.name", "id": "note_id", "title": "subject",

@@ -7,7 +7,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from normalize.mapping import SourceSpec
+from incident_timeline.normalize.mapping import SourceSpec
 from tests.normalize.test_fast_paths import _both, _entry, _pd_raw
 
 PD = SourceSpec("pd", "pagerduty")

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contract.schemas import RAW_SCHEMA
-from ingest.base import Window
-from normalize.engine import normalize_raw
-from normalize.mapping import SourceSpec
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.ingest.base import Window
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
 
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 INC = "INC0010042"

@@ -10,9 +10,9 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normalize.engine import build_entities, normalize_raw
-from normalize.mapping import SourceSpec
-from normalize.schema import RAW_SCHEMA
+from incident_timeline.normalize.engine import build_entities, normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
+from incident_timeline.normalize.schema import RAW_SCHEMA
 
 AT = datetime(2026, 11, 1, tzinfo=timezone.utc)
 USERS = [{"id": "U1", "real_name": "Ann Lee", "profile": {"email": "ann@acme.example"}},

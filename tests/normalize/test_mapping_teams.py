@@ -10,10 +10,10 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normalize.engine import normalize_raw
-from normalize.mapping import SourceSpec
-from normalize.schema import RAW_SCHEMA
-from normalize.text import teams_html_to_text
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
+from incident_timeline.normalize.schema import RAW_SCHEMA
+from incident_timeline.normalize.text import teams_html_to_text
 
 AT = datetime(2026, 11, 1, tzinfo=timezone.utc)
 TEAM = "5d0b8f42-3c8e-4a47-9d39-0f1cf7c0b1a2"

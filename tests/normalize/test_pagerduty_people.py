@@ -8,8 +8,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normalize.mappings.pagerduty import is_person
-from normalize.mapping import SourceSpec
+from incident_timeline.normalize.mappings.pagerduty import is_person
+from incident_timeline.normalize.mapping import SourceSpec
 from tests.normalize.test_fast_paths import _both, _pd_raw
 
 PD = SourceSpec("pd", "pagerduty")

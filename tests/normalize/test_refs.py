@@ -1,4 +1,4 @@
-from normalize.refs import RefFinder
+from incident_timeline.normalize.refs import RefFinder
 
 
 def test_every_kind_of_id_in_free_text():
@@ -81,12 +81,12 @@ def test_each_tools_own_link_shapes(text, refs):
 def test_the_vectorised_finder_finds_the_same_refs():
     import duckdb
 
-    from normalize.sql import refs_sql
+    from incident_timeline.normalize.sql import refs_sql
     finder = RefFinder(["OPS", "PAY"])
     texts = [t for t, _ in REAL_SHAPES] + [" ".join(t for t, _ in REAL_SHAPES), "no ref here", ""]
     con = duckdb.connect()
     con.execute("CREATE TABLE t (i INTEGER, text VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
     got = con.execute(f"SELECT {refs_sql(finder, 'text')} FROM t ORDER BY i").fetchall()
-    from normalize.refs import unique
+    from incident_timeline.normalize.refs import unique
     assert [unique(r) for (r,) in got] == [finder.find(t) for t in texts]

@@ -1,6 +1,6 @@
 import pytest
 
-from normalize.severity import to_sev
+from incident_timeline.normalize.severity import to_sev
 
 
 @pytest.mark.parametrize("value, sev", [

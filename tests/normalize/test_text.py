@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normalize.text import adf_to_text, first_line, html_to_text, servicenow_to_text, slack_to_text
+from incident_timeline.normalize.text import adf_to_text, first_line, html_to_text, servicenow_to_text, slack_to_text
 
 
 def test_slack_mrkdwn_to_plain_text():

@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pytest
 
-from contract.schemas import RAW_SCHEMA
-from normalize.engine import normalize_raw
-from normalize.mapping import SourceSpec
+from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.normalize.engine import normalize_raw
+from incident_timeline.normalize.mapping import SourceSpec
 
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
 GOOD = "2026-10-14T10:00:00Z"

@@ -12,14 +12,14 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-import lake.catalog as catalog
+import incident_timeline.lake.catalog as catalog
 from benchmarks import lakegen
-from lake import refindex
-from correlate.build import correlate
-from correlate.expand import IncidentNotFound
+from incident_timeline.lake import refindex
+from incident_timeline.correlate.build import correlate
+from incident_timeline.correlate.expand import IncidentNotFound
 from incident_timeline import pipeline
-from lake import catalog_store
-from lake.layout import Lake
+from incident_timeline.lake import catalog_store
+from incident_timeline.lake.layout import Lake
 from tests.correlate.lakes import lake_config
 
 SEEDS = [lakegen.BENCH_INCIDENT, "pagerduty:PINC00000", "jira:INC-2", "slack:CINC00001",

@@ -8,10 +8,10 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import lake.catalog as catalog
+import incident_timeline.lake.catalog as catalog
 from benchmarks import lakegen
-from lake import catalog_store
-from lake.layout import Lake
+from incident_timeline.lake import catalog_store
+from incident_timeline.lake.layout import Lake
 from tests.correlate.lakes import lake_config
 
 

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 from benchmarks import ingestgen
 from incident_timeline import pipeline
-from lake import catalog_store
-from lake.layout import Lake
+from incident_timeline.lake import catalog_store
+from incident_timeline.lake.layout import Lake
 from tests.support import record_passes, slack_export_config
 
 

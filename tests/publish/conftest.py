@@ -13,7 +13,8 @@ from tests.support import DEMO_INCIDENT, cli, demo_sources, write_config
 
 @pytest.fixture
 def sleeps(monkeypatch) -> list[float]:
-    import ingest.http
+    import incident_timeline.ingest.http
+    from incident_timeline import ingest
     waits: list[float] = []
     monkeypatch.setattr(ingest.http, "sleep", waits.append)
     return waits

@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import xml.dom.minidom
 
-from export.publish import draft as drafts
-from export.publish.slack import message
+from incident_timeline.export.publish import draft as drafts
+from incident_timeline.export.publish.slack import message
 from tests.export.hostile import IMG, SCRIPT, SECRETS, hostile_config
 from tests.publish.conftest import built_config
 from tests.support import DEMO_INCIDENT, cli
@@ -39,10 +39,10 @@ def test_hostile_chat_is_escaped_and_secrets_redacted_everywhere(tmp_path, https
 
 
 def test_slack_message_cannot_mention_or_inject_links(demo_config):
-    from export.report import load
-    from lake import catalog_store
+    from incident_timeline.export.report import load
+    from incident_timeline.lake import catalog_store
     from incident_timeline.config import load_config
-    from lake.layout import Lake
+    from incident_timeline.lake.layout import Lake
     result = cli(demo_config, "run", DEMO_INCIDENT, "--format", "json", "--out", str(demo_config.parent / "o"))
     assert result.exit_code == 0
     con = catalog_store.read_only_catalog(Lake.for_config(load_config(demo_config)))
@@ -77,7 +77,7 @@ def test_the_cited_summary_is_preferred_when_the_draft_has_one():
 def test_the_slack_message_stays_short():
     from types import SimpleNamespace
 
-    from export.publish.slack import SUMMARY_SENTENCES
+    from incident_timeline.export.publish.slack import SUMMARY_SENTENCES
     contract = {"incident": {"title": "t", "id": "pagerduty:P1", "severity": "SEV2", "services": ["api"]},
                 "metrics": {"time_to_acknowledge_s": 60, "time_to_resolve_s": 600},
                 "milestones": {"detected": None, "resolved": None}}

@@ -12,17 +12,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
-from contract.schemas import RAW_SCHEMA
+from incident_timeline.contract.schemas import RAW_SCHEMA
 from incident_timeline import pipeline
 from incident_timeline.cli import main
 from incident_timeline.config import load_config
-from lake.layout import Lake
+from incident_timeline.lake.layout import Lake
 from incident_timeline.normalizing import normalize_files, source_spec
-from ingest.errors import SourceError
-from normalize.engine import build_entities, event_id
-from normalize.oracle import MAPPERS
-from normalize.mapping import Context
-from normalize.refs import RefFinder
+from incident_timeline.ingest.errors import SourceError
+from incident_timeline.normalize.engine import build_entities, event_id
+from incident_timeline.normalize.oracle import MAPPERS
+from incident_timeline.normalize.mapping import Context
+from incident_timeline.normalize.refs import RefFinder
 from tests.ingest.lakeview import lake_table
 from tests.robustness.sources import ENVIRONMENT
 from tests.support import write_config

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from contract.schemas import EVENT_SCHEMA
+from incident_timeline.contract.schemas import EVENT_SCHEMA
 from incident_timeline import pipeline
 from incident_timeline.config import Config
-from lake.layout import Lake
+from incident_timeline.lake.layout import Lake
 
 FIRST = datetime(2026, 7, 2, 9, 0, tzinfo=timezone.utc)
 SERVICES = ("checkout-api", "search-indexer", "checkout-api", "payments")

@@ -7,11 +7,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from lake import manifests
-from lake.catalog_store import STATE_DDL
+from incident_timeline.lake import manifests
+from incident_timeline.lake.catalog_store import STATE_DDL
 from incident_timeline.config import ConfigInvalid, parse_config
-from lake.layout import Lake
-import lake.catalog as catalog
+from incident_timeline.lake.layout import Lake
+import incident_timeline.lake.catalog as catalog
 
 from .conftest import SECRET_KEY, Bucket
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from pyspark.sql import SparkSession
-from lake import shared_tables
-from lake.layout import Lake
+from incident_timeline.lake import shared_tables
+from incident_timeline.lake.layout import Lake
 from tests.support import REPO
 
 from .history import build_history

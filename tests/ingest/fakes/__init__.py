@@ -52,7 +52,7 @@ from pytest_httpserver import HTTPServer
 from pytest_httpserver.httpserver import URIPattern
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 
 # a label (the connector type, or type-variant) -> "module:Class" of its fake.
 FAKES: dict[str, str] = {

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected, FakeApi, with_times
 
 API_KEY = "fakeddapikey0123456789abcdef0123"

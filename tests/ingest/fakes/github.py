@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected, FakeApi, paged, with_times
 
 TOKEN = "github_pat_11FAKE0000000000000000_fakefakefakefakefake"

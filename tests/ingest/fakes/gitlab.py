@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from dateutil.parser import isoparse
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected, FakeApi, with_times
 
 TOKEN = "glpat-FAKEfakeFAKEfake0123"

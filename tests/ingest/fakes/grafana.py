@@ -10,7 +10,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected, FakeApi
 
 TOKEN = "glsa_FAKEgrafanaServiceAccount_0123abcd"

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected, FakeApi, paged
 
 EMAIL, TOKEN, PAT = "bot@example.com", "ATATT3xFAKEjiraTOKEN", "NjQ0FAKEjiraPAT"

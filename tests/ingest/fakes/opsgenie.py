@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected, FakeApi, paged, with_times
 
 KEY = "0b5f2e53-fake-opsgenie-key-4b1d9e0c"

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from dateutil.parser import isoparse
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected, FakeApi, paged
 
 TOKEN = "u+FAKEpdTOKEN0123456789"

@@ -12,7 +12,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected
 from tests.ingest.fakes.pagerduty import PagerDutyFake
 

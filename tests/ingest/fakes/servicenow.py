@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected, FakeApi, paged
 
 USER, PASSWORD = "svc.timeline", "s3cret-fake-snow-Pa55"

@@ -15,8 +15,8 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from ingest.base import Window
-from ingest.timefilter import epoch_time, to_epoch_str
+from incident_timeline.ingest.base import Window
+from incident_timeline.ingest.timefilter import epoch_time, to_epoch_str
 from tests.ingest.fakes import Expected, FakeApi, paged
 
 TOKEN = "xoxb-1111-2222-FAKEslackTOKEN"

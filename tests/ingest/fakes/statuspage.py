@@ -14,7 +14,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected, FakeApi, paged, with_times
 
 KEY = "spkey-FAKEfakeFAKE0123456789"

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode
 
 from werkzeug import Request, Response
 
-from ingest.base import Window
+from incident_timeline.ingest.base import Window
 from tests.ingest.fakes import Expected, FakeApi, paged, with_times
 
 TENANT = "2432b57b-0abd-43db-aa7b-16eadd115d34"
