@@ -54,11 +54,12 @@ def test_demo_fixtures_give_identical_events(source):
     raw = _demo_raw(source)
     spec = SourceSpec(source["name"], source["type"], options={"workspace_url": "https://acme.slack.com"})
     fast, slow, fo, so = _both(raw, spec)
-    assert len(fast) > 10
+    assert len(fast) >= 6
     assert fast == slow
     assert fo.rejects.num_rows == so.rejects.num_rows == 0
-    # one query takes every record: each message is an event
-    assert len(fast) == sum(s not in MAPPERS[spec.type].entity_streams for s in raw["stream"].to_pylist())
+    # one query takes every record: each message is an event (a status page incident: one per update)
+    records = sum(s not in MAPPERS[spec.type].entity_streams for s in raw["stream"].to_pylist())
+    assert len(fast) > records if spec.type == "statuspage" else len(fast) == records
 
 
 def _slack_raw(messages: list) -> pa.Table:
