@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-import duckdb
 import pyarrow as pa
 
 from incident_timeline.contract.schemas import RAW_SCHEMA
@@ -61,14 +60,8 @@ def known_people(lake: Lake, source: str) -> People:
     files = [lake.uri(f) for f in lake.event_files() if f"source={source}" not in str(f)]
     if not files:
         return People()
-    con = duckdb.connect()
-    try:
-        lake.attach(con)
-        rows = con.execute("SELECT actor, actor_id, count(*) FROM read_parquet(?, union_by_name = true) "
-                           "WHERE actor_type = 'human' AND actor_id LIKE '%@%' GROUP BY ALL", [files]).fetchall()
-    finally:
-        con.close()
-    return People(rows)
+    return People(lake.query("SELECT actor, actor_id, count(*) FROM read_parquet(?, union_by_name = true) "
+                             "WHERE actor_type = 'human' AND actor_id LIKE '%@%' GROUP BY ALL", [files]))
 
 
 def _indexed_people(lake: Lake, source: str) -> list | None:

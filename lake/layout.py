@@ -84,6 +84,15 @@ class Lake:
     def attach(self, con: duckdb.DuckDBPyConnection) -> str:
         return self.storage.attach(con)
 
+    def query(self, sql: str, params: list) -> list[tuple]:
+        """Rows of one query over lake files (parameters only: paths are never SQL text)."""
+        con = duckdb.connect()
+        try:
+            self.attach(con)
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
     def write_parquet(self, table: pa.Table, path: PurePath) -> PurePath:
         return self.storage.write_parquet(table, path)
 

@@ -45,14 +45,8 @@ def reject_keys(lake: Lake, files: list) -> set[tuple]:
     """What identifies each reject of `files` (the rejects view's key, see lake.catalog)."""
     if not files:
         return set()
-    con = duckdb.connect()
-    try:
-        lake.attach(con)
-        rows = con.execute("SELECT DISTINCT source, stage, native_id, field, reason, md5(coalesce(record, '')) "
-                           "FROM read_parquet(?, union_by_name = true)", [[lake.uri(f) for f in files]]).fetchall()
-    finally:
-        con.close()
-    return set(rows)
+    return set(lake.query("SELECT DISTINCT source, stage, native_id, field, reason, md5(coalesce(record, '')) "
+                          "FROM read_parquet(?, union_by_name = true)", [[lake.uri(f) for f in files]]))
 
 
 def count_new_rejects(rejects: pa.Table, seen: set[tuple]) -> int:

@@ -138,9 +138,12 @@ class _TextOf(HTMLParser):
 def html_to_text(markup: str | None) -> str:
     """HTML to plain text: tags gone (never run), entities unescaped, blocks and `<br>` as
     line breaks, list items as `- `, links as `label (href)` like Slack's and Jira's."""
+    return _text_of(_TextOf(), markup)
+
+
+def _text_of(parser: "_TextOf", markup: str | None) -> str:
     if not markup:
         return ""
-    parser = _TextOf()
     parser.feed(markup)
     parser.close()
     lines = [" ".join(line.split()) for line in "".join(parser.out).split("\n")]
@@ -181,10 +184,4 @@ class _TeamsTextOf(_TextOf):
 def teams_html_to_text(markup: str | None) -> str:
     """A Teams message body (contentType html) as plain text: mentions as @Name, links as
     `label (href)`, entities decoded, tags gone (never run)."""
-    if not markup:
-        return ""
-    parser = _TeamsTextOf()
-    parser.feed(markup)
-    parser.close()
-    lines = [" ".join(line.split()) for line in "".join(parser.out).split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _text_of(_TeamsTextOf(), markup)
