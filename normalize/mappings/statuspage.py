@@ -94,9 +94,11 @@ def service(incident_json: str | None, affected_json: str | None, mapped_json: s
 
 
 def updated(updates_json: str | None) -> str | None:
-    """"yes" unless the updates are absent, null or an empty list."""
+    """"yes" unless the updates are absent, null or empty (`[]`, `{}`, `""`, 0, false: the
+    `each` rule takes none of them as items and rejects nothing); any other value that is not
+    a list of objects is the `each` rule's reject."""
     value = json.loads(updates_json) if updates_json else None
-    return None if value is None or value == [] else "yes"
+    return "yes" if value else None
 
 
 TRANSFORMS.update({

@@ -87,6 +87,13 @@ def test_an_unmapped_component_is_its_own_service_and_an_incident_without_update
     assert [(r["native_id"], r["field"]) for r in rejects] == [("e0e0e0e0e0e0", "incident_updates")]
 
 
+@pytest.mark.parametrize("updates", [{}, "", 0, False, {"id": "u1"}, "text", 7])
+def test_updates_that_are_empty_or_not_a_list_are_a_reject(updates):
+    events, rejects = _events([INCIDENT, {**INCIDENT, "id": "e0e0e0e0e0e0", "incident_updates": updates}])
+    assert {e["service"] for e in events.values()} == {"Payments"}     # the other incident's only
+    assert {(r["native_id"], r["field"]) for r in rejects} == {("e0e0e0e0e0e0", "incident_updates")}
+
+
 def _entry(fake: StatuspageFake, **more) -> dict:
     return {**fake.source_entry(), **more}
 
