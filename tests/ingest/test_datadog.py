@@ -13,7 +13,7 @@ from incident_timeline.ingest.base import Window
 from incident_timeline.ingest.datadog import DEFAULT_LOOKBACK
 from incident_timeline.ingest.errors import AuthError
 from tests.ingest.fakes.datadog import API_KEY, APP_KEY, DatadogFake, millis
-from tests.ingest.test_conformance import connector_for
+from tests.ingest.test_conformance import connector_for, fetch_entry
 from tests.support import write_config
 
 UTC = timezone.utc
@@ -30,11 +30,7 @@ def _fake(httpserver, monkeypatch, count: int = 8) -> DatadogFake:
 
 
 def _fetch(fake: DatadogFake, tmp_path, window: Window = WINDOW, **entry):
-    connector = connector_for({**fake.source_entry(), **entry}, tmp_path)
-    try:
-        return [r for p in connector.partitions() for r in connector.fetch(p, window)]
-    finally:
-        connector.close()
+    return fetch_entry({**fake.source_entry(), **entry}, tmp_path, window)
 
 
 def test_pages_by_meta_page_after_when_the_answer_has_no_next_link(httpserver, monkeypatch, tmp_path, sleeps):

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from incident_timeline.ingest.base import Window
 from tests.ingest.fakes.github import GitHubFake
 from tests.ingest.lakeview import ingest, lake_table
-from tests.ingest.test_conformance import connector_for
+from tests.ingest.test_conformance import fetch_entry
 from tests.support import FIXTURES
 
 START = datetime(2026, 3, 9, 22, 0, tzinfo=timezone.utc)
@@ -24,11 +24,7 @@ def _fake(httpserver, monkeypatch) -> GitHubFake:
 
 
 def _fetch(fake, tmp_path, window, **entry):
-    connector = connector_for({**fake.source_entry(), **entry}, tmp_path)
-    try:
-        return [r for p in connector.partitions() for r in connector.fetch(p, window)]
-    finally:
-        connector.close()
+    return fetch_entry({**fake.source_entry(), **entry}, tmp_path, window)
 
 
 def test_primary_rate_limit_403_waits_until_the_reset(httpserver, monkeypatch, tmp_path, sleeps):
