@@ -23,6 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from incident_timeline.contract.schemas import EVENT_SCHEMA
+from incident_timeline.lake import commits
+from incident_timeline.lake.layout import Lake
 
 START = datetime(2025, 11, 1, tzinfo=timezone.utc)
 INGESTED = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -72,7 +74,9 @@ def generate(root: Path, events: int, days: int = 365, seed: int = 7) -> Generat
         if name in incidents:
             table = pa.concat_tables([table, incidents[name]])
         files += _write_by_day(root, name, table)
-    total = sum(pq.ParquetFile(f).metadata.num_rows for f in (root / "events").rglob("*.parquet"))
+    written = sorted((root / "events").glob("source=*/date=*/*.parquet"))
+    commits.commit(Lake(root), "events", written, run_id="generated", operation="generate")   # published at once
+    total = sum(pq.ParquetFile(f).metadata.num_rows for f in written)
     return GeneratedLake(root, total, days, files)
 
 

@@ -402,6 +402,34 @@ def lake_files(obj: Ctx, kind: str) -> None:
         click.echo(uri)
 
 
+@main.group("lake")
+def lake_group() -> None:
+    """The lake's Delta tables: upgrade a lake of the previous layout, vacuum."""
+
+
+@lake_group.command("upgrade")
+@click.pass_obj
+def lake_upgrade(obj: Ctx) -> None:
+    """Make a lake written by a version before the Delta tables into Delta tables, in place
+    (every command does it first when it finds one; this does it on purpose, and says so)."""
+    from incident_timeline.lake import upgrade
+    lake = Lake.for_config(obj.config)
+    if not upgrade.needed(lake):
+        click.echo("the lake is already Delta tables: nothing to upgrade")
+        return
+    counts = upgrade.upgrade(lake)
+    click.echo("upgraded: " + ", ".join(f"{kind} {n} files" for kind, n in counts.items()))
+
+
+@lake_group.command("vacuum")
+@click.pass_obj
+def lake_vacuum(obj: Ctx) -> None:
+    """Delete the files no snapshot of the retention period needs (the nightly backfill does it too)."""
+    from incident_timeline.lake.published import vacuum
+    recover_catalog(obj.config)
+    click.echo(f"deleted {vacuum(Lake.for_config(obj.config))} files")
+
+
 from .incidents_cli import incidents  # noqa: E402  (its commands use the helpers above)
 from .publish_cli import publish  # noqa: E402
 from .review_cli import review  # noqa: E402

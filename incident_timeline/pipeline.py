@@ -29,8 +29,9 @@ from .config import Config
 from incident_timeline.lake.layout import Lake, new_run_id
 from incident_timeline.lake.locks import file_lock
 from .normalizing import in_identity_order, known_people, normalize_files
-from incident_timeline.lake.published import (compact_source, count_new_in_files, live_files, published, refresh_from_lake,
-                            sift_source, sync_from_lake)
+from incident_timeline.lake.commits import pending_raw
+from incident_timeline.lake.published import (compact_source, count_new_in_files, live_files, publish_normalized,
+                                              published, refresh_from_lake, sift_source, sync_from_lake, vacuum)
 from incident_timeline.ingest.raw_rows import raw_rows
 from incident_timeline.lake.raw import raw_chunks, write_raw
 from incident_timeline.lake.written import count_new_rejects, reject_keys
@@ -140,9 +141,9 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
             res.seconds = time.monotonic() - t0
             log.info("%s: fetched %d, new events %d, rejects %d, %.1fs%s", settings.name, res.fetched,
                      res.events, res.rejects, res.seconds, f", FAILED: {res.error}" if res.error else "")
+        if compact:
+            vacuum(lake)
         with catalog_store.catalog_writer(lake, owned) as con:
-            if compact:
-                catalog_store.purge_superseded(con, lake, owned=owned)
             catalog_store.publish(con, lake, owned)
         _in_config_order(result, selected)
         state.record_run(lake, result.run_id, command, started, "failed" if result.failed else "ok",
@@ -223,12 +224,13 @@ def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str
 def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run_id: str,
                        res: SourceResult) -> None:
     """Normalise every raw file no run has finished with: this run's, and any a killed run left."""
-    pending = catalog_store.pending_raw(lake, settings.name)
+    pending, raw_version = pending_raw(lake, settings.name)
     if not pending:
         return
     existing = live_files(lake, settings.name, "events")
     rejected = reject_keys(lake, live_files(lake, settings.name, "rejects"))
     new_files: list = []
+    all_written: list = []
     people = known_people(lake, settings.name)    # other sources' people: unchanged until this one publishes
     out = written = None   # no pass at all when every pending file was set aside
     for number, chunk in enumerate(raw_chunks(lake, pending, NORMALIZE_RECORDS_AT_ONCE, res.quarantined.append)):
@@ -236,10 +238,11 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
         out, written = normalize_files(config, lake, settings, chunk, run_id, part, people=people)
         res.rejects += count_new_rejects(out.rejects, rejected)
         new_files += [f for f in written if lake.rel(f).startswith("events/")]
-    del out, written     # the last pass's tables are not kept through the catalog write
+        all_written += written
+    del out, written     # the last pass's tables are not kept through the commits
     res.events += count_new_in_files(lake, existing, new_files)
+    publish_normalized(lake, settings.name, all_written, run_id, raw_version)
     with catalog_store.catalog_writer(lake, [settings.name]) as con:
-        catalog_store.mark_normalized(con, lake, settings.name, pending, run_id)
         catalog_store.publish(con, lake, [settings.name])
 
 
@@ -274,16 +277,15 @@ def _renormalize_source(config: Config, lake: Lake, settings: SourceSettings, ru
                         res: SourceResult, count_new: bool = False) -> None:
     """Normalise the source's whole raw history into a new generation of files and retire
     the old one. `normalize` counts every event; a backfill (count_new) those new to the lake."""
+    raw_version = pending_raw(lake, settings.name)[1]
     raw = lake.raw_files(settings.name)
-    with catalog_store.catalog_writer(lake) as con:
-        catalog_store.register_files(con, lake, [settings.name])
-        old = (catalog_store.live_files(con, lake, "events", settings.name)
-               + catalog_store.live_files(con, lake, "rejects", settings.name))
+    old = live_files(lake, settings.name, "events") + live_files(lake, settings.name, "rejects")
     if not count_new:
         res.fetched = len(raw)
     # In passes, as ingest does: memory stays that of one pass however old the lake.
     people = known_people(lake, settings.name)
     new_files: list = []
+    all_written: list = []
     # a record fetched on several runs is one reject of the new generation; a backfill
     # counts only those new to the lake
     rejected = reject_keys(lake, [f for f in old if lake.rel(f).startswith("rejects/")]) if count_new else set()
@@ -293,15 +295,14 @@ def _renormalize_source(config: Config, lake: Lake, settings: SourceSettings, ru
         res.events += 0 if count_new else out.events.num_rows
         res.rejects += count_new_rejects(out.rejects, rejected)
         new_files += [f for f in written if lake.rel(f).startswith("events/")]
+        all_written += written
         del out
     if count_new:
         res.events += count_new_in_files(lake, [f for f in old if lake.rel(f).startswith("events/")], new_files)
-    # The new generation is on disk; the catalog switches to it and retires the old
-    # one in one atomic write (deleted after the grace period by a later backfill).
+    # The new files are written; each table's commit publishes them and retires the old ones
+    # at once (deleted by a later backfill's vacuum, after the retention).
+    publish_normalized(lake, settings.name, all_written, run_id, raw_version, retired=old)
     with catalog_store.catalog_writer(lake, [settings.name]) as con:
-        catalog_store.register_files(con, lake, [settings.name])
-        catalog_store.supersede(con, lake, old)
-        catalog_store.mark_normalized(con, lake, settings.name, raw, run_id)
         catalog_store.publish(con, lake, [settings.name])
 
 

@@ -1,15 +1,13 @@
 """A catalog that cannot be read is set aside and rebuilt from the lake.
 
 The catalog is derived data. What the lake alone gives back:
-- the events and rejects: every source's raw history is normalised again (as `normalize`
-  does), so the events are those of a clean run and no file a compaction had retired
-  comes back to life;
+- the events and rejects: the views are pointed at the Delta tables' snapshots again;
 - the cursors: each raw file a cursor-moving fetch wrote names its partition and the end
   of its window in its Parquet metadata; the newest one per partition is the cursor
   (a file written before that metadata existed gives its run's start, which is where the
   cursor was unless that run fetched an explicit `--since/--until` window);
 - the built incidents: `build` copies their tables to `tables/` in the lake;
-- on object storage, everything comes from the per-source manifests.
+- on object storage, the cursors come from the per-source manifests.
 What is lost: the `runs` history (it starts again with a row for the rebuild).
 
 The unreadable file is renamed `catalog.duckdb.corrupt-<UTC time>`, never deleted.
@@ -26,7 +24,7 @@ import pyarrow.parquet as pq
 
 import incident_timeline.lake.catalog as catalog
 
-from incident_timeline.lake import catalog_store, shared_tables, state
+from incident_timeline.lake import catalog_store, commits, shared_tables, state, upgrade
 from incident_timeline.lake.layout import Lake, new_run_id
 from incident_timeline.lake.locks import file_lock
 
@@ -35,7 +33,7 @@ log = logging.getLogger("incident_timeline")
 # Parquet key-value metadata of a raw file whose fetch moves a cursor
 CURSOR_PARTITION_KEY = b"incident_timeline.cursor_partition"
 CURSOR_UNTIL_KEY = b"incident_timeline.cursor_until"
-STATE_TABLES = ("lake_files", "raw_normalized", "cursors", "runs")
+STATE_TABLES = ("cursors", "runs")
 
 
 def cursor_metadata(partition: str, until: datetime | None) -> dict[bytes, bytes]:
@@ -93,17 +91,16 @@ def recover_catalog(config) -> Path | None:
     and rebuild it from the lake. Returns where the unreadable file went, or None."""
     lake = Lake.for_config(config)
     found = set_aside_if_unreadable(lake)
+    if upgrade.needed(lake):   # a lake the previous version wrote: its tables become Delta tables first
+        upgrade.upgrade(lake)
     if found is None:
         return None
     aside, reason = found
     log.warning("catalog %s could not be read (%s): set aside as %s and rebuilt from the lake "
-                "(events normalised again from raw, cursors from the newest fetch per partition, "
+                "(views over the lake's tables, cursors from the newest fetch per partition, "
                 "built incidents from tables/; the runs history starts again)", lake.catalog, reason, aside.name)
     started = datetime.now(timezone.utc)
     restored = _restore_state(lake)
-    if not lake.remote:
-        from .pipeline import normalize   # the same passes as `normalize`: exact, never doubled
-        normalize(config)
     state.record_run(lake, new_run_id(), "rebuild-catalog", started, "ok",
                      {"set_aside": aside.name, "reason": reason, **restored})
     return aside
@@ -123,9 +120,7 @@ def _restore_state(lake: Lake) -> dict:
 
 def _restore_cursors(con: duckdb.DuckDBPyConnection, lake: Lake) -> int:
     newest: dict[tuple[str, str], datetime] = {}
-    raw_root = Path(lake.raw)
-    sources = sorted(p.name for p in raw_root.iterdir() if p.is_dir()) if raw_root.is_dir() else []
-    for source in sources:
+    for source in commits.sources(lake, "raw"):
         for f in lake.raw_files(source):
             found = _cursor_of(Path(f))
             if found is None:

@@ -97,7 +97,7 @@ class Lake:
         return self.storage.write_parquet(table, path)
 
     def raw_dir(self, source: str, day: str) -> PurePath:
-        return self.raw / source / f"date={day}"
+        return self.raw / f"source={source}" / f"date={day}"
 
     def events_dir(self, source: str, day: str) -> PurePath:
         return self.events / f"source={source}" / f"date={day}"
@@ -105,11 +105,16 @@ class Lake:
     def rejects_dir(self, source: str, day: str) -> PurePath:
         return self.rejects / f"source={source}" / f"date={day}"
 
+    # What is published: the Delta tables' current snapshots (lake/commits.py), never a listing,
+    # which also finds the files of a write killed before its commit and retired ones.
     def raw_files(self, source: str) -> list:
-        return self.storage.glob(self.raw / source, "date=*/*.parquet")
+        from incident_timeline.lake import commits
+        return commits.files(self, "raw", source)
 
     def event_files(self, source: str | None = None) -> list:
-        return self.storage.glob(self.events, f"source={source or '*'}/date=*/*.parquet")
+        from incident_timeline.lake import commits
+        return commits.files(self, "events", source)
 
     def reject_files(self, source: str | None = None) -> list:
-        return self.storage.glob(self.rejects, f"source={source or '*'}/date=*/*.parquet")
+        from incident_timeline.lake import commits
+        return commits.files(self, "rejects", source)

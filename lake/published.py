@@ -1,15 +1,15 @@
-"""Which events and rejects files are live, and the work that changes that list: counting
-what is new to it, compacting a source, setting aside unreadable files, and following what
-other machines published to a lake on object storage."""
+"""Which events and rejects files are live, and the work that changes that list: publishing
+a normalisation, counting what is new to it, compacting a source, vacuuming, setting aside
+unreadable files, and following what other machines published to a lake on object storage."""
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
-import duckdb
 import pyarrow as pa
 
-from incident_timeline.lake import catalog_store, quarantine
+from incident_timeline.lake import catalog_store, commits, delta, quarantine
 from incident_timeline.lake.compaction import compact_partitions
 from incident_timeline.lake.layout import Lake
 from incident_timeline.lake.written import count_new_events
@@ -18,38 +18,29 @@ log = logging.getLogger("incident_timeline")
 
 
 def live_files(lake: Lake, source: str, kind: str) -> list:
-    """The source's published `kind` ("events" or "rejects") files that are on disk."""
-    listed = lake.event_files if kind == "events" else lake.reject_files
-    con = catalog_store.read_catalog(lake)
-    if con is None:
-        return listed(source)
-    try:
-        known = catalog_store.live_files(con, lake, kind, source) if has_lake_files(con) else None
-    finally:
-        con.close()
-    if known is None:
-        return listed(source)
-    present = set(listed(source))   # one listing, not a request per file
-    return [f for f in known if f in present]
+    """The source's published `kind` ("events" or "rejects") files."""
+    return commits.files(lake, kind, source)
 
 
-def has_lake_files(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'lake_files'"
-                            ).fetchone()[0])
+def published(lake: Lake) -> tuple[list[str], list[str]]:
+    """URIs of every live events file and rejects file."""
+    return ([lake.uri(f) for f in commits.files(lake, "events")],
+            [lake.uri(f) for f in commits.files(lake, "rejects")])
 
 
-def published(lake: Lake) -> tuple[list[str] | None, list[str] | None]:
-    """URIs of every live events file and rejects file (None, None before the first publication)."""
-    con = catalog_store.read_catalog(lake)
-    if con is None:
-        return None, None
-    try:
-        if not has_lake_files(con):
-            return None, None
-        return ([lake.uri(f) for f in catalog_store.live_files(con, lake, "events")],
-                [lake.uri(f) for f in catalog_store.live_files(con, lake, "rejects")])
-    finally:
-        con.close()
+def publish_normalized(lake: Lake, source: str, written: list, run_id: str, raw_version: int,
+                       retired: list = ()) -> None:
+    """Publish a normalisation of `source`'s raw up to `raw_version`: its rejects, then its
+    events with the record of that raw version, each one commit; `retired` (a whole new
+    normalisation's old files) leave in the same commits. Killed between the two, the raw is
+    normalised again by the next run, and its rejects fold into the ones already there (the
+    rejects view's key)."""
+    by_kind = {kind: [f for f in written if lake.rel(f).startswith(kind + "/")] for kind in ("events", "rejects")}
+    old = {kind: [f for f in retired if lake.rel(f).startswith(kind + "/")] for kind in ("events", "rejects")}
+    commits.commit(lake, "rejects", by_kind["rejects"], old["rejects"], run_id=run_id, operation="normalize",
+                   sources=[source])
+    commits.commit(lake, "events", by_kind["events"], old["events"], run_id=run_id, operation="normalize",
+                   sources=[source], transactions=commits.normalized_through(source, raw_version))
 
 
 def count_new_in_files(lake: Lake, existing: list, written: list) -> int:
@@ -70,16 +61,23 @@ def count_new_in_files(lake: Lake, existing: list, written: list) -> int:
 
 
 def compact_source(lake: Lake, source: str, run_id: str) -> None:
-    with catalog_store.catalog_writer(lake, [source]) as con:
-        catalog_store.register_files(con, lake, [source])
-        for kind in ("events", "rejects"):
-            live = catalog_store.live_files(con, lake, kind, source)
-            written, replaced = compact_partitions(lake, live, kind, run_id)
-            catalog_store.register_files(con, lake, [source])
-            catalog_store.supersede(con, lake, replaced)
-            if replaced:
-                log.info("%s: compacted %d %s files into %d", source, len(replaced), kind, len(written))
-        catalog_store.publish(con, lake, [source])
+    """Merge each day's files of the source into one (one row per event), one commit per table."""
+    for kind in ("events", "rejects"):
+        live = commits.files(lake, kind, source)
+        written, replaced = compact_partitions(lake, live, kind, run_id)
+        if replaced:
+            commits.commit(lake, kind, written, replaced, run_id=run_id, operation="compact", sources=[source])
+            log.info("%s: compacted %d %s files into %d", source, len(replaced), kind, len(written))
+
+
+def vacuum(lake: Lake, retention: timedelta = delta.RETENTION) -> int:
+    """Delete what no snapshot of the last `retention` needs: files compaction or a new
+    normalisation retired, and files of writes killed before their commit. Returns how many."""
+    deleted = 0
+    for kind in commits.KINDS:
+        if commits.exists(lake, kind):
+            deleted += len(delta.vacuum(commits.location(lake, kind), retention=retention))
+    return deleted
 
 
 def sift_source(lake: Lake, source: str, raw: bool = False) -> tuple[list[str], bool]:
@@ -98,7 +96,7 @@ def sift_source(lake: Lake, source: str, raw: bool = False) -> tuple[list[str], 
 
 
 def sync_from_lake(lake: Lake) -> None:
-    """On object storage, start from the state the lake's manifests publish (this machine's
+    """On object storage, start from the cursors the lake's manifests publish (this machine's
     catalog may be new, or behind a job that ran elsewhere)."""
     if lake.remote:
         with catalog_store.catalog_writer(lake) as con:
@@ -107,7 +105,8 @@ def sync_from_lake(lake: Lake) -> None:
 
 def refresh_from_lake(lake: Lake) -> None:
     """On object storage, point this machine's catalog at what every source's job has
-    published (their manifests), not at this catalog's last copy. Local lake: nothing to do."""
+    published (the tables' snapshots, the cursor manifests), not at this catalog's last copy.
+    Local lake: nothing to do."""
     if lake.remote:
         with catalog_store.catalog_writer(lake) as con:
             catalog_store.publish(con, lake)

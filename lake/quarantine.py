@@ -1,8 +1,8 @@
 """A lake Parquet file that cannot be read is named, set aside, and the run goes on.
 
-Set aside means moved, never deleted: `raw/pagerduty/date=.../x.parquet` goes to
-`_quarantine/raw/pagerduty/date=.../x.parquet` in the same lake (no reader's glob finds it
-there), with one warning line, and the run's summary (and its `runs` row) lists it.
+Set aside means moved, never deleted: `raw/source=pagerduty/date=.../x.parquet` goes to
+`_quarantine/raw/source=pagerduty/date=.../x.parquet` in the same lake, a commit retires it
+from its table, with one warning line, and the run's summary (and its `runs` row) lists it.
 - a raw file: its records are lost unless another copy exists (a later fetch of the same
   window, which an `overlap:` re-read often is); the events already made from it stay in
   the lake until `normalize` re-runs the whole history;
@@ -18,6 +18,7 @@ from pathlib import Path, PurePath
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from incident_timeline.lake import commits
 from incident_timeline.lake.layout import Lake
 
 log = logging.getLogger("incident_timeline")
@@ -51,6 +52,9 @@ def set_aside(lake: Lake, path: PurePath, reason: str) -> str:
     else:
         Path(dest).parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, dest)
+    kind = rel.split("/", 1)[0]
+    if kind in commits.KINDS and path in commits.files(lake, kind):
+        commits.commit(lake, kind, [], [path], run_id="quarantine", operation="set_aside")
     if rel.startswith("raw/"):
         fate = ("its records are lost unless fetched again (ingest that window with --since/--until); "
                 "events already made from it stay until a full normalize")

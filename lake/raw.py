@@ -1,24 +1,28 @@
 """Raw rows into the lake, one Parquet file per batch, and read back in passes of bounded size."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from incident_timeline.lake import quarantine
+from incident_timeline.lake import commits, quarantine
 from incident_timeline.lake.layout import Lake
 
 
 def write_raw(lake: Lake, source: str, run_id: str, partition: str, seq: int, rows: pa.Table,
               meta: dict[bytes, bytes] | None = None):
-    """Write `rows` (ingest.raw_rows) as one raw file of the day they were fetched, durable
-    once this returns; `meta` goes into its footer."""
+    """Write `rows` (ingest.raw_rows) as one raw file of the day they were fetched and publish
+    it (one commit of the raw table): durable once this returns; `meta` goes into its footer."""
     if meta:
         rows = rows.replace_schema_metadata({**(rows.schema.metadata or {}), **meta})
-    day = rows["fetched_at"][0].as_py().strftime("%Y-%m-%d") if rows.num_rows else "0000-00-00"
+    fetched = rows["fetched_at"][0].as_py() if rows.num_rows else datetime.now(timezone.utc)
+    day = fetched.astimezone(timezone.utc).strftime("%Y-%m-%d")
     part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
     path = lake.raw_dir(source, day) / f"{run_id}-{part}-{seq:05d}.parquet"
-    return lake.write_parquet(rows, path)
+    lake.write_parquet(rows, path)
+    commits.commit(lake, "raw", [path], run_id=run_id, operation="fetch", sources=[source])
+    return path
 
 
 def raw_chunks(lake: Lake, files: list, records_at_once: int,

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 import incident_timeline.lake.catalog as catalog
 
-from incident_timeline.lake import catalog_store, manifests
+from incident_timeline.lake import commits
 from incident_timeline.lake.layout import Lake
 
 FLAT_TABLES = {
@@ -99,14 +99,7 @@ def table_uris(lake: Lake, table: str) -> list[str]:
 
 
 def published_files(lake: Lake, kind: str = "events") -> list[str]:
-    """URIs of the live `events` or `rejects` files: the list another engine should read
-    (a glob would also find retired files and, on object storage, unpublished ones)."""
-    if lake.remote:
-        return manifests.published_files(lake, kind)
-    con = catalog_store.read_catalog(lake)
-    if con is None:
-        return []
-    try:
-        return [lake.uri(f) for f in catalog_store.live_files(con, lake, kind)]
-    finally:
-        con.close()
+    """URIs of the live `events` or `rejects` files: the current snapshot of the Delta table,
+    for an engine that reads Parquet files but not Delta (a glob would also find retired and
+    unpublished files)."""
+    return [lake.uri(f) for f in commits.files(lake, kind)]

@@ -3,8 +3,8 @@
 Both give a file whole or not at all. Locally: a temporary name, fsync, rename. On object
 storage there is no rename, but one PUT is atomic (an object appears whole when the PUT
 returns, or not at all), so every file is built in memory and stored by exactly one PUT
-under a name no other run uses. What a reader may see is decided by the catalog (local
-lake) or by the per-source manifests (object storage), never by a listing.
+under a name no other run uses. What a reader may see is decided by the tables' Delta
+commits (lake/commits.py), never by a listing.
 """
 from __future__ import annotations
 
@@ -94,6 +94,10 @@ class LocalStorage:
     def read_parquet(self, path: PurePath, **options) -> pa.Table:
         return pq.read_table(Path(path), **options)
 
+    def parquet_facts(self, path: PurePath) -> tuple[int, int]:
+        """(bytes, rows) of a Parquet file, as a Delta commit records them."""
+        return os.path.getsize(path), pq.read_metadata(Path(path)).num_rows
+
     def attach(self, con: duckdb.DuckDBPyConnection) -> str:
         """Make the lake readable from `con`; returns how (nothing to do for local files)."""
         return "local"
@@ -155,6 +159,11 @@ class ObjectStorage:
 
     def read_parquet(self, path: PurePath, **options) -> pa.Table:
         return pq.read_table(PurePosixPath(path).as_posix(), filesystem=self.fs, **options)
+
+    def parquet_facts(self, path: PurePath) -> tuple[int, int]:
+        key = PurePosixPath(path).as_posix()
+        with self.fs.open(key, "rb") as fh:
+            return int(self.fs.info(key)["size"]), pq.read_metadata(fh).num_rows
 
     def attach(self, con: duckdb.DuckDBPyConnection) -> str:
         """httpfs if it loads (it is never downloaded from here), else the fsspec filesystem."""

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 from click.testing import CliRunner
-from incident_timeline.lake.catalog_store import catalog_writer, live_files, purge_superseded
+from incident_timeline.lake.published import vacuum
 from incident_timeline.cli import main
 from incident_timeline.lake.layout import Lake
 from tests.support import demo_sources
@@ -84,19 +84,21 @@ def test_compaction_merges_small_files_and_readers_never_see_an_event_twice(job_
         assert _backfill(job).exit_code == 0
     events_once = _query(job, "SELECT count(*), count(DISTINCT event_id) FROM events")[0]
     assert events_once[0] == events_once[1]
-    with catalog_writer(lake) as con:
-        live = live_files(con, lake, "events", "pd")
+    live = lake.event_files("pd")            # the events table's snapshot
     per_partition = {}
     for f in live:
         per_partition.setdefault(f.parent, []).append(f)
     assert all(len(files) == 1 for files in per_partition.values())
     assert all(f.name.startswith("compacted-") for f in live)
-    on_disk = lake.event_files("pd")
-    assert len(on_disk) > len(live)                   # retired files wait out the grace period
-    with catalog_writer(lake) as con:
-        purged = purge_superseded(con, lake, grace=timedelta(0))
-    assert purged == len(on_disk) - len(live)
-    assert sorted(lake.event_files("pd")) == sorted(live)
+    def on_disk():
+        return sorted((lake.events / "source=pd").glob("date=*/*.parquet"))
+    before = on_disk()
+    assert len(before) > len(live)                   # retired files wait out vacuum's retention
+    assert vacuum(lake) == 0                         # which they are all well inside
+    assert on_disk() == before
+    purged = vacuum(lake, retention=timedelta(0))
+    assert purged >= len(before) - len(live)         # (with other tables' retired files, if any)
+    assert on_disk() == sorted(live)
     assert _query(job, "SELECT count(*) FROM events")[0] == (events_once[0],)
 
 
@@ -157,12 +159,14 @@ def test_the_pipeline_state_tables_document_themselves(demo_config, tmp_path):
     con = duckdb.connect(str(tmp_path / "lake" / "catalog.duckdb"), read_only=True)
     try:
         tables = dict(con.execute("SELECT table_name, comment FROM duckdb_tables() "
-                                  "WHERE table_name IN ('lake_files', 'raw_normalized')").fetchall())
+                                  "WHERE table_name IN ('cursors', 'runs', 'lake_files', 'raw_normalized')"
+                                  ).fetchall())
         bare = con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE table_name IN "
-                           "('lake_files', 'raw_normalized') AND comment IS NULL").fetchall()
-        live = con.execute("SELECT count(*) FROM lake_files WHERE superseded_at IS NULL").fetchone()[0]
+                           "('cursors', 'runs') AND comment IS NULL").fetchall()
+        live = len(con.execute("SELECT live_event_files()").fetchone()[0])
     finally:
         con.close()
-    assert set(tables) == {"lake_files", "raw_normalized"} and all(tables.values())
+    # which files are live is the Delta tables' log now, not a catalog table
+    assert set(tables) == {"cursors", "runs"} and all(tables.values())
     assert bare == []
-    assert live > 0
+    assert live == len(Lake(tmp_path / "lake").event_files()) > 0

@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from incident_timeline.contract.schemas import RAW_SCHEMA
+from incident_timeline.lake import commits
 from incident_timeline.lake.entity_snapshot import path_of, read_entity_rows
 from incident_timeline.lake.layout import Lake
 from incident_timeline.lake.storage import LocalStorage
@@ -39,6 +40,7 @@ def _run(lake: Lake, day: int, users: dict[str, str]) -> Path:
                                    "fetched_at": at} for s, nid, p in rows], schema=RAW_SCHEMA)
     path = lake.raw_dir("slack", at.strftime("%Y-%m-%d")) / f"run{day}.parquet"
     lake.write_parquet(table, path)
+    commits.commit(lake, "raw", [path], run_id=f"run{day}", operation="fetch")   # published, as a fetch does
     return path
 
 

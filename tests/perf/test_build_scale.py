@@ -18,7 +18,7 @@ from incident_timeline.lake import refindex
 from incident_timeline.correlate.build import correlate
 from incident_timeline.correlate.expand import IncidentNotFound
 from incident_timeline import pipeline
-from incident_timeline.lake import catalog_store
+from incident_timeline.lake import catalog_store, commits
 from incident_timeline.lake.layout import Lake
 from tests.correlate.lakes import lake_config
 
@@ -96,9 +96,9 @@ def test_build_on_one_file_gives_the_same_incident(generated, tmp_path):
 
 def test_the_index_reads_only_new_files_and_forgets_retired_ones(generated):
     lake = Lake(generated.lake)
+    live = [lake.uri(f) for f in lake.event_files()]
     con = catalog_store.read_catalog(lake)
     try:
-        live = [lake.uri(f) for f in catalog_store.live_files(con, lake, "events")]
         indexed = {f for (f,) in con.execute("SELECT file FROM event_ref_files").fetchall()}
     finally:
         con.close()
@@ -153,6 +153,7 @@ def test_the_events_view_unions_by_name_only_when_file_layouts_differ(tmp_path):
     some = sorted((config.lake / "events").rglob("*.parquet"))[0]
     older = pq.read_table(some, partitioning=None).drop_columns(["warnings"])
     pq.write_table(older, some.with_name("older.parquet"))
+    commits.commit(lake, "events", [some.with_name("older.parquet")], run_id="older", operation="normalize")
     with catalog_store.catalog_writer(lake) as con:
         catalog_store.publish(con, lake)
         total = con.execute("SELECT count(*) FROM events").fetchall()[0][0]

@@ -3,14 +3,13 @@
 largest memory an ingest needed) and a read-only session still sees every live file."""
 from __future__ import annotations
 
-import shutil
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 import incident_timeline.lake.catalog as catalog
 from benchmarks import lakegen
-from incident_timeline.lake import catalog_store
+from incident_timeline.lake import catalog_store, commits
 from incident_timeline.lake.layout import Lake
 from tests.correlate.lakes import lake_config
 
@@ -55,6 +54,7 @@ def test_a_publish_that_adds_a_file_leaves_the_views_alone_and_a_reader_sees_the
     added = added.set_column(added.schema.get_field_index("event_id"), "event_id", ids)
     new_file = files[0].with_name("later-run.parquet")
     pq.write_table(added, new_file)
+    commits.commit(lake, "events", [new_file], run_id="later-run", operation="normalize")
     with catalog_store.catalog_writer(lake) as con:
         catalog_store.publish(con, lake)
     after = _catalog_entries(lake)
@@ -66,8 +66,8 @@ def test_a_publish_that_adds_a_file_leaves_the_views_alone_and_a_reader_sees_the
 
 def test_a_retired_file_leaves_the_view_and_the_index(tmp_path):
     lake, files = _published(tmp_path)
+    commits.commit(lake, "events", [], [files[0]], run_id="r", operation="compact")
     with catalog_store.catalog_writer(lake) as con:
-        catalog_store.supersede(con, lake, [files[0]])
         catalog_store.publish(con, lake)
         indexed = {f for (f,) in con.execute("SELECT file FROM event_ref_index UNION SELECT file FROM event_ref_files "
                                              "UNION SELECT file FROM event_people").fetchall()}
@@ -80,11 +80,12 @@ def test_when_every_file_changes_layout_the_view_is_made_again_with_its_columns(
     lake, files = _published(tmp_path)
     assert "warnings" in _catalog_entries(lake)["columns"]
     # a re-normalisation by another version: every file replaced by one without `warnings`
+    for f in files:
+        pq.write_table(pq.read_table(f, partitioning=None).drop_columns(["warnings"]),
+                       f.with_name("renormalised.parquet"))
+    commits.commit(lake, "events", [f.with_name("renormalised.parquet") for f in files], files, run_id="r",
+                   operation="normalize")
     with catalog_store.catalog_writer(lake) as con:
-        for f in files:
-            pq.write_table(pq.read_table(f, partitioning=None).drop_columns(["warnings"]),
-                           f.with_name("renormalised.parquet"))
-        catalog_store.supersede(con, lake, files)
         catalog_store.publish(con, lake)
     entries = _catalog_entries(lake)
     assert "union_by_name = false" in entries["views"]["events"]
@@ -94,7 +95,7 @@ def test_when_every_file_changes_layout_the_view_is_made_again_with_its_columns(
 
 def test_a_lake_whose_files_are_all_retired_has_empty_views(tmp_path):
     lake, files = _published(tmp_path)
-    shutil.rmtree(lake.root / "events")
+    commits.commit(lake, "events", [], files, run_id="r", operation="normalize")
     with catalog_store.catalog_writer(lake) as con:
         catalog_store.publish(con, lake)
     entries = _catalog_entries(lake)
@@ -103,14 +104,14 @@ def test_a_lake_whose_files_are_all_retired_has_empty_views(tmp_path):
     assert catalog.FILE_MACROS["events"] + "()" not in entries["views"]["events"]
 
 
-def test_a_local_lake_is_listed_as_the_glob_lists_it(tmp_path):
+def test_the_views_read_the_snapshot_not_what_lies_in_the_folders(tmp_path):
     lake, files = _published(tmp_path)
     (files[0].parent / f".{files[0].name}.abcd1234.tmp").write_bytes(b"half a file")   # a write under way
+    pq.write_table(pq.read_table(files[0], partitioning=None), files[0].with_name("killed-run.parquet"))
     rejects = lake.root / "rejects" / "source=jira" / "date=2026-10-14"
     rejects.mkdir(parents=True)
     (rejects / "r1.parquet").write_bytes(b"")
-    (lake.root / "events" / "notes.txt").write_text("not a partition")
-    listed = catalog_store._local_lake_files(lake.root)
-    expected = {lake.rel(f): ("events", f.parent.parent.name.removeprefix("source=")) for f in lake.event_files()}
-    expected |= {lake.rel(f): ("rejects", "jira") for f in lake.reject_files()}
-    assert listed == expected and len(listed) == len(files) + 1
+    with catalog_store.catalog_writer(lake) as con:
+        catalog_store.publish(con, lake)
+    assert lake.event_files() == files and lake.reject_files() == []
+    assert _catalog_entries(lake)["events"] == _rows(files)     # the killed run's copy is in no snapshot

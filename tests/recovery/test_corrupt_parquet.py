@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+from incident_timeline.lake import commits
+from incident_timeline.lake.layout import Lake
 from tests.support import cli, query_rows, demo_sources, write_config
 
 
@@ -65,7 +67,7 @@ def test_backfill_sets_aside_a_truncated_events_file_and_makes_its_events_again(
 def test_backfill_notices_a_truncated_raw_file_and_keeps_its_events(lake):
     root, cfg = lake
     before = _rows(cfg, EVENTS)
-    victim = sorted((root / "raw" / "jira").glob("date=*/*.parquet"))[0]
+    victim = sorted((root / "raw" / "source=jira").glob("date=*/*.parquet"))[0]
     rel = victim.relative_to(root).as_posix()
     _truncate(victim)
 
@@ -79,12 +81,14 @@ def test_backfill_notices_a_truncated_raw_file_and_keeps_its_events(lake):
 
 
 def test_a_truncated_raw_copy_waiting_to_be_normalised_loses_nothing(lake):
-    """A second copy of records (a killed run's raw, damaged) is set aside; the first copy's
-    events are all still there."""
+    """A second copy of records, published and then damaged on disk, is set aside; the first
+    copy's events are all still there."""
     root, cfg = lake
     before = _rows(cfg, EVENTS)
-    original = sorted((root / "raw" / "pagerduty").glob("date=*/*.parquet"))[0]
+    original = sorted((root / "raw" / "source=pagerduty").glob("date=*/*.parquet"))[0]
     copy = original.with_name("20991231T000000000000Z-deadbeef-all-00000.parquet")
+    copy.write_bytes(original.read_bytes())
+    commits.commit(Lake(root), "raw", [copy], run_id="20991231T000000000000Z-deadbeef", operation="fetch")
     copy.write_bytes(original.read_bytes()[:200])
     rel = copy.relative_to(root).as_posix()
 
