@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -109,3 +115,31 @@ def query_rows(cfg: Path, sql: str) -> list[dict]:
     result = cli(cfg, "query", "--format", "json", sql)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+@contextmanager
+def moto_process() -> Iterator[str]:
+    """An S3-compatible server (moto) on loopback, in a process of its own; yields its URL.
+
+    Not a thread of the test process: delta-rs's requests to such a thread time out (180 s,
+    tried): delta-rs holds the GIL while it waits on the store, so the thread never runs."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("moto server did not start")
+            time.sleep(0.2)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

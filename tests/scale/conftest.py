@@ -1,12 +1,11 @@
 """An S3-compatible server on loopback (moto in server mode) for a lake on s3://."""
 from __future__ import annotations
 
-import logging
 import uuid
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from tests.support import moto_process
 
 ACCESS_KEY = "AKIATESTLAKE0000"
 SECRET_KEY = "lake-secret-4f1d9e2a7c"   # must never appear in output, logs or the lake
@@ -15,12 +14,8 @@ REGION = "eu-west-1"
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> str:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_process() as endpoint:   # its own process: delta-rs commits to it (tests/support.py)
+        yield endpoint
 
 
 class Bucket:

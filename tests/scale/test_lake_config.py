@@ -1,4 +1,4 @@
-"""`lake: s3://...`, `catalog:` and `storage:` in connectors.yaml; manifests; DuckDB's reader."""
+"""`lake: s3://...`, `catalog:` and `storage:` in connectors.yaml; cursor manifests; DuckDB's reader."""
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
@@ -8,7 +8,6 @@ import pyarrow as pa
 import pytest
 
 from incident_timeline.lake import manifests
-from incident_timeline.lake.catalog_store import STATE_DDL
 from incident_timeline.config import ConfigInvalid, parse_config
 from incident_timeline.lake.layout import Lake
 import incident_timeline.lake.catalog as catalog
@@ -86,7 +85,6 @@ def _state(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(tmp_path / "cat.duckdb"))
     con.execute("SET TimeZone = 'UTC'")
     con.execute(catalog.TABLES_DDL)
-    con.execute(STATE_DDL)
     return con
 
 
@@ -94,23 +92,21 @@ def test_manifests_publish_generations_and_the_newest_wins(tmp_path):
     lake = Lake(tmp_path / "lake")
     writer = _state(tmp_path)
     for i in range(5):
-        writer.execute("INSERT INTO lake_files VALUES (?, 'events', 'pd', now(), NULL)",
-                       [f"events/source=pd/date=2026-10-14/run{i}.parquet"])
         writer.execute("INSERT OR REPLACE INTO cursors VALUES ('pd', 'all', ?::TIMESTAMPTZ, now())",
                        [f"2026-10-1{i}T00:00:00Z"])
         manifests.write_manifest(writer, lake, "pd")
     names = sorted(p.name for p in (tmp_path / "lake" / "_manifests" / "pd").glob("*.json"))
     assert [n[:10] for n in names] == ["0000000003", "0000000004", "0000000005"]   # older ones pruned
     assert not list((tmp_path / "lake" / "_manifests").rglob("*.tmp"))
+    newest = manifests.latest_manifests(lake)["pd"]
+    assert newest["format"] == manifests.FORMAT and "files" not in newest   # files are the Delta log's
 
     reader = duckdb.connect()
     reader.execute("SET TimeZone = 'UTC'")
     reader.execute(catalog.TABLES_DDL)
-    reader.execute(STATE_DDL)
     # a source not yet published (a lake moved with its catalog) keeps its rows
-    reader.execute("INSERT INTO lake_files VALUES ('events/source=moved/x.parquet', 'events', 'moved', now(), NULL)")
+    reader.execute("INSERT INTO cursors VALUES ('moved', 'all', '2026-09-01T00:00:00Z', now())")
     assert manifests.import_manifests(reader, lake) == ["pd"]
-    assert reader.execute("SELECT count(*) FROM lake_files WHERE source = 'pd'").fetchone() == (5,)
-    assert reader.execute("SELECT count(*) FROM lake_files WHERE source = 'moved'").fetchone() == (1,)
-    assert str(reader.execute("SELECT value FROM cursors").fetchone()[0]).startswith("2026-10-14 00:00:00")
-    assert len(manifests.published_files(lake)) == 5
+    assert str(reader.execute("SELECT value FROM cursors WHERE source = 'pd'").fetchone()[0]).startswith(
+        "2026-10-14 00:00:00")
+    assert reader.execute("SELECT count(*) FROM cursors WHERE source = 'moved'").fetchone() == (1,)

@@ -152,8 +152,9 @@ def test_moving_a_local_lake_to_s3(bucket: Bucket, tmp_path: Path, local_demo: d
     local = write_config(tmp_path / "old", demo_sources())
     _cli(local, "ingest")
     old_lake = tmp_path / "old" / "lake"
-    for f in sorted(old_lake.rglob("*.parquet")):
-        bucket.put(f"prod/{f.relative_to(old_lake).as_posix()}", f.read_bytes())
+    for f in sorted(old_lake.rglob("*")):      # the tables' files and their Delta logs
+        if f.is_file() and not f.name.startswith((".", "catalog.duckdb")) and ".locks" not in f.parts:
+            bucket.put(f"prod/{f.relative_to(old_lake).as_posix()}", f.read_bytes())
     moved = _s3_config(tmp_path / "new", bucket.url())
     (tmp_path / "new" / "state").mkdir()
     shutil.copyfile(old_lake / "catalog.duckdb", tmp_path / "new" / "state" / "catalog.duckdb")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from pathlib import Path
 
 import duckdb
 import pytest
