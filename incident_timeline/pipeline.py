@@ -24,14 +24,14 @@ from incident_timeline.ingest.base import RECORD_ERRORS, Connector, RawRecord, S
 from incident_timeline.ingest.errors import SourceError
 from incident_timeline.ingest.registry import CONNECTORS
 from incident_timeline.lake import catalog_store, shared_tables, state
-from .recovery import cursor_metadata, recover_catalog
+from .recovery import recover_catalog
 from .config import Config
 from incident_timeline.lake.layout import Lake, new_run_id
 from incident_timeline.lake.locks import file_lock
 from .normalizing import in_identity_order, known_people, normalize_files
 from incident_timeline.lake.commits import pending_raw
 from incident_timeline.lake.published import (compact_source, count_new_in_files, live_files, publish_normalized,
-                                              published, refresh_from_lake, sift_source, sync_from_lake, vacuum)
+                                              published, refresh_from_lake, sift_source, vacuum)
 from incident_timeline.ingest.raw_rows import raw_rows
 from incident_timeline.lake.raw import raw_chunks, write_raw
 from incident_timeline.lake.written import count_new_rejects, reject_keys
@@ -106,8 +106,6 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
         # job for the same source waits (ingest) or refuses (backfill).
         for settings in selected:
             locks.enter_context(_source_lock(lake, settings.name, lock_wait_s))
-        owned = [s.name for s in selected]
-        sync_from_lake(lake)
         log.info("%s %s started: %s", command, result.run_id, ", ".join(s.name for s in selected))
         for settings in in_identity_order(selected):
             res = SourceResult(settings.name)
@@ -143,8 +141,8 @@ def _run(config: Config, command: str, names, since, until, on_records: OnRecord
                      res.events, res.rejects, res.seconds, f", FAILED: {res.error}" if res.error else "")
         if compact:
             vacuum(lake)
-        with catalog_store.catalog_writer(lake, owned) as con:
-            catalog_store.publish(con, lake, owned)
+        with catalog_store.catalog_writer(lake) as con:
+            catalog_store.publish(con, lake)
         _in_config_order(result, selected)
         state.record_run(lake, result.run_id, command, started, "failed" if result.failed else "ok",
                          {s.source: asdict(s) for s in result.sources})
@@ -172,7 +170,7 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
         connector.resume(state.read_cursor_links(lake, settings.name))
     back = parse_duration(str(settings.options.get("overlap") or DEFAULT_OVERLAP)) if overlap else timedelta(0)
     # Partitions whose data is durable but whose cursor has not moved yet. They move together
-    # (each catalog write copies the catalog) at most CURSOR_FLUSH_S apart, and on the way out
+    # (one commit of the cursors table each) at most CURSOR_FLUSH_S apart, and on the way out
     # when a later partition fails; a run killed before that fetches them again, harmlessly.
     durable: dict[str, datetime] = {}
     links: dict[str, str] = {}
@@ -184,17 +182,15 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
                 start -= back   # re-read late edits and replies; event_id absorbs the repeats
             batch: list[RawRecord] = []
             seq = 0
-            # the cursor this fetch moves, kept in each raw file: a lost catalog's cursors come back from it
-            meta = cursor_metadata(partition, until if since is None else None)
             for record in connector.fetch(partition, Window(start, until)):
                 batch.append(record)
                 res.fetched += 1
                 if len(batch) >= BATCH_ROWS:
-                    _write_raw(lake, settings, run_id, partition, seq, batch, meta)
+                    _write_raw(lake, settings, run_id, partition, seq, batch)
                     seq, batch = seq + 1, []
                     on_records(settings.name, res.fetched)
             if batch:
-                _write_raw(lake, settings, run_id, partition, seq, batch, meta)
+                _write_raw(lake, settings, run_id, partition, seq, batch)
             on_records(settings.name, res.fetched)
             # The data is durable (fsynced and renamed): only now may the cursor move. An
             # explicit --since window is not contiguous with the cursor, so it moves nothing.
@@ -204,21 +200,19 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
                 if link:
                     links[partition] = link
             if time.monotonic() - flushed_at >= CURSOR_FLUSH_S:
-                state.advance_cursors(lake, settings.name, durable)
-                state.store_cursor_links(lake, settings.name, links)
+                state.move(lake, settings.name, durable, links, run_id)
                 durable, links, flushed_at = {}, {}, time.monotonic()
     finally:
         try:
-            state.advance_cursors(lake, settings.name, durable)
-            state.store_cursor_links(lake, settings.name, links)
+            state.move(lake, settings.name, durable, links, run_id)
         finally:
             connector.close()
 
 
 def _write_raw(lake: Lake, settings: SourceSettings, run_id: str, partition: str, seq: int,
-               batch: list[RawRecord], meta: dict[bytes, bytes]):
+               batch: list[RawRecord]):
     rows = raw_rows(settings, run_id, batch, datetime.now(timezone.utc))
-    return write_raw(lake, settings.name, run_id, partition, seq, rows, meta)
+    return write_raw(lake, settings.name, run_id, partition, seq, rows)
 
 
 def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run_id: str,
@@ -242,8 +236,8 @@ def _normalize_pending(config: Config, lake: Lake, settings: SourceSettings, run
     del out, written     # the last pass's tables are not kept through the commits
     res.events += count_new_in_files(lake, existing, new_files)
     publish_normalized(lake, settings.name, all_written, run_id, raw_version)
-    with catalog_store.catalog_writer(lake, [settings.name]) as con:
-        catalog_store.publish(con, lake, [settings.name])
+    with catalog_store.catalog_writer(lake) as con:
+        catalog_store.publish(con, lake)
 
 
 # ---------------------------------------------------------------- normalize
@@ -258,7 +252,6 @@ def normalize(config: Config, names=None, on_records: OnRecords = _quiet) -> Run
     with ExitStack() as locks:
         for settings in selected:
             locks.enter_context(_source_lock(lake, settings.name, 300.0))
-        sync_from_lake(lake)
         for settings in in_identity_order(selected):
             t0 = time.monotonic()
             res = SourceResult(settings.name)
@@ -302,8 +295,8 @@ def _renormalize_source(config: Config, lake: Lake, settings: SourceSettings, ru
     # The new files are written; each table's commit publishes them and retires the old ones
     # at once (deleted by a later backfill's vacuum, after the retention).
     publish_normalized(lake, settings.name, all_written, run_id, raw_version, retired=old)
-    with catalog_store.catalog_writer(lake, [settings.name]) as con:
-        catalog_store.publish(con, lake, [settings.name])
+    with catalog_store.catalog_writer(lake) as con:
+        catalog_store.publish(con, lake)
 
 
 # ---------------------------------------------------------------- build

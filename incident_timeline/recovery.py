@@ -1,13 +1,9 @@
 """A catalog that cannot be read is set aside and rebuilt from the lake.
 
 The catalog is derived data. What the lake alone gives back:
-- the events and rejects: the views are pointed at the Delta tables' snapshots again;
-- the cursors: each raw file a cursor-moving fetch wrote names its partition and the end
-  of its window in its Parquet metadata; the newest one per partition is the cursor
-  (a file written before that metadata existed gives its run's start, which is where the
-  cursor was unless that run fetched an explicit `--since/--until` window);
-- the built incidents: `build` copies their tables to `tables/` in the lake;
-- on object storage, the cursors come from the per-source manifests.
+- the events, rejects and cursors: they are the lake's Delta tables; the views and the
+  catalog's copy of the cursors are made again from them;
+- the built incidents: `build` copies their tables to `tables/` in the lake.
 What is lost: the `runs` history (it starts again with a row for the rebuild).
 
 The unreadable file is renamed `catalog.duckdb.corrupt-<UTC time>`, never deleted.
@@ -20,27 +16,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
-import pyarrow.parquet as pq
 
 import incident_timeline.lake.catalog as catalog
 
-from incident_timeline.lake import catalog_store, commits, shared_tables, state, upgrade
+from incident_timeline.lake import catalog_store, shared_tables, state, upgrade
 from incident_timeline.lake.layout import Lake, new_run_id
 from incident_timeline.lake.locks import file_lock
 
 log = logging.getLogger("incident_timeline")
 
-# Parquet key-value metadata of a raw file whose fetch moves a cursor
-CURSOR_PARTITION_KEY = b"incident_timeline.cursor_partition"
-CURSOR_UNTIL_KEY = b"incident_timeline.cursor_until"
 STATE_TABLES = ("cursors", "runs")
-
-
-def cursor_metadata(partition: str, until: datetime | None) -> dict[bytes, bytes]:
-    """What a raw file records of the cursor its fetch moves (`until` None: an explicit
-    `--since` window, which moves none)."""
-    return {CURSOR_PARTITION_KEY: partition.encode("utf-8"),
-            CURSOR_UNTIL_KEY: b"" if until is None else until.astimezone(timezone.utc).isoformat().encode()}
 
 
 def unreadable(path: Path) -> str | None:
@@ -97,7 +82,7 @@ def recover_catalog(config) -> Path | None:
         return None
     aside, reason = found
     log.warning("catalog %s could not be read (%s): set aside as %s and rebuilt from the lake "
-                "(views over the lake's tables, cursors from the newest fetch per partition, "
+                "(views and cursors from the lake's tables, "
                 "built incidents from tables/; the runs history starts again)", lake.catalog, reason, aside.name)
     started = datetime.now(timezone.utc)
     restored = _restore_state(lake)
@@ -108,49 +93,10 @@ def recover_catalog(config) -> Path | None:
 
 def _restore_state(lake: Lake) -> dict:
     with catalog_store.catalog_writer(lake) as con:
-        if lake.remote:
-            catalog_store.sync_from_lake(con, lake)
-            cursors = 0
-        else:
-            cursors = _restore_cursors(con, lake)
         incidents = _restore_incident_tables(con, lake)
-        catalog_store.publish(con, lake)
+        catalog_store.publish(con, lake)   # the views and the cursors, from the lake's tables
+        cursors = con.execute("SELECT count(*) FROM cursors").fetchone()[0]
     return {"cursors_restored": cursors, "incidents_restored": incidents}
-
-
-def _restore_cursors(con: duckdb.DuckDBPyConnection, lake: Lake) -> int:
-    newest: dict[tuple[str, str], datetime] = {}
-    for source in commits.sources(lake, "raw"):
-        for f in lake.raw_files(source):
-            found = _cursor_of(Path(f))
-            if found is None:
-                continue
-            key = (source, found[0])
-            if key not in newest or found[1] > newest[key]:
-                newest[key] = found[1]
-    now = datetime.now(timezone.utc)
-    con.executemany('INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?)',
-                    [[s, p, v, now] for (s, p), v in sorted(newest.items())])
-    return len(newest)
-
-
-def _cursor_of(path: Path) -> tuple[str, datetime] | None:
-    """(partition, cursor) a raw file records; for a file without that metadata, its run's start."""
-    try:
-        meta = pq.read_schema(path).metadata or {}
-    except (OSError, ValueError):
-        return None   # an unreadable raw file: the normaliser sets it aside and says so
-    if CURSOR_UNTIL_KEY in meta:
-        if not meta[CURSOR_UNTIL_KEY]:
-            return None   # an explicit window: it moved no cursor
-        return (meta[CURSOR_PARTITION_KEY].decode("utf-8"),
-                datetime.fromisoformat(meta[CURSOR_UNTIL_KEY].decode()))
-    try:   # written before the metadata existed: <run id = its start>-<partition>-<seq>.parquet
-        started = datetime.strptime(path.name[:22], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=timezone.utc)
-        partitions = pq.read_table(path, columns=["partition"]).column(0).unique().to_pylist()
-    except (OSError, ValueError):
-        return None
-    return (partitions[0] or "", started) if len(partitions) == 1 else None
 
 
 def _restore_incident_tables(con: duckdb.DuckDBPyConnection, lake: Lake) -> int:

@@ -8,12 +8,11 @@ take turns on a lock file.
 
 Which lake files are live is the Delta tables' business (lake/commits.py): each publish
 points the views at the current snapshots' files, so a running query keeps the files of
-the snapshot it started on (retired files stay until `vacuum`'s retention).
+the snapshot it started on (retired files stay until `vacuum`'s retention), and copies the
+lake's cursors into the catalog's `cursors` and `cursor_links` tables.
 
-A lake on object storage keeps its catalog on a local disk (`catalog:`); the cursors are
-published in per-source manifests in the lake (see manifests.py): a writer that owns
-sources writes their manifests in the same commit, and every writer first takes the other
-sources' cursors from their newest manifests.
+A lake on object storage keeps its catalog on a local disk (`catalog:`): each machine's
+catalog is its own view of the one lake, refreshed from the tables' logs at each publish.
 """
 from __future__ import annotations
 
@@ -21,23 +20,20 @@ import os
 import shutil
 import uuid
 from contextlib import contextmanager
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import duckdb
 
 import incident_timeline.lake.catalog as catalog
 
-from incident_timeline.lake import commits, manifests
+from incident_timeline.lake import commits
 from incident_timeline.lake.layout import Lake, fsync_dir
 from incident_timeline.lake.locks import file_lock
 
 WRITER_WAIT_S = 120.0
 @contextmanager
-def catalog_writer(lake: Lake, owned: Iterable[str] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection to a copy of the catalog, published atomically on success.
-
-    On object storage, the manifests of the `owned` sources are written from the new state
-    just before the commit (no manifest, no commit: the next run redoes the work)."""
+def catalog_writer(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to a copy of the catalog, published atomically on success."""
     home = lake.state_dir
     home.mkdir(parents=True, exist_ok=True)
     with file_lock(home / ".catalog.lock", wait_s=WRITER_WAIT_S):
@@ -54,9 +50,6 @@ def catalog_writer(lake: Lake, owned: Iterable[str] = ()) -> Iterator[duckdb.Duc
             lake.attach(con)   # views over s3:// files are checked against the files when made
             con.execute(catalog.TABLES_DDL)
             yield con
-            if lake.remote:
-                for source in sorted(set(owned)):
-                    manifests.write_manifest(con, lake, source)
             con.execute("CHECKPOINT")
             con.close()
             with open(tmp, "rb") as fh:
@@ -79,22 +72,18 @@ def read_catalog(lake: Lake) -> duckdb.DuckDBPyConnection | None:
     return catalog.connect(lake.catalog, read_only=True)
 
 
-def publish(con: duckdb.DuckDBPyConnection, lake: Lake, owned: Iterable[str] | None = None) -> None:
-    """Point the views at the tables' current snapshots.
-
-    On object storage: the cursors of the sources this writer does not own come from their manifests."""
-    owned = tuple(sorted(set(owned or ())))
-    if lake.remote:
-        manifests.import_manifests(con, lake, skip=owned)
+def publish(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Point the views at the tables' current snapshots, and copy the lake's cursors."""
+    from incident_timeline.lake.state import all_cursors   # state writes through this module
     catalog.refresh(con, lake.root, [lake.uri(f) for f in commits.files(lake, "events")],
                     [lake.uri(f) for f in commits.files(lake, "rejects")])
-
-
-def sync_from_lake(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """Take every source's state (cursors too) from the lake's manifests: a job starting on a
-    machine whose catalog is new or stale. A no-op for a local lake (the catalog is the truth)."""
-    if lake.remote:
-        manifests.import_manifests(con, lake)
+    rows = all_cursors(lake)
+    con.execute("DELETE FROM cursors")
+    con.execute("DELETE FROM cursor_links")
+    for table, column in (("cursors", "value"), ("cursor_links", "link")):
+        values = [(r["source"], r["partition"], r[column], r["updated_at"]) for r in rows if r[column]]
+        if values:
+            con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", values)
 
 
 def read_only_catalog(lake: Lake) -> duckdb.DuckDBPyConnection:

@@ -32,9 +32,13 @@ from incident_timeline.contract.schemas import EVENT_SCHEMA, RAW_SCHEMA, REJECT_
 from incident_timeline.lake import delta
 from incident_timeline.lake.layout import Lake
 
-KINDS = ("raw", "events", "rejects")
-_SCHEMAS = {"raw": RAW_SCHEMA, "events": EVENT_SCHEMA, "rejects": REJECT_SCHEMA}
+KINDS = ("raw", "events", "rejects", "cursors")
+CURSOR_SCHEMA = pa.schema([("source", pa.string()), ("partition", pa.string()),
+                          ("value", pa.timestamp("us", tz="UTC")), ("link", pa.string()),
+                          ("updated_at", pa.timestamp("us", tz="UTC"))])
+_SCHEMAS = {"raw": RAW_SCHEMA, "events": EVENT_SCHEMA, "rejects": REJECT_SCHEMA, "cursors": CURSOR_SCHEMA}
 _CONFIGURATION = {"raw": {"delta.enableExpiredLogCleanup": "false"}}
+_PARTITIONS = {"cursors": ["source"]}   # the others: source and UTC day (delta.PARTITION_BY)
 COMMIT_ATTEMPTS = 20
 
 
@@ -49,12 +53,17 @@ class Added:
 
     path: PurePath
     source: str
-    day: str
+    day: str | None = None
+
+
+def partition_by(kind: str) -> list[str]:
+    return _PARTITIONS.get(kind, delta.PARTITION_BY)
 
 
 def table_schema(kind: str) -> pa.Schema:
-    """The Delta table's schema: the contract's columns plus the `date` partition."""
-    return pa.schema(list(_SCHEMAS[kind]) + [pa.field("date", pa.date32())])
+    """The Delta table's schema: the contract's columns plus the `date` partition, if it has one."""
+    extra = [pa.field("date", pa.date32())] if "date" in partition_by(kind) else []
+    return pa.schema(list(_SCHEMAS[kind]) + extra)
 
 
 def location(lake: Lake, kind: str) -> delta.Location:
@@ -105,7 +114,7 @@ def _after_table(uri: str, kind: str) -> str:
 def added(path: PurePath) -> Added:
     """A file written under `<table>/source=<s>/date=<d>/`, to publish."""
     parts = {p.split("=", 1)[0]: p.split("=", 1)[1] for p in PurePath(path).parts if "=" in p}
-    return Added(PurePath(path), parts["source"], parts["date"])
+    return Added(PurePath(path), parts["source"], parts.get("date"))
 
 
 def commit(lake: Lake, kind: str, add: list[Added] | list[PurePath], remove: list[PurePath] = (), *,
@@ -134,7 +143,7 @@ def commit(lake: Lake, kind: str, add: list[Added] | list[PurePath], remove: lis
                 if remove:
                     raise ConcurrentChange(f"{kind}: no table to remove files from")
                 create_table_with_add_actions(loc.uri, Schema.from_arrow(table_schema(kind)), actions, mode="error",
-                                              partition_by=delta.PARTITION_BY,
+                                              partition_by=partition_by(kind),
                                               configuration=_CONFIGURATION.get(kind),
                                               storage_options=loc.storage_options, commit_properties=props)
             else:
@@ -145,7 +154,7 @@ def commit(lake: Lake, kind: str, add: list[Added] | list[PurePath], remove: lis
                 removes = [RemoveAction(PurePath(f).relative_to(folder).as_posix(), True, now_ms)
                            for f in remove]
                 table.create_write_transaction(actions + removes, mode="append", schema=table.schema(),
-                                               partition_by=delta.PARTITION_BY, commit_properties=props)
+                                               partition_by=partition_by(kind), commit_properties=props)
         except (CommitFailedError, DeltaError) as exc:
             if attempt == COMMIT_ATTEMPTS - 1 or not _retryable(exc):
                 raise
@@ -163,8 +172,9 @@ def _retryable(exc: Exception) -> bool:
 
 def _add_action(lake: Lake, folder: PurePath, item: Added, now_ms: int) -> AddAction:
     size, rows = lake.storage.parquet_facts(item.path)
-    return AddAction(PurePath(item.path).relative_to(folder).as_posix(), size,
-                     {"source": item.source, "date": item.day}, now_ms, True, f'{{"numRecords":{rows}}}')
+    values = {"source": item.source, "date": item.day} if item.day is not None else {"source": item.source}
+    return AddAction(PurePath(item.path).relative_to(folder).as_posix(), size, values, now_ms, True,
+                     f'{{"numRecords":{rows}}}')
 
 
 # ------------------------------------------------------------------ what is normalised

@@ -46,7 +46,13 @@ class Lake:
         return self.root / "rejects"
 
     @property
+    def cursors(self) -> PurePath:
+        """Where each source's partitions are fetched up to (a Delta table, see lake/state.py)."""
+        return self.root / "cursors"
+
+    @property
     def manifests(self) -> PurePath:
+        """The previous layout's per-source state on object storage (read once by lake/upgrade.py)."""
         return self.root / "_manifests"
 
     @property
@@ -78,7 +84,7 @@ class Lake:
         return self.storage.uri(path)
 
     def rel(self, path: PurePath) -> str:
-        """A file's path inside the lake, as the catalog and the manifests record it."""
+        """A file's path inside the lake, as the catalog records it."""
         return PurePath(path).relative_to(self.root).as_posix()
 
     def attach(self, con: duckdb.DuckDBPyConnection) -> str:

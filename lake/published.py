@@ -1,6 +1,6 @@
 """Which events and rejects files are live, and the work that changes that list: publishing
 a normalisation, counting what is new to it, compacting a source, vacuuming, setting aside
-unreadable files, and following what other machines published to a lake on object storage."""
+unreadable files, and following what other machines committed to a lake on object storage."""
 from __future__ import annotations
 
 import logging
@@ -95,18 +95,10 @@ def sift_source(lake: Lake, source: str, raw: bool = False) -> tuple[list[str], 
     return set_aside, bool(bad)
 
 
-def sync_from_lake(lake: Lake) -> None:
-    """On object storage, start from the cursors the lake's manifests publish (this machine's
-    catalog may be new, or behind a job that ran elsewhere)."""
-    if lake.remote:
-        with catalog_store.catalog_writer(lake) as con:
-            catalog_store.sync_from_lake(con, lake)
-
-
 def refresh_from_lake(lake: Lake) -> None:
-    """On object storage, point this machine's catalog at what every source's job has
-    published (the tables' snapshots, the cursor manifests), not at this catalog's last copy.
-    Local lake: nothing to do."""
+    """On object storage, point this machine's catalog at what every machine's jobs have
+    committed, not at this catalog's last copy. Local lake: nothing to do (every job here
+    publishes to this catalog)."""
     if lake.remote:
         with catalog_store.catalog_writer(lake) as con:
             catalog_store.publish(con, lake)

@@ -10,12 +10,9 @@ from incident_timeline.lake import commits, quarantine
 from incident_timeline.lake.layout import Lake
 
 
-def write_raw(lake: Lake, source: str, run_id: str, partition: str, seq: int, rows: pa.Table,
-              meta: dict[bytes, bytes] | None = None):
+def write_raw(lake: Lake, source: str, run_id: str, partition: str, seq: int, rows: pa.Table):
     """Write `rows` (ingest.raw_rows) as one raw file of the day they were fetched and publish
-    it (one commit of the raw table): durable once this returns; `meta` goes into its footer."""
-    if meta:
-        rows = rows.replace_schema_metadata({**(rows.schema.metadata or {}), **meta})
+    it (one commit of the raw table): durable once this returns."""
     fetched = rows["fetched_at"][0].as_py() if rows.num_rows else datetime.now(timezone.utc)
     day = fetched.astimezone(timezone.utc).strftime("%Y-%m-%d")
     part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"

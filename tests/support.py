@@ -143,3 +143,11 @@ def moto_process() -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def publish_files(lake_root: Path, files: list[Path], kind: str = "events") -> None:
+    """Publish files a test wrote into the lake's `kind` table (one Delta commit), as a
+    normalisation does: written files are in no snapshot until then."""
+    from incident_timeline.lake import commits
+    from incident_timeline.lake.layout import Lake
+    commits.commit(Lake(Path(lake_root)), kind, list(files), run_id="test", operation="test")

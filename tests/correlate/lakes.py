@@ -14,6 +14,7 @@ import yaml
 from incident_timeline.contract.schemas import EVENT_SCHEMA
 from incident_timeline import pipeline
 from incident_timeline.config import CORRELATION_DEFAULTS, Config
+from tests.support import publish_files
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 INGESTED = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -50,10 +51,13 @@ def write_events(lake: Path, events: list[dict]) -> None:
     by_file: dict[tuple[str, str], list[dict]] = {}
     for e in events:
         by_file.setdefault((e["source"], e["ts"].strftime("%Y-%m-%d")), []).append(e)
+    written = []
     for (source, day), rows in by_file.items():
         folder = lake / "events" / f"source={source}" / f"date={day}"
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows, schema=EVENT_SCHEMA), folder / "scenario.parquet")
+        written.append(folder / "scenario.parquet")
+    publish_files(lake, written)
 
 
 def lake_config(tmp_path: Path, **correlation) -> Config:

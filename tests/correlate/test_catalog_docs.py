@@ -17,7 +17,7 @@ from incident_timeline.lake.views import CROSS_INCIDENT_VIEWS
 from incident_timeline import pipeline
 from incident_timeline.config import load_config
 from tests.correlate.lakes import SCENARIOS, load_scenario, scenario_events, write_events
-from tests.support import DEMO_INCIDENT, REPO, demo_sources, write_config
+from tests.support import DEMO_INCIDENT, REPO, demo_sources, publish_files, write_config
 
 DOC = (REPO / "docs" / "catalog.md").read_text(encoding="utf-8")
 
@@ -42,6 +42,7 @@ def catalog_path(tmp_path_factory):
         "source": "jira", "source_type": "jira", "stage": "normalize", "native_id": "OPS-9", "field": "created",
         "reason": "not a time: 'yesterday'", "record": "{}", "run_id": "r1",
         "rejected_at": datetime(2026, 10, 14, tzinfo=timezone.utc)}], schema=REJECT_SCHEMA), reject_dir / "r1.parquet")
+    publish_files(config.lake, [reject_dir / "r1.parquet"], "rejects")
     pipeline.ingest(config)
     for seed in (DEMO_INCIDENT, "opsgenie:og-1", "opsgenie:og-9", "pagerduty:PDB1"):
         pipeline.correlate_incident(config, seed)

@@ -17,7 +17,7 @@ from incident_timeline.cli import main
 from incident_timeline.config import load_config
 from incident_timeline.lake.layout import Lake
 from tests.correlate.lakes import SCENARIOS, lake_config, load_scenario, scenario_events, write_events
-from tests.support import DEMO_INCIDENT, REPO, demo_sources, write_config
+from tests.support import DEMO_INCIDENT, REPO, demo_sources, publish_files, write_config
 
 FOUR_REFS = (DEMO_INCIDENT, "jira:OPS-1234", "slack:#inc-4213-checkout", "slack:C05INC4213")
 
@@ -140,7 +140,7 @@ def test_a_ticket_built_before_its_page_arrived_is_folded_into_the_page(tmp_path
                title="this is PX", actor_type="human"),
         _event("p2", "alert.resolved", T0 + timedelta(minutes=30), ["pagerduty:PX"], service="cart")],
         schema=EVENT_SCHEMA), folder / "later.parquet")
-    pipeline.ingest(config)      # publishes the new file
+    publish_files(config.lake, [folder / "later.parquet"])      # the page's normalisation, committed
     assert pipeline.correlate_incident(config, "slack:CX") == "pagerduty:PX"
     path = config.lake / "catalog.duckdb"
     assert _query(path, "SELECT incident_id FROM incidents") == [("pagerduty:PX",)]
@@ -252,7 +252,7 @@ def test_a_channel_built_by_name_before_its_page_is_folded_into_the_page(tmp_pat
         _event("p1", "alert.triggered", T0, ["pagerduty:PY", "slack:CY"], service="cart"),
         _event("p2", "alert.resolved", T0 + timedelta(minutes=30), ["pagerduty:PY"], service="cart")],
         schema=EVENT_SCHEMA), folder / "later.parquet")
-    pipeline.ingest(config)
+    publish_files(config.lake, [folder / "later.parquet"])
     assert pipeline.correlate_incident(config, "pagerduty:PY") == "pagerduty:PY"
     path = config.lake / "catalog.duckdb"
     assert _query(path, "SELECT incident_id FROM incidents") == [("pagerduty:PY",)]

@@ -18,6 +18,7 @@ from incident_timeline.normalize.engine import build_entities, normalize_raw
 from incident_timeline.normalize.oracle import MAPPERS
 from incident_timeline.normalize.mapping import SourceSpec
 from tests.correlate.lakes import build, lake_config, load_scenario, utc
+from tests.support import publish_files
 
 SPEC = load_scenario("integrations")
 FETCHED = datetime(2026, 11, 21, tzinfo=timezone.utc)
@@ -40,6 +41,7 @@ def _normalise_into(lake, source: dict) -> None:
     folder = lake / "events" / f"source={source['name']}" / "date=2026-11-20"
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(out.events, folder / "scenario.parquet")
+    publish_files(lake, [folder / "scenario.parquet"])
 
 
 def _lake(tmp_path, services, spec=SPEC):

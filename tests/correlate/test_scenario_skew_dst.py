@@ -12,6 +12,7 @@ from incident_timeline.contract.schemas import RAW_SCHEMA
 from incident_timeline.normalize.engine import normalize_raw
 from incident_timeline.normalize.mapping import SourceSpec
 from tests.correlate.lakes import build, lake_config, load_scenario, utc
+from tests.support import publish_files
 
 SPEC = load_scenario("skew_dst")
 FETCHED = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -30,6 +31,7 @@ def _normalise_into(lake, source: dict) -> None:
     folder = lake / "events" / f"source={source['name']}" / "date=2026-11-01"
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(out.events, folder / "scenario.parquet")
+    publish_files(lake, [folder / "scenario.parquet"])
 
 
 @pytest.fixture(scope="module")

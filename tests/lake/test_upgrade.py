@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from incident_timeline.lake import commits, upgrade
+from incident_timeline.lake import commits, state, upgrade
 from incident_timeline.lake.layout import Lake
 from tests.support import cli, demo_sources, query_rows, write_config
 
@@ -50,6 +50,14 @@ def _old_state(root: Path) -> tuple[list, set[str], set[str]]:
     return rows, live, on_disk
 
 
+def _old_cursors(root: Path) -> list[tuple]:
+    con = duckdb.connect(str(root / "catalog.duckdb"), read_only=True)
+    try:
+        return con.execute('SELECT source, "partition", value FROM cursors ORDER BY ALL').fetchall()
+    finally:
+        con.close()
+
+
 def _forget_normalised(root: Path, source: str) -> str:
     """The state a run killed between fetching and normalising leaves: a raw file no run
     normalised (its newest raw file loses its `raw_normalized` row)."""
@@ -73,6 +81,7 @@ def test_the_previous_layout_is_what_the_fixture_holds(old_lake):
 def test_lake_upgrade_publishes_exactly_what_the_previous_version_did(old_lake):
     root, cfg = old_lake
     before, live, on_disk = _old_state(root)
+    cursors = _old_cursors(root)
     pending = _forget_normalised(root, "pagerduty")
 
     result = cli(cfg, "lake", "upgrade")
@@ -93,6 +102,8 @@ def test_lake_upgrade_publishes_exactly_what_the_previous_version_did(old_lake):
     finally:
         con.close()
     assert left == [] and incidents == 1                               # the built incident is kept
+    assert cursors and _old_cursors(root) == cursors                   # now a copy of the lake's table
+    assert sorted((r["source"], r["partition"], r["value"]) for r in state.all_cursors(lake)) == cursors
 
     again = cli(cfg, "lake", "upgrade")
     assert again.exit_code == 0 and "nothing to upgrade" in again.output

@@ -11,6 +11,7 @@ import pyarrow as pa
 from incident_timeline.contract.schemas import EVENT_SCHEMA
 from incident_timeline import pipeline
 from incident_timeline.config import Config
+from incident_timeline.lake import commits
 from incident_timeline.lake.layout import Lake
 
 FIRST = datetime(2026, 7, 2, 9, 0, tzinfo=timezone.utc)
@@ -59,9 +60,10 @@ def build_history(folder: Path, incidents: int = 8) -> tuple[Config, list[str]]:
     by_file: dict[tuple[str, str], list[dict]] = {}
     for e in rows:
         by_file.setdefault((e["source"], e["ts"].strftime("%Y-%m-%d")), []).append(e)
-    for (source, day), part in sorted(by_file.items()):
-        lake.write_parquet(pa.Table.from_pylist(part, schema=EVENT_SCHEMA),
-                           lake.events_dir(source, day) / "history.parquet")
+    written = [lake.write_parquet(pa.Table.from_pylist(part, schema=EVENT_SCHEMA),
+                                  lake.events_dir(source, day) / "history.parquet")
+               for (source, day), part in sorted(by_file.items())]
+    commits.commit(lake, "events", written, run_id="history", operation="test")
     seeds = [f"pagerduty:PINC{i:03d}" for i in range(incidents)]
     for seed in seeds:
         pipeline.correlate_incident(config, seed)

@@ -1,5 +1,5 @@
-"""A lake on s3://: a damaged local catalog is set aside and rebuilt from the lake's
-manifests (cursors too) and tables/, with one warning line."""
+"""A lake on s3://: a damaged local catalog is set aside and rebuilt from the lake's Delta
+tables (cursors too) and tables/, with one warning line."""
 from __future__ import annotations
 
 import json
@@ -23,7 +23,7 @@ def _rows(cfg, sql):
     return json.loads(_cli(cfg, "query", "--format", "json", sql).stdout)
 
 
-def test_a_damaged_local_catalog_of_an_s3_lake_comes_back_from_the_manifests(tmp_path, bucket: Bucket):
+def test_a_damaged_local_catalog_of_an_s3_lake_comes_back_from_the_lake(tmp_path, bucket: Bucket):
     cfg = tmp_path / "connectors.yaml"
     catalog = tmp_path / "state" / "catalog.duckdb"
     cfg.write_text(yaml.safe_dump({"lake": bucket.url(), "catalog": str(catalog), "sources": demo_sources()}),

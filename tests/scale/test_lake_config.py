@@ -1,13 +1,14 @@
-"""`lake: s3://...`, `catalog:` and `storage:` in connectors.yaml; cursor manifests; DuckDB's reader."""
+"""`lake: s3://...`, `catalog:` and `storage:` in connectors.yaml; the cursors table; DuckDB's reader."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 import duckdb
 import pyarrow as pa
 import pytest
 
-from incident_timeline.lake import manifests
+from incident_timeline.lake import commits, state
 from incident_timeline.config import ConfigInvalid, parse_config
 from incident_timeline.lake.layout import Lake
 import incident_timeline.lake.catalog as catalog
@@ -88,25 +89,13 @@ def _state(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def test_manifests_publish_generations_and_the_newest_wins(tmp_path):
+def test_cursors_are_a_table_of_the_lake_that_moves_forward_only(tmp_path):
     lake = Lake(tmp_path / "lake")
-    writer = _state(tmp_path)
-    for i in range(5):
-        writer.execute("INSERT OR REPLACE INTO cursors VALUES ('pd', 'all', ?::TIMESTAMPTZ, now())",
-                       [f"2026-10-1{i}T00:00:00Z"])
-        manifests.write_manifest(writer, lake, "pd")
-    names = sorted(p.name for p in (tmp_path / "lake" / "_manifests" / "pd").glob("*.json"))
-    assert [n[:10] for n in names] == ["0000000003", "0000000004", "0000000005"]   # older ones pruned
-    assert not list((tmp_path / "lake" / "_manifests").rglob("*.tmp"))
-    newest = manifests.latest_manifests(lake)["pd"]
-    assert newest["format"] == manifests.FORMAT and "files" not in newest   # files are the Delta log's
-
-    reader = duckdb.connect()
-    reader.execute("SET TimeZone = 'UTC'")
-    reader.execute(catalog.TABLES_DDL)
-    # a source not yet published (a lake moved with its catalog) keeps its rows
-    reader.execute("INSERT INTO cursors VALUES ('moved', 'all', '2026-09-01T00:00:00Z', now())")
-    assert manifests.import_manifests(reader, lake) == ["pd"]
-    assert str(reader.execute("SELECT value FROM cursors WHERE source = 'pd'").fetchone()[0]).startswith(
-        "2026-10-14 00:00:00")
-    assert reader.execute("SELECT count(*) FROM cursors WHERE source = 'moved'").fetchone() == (1,)
+    for day in (12, 14, 13):
+        state.move(lake, "pd", {"all": datetime(2026, 10, day, tzinfo=timezone.utc)}, {"all": f"link-{day}"})
+    state.move(lake, "other", {"svc-a": datetime(2026, 9, 1, tzinfo=timezone.utc)})
+    assert state.read_cursors(lake, "pd") == {"all": datetime(2026, 10, 14, tzinfo=timezone.utc)}   # never back
+    assert state.read_cursor_links(lake, "pd") == {"all": "link-13"}                              # the last one
+    assert len(lake.storage.glob(lake.cursors, "source=pd/*.parquet")) == 3     # one file per move...
+    assert len(commits.files(lake, "cursors", "pd")) == 1                       # ...one in the snapshot
+    assert state.read_cursors(lake, "other") == {"svc-a": datetime(2026, 9, 1, tzinfo=timezone.utc)}

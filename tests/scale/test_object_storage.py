@@ -82,8 +82,8 @@ def test_ingest_build_query_on_s3_through_the_cli(bucket: Bucket, tmp_path: Path
     assert {u.split("/source=")[1].split("/")[0] for u in listed} == set(local_demo["events"])
 
     keys = bucket.keys()
-    for folder in ("prod/raw/", "prod/events/source=", "prod/_manifests/pagerduty/", "prod/tables/incidents/",
-                   "prod/tables/incident_services/"):
+    for folder in ("prod/raw/source=", "prod/events/source=", "prod/events/_delta_log/", "prod/cursors/source=",
+                   "prod/tables/incidents/", "prod/tables/incident_services/"):
         assert any(k.startswith(folder) for k in keys), folder
     assert not any(".tmp" in k for k in keys)
     assert not (tmp_path / "machine-a" / "lake").exists()          # nothing of the lake on local disk
@@ -147,7 +147,7 @@ def test_two_backfills_for_different_sources_side_by_side(where: str, tmp_path: 
 
 def test_moving_a_local_lake_to_s3(bucket: Bucket, tmp_path: Path, local_demo: dict):
     """docs/scale.md's recipe: copy the lake's files, keep the catalog as `catalog:`, run one
-    backfill; the sources publish their manifests and a new machine sees every event."""
+    backfill; a new machine sees every event and the cursors."""
     (tmp_path / "old").mkdir()
     local = write_config(tmp_path / "old", demo_sources())
     _cli(local, "ingest")
@@ -161,9 +161,11 @@ def test_moving_a_local_lake_to_s3(bucket: Bucket, tmp_path: Path, local_demo: d
 
     result = _cli(moved, "backfill")
     assert "FAILED" not in result.output
-    assert {k.split("/")[2] for k in bucket.keys("prod/_manifests/")} == set(local_demo["events"])
     analyst = _s3_config(tmp_path / "analyst", bucket.url())
     assert _events_by_source(analyst) == local_demo["events"]
+    cursors = json.loads(_cli(analyst, "query", "--format", "json",
+                              "SELECT DISTINCT source FROM cursors ORDER BY 1").stdout)
+    assert {r["source"] for r in cursors} == set(local_demo["events"])
 
 
 def test_a_backfill_killed_at_any_moment_on_s3_loses_and_repeats_nothing(bucket: Bucket, tmp_path: Path,
