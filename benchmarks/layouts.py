@@ -29,7 +29,11 @@ def variant(source: Path, target: Path, *, row_group_rows: int | None = None, fi
     if ready.exists():
         return target
     shutil.rmtree(target, ignore_errors=True)
-    for f in sorted((source / "events").rglob("*.parquet")):
+    from incident_timeline.lake import commits
+    from incident_timeline.lake.layout import Lake
+
+    written = []
+    for f in Lake(source).event_files():
         table = pq.read_table(f, partitioning=None)
         folder = target / f.parent.relative_to(source)
         folder.mkdir(parents=True, exist_ok=True)
@@ -40,6 +44,8 @@ def variant(source: Path, target: Path, *, row_group_rows: int | None = None, fi
                 name = f.name if files_per_day == 1 else f"{f.stem}-{i}.parquet"
                 pq.write_table(part, folder / name, compression="zstd",
                                row_group_size=row_group_rows or max(part.num_rows, 1))
+                written.append(folder / name)
+    commits.commit(Lake(target), "events", written, run_id="variant", operation="generate")
     shutil.copy2(source / "catalog.duckdb", target / "catalog.duckdb")
     publish_catalog(target)
     ready.write_text(lakegen.BENCH_INCIDENT)
@@ -47,8 +53,8 @@ def variant(source: Path, target: Path, *, row_group_rows: int | None = None, fi
 
 
 def publish_catalog(root: Path) -> None:
-    """Publish a lake's catalog once with this version (files registered, index brought up to
-    date, views migrated), outside the measured child."""
+    """Publish a lake's catalog once with this version (views over the snapshot, index brought
+    up to date, views migrated), outside the measured child."""
     from incident_timeline.lake import catalog_store
     from incident_timeline.lake.layout import Lake
 
