@@ -29,6 +29,7 @@ from .config import Config
 from incident_timeline.lake.layout import Lake, new_run_id
 from incident_timeline.lake.locks import file_lock
 from .normalizing import in_identity_order, known_people, normalize_files
+from incident_timeline.lake import commits
 from incident_timeline.lake.commits import pending_raw
 from incident_timeline.lake.published import (compact_source, count_new_in_files, live_files, publish_normalized,
                                               published, refresh_from_lake, sift_source, vacuum)
@@ -270,7 +271,7 @@ def _renormalize_source(config: Config, lake: Lake, settings: SourceSettings, ru
                         res: SourceResult, count_new: bool = False) -> None:
     """Normalise the source's whole raw history into a new generation of files and retire
     the old one. `normalize` counts every event; a backfill (count_new) those new to the lake."""
-    raw_version = pending_raw(lake, settings.name)[1]
+    raw_version = commits.raw_version(lake)
     raw = lake.raw_files(settings.name)
     old = live_files(lake, settings.name, "events") + live_files(lake, settings.name, "rejects")
     if not count_new:

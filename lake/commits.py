@@ -166,8 +166,7 @@ def commit(lake: Lake, kind: str, add: list[Added] | list[PurePath], remove: lis
 
 def _retryable(exc: Exception) -> bool:
     """Another commit landed first (or created the table first): try again on the new snapshot."""
-    text = str(exc).lower()
-    return isinstance(exc, CommitFailedError) or "already exists" in text or "version" in text
+    return isinstance(exc, CommitFailedError) or "already exists" in str(exc).lower()
 
 
 def _add_action(lake: Lake, folder: PurePath, item: Added, now_ms: int) -> AddAction:

@@ -1,9 +1,10 @@
-"""Merging the many small Parquet files of frequent runs into one per source and day.
+"""Merging the many small Parquet files of frequent runs into one per source and day, with
+one row per event (the newest fetch).
 
-The merged file is written next to its inputs (whole or not at all), then the catalog
-publishes it and marks the inputs superseded in the same atomic catalog write; the inputs
-are deleted on a later run, after a grace period. Readers of the `events` view see each
-event exactly once at every moment: before the switch the old files, after it the new one.
+The merged file is written next to its inputs (whole or not at all), then one Delta commit
+publishes it and retires the inputs (lake/published.py); `vacuum` deletes them after the
+retention. Readers of the `events` view see each event exactly once at every moment: before
+the commit the old files, after it the new one.
 """
 from __future__ import annotations
 
