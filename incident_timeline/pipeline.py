@@ -28,7 +28,8 @@ from .recovery import recover_catalog
 from .config import Config
 from incident_timeline.lake.layout import Lake, new_run_id
 from incident_timeline.lake.locks import file_lock
-from .normalizing import in_identity_order, known_people, normalize_files
+from incident_timeline.normalize.passes import in_identity_order, known_people
+from .normalizing import normalize_files
 from incident_timeline.lake import commits
 from incident_timeline.lake.commits import pending_raw
 from incident_timeline.lake.published import (compact_source, count_new_in_files, live_files, publish_normalized,

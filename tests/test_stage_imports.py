@@ -15,7 +15,7 @@ STAGES = ("contract", "ingest", "normalize", "correlate", "export", "lake", "inc
 ALLOWED = {
     "contract": set(),
     "ingest": {"contract"},
-    "normalize": {"contract"},
+    "normalize": {"contract", "lake"},
     "lake": {"contract"},
     "correlate": {"contract", "lake"},
     "export": {"contract", "lake"},
