@@ -32,7 +32,7 @@ from incident_timeline.lake.commits import pending_raw
 from incident_timeline.lake.published import (compact_source, count_new_in_files, live_files, publish_normalized,
                                               published, refresh_from_lake, sift_source, vacuum)
 from incident_timeline.ingest.raw_rows import raw_rows
-from incident_timeline.lake.raw import raw_chunks, write_raw
+from incident_timeline.lake.raw import publish_raw, raw_chunks, write_raw
 from incident_timeline.lake.written import count_new_rejects, reject_keys
 
 log = logging.getLogger("incident_timeline")
@@ -168,9 +168,11 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
     if since is None and type(connector).resume is not Connector.resume:
         connector.resume(state.read_cursor_links(lake, settings.name))
     back = parse_duration(str(settings.options.get("overlap") or DEFAULT_OVERLAP)) if overlap else timedelta(0)
-    # Partitions whose data is durable but whose cursor has not moved yet. They move together
-    # (one commit of the cursors table each) at most CURSOR_FLUSH_S apart, and on the way out
-    # when a later partition fails; a run killed before that fetches them again, harmlessly.
+    # Raw files written whole but not yet published, and partitions fetched whole whose cursor
+    # has not moved yet. At most CURSOR_FLUSH_S apart, and on the way out when a later partition
+    # fails, one raw commit publishes the files, then one cursors commit moves the cursors; a
+    # run killed before that fetches them again, harmlessly (its files are in no snapshot).
+    written: list = []
     durable: dict[str, datetime] = {}
     links: dict[str, str] = {}
     flushed_at = time.monotonic()
@@ -185,13 +187,13 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
                 batch.append(record)
                 res.fetched += 1
                 if len(batch) >= BATCH_ROWS:
-                    _write_raw(lake, settings, run_id, partition, seq, batch)
+                    written.append(_write_raw(lake, settings, run_id, partition, seq, batch))
                     seq, batch = seq + 1, []
                     on_records(settings.name, res.fetched)
             if batch:
-                _write_raw(lake, settings, run_id, partition, seq, batch)
+                written.append(_write_raw(lake, settings, run_id, partition, seq, batch))
             on_records(settings.name, res.fetched)
-            # The data is durable (fsynced and renamed): only now may the cursor move. An
+            # The data is durable (fsynced and renamed): once published, the cursor may move. An
             # explicit --since window is not contiguous with the cursor, so it moves nothing.
             if since is None:
                 durable[partition] = until
@@ -199,10 +201,12 @@ def _fetch_source(lake: Lake, settings: SourceSettings, run_id: str, since, unti
                 if link:
                     links[partition] = link
             if time.monotonic() - flushed_at >= CURSOR_FLUSH_S:
+                publish_raw(lake, settings.name, written, run_id)
                 state.move(lake, settings.name, durable, links, run_id)
-                durable, links, flushed_at = {}, {}, time.monotonic()
+                written, durable, links, flushed_at = [], {}, {}, time.monotonic()
     finally:
         try:
+            publish_raw(lake, settings.name, written, run_id)
             state.move(lake, settings.name, durable, links, run_id)
         finally:
             connector.close()

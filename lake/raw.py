@@ -11,15 +11,19 @@ from incident_timeline.lake.layout import Lake
 
 
 def write_raw(lake: Lake, source: str, run_id: str, partition: str, seq: int, rows: pa.Table):
-    """Write `rows` (ingest.raw_rows) as one raw file of the day they were fetched and publish
-    it (one commit of the raw table): durable once this returns."""
+    """Write `rows` (ingest.raw_rows) as one raw file of the day they were fetched, whole once
+    this returns; `publish_raw` then makes it part of the raw table."""
     fetched = rows["fetched_at"][0].as_py() if rows.num_rows else datetime.now(timezone.utc)
     day = fetched.astimezone(timezone.utc).strftime("%Y-%m-%d")
     part = "".join(c if c.isalnum() or c in "-_" else "_" for c in partition)[:60] or "all"
     path = lake.raw_dir(source, day) / f"{run_id}-{part}-{seq:05d}.parquet"
-    lake.write_parquet(rows, path)
-    commits.commit(lake, "raw", [path], run_id=run_id, operation="fetch", sources=[source])
-    return path
+    return lake.write_parquet(rows, path)
+
+
+def publish_raw(lake: Lake, source: str, files: list, run_id: str) -> None:
+    """Add written raw files to the raw table, in one commit: the next normalisation's work."""
+    if files:
+        commits.commit(lake, "raw", files, run_id=run_id, operation="fetch", sources=[source])
 
 
 def raw_chunks(lake: Lake, files: list, records_at_once: int,
