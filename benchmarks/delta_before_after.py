@@ -3,6 +3,7 @@
     python3 benchmarks/delta_before_after.py                  # 20k/200k messages, 10k/1M-event lakes
     python3 benchmarks/delta_before_after.py --full           # adds the 10M-event lake (tens of minutes)
     python3 benchmarks/delta_before_after.py --before REV     # default: 7c03350, the last commit before it
+    python3 benchmarks/delta_before_after.py --full --build-only   # the builds alone
 
 Each version runs its own code: REV is checked out in a temporary git worktree, and every
 measurement is a child process (`python -m benchmarks.child`, the same task in both
@@ -117,6 +118,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--work", type=Path, default=None, help="keep generated inputs here (default: a temp dir)")
+    parser.add_argument("--build-only", action="store_true", help="skip the ingest workloads")
     opts = parser.parse_args()
     lakes = [10_000, 1_000_000] + ([10_000_000] if opts.full else [])
     work = Path(opts.work or tempfile.mkdtemp(prefix="delta-before-after-")).resolve()
@@ -128,7 +130,7 @@ def main() -> None:
     versions = {"before": before, "after": REPO}
     try:
         print(f"before = {opts.before}, after = the working tree; work in {work}", flush=True)
-        results = bench_ingest(versions, work, [20_000, 200_000], opts.repeats)
+        results = {} if opts.build_only else bench_ingest(versions, work, [20_000, 200_000], opts.repeats)
         results.update(bench_build(versions, work, lakes, 365, opts.repeats))
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=REPO, capture_output=True)

@@ -19,6 +19,7 @@ small JSON file per commit, read only back to the last checkpoint.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -78,24 +79,34 @@ def open_table(lake: Lake, kind: str, version: int | None = None) -> DeltaTable 
     loc = location(lake, kind)
     if version is not None:
         return DeltaTable(loc.uri, version=version, storage_options=loc.storage_options)
+    identity = None if lake.remote else _first_commit(loc.uri)
     cached = _opened.get(loc.uri)
-    if cached is not None:
+    if cached is not None and cached[1] == identity:
         try:
-            if lake.remote or (Path(loc.uri) / "_delta_log" / _FIRST_COMMIT).exists():
-                cached.update_incremental()   # reads only the commits since: a run commits dozens of times
-                return cached
+            cached[0].update_incremental()   # reads only the commits since: a run commits dozens of times
+            return cached[0]
         except DeltaError:
             pass
-        del _opened[loc.uri]   # the table was removed (or replaced) under this process: open it afresh
+    _opened.pop(loc.uri, None)   # never opened, or removed (or made anew) under this process
     if not loc.exists():
         return None
-    _opened[loc.uri] = DeltaTable(loc.uri, storage_options=loc.storage_options)
-    return _opened[loc.uri]
+    _opened[loc.uri] = (DeltaTable(loc.uri, storage_options=loc.storage_options), _first_commit(loc.uri)
+                        if not lake.remote else None)
+    return _opened[loc.uri][0]
+
+
+def _first_commit(uri: str) -> tuple[int, int] | None:
+    """Which local table this is: its first commit file's inode and change time (None: none)."""
+    try:
+        st = os.stat(Path(uri) / "_delta_log" / _FIRST_COMMIT)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 # Tables this process has opened, by URI: opening one replays its log from the last checkpoint
 # (about 12 ms with a few dozen commits), updating an open one reads only what is new.
-_opened: dict[str, DeltaTable] = {}
+_opened: dict[str, tuple[DeltaTable, tuple[int, int] | None]] = {}
 _FIRST_COMMIT = "00000000000000000000.json"
 
 

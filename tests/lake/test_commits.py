@@ -180,3 +180,14 @@ def test_s3_options_come_from_the_lake_credentials_and_stay_out_of_a_repr():
     aws = delta.s3_storage_options(S3Credentials(None, "eu-west-1", None, None))
     assert aws == {"AWS_REGION": "eu-west-1"}
     assert "s3cr3t" not in repr(delta.Location("s3://bucket/lake/events", options))
+
+
+def test_a_table_made_anew_where_one_was_is_read_afresh_by_the_same_process(lake):
+    import shutil
+    for k in range(3):
+        publish(lake, events("slack", [str(k)]), f"r{k}")
+    assert ids(lake) == ["slack/0", "slack/1", "slack/2"] and len(lake.event_files()) == 3
+    shutil.rmtree(lake.events)
+    assert lake.event_files() == []                  # this process had it open: it is gone
+    publish(lake, events("jira", ["9"]), "r9")       # a new table at the same path, at version 0
+    assert [f.name for f in lake.event_files()] == ["r9.parquet"]
