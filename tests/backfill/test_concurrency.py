@@ -5,13 +5,15 @@ import signal
 import time
 
 import duckdb
+import pytest
 
 
-def _wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
+def _wait_for(predicate, polls: int = 1500) -> None:
+    for _ in range(polls):
+        if predicate():
+            return
         time.sleep(0.02)
+    pytest.fail("what the test waits for never happened")
 
 
 def test_a_second_backfill_refuses_at_once(job_factory, pagerduty_api):
@@ -19,9 +21,8 @@ def test_a_second_backfill_refuses_at_once(job_factory, pagerduty_api):
     pagerduty_api.delay_s = 0.05          # slow pages keep the first run busy for a while
     first = job.start("backfill")
     _wait_for(lambda: len(pagerduty_api.requests) > 0)
-    t0 = time.monotonic()
     second = job.run("backfill")
-    assert time.monotonic() - t0 < 20
+    assert first.poll() is None            # refused at once: while the first still runs
     assert second.returncode == 75, second.stderr
     last = second.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: source {pagerduty_api.name} is busy: another run holds it (pid "), last
@@ -46,14 +47,14 @@ def test_an_analyst_reads_the_catalog_while_a_backfill_writes(job_factory, pager
     assert job.run("backfill").returncode == 0
     pagerduty_api.delay_s = 0.01
     writer = job.start("normalize")        # rewrites events and the catalog several times
-    answers = []
+    answers = []     # each read that ended while the writer was still at work
     while writer.poll() is None:
-        t0 = time.monotonic()
-        con = duckdb.connect(str(job.catalog), read_only=True)
+        con = duckdb.connect(str(job.catalog), read_only=True)   # a locked-out reader raises here
         try:
-            answers.append(con.execute("SELECT count(*) FROM events").fetchone()[0])
+            count = con.execute("SELECT count(*) FROM events").fetchone()[0]
         finally:
             con.close()
-        assert time.monotonic() - t0 < 5, "a reader waited more than 5 s"
+        if writer.poll() is None:
+            answers.append(count)
     assert writer.returncode == 0, writer.communicate()[1]
-    assert answers and min(answers) > 0
+    assert len(answers) >= 2 and min(answers) > 0
